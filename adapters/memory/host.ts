@@ -1,0 +1,152 @@
+import type { WorkflowDefinition } from "../../core/definition";
+import { DurableMachinesError, InstanceExistsError, InstanceNotFoundError, InvalidOperationError } from "../../core/errors";
+import { assertInstanceId } from "../../core/ids";
+import type { LogRecord } from "../../core/records";
+import { statusName } from "../../core/status";
+import {
+  DEFAULT_HISTORY_LIMIT,
+  MAX_BATCH,
+  MAX_LIST_LIMIT,
+  type BatchError,
+  type CreateOptions,
+  type InstanceHandle,
+  type InstanceSummary,
+  type WorkflowClient,
+} from "../../runtime/client";
+import { systemClock, type Clock } from "../../runtime/clock";
+import { InstanceDriver, type DriverOptions } from "../../runtime/driver";
+import { WorkflowRegistry } from "../../runtime/registry";
+import { MemoryStorage } from "./storage";
+
+export interface MemoryHostOptions {
+  workflows: readonly WorkflowDefinition[];
+  clock?: Clock;
+  /** Share one storage between hosts to model a process that restarts on the same disk. */
+  storage?: MemoryStorage;
+  snapshotEvery?: number;
+  onActionError?: DriverOptions["onActionError"];
+}
+
+export interface MemoryHost {
+  workflow<TParams = unknown>(name: string): WorkflowClient<TParams>;
+  readonly storage: MemoryStorage;
+  /** Drops every in-memory object, as a process crash would, then rebuilds each unfinished instance from its log alone. */
+  crash(): void;
+  /** Settles once no step attempt runs anywhere in the host. */
+  idle(): Promise<void>;
+}
+
+/**
+ * Runs workflows in-process, over in-memory storage and an injectable clock:
+ * for tests, property tests, and embedding the engine in Node.
+ */
+export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
+  const registry = new WorkflowRegistry(options.workflows);
+  const clock = options.clock ?? systemClock;
+  const storage = options.storage ?? new MemoryStorage();
+  const driverOptions: DriverOptions = { snapshotEvery: options.snapshotEvery ?? 100, onActionError: options.onActionError };
+  let drivers = new Map<string, InstanceDriver>();
+
+  const slot = (workflow: string, id: string) => `${workflow}\u0000${id}`;
+
+  function load(workflow: string, id: string): InstanceDriver {
+    const known = drivers.get(slot(workflow, id));
+    if (known) return known;
+    if (!storage.has(workflow, id)) throw new InstanceNotFoundError(workflow, id);
+    const store = storage.store(workflow, id);
+    const [created] = store.read({ limit: 1 }) as [LogRecord<"instance.created">];
+    const def = registry.pinned(workflow, id, created.data.definitionHash);
+    const driver = InstanceDriver.load(def, store, clock, driverOptions);
+    drivers.set(slot(workflow, id), driver);
+    return driver;
+  }
+
+  function handle(workflow: string, id: string): InstanceHandle {
+    const driver = () => load(workflow, id);
+    return {
+      id,
+      status: async () => driver().status(),
+      pause: async () => void driver().command({ type: "pause" }),
+      resume: async () => void driver().command({ type: "resume" }),
+      terminate: async () => void driver().command({ type: "terminate" }),
+      restart: async (restart = {}) => void driver().command({ type: "restart", ...(restart.from === undefined ? {} : { from: restart.from }) }),
+      sendEvent: async ({ type, payload, idempotencyKey }) => void driver().command({ type: "event", event: type, payload, idempotencyKey }),
+      history: async ({ after, limit = DEFAULT_HISTORY_LIMIT } = {}) => driver().history({ after, limit: Math.min(limit, MAX_LIST_LIMIT * 10) }),
+    };
+  }
+
+  function createOne(workflow: string, options: CreateOptions = {}): InstanceHandle {
+    const def = registry.latest(workflow);
+    const id = options.id ?? crypto.randomUUID();
+    assertInstanceId(id);
+    if (storage.has(workflow, id)) throw new InstanceExistsError(workflow, id);
+    const driver = InstanceDriver.create(def, storage.store(workflow, id), clock, driverOptions, id, options.params);
+    drivers.set(slot(workflow, id), driver);
+    return handle(workflow, id);
+  }
+
+  function client(workflow: string): WorkflowClient {
+    registry.latest(workflow);
+    return {
+      create: async (options) => createOne(workflow, options),
+      async createBatch({ instances }) {
+        if (!Array.isArray(instances) || instances.length === 0 || instances.length > MAX_BATCH) {
+          throw new InvalidOperationError("batch.invalid", `A batch holds 1 to ${MAX_BATCH} instances; got ${Array.isArray(instances) ? instances.length : "no list"}.`);
+        }
+        const created: InstanceHandle[] = [];
+        const errors: BatchError[] = [];
+        instances.forEach((options, index) => {
+          try {
+            created.push(createOne(workflow, options));
+          } catch (error) {
+            if (!(error instanceof DurableMachinesError)) throw error;
+            errors.push({ index, ...(options?.id === undefined ? {} : { id: options.id }), code: error.code, message: error.message });
+          }
+        });
+        return { created, errors };
+      },
+      async get(id) {
+        assertInstanceId(id);
+        load(workflow, id);
+        return handle(workflow, id);
+      },
+      async list({ status, limit = 100, cursor } = {}) {
+        const summaries: InstanceSummary[] = storage
+          .ids(workflow)
+          .sort()
+          .filter((id) => cursor === undefined || id > cursor)
+          .map((id) => {
+            const state = load(workflow, id).current;
+            return { id, status: statusName(state), createdAt: state.book.createdAt };
+          })
+          .filter((summary) => status === undefined || summary.status === status);
+        const page = summaries.slice(0, Math.min(limit, MAX_LIST_LIMIT));
+        return summaries.length > page.length ? { instances: page, cursor: page.at(-1)!.id } : { instances: page };
+      },
+    };
+  }
+
+  return {
+    workflow: client as MemoryHost["workflow"],
+    storage,
+    crash() {
+      for (const driver of drivers.values()) driver.dispose();
+      drivers = new Map();
+      for (const { workflow, id } of storage.all()) {
+        try {
+          load(workflow, id);
+        } catch (error) {
+          // An instance whose definition is gone stays in storage and reports that error when asked for.
+          if (!(error instanceof DurableMachinesError)) throw error;
+        }
+      }
+    },
+    async idle() {
+      for (;;) {
+        const busy = [...drivers.values()];
+        await Promise.all(busy.map((driver) => driver.idle()));
+        if (busy.every((driver) => driver.idleNow())) return;
+      }
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import type { LogRecord } from "../../core/records";
+import type { PersistedState } from "../../core/snapshot";
+import type { InstanceStore } from "../../runtime/store";
+
+interface StoredInstance {
+  workflow: string;
+  id: string;
+  records: LogRecord[];
+  snapshots: PersistedState[];
+}
+
+/**
+ * What survives a crash of the memory host: each instance's log and
+ * snapshots. Records are kept as JSON text, so nothing in memory can leak
+ * past a crash that a real store would not keep.
+ */
+export class MemoryStorage {
+  private readonly instances = new Map<string, StoredInstance>();
+
+  private static key(workflow: string, id: string): string {
+    return `${workflow}\u0000${id}`;
+  }
+
+  has(workflow: string, id: string): boolean {
+    return this.instances.has(MemoryStorage.key(workflow, id));
+  }
+
+  ids(workflow: string): string[] {
+    return [...this.instances.values()].filter((i) => i.workflow === workflow).map((i) => i.id);
+  }
+
+  all(): { workflow: string; id: string }[] {
+    return [...this.instances.values()].map(({ workflow, id }) => ({ workflow, id }));
+  }
+
+  /** Drops every snapshot, as if none had ever been written. */
+  dropSnapshots(): void {
+    for (const instance of this.instances.values()) instance.snapshots = [];
+  }
+
+  store(workflow: string, id: string): InstanceStore {
+    const key = MemoryStorage.key(workflow, id);
+    const instance = (): StoredInstance => {
+      let found = this.instances.get(key);
+      if (!found) this.instances.set(key, (found = { workflow, id, records: [], snapshots: [] }));
+      return found;
+    };
+    const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+    return {
+      append(records) {
+        const log = instance().records;
+        for (const record of records) {
+          if (record.seq !== log.length + 1) throw new Error(`Append out of order: seq ${record.seq} after ${log.length}.`);
+          log.push(copy(record));
+        }
+      },
+      read({ after = 0, before = Infinity, limit = Infinity } = {}) {
+        return instance()
+          .records.slice(after, Math.min(before - 1, after + limit))
+          .map(copy);
+      },
+      firstStart(stepKey) {
+        return instance().records.find((r) => r.type === "step.started" && r.data.key === stepKey)?.seq;
+      },
+      snapshot(before = Infinity) {
+        const found = instance().snapshots.filter((s) => s.seq < before).at(-1);
+        return found && copy(found);
+      },
+      saveSnapshot(state) {
+        instance().snapshots.push(copy(state));
+      },
+    };
+  }
+}

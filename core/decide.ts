@@ -1,0 +1,222 @@
+import type { ExecutableActionObject } from "xstate";
+import type { WorkflowDefinition } from "./definition";
+import { DurableMachinesError, InstanceFinishedError, InvalidOperationError } from "./errors";
+import { applyRecord, type FoldContext } from "./fold";
+import { assertEventType, assertIdempotencyKey } from "./ids";
+import { toJson, type Json } from "./json";
+import { errorInfo } from "./planner";
+import type { ErrorInfo, LogRecord, RecordBody } from "./records";
+import { nextRetryAt } from "./retry";
+import type { Book, InstanceState } from "./state";
+import { statusName } from "./status";
+
+export type StepOutcome = { ok: true; output: unknown } | { ok: false; error: ErrorInfo };
+
+/** What a host asks of an instance. Each is decided against the current state alone. */
+export type Command =
+  | { type: "event"; event: string; payload?: unknown; idempotencyKey?: string }
+  | { type: "step.result"; key: string; attempt: number; outcome: StepOutcome }
+  /** Fire every timer and retry due at `now`. */
+  | { type: "wake" }
+  /** After loading from the log: start again every step whose attempt was cut off. */
+  | { type: "recover" }
+  | { type: "pause" }
+  | { type: "resume" }
+  | { type: "terminate" }
+  /** `cut` is the seq where step `from` first started; the host finds it in the log. */
+  | { type: "restart"; from?: string; cut?: number };
+
+/** Work for the live host, to do after the records are durable. */
+export type Effect =
+  | { type: "step.run"; key: string; src: string; attempt: number; input: Json | undefined; timeoutMs: number }
+  | { type: "step.stop"; key: string }
+  | { type: "action.run"; action: ExecutableActionObject };
+
+export interface DecideContext extends FoldContext {
+  now: number;
+  nextId(): string;
+}
+
+export interface Decision {
+  /** To append, in order, in one atomic write. Empty when the command changes nothing. */
+  records: LogRecord[];
+  state: InstanceState;
+  effects: Effect[];
+}
+
+/** A wake fires at most this many timers, so a zero-delay loop cannot hold the host; the rest fire on the next wake. */
+const MAX_FIRINGS_PER_WAKE = 1000;
+
+const CONSEQUENTIAL = new Set(["instance.created", "step.succeeded", "step.failed", "timer.fired", "event.received", "instance.resumed", "instance.restarted"]);
+
+class Batch {
+  readonly records: LogRecord[] = [];
+  private readonly actions: ExecutableActionObject[] = [];
+
+  constructor(
+    private readonly def: WorkflowDefinition,
+    public state: InstanceState | undefined,
+    private readonly ctx: DecideContext,
+  ) {}
+
+  get current(): InstanceState {
+    return this.state!;
+  }
+
+  append(body: RecordBody): void {
+    const before = this.state;
+    const record = { ...body, seq: (before?.seq ?? 0) + 1, id: this.ctx.nextId(), at: this.ctx.now } as LogRecord;
+    const { state, actions } = applyRecord(this.def, before, record, this.ctx);
+    this.records.push(record);
+    this.state = state;
+    this.actions.push(...actions);
+    if (CONSEQUENTIAL.has(body.type)) this.noteConsequences(before?.book, record);
+  }
+
+  /** Writes what the input caused: timers armed or dropped, steps to start, the ending. */
+  private noteConsequences(before: Book | undefined, cause: LogRecord): void {
+    const after = this.current.book;
+    const fired = cause.type === "timer.fired" ? cause.data.id : undefined;
+    for (const timer of Object.values(after.timers)) {
+      if (before?.timers[timer.sendId]?.id !== timer.id) this.append({ type: "timer.started", data: { id: timer.id, dueAt: timer.dueAt } });
+    }
+    for (const timer of Object.values(before?.timers ?? {})) {
+      if (timer.id !== fired && after.timers[timer.sendId]?.id !== timer.id) this.append({ type: "timer.cancelled", data: { id: timer.id } });
+    }
+    if (!after.paused) {
+      for (const entry of Object.values(after.steps)) {
+        if (entry.phase === "ready") this.append({ type: "step.started", data: { key: entry.key, attempt: entry.attempt + 1 } });
+      }
+    }
+    if (!before?.ended && after.ended?.status === "complete") this.append({ type: "instance.completed", data: after.ended.output === undefined ? {} : { output: after.ended.output } });
+    if (!before?.ended && after.ended?.status === "errored") this.append({ type: "instance.errored", data: { error: after.ended.error } });
+  }
+
+  finish(initial: InstanceState | undefined): Decision {
+    const effects: Effect[] = [];
+    const wasRunning = new Map(
+      Object.values(initial?.book.steps ?? {})
+        .filter((entry) => entry.phase === "running")
+        .map((entry) => [entry.key, entry.attempt]),
+    );
+    const steps = this.current.book.steps;
+    for (const [key, attempt] of wasRunning) {
+      const entry = steps[key];
+      if (!entry || (entry.phase !== "running" && entry.phase !== "settled") || entry.attempt !== attempt) effects.push({ type: "step.stop", key });
+    }
+    effects.push(...this.actions.map((action) => ({ type: "action.run" as const, action })));
+    for (const entry of Object.values(steps)) {
+      if (entry.phase === "running" && wasRunning.get(entry.key) !== entry.attempt) {
+        effects.push({ type: "step.run", key: entry.key, src: entry.src, attempt: entry.attempt, input: entry.input, timeoutMs: this.def.policy(entry.src).timeoutMs });
+      }
+    }
+    return { records: this.records, state: this.current, effects };
+  }
+}
+
+/** The first records of an instance. Refuses params that the log could not carry. */
+export function create(def: WorkflowDefinition, instanceId: string, params: unknown, ctx: DecideContext): Decision {
+  const json = toJson(params, "params");
+  const batch = new Batch(def, undefined, ctx);
+  batch.append({ type: "instance.created", data: { workflow: def.name, instanceId, definitionHash: def.hash, ...(json === undefined ? {} : { params: json }) } });
+  return batch.finish(undefined);
+}
+
+function stepResult(def: WorkflowDefinition, batch: Batch, command: Extract<Command, { type: "step.result" }>, now: number): void {
+  const entry = batch.current.book.steps[command.key];
+  if (!entry || entry.phase !== "running" || entry.attempt !== command.attempt) return;
+  let outcome = command.outcome;
+  if (outcome.ok) {
+    try {
+      const output = toJson(outcome.output, `the output of step "${entry.invokeId}"`);
+      batch.append({ type: "step.succeeded", data: output === undefined ? { key: entry.key, attempt: entry.attempt } : { key: entry.key, attempt: entry.attempt, output } });
+      return;
+    } catch (error) {
+      if (!(error instanceof DurableMachinesError)) throw error;
+      outcome = { ok: false, error: { ...errorInfo(error), nonRetryable: true } };
+    }
+  }
+  const retryAt = nextRetryAt(def.policy(entry.src), entry.failures + 1, outcome.error, now);
+  const failure = { key: entry.key, attempt: entry.attempt, error: outcome.error };
+  batch.append({ type: "step.attempt_failed", data: retryAt === undefined ? failure : { ...failure, retryAt } });
+  if (retryAt === undefined) batch.append({ type: "step.failed", data: failure });
+}
+
+function wake(batch: Batch, now: number): void {
+  for (let fired = 0; fired < MAX_FIRINGS_PER_WAKE; fired++) {
+    const { book } = batch.current;
+    if (book.ended || book.paused) return;
+    const timers = Object.values(book.timers).filter((t) => t.dueAt <= now);
+    const retries = Object.values(book.steps).filter((e) => e.phase === "backoff" && (e.retryAt ?? Infinity) <= now);
+    const due = [
+      ...timers.map((t) => ({ at: t.dueAt, id: t.id, body: { type: "timer.fired", data: { id: t.id } } as RecordBody })),
+      ...retries.map((e) => ({ at: e.retryAt!, id: e.key, body: { type: "step.started", data: { key: e.key, attempt: e.attempt + 1 } } as RecordBody })),
+    ].sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1));
+    const next = due[0];
+    if (!next) return;
+    batch.append(next.body);
+  }
+}
+
+/**
+ * Decides a command: validates it (a refusal throws a typed error and
+ * writes nothing), then returns the records to append, the state after them,
+ * and the effects for the live host. Pure: time and ids come in `ctx`.
+ */
+export function decide(def: WorkflowDefinition, state: InstanceState, command: Command, ctx: DecideContext): Decision {
+  const batch = new Batch(def, state, ctx);
+  const { book } = state;
+  switch (command.type) {
+    case "event": {
+      if (book.ended) throw new InstanceFinishedError(book.instanceId, book.ended.status, `receive the event "${command.event}"`);
+      assertEventType(command.event);
+      assertIdempotencyKey(command.idempotencyKey);
+      const payload = toJson(command.payload, "the event payload");
+      if (command.idempotencyKey !== undefined && command.idempotencyKey in book.idempotencyKeys) break;
+      const data: RecordBody<"event.received">["data"] = { type: command.event };
+      if (payload !== undefined) data.payload = payload;
+      if (command.idempotencyKey !== undefined) data.idempotencyKey = command.idempotencyKey;
+      batch.append({ type: "event.received", data });
+      break;
+    }
+    case "step.result":
+      stepResult(def, batch, command, ctx.now);
+      break;
+    case "wake":
+      wake(batch, ctx.now);
+      break;
+    case "recover":
+      if (book.ended) break;
+      for (const entry of Object.values(book.steps)) {
+        if (entry.phase === "running" || entry.phase === "ready") batch.append({ type: "step.started", data: { key: entry.key, attempt: entry.attempt + 1 } });
+      }
+      break;
+    case "pause":
+      if (!book.ended && !book.paused) batch.append({ type: "instance.paused", data: {} });
+      break;
+    case "resume":
+      if (!book.paused || book.ended) {
+        throw new InvalidOperationError("instance.cannot_resume", `Cannot resume instance "${book.instanceId}" with status "${statusName(state)}": only a paused instance resumes.`);
+      }
+      batch.append({ type: "instance.resumed", data: {} });
+      break;
+    case "terminate":
+      if (book.ended) {
+        throw new InvalidOperationError("instance.cannot_terminate", `Cannot terminate instance "${book.instanceId}": it is already ${book.ended.status}.`);
+      }
+      batch.append({ type: "instance.terminated", data: {} });
+      break;
+    case "restart": {
+      if (command.from === undefined) {
+        batch.append({ type: "instance.restarted", data: {} });
+        break;
+      }
+      if (command.cut === undefined) {
+        throw new InvalidOperationError("instance.cannot_restart", `Step "${command.from}" not found in the history of instance "${book.instanceId}"; restart from a step key that history() shows.`);
+      }
+      batch.append({ type: "instance.restarted", data: { from: command.from, cut: command.cut } });
+      break;
+    }
+  }
+  return batch.finish(state);
+}

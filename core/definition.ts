@@ -1,0 +1,134 @@
+import type { AnyStateMachine, AnyActorLogic } from "xstate";
+import { InvalidDefinitionError } from "./errors";
+import { hashString } from "./hash";
+import { toPolicy, type StepConfig, type StepPolicy } from "./retry";
+
+export interface WorkflowOptions<TMachine extends AnyStateMachine> {
+  /** The name instances are created under; 1 to 64 letters, digits, "-" or "_". */
+  name: string;
+  machine: TMachine;
+  /** Change it when behaviour changes without the machine's shape changing; it is part of the pinned hash. */
+  version?: string;
+  /** Retry policy and timeout per step actor (by its name in `setup({ actors })`). */
+  steps?: Record<string, StepConfig>;
+}
+
+export interface WorkflowDefinition<TMachine extends AnyStateMachine = AnyStateMachine> {
+  readonly name: string;
+  readonly machine: TMachine;
+  readonly version: string;
+  /** Pinned by every instance at creation; replay refuses a definition with another hash. */
+  readonly hash: string;
+  policy(src: string): StepPolicy;
+  /** The step body for an actor name, called with the attempt's context. */
+  stepBody(src: string): StepBody;
+}
+
+export interface StepArgs<TInput = unknown> {
+  input: TInput;
+  /** Stable across attempts and replays: use it to make outside calls idempotent. */
+  stepId: string;
+  /** 1 for the first try; grows with every retry and every re-run after a crash. */
+  attempt: number;
+  /** Aborted when the step times out, its state is left, or the instance ends. */
+  signal: AbortSignal;
+}
+
+export type StepBody = (args: StepArgs) => unknown;
+
+type PromiseLikeLogic = AnyActorLogic & { config: StepBody };
+
+const WORKFLOW_NAME = /^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,63}$/;
+
+interface StateNodeLike {
+  id: string;
+  entry: unknown[];
+  exit: unknown[];
+  always?: { actions: unknown[] }[];
+  transitions: Map<string, { actions: unknown[] }[]>;
+  invoke: { id: string; src: string }[];
+  after: { delay: unknown }[];
+}
+
+function actionProblems(machine: AnyStateMachine, stateId: string, actions: unknown[]): string[] {
+  const problems: string[] = [];
+  for (const action of actions) {
+    const resolved =
+      typeof action === "string"
+        ? machine.implementations.actions[action]
+        : typeof action === "object" && action !== null && "type" in action
+          ? (machine.implementations.actions[(action as { type: string }).type] ?? action)
+          : action;
+    if (typeof resolved !== "function") continue;
+    const builtin = resolved as unknown as { type?: string; delay?: unknown; id?: unknown };
+    if (builtin.type === "xstate.spawnChild") {
+      problems.push(`state "${stateId}" spawns a child with spawnChild(); run steps with invoke so that they stop with their state.`);
+    }
+    if (builtin.type === "xstate.sendTo" && builtin.delay !== undefined) {
+      problems.push(`state "${stateId}" sends a delayed event with sendTo(); use raise(event, { delay, id }) for durable timers.`);
+    }
+    if (builtin.type === "xstate.raise" && builtin.delay !== undefined && typeof builtin.id !== "string") {
+      problems.push(`state "${stateId}" raises a delayed event without an id; give it one, raise(event, { delay, id: "..." }), so the timer survives replay.`);
+    }
+    if (builtin.type === "xstate.raise" && builtin.delay !== undefined) {
+      problems.push(...delayProblems(machine, stateId, builtin.delay));
+    }
+  }
+  return problems;
+}
+
+function delayProblems(machine: AnyStateMachine, stateId: string, delay: unknown): string[] {
+  if (typeof delay === "number") return [];
+  if (typeof delay === "string" && delay in (machine.implementations.delays ?? {})) return [];
+  if (typeof delay === "string") return [`state "${stateId}" uses the delay "${delay}", which is not in setup({ delays }).`];
+  return [`state "${stateId}" computes a delay inline; use a number or a delay named in setup({ delays }).`];
+}
+
+function stateProblems(machine: AnyStateMachine, node: StateNodeLike, stepNames: Set<string>): string[] {
+  const problems: string[] = [];
+  for (const invoke of node.invoke) {
+    const logic = machine.implementations.actors[invoke.src] as Partial<PromiseLikeLogic> | undefined;
+    if (!logic) {
+      problems.push(`state "${node.id}" invokes "${invoke.src}", which is not in setup({ actors }).`);
+    } else if (typeof logic.config !== "function") {
+      problems.push(`state "${node.id}" invokes "${invoke.src}", which is not a promise actor; steps are fromPromise() or step() actors.`);
+    }
+    stepNames.add(invoke.src);
+  }
+  for (const transition of node.after) problems.push(...delayProblems(machine, node.id, transition.delay));
+  const actionLists = [node.entry, node.exit, ...(node.always ?? []).map((t) => t.actions)];
+  for (const transitions of node.transitions.values()) actionLists.push(...transitions.map((t) => t.actions));
+  for (const actions of actionLists) problems.push(...actionProblems(machine, node.id, actions));
+  return problems;
+}
+
+/**
+ * Declares a workflow. Everything replay cannot trust is refused here, at
+ * definition time, with the state that holds it, rather than on some later
+ * replay.
+ */
+export function defineWorkflow<TMachine extends AnyStateMachine>(options: WorkflowOptions<TMachine>): WorkflowDefinition<TMachine> {
+  const { name, machine, version = "1", steps = {} } = options;
+  if (typeof name !== "string" || !WORKFLOW_NAME.test(name)) {
+    throw new InvalidDefinitionError(String(name), 'its name must be 1 to 64 letters, digits, "-" or "_".');
+  }
+  const nodes = [...(machine as unknown as { idMap: Map<string, StateNodeLike> }).idMap.values()];
+  const stepNames = new Set<string>();
+  const problems = nodes.flatMap((node) => stateProblems(machine, node, stepNames));
+  for (const src of Object.keys(steps)) {
+    if (!stepNames.has(src)) problems.push(`steps names "${src}", but no state invokes an actor of that name (invoked: ${[...stepNames].join(", ") || "none"}).`);
+  }
+  if (problems.length) throw new InvalidDefinitionError(name, problems.join(" "));
+
+  const policies = new Map([...stepNames].map((src) => [src, toPolicy(src, steps[src])]));
+  const hash = hashString(JSON.stringify({ version, machine: machine.toJSON(), steps: [...policies] }));
+
+  return {
+    name,
+    machine,
+    version,
+    hash,
+    policy: (src) => policies.get(src) ?? toPolicy(src),
+    stepBody: (src) => (machine.implementations.actors[src] as PromiseLikeLogic).config,
+  };
+}

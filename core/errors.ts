@@ -1,0 +1,113 @@
+/**
+ * Every refusal the engine makes is one of these classes: a stable `code` that
+ * programs can branch on, and a message that tells a person what to do next.
+ */
+export class DurableMachinesError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+export class UnknownWorkflowError extends DurableMachinesError {
+  constructor(workflow: string, known: readonly string[]) {
+    super(
+      "workflow.not_found",
+      `No workflow named "${workflow}" is registered. Registered workflows: ${known.length ? known.map((n) => `"${n}"`).join(", ") : "none"}.`,
+    );
+  }
+}
+
+export class InvalidInstanceIdError extends DurableMachinesError {
+  constructor(id: unknown) {
+    super(
+      "instance.invalid_id",
+      `Instance id ${JSON.stringify(id) ?? String(id)} is invalid: use 1 to 100 letters, digits, "-" or "_", not starting with "-".`,
+    );
+  }
+}
+
+export class InstanceExistsError extends DurableMachinesError {
+  constructor(workflow: string, id: string) {
+    super("instance.already_exists", `Workflow "${workflow}" already has an instance with id "${id}"; choose another id or get() the existing one.`);
+  }
+}
+
+export class InstanceNotFoundError extends DurableMachinesError {
+  constructor(workflow: string, id: string) {
+    super("instance.not_found", `Workflow "${workflow}" has no instance with id "${id}".`);
+  }
+}
+
+export class InstanceFinishedError extends DurableMachinesError {
+  constructor(id: string, status: string, what: string) {
+    super("instance.finished", `Instance "${id}" is ${status}, so it cannot ${what}; restart it first.`);
+  }
+}
+
+export class InvalidOperationError extends DurableMachinesError {
+  constructor(code: string, message: string) {
+    super(code, message);
+  }
+}
+
+export class NotSerializableError extends DurableMachinesError {
+  constructor(what: string, path: string, found: string) {
+    super(
+      "payload.not_serializable",
+      `${what} must be plain JSON, but ${path} is ${found}. Convert it to a string, number, boolean, null, array or plain object.`,
+    );
+  }
+}
+
+export class PayloadTooLargeError extends DurableMachinesError {
+  constructor(what: string, bytes: number, limit: number) {
+    super("payload.too_large", `${what} is ${bytes} bytes as JSON; the limit is ${limit} bytes. Store large data elsewhere and pass a reference.`);
+  }
+}
+
+export class InvalidEventError extends DurableMachinesError {
+  constructor(message: string) {
+    super("event.invalid", message);
+  }
+}
+
+export class InvalidDurationError extends DurableMachinesError {
+  constructor(value: unknown) {
+    super(
+      "duration.invalid",
+      `${JSON.stringify(value) ?? String(value)} is not a duration: use milliseconds (a number >= 0) or a string like "10 seconds", "2 hours", "1 day".`,
+    );
+  }
+}
+
+export class InvalidDefinitionError extends DurableMachinesError {
+  constructor(workflow: string, problem: string) {
+    super("definition.invalid", `Workflow "${workflow}" cannot be replayed safely: ${problem}`);
+  }
+}
+
+export class DefinitionMismatchError extends DurableMachinesError {
+  constructor(workflow: string, id: string, recorded: string, available: readonly string[]) {
+    super(
+      "definition.mismatch",
+      `Instance "${id}" of workflow "${workflow}" was created by definition ${recorded}, which is no longer registered (registered: ${available.join(", ")}). ` +
+        `Keep the old definition in the workflows list (defineWorkflow with its old version) so the instance can finish.`,
+    );
+  }
+}
+
+/**
+ * Thrown by a step to fail at once, without further retries. Same name and
+ * constructor as Cloudflare Workflows' NonRetryableError, so code written for
+ * Cloudflare keeps working.
+ */
+export class NonRetryableError extends Error {
+  constructor(message: string, name = "NonRetryableError") {
+    super(message);
+    this.name = name;
+  }
+}

@@ -1,0 +1,143 @@
+import { initialTransition, transition, type AnyEventObject, type AnyMachineSnapshot, type ExecutableActionObject } from "xstate";
+import type { Draft } from "immer";
+import type { WorkflowDefinition } from "./definition";
+import { InvalidDefinitionError } from "./errors";
+import { toJson, type Json } from "./json";
+import type { ErrorInfo } from "./records";
+import type { Book, TimerEntry } from "./state";
+
+/**
+ * Interprets what one transition asked for. Built-in actions come back inert
+ * from XState; this turns them into the book's tables (steps to run, timers
+ * to arm) and keeps the user's own actions for the live host to run once.
+ */
+export interface Delivery {
+  machine: AnyMachineSnapshot;
+  /** The user's actions, for the live host; replay drops them. */
+  actions: ExecutableActionObject[];
+}
+
+export function errorInfo(error: unknown): ErrorInfo {
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  if (typeof error === "object" && error !== null && "message" in error) {
+    const { name, message } = error as { name?: unknown; message: unknown };
+    return { name: typeof name === "string" ? name : "Error", message: String(message) };
+  }
+  return { name: "Error", message: String(error) };
+}
+
+/** Children live in the book, not in the snapshot; dropping them makes a restored snapshot and a live one the same. */
+export function withoutChildren(snapshot: AnyMachineSnapshot): AnyMachineSnapshot {
+  return Object.keys(snapshot.children).length ? { ...snapshot, children: {} } : snapshot;
+}
+
+function activeInvokes(snapshot: AnyMachineSnapshot): Set<string> {
+  const nodes = (snapshot as unknown as { _nodes: { invoke: { id: string }[] }[] })._nodes;
+  return new Set(nodes.flatMap((node) => node.invoke.map((invoke) => invoke.id)));
+}
+
+function plan(def: WorkflowDefinition, book: Draft<Book>, actions: ExecutableActionObject[], at: number, custom: ExecutableActionObject[]): void {
+  for (const action of actions) {
+    const params = (action.params ?? {}) as Record<string, unknown>;
+    switch (action.type) {
+      case "xstate.spawnChild": {
+        const invokeId = (params.actorRef as { id?: string } | undefined)?.id ?? (params.id as string);
+        const src = params.src;
+        if (typeof src !== "string") throw new InvalidDefinitionError(def.name, `the child "${invokeId}" has no actor name; invoke steps by name.`);
+        for (const entry of Object.values(book.steps)) if (entry.invokeId === invokeId) delete book.steps[entry.key];
+        const generation = (book.stepGenerations[invokeId] ?? 0) + 1;
+        book.stepGenerations[invokeId] = generation;
+        const key = `${invokeId}#${generation}`;
+        book.steps[key] = {
+          key,
+          invokeId,
+          src,
+          input: toJson(params.input, `the input of step "${invokeId}"`),
+          attempt: 0,
+          failures: 0,
+          phase: "ready",
+        };
+        break;
+      }
+      case "xstate.raise": {
+        if (typeof params.delay !== "number") break;
+        const sendId = params.id;
+        if (typeof sendId !== "string") throw new InvalidDefinitionError(def.name, "a delayed raise() has no id; give it one so its timer survives replay.");
+        const generation = (book.timerGenerations[sendId] ?? 0) + 1;
+        book.timerGenerations[sendId] = generation;
+        book.timers[sendId] = {
+          id: `${sendId}#${generation}`,
+          sendId,
+          event: toJson(params.event, `the event of timer "${sendId}"`) as TimerEntry["event"],
+          dueAt: at + params.delay,
+        };
+        break;
+      }
+      case "xstate.cancel":
+        delete book.timers[params.sendId as string];
+        break;
+      case "xstate.sendTo":
+        if (params.delay !== undefined) throw new InvalidDefinitionError(def.name, "a delayed sendTo() cannot be made durable; use raise(event, { delay, id }).");
+        break;
+      default:
+        if (!action.type.startsWith("xstate.")) custom.push(action);
+    }
+  }
+}
+
+function settle(book: Draft<Book>, machine: AnyMachineSnapshot): void {
+  if (machine.status === "done" || machine.status === "error") {
+    book.ended =
+      machine.status === "done"
+        ? { status: "complete", output: toJson(machine.output, "the machine's output") as Json }
+        : { status: "errored", error: errorInfo(machine.error) };
+    book.steps = {};
+    book.timers = {};
+    book.inbox = [];
+    return;
+  }
+  const active = activeInvokes(machine);
+  for (const entry of Object.values(book.steps)) if (!active.has(entry.invokeId)) delete book.steps[entry.key];
+}
+
+type Step = () => [AnyMachineSnapshot, ExecutableActionObject[]];
+
+function advance(def: WorkflowDefinition, book: Draft<Book>, machine: AnyMachineSnapshot, step: Step, at: number, custom: ExecutableActionObject[]): AnyMachineSnapshot {
+  try {
+    const [next, actions] = step();
+    const stripped = withoutChildren(next);
+    plan(def, book, actions, at, custom);
+    settle(book, stripped);
+    return stripped;
+  } catch (error) {
+    book.ended = { status: "errored", error: errorInfo(error) };
+    book.steps = {};
+    book.timers = {};
+    return machine;
+  }
+}
+
+function run(def: WorkflowDefinition, book: Draft<Book>, machine: AnyMachineSnapshot, step: Step, at: number): Delivery {
+  const actions: ExecutableActionObject[] = [];
+  let current = advance(def, book, machine, step, at, actions);
+  for (;;) {
+    if (book.ended) break;
+    const index = book.inbox.findIndex((pending) => current.can(pending as AnyEventObject));
+    if (index < 0) break;
+    const [pending] = book.inbox.splice(index, 1);
+    const from = current;
+    current = advance(def, book, from, () => transition(def.machine, from, { ...pending } as AnyEventObject), at, actions);
+  }
+  return { machine: current, actions };
+}
+
+/** Feeds one event to the machine, then any waiting inbox event that a state now accepts. */
+export function deliver(def: WorkflowDefinition, book: Draft<Book>, machine: AnyMachineSnapshot, event: AnyEventObject, at: number): Delivery {
+  return run(def, book, machine, () => transition(def.machine, machine, event), at);
+}
+
+/** Starts the machine with its params: the initial transition and what it asks for. */
+export function begin(def: WorkflowDefinition, book: Draft<Book>, params: Json | undefined, at: number): Delivery {
+  const [initial, actions] = initialTransition(def.machine, params);
+  return run(def, book, initial, () => [initial, actions], at);
+}

@@ -1,0 +1,54 @@
+import type { Json } from "./json";
+
+export interface ErrorInfo {
+  name: string;
+  message: string;
+  /** Set by the engine for failures that must not be retried (bad output, a timer that can't exist). */
+  nonRetryable?: boolean;
+}
+
+/**
+ * What each log record holds. Machine inputs (the records `fold` feeds to
+ * `transition`) are step.succeeded, step.failed, timer.fired and
+ * event.received. step.started and step.attempt_failed carry the attempt
+ * counts that nothing else can tell. timer.started, timer.cancelled,
+ * instance.completed and instance.errored are notices: consequences of an
+ * input, written in the same batch so that readers of the history see them;
+ * folding derives the same facts from the inputs and never needs them.
+ */
+export interface RecordData {
+  "instance.created": { workflow: string; instanceId: string; definitionHash: string; params?: Json };
+  "step.started": { key: string; attempt: number };
+  "step.attempt_failed": { key: string; attempt: number; error: ErrorInfo; retryAt?: number };
+  "step.succeeded": { key: string; attempt: number; output?: Json };
+  "step.failed": { key: string; attempt: number; error: ErrorInfo };
+  "timer.started": { id: string; dueAt: number };
+  "timer.cancelled": { id: string };
+  "timer.fired": { id: string };
+  "event.received": { type: string; payload?: Json; idempotencyKey?: string };
+  "instance.paused": Record<string, never>;
+  "instance.resumed": Record<string, never>;
+  "instance.terminated": Record<string, never>;
+  /** `from` restarts at that step: the log before `cut` folds as it did, the rest as if it never happened. */
+  "instance.restarted": { from?: string; cut?: number };
+  "instance.completed": { output?: Json };
+  "instance.errored": { error: ErrorInfo };
+}
+
+export type RecordType = keyof RecordData;
+
+export type LogRecord<T extends RecordType = RecordType> = {
+  [K in T]: { seq: number; id: string; at: number; type: K; data: RecordData[K] };
+}[T];
+
+export type RecordBody<T extends RecordType = RecordType> = {
+  [K in T]: { type: K; data: RecordData[K] };
+}[T];
+
+export const MACHINE_INPUTS = ["step.succeeded", "step.failed", "timer.fired", "event.received"] as const satisfies readonly RecordType[];
+
+export type MachineInput = LogRecord<(typeof MACHINE_INPUTS)[number]>;
+
+export function isMachineInput(record: LogRecord): record is MachineInput {
+  return (MACHINE_INPUTS as readonly string[]).includes(record.type);
+}

@@ -1,0 +1,60 @@
+import type { Json } from "./json";
+import type { ErrorInfo } from "./records";
+import type { InstanceState } from "./state";
+
+/** Cloudflare Workflows' instance statuses. */
+export type InstanceStatusName =
+  | "queued"
+  | "running"
+  | "paused"
+  | "errored"
+  | "terminated"
+  | "complete"
+  | "waiting"
+  | "waitingForPause"
+  | "unknown";
+
+/** Shaped as Cloudflare's `InstanceStatus`, plus where the machine stands. */
+export interface InstanceStatus {
+  status: InstanceStatusName;
+  output?: Json;
+  error?: { name: string; message: string };
+  /** The machine's state value: a string, or an object for nested and parallel states. */
+  value: Json;
+}
+
+function publicError(error: ErrorInfo): { name: string; message: string } {
+  return { name: error.name, message: error.message };
+}
+
+export function statusName(state: InstanceState): InstanceStatusName {
+  const { ended, paused, steps } = state.book;
+  if (ended) return ended.status;
+  const running = Object.values(steps).some((entry) => entry.phase === "running" || entry.phase === "ready");
+  if (paused) return running ? "waitingForPause" : "paused";
+  return running ? "running" : "waiting";
+}
+
+export function statusOf(state: InstanceState): InstanceStatus {
+  const { ended } = state.book;
+  const status: InstanceStatus = { status: statusName(state), value: state.machine.value as Json };
+  if (ended?.status === "complete" && ended.output !== undefined) status.output = ended.output;
+  if (ended?.status === "errored") status.error = publicError(ended.error);
+  return status;
+}
+
+export function isFinished(state: InstanceState): boolean {
+  return state.book.ended !== null;
+}
+
+/** When the host must wake the instance next: the earliest timer or retry, if it is not paused or ended. */
+export function nextWake(state: InstanceState): number | undefined {
+  const { ended, paused, timers, steps } = state.book;
+  if (ended || paused) return undefined;
+  let wake: number | undefined;
+  for (const timer of Object.values(timers)) if (wake === undefined || timer.dueAt < wake) wake = timer.dueAt;
+  for (const entry of Object.values(steps)) {
+    if (entry.phase === "backoff" && entry.retryAt !== undefined && (wake === undefined || entry.retryAt < wake)) wake = entry.retryAt;
+  }
+  return wake;
+}

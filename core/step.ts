@@ -1,0 +1,10 @@
+import { fromPromise } from "xstate";
+import type { StepArgs } from "./definition";
+
+/**
+ * A step actor whose body also receives its `stepId` and `attempt`. It is a
+ * plain `fromPromise` actor, so it still runs in an ordinary XState actor.
+ */
+export function step<TOutput, TInput = unknown>(body: (args: StepArgs<TInput>) => PromiseLike<TOutput> | TOutput) {
+  return fromPromise<TOutput, TInput>(async (args) => body(args as unknown as StepArgs<TInput>));
+}

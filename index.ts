@@ -1,0 +1,14 @@
+export { defineWorkflow, type WorkflowDefinition, type WorkflowOptions, type StepArgs } from "./core/definition";
+export { step } from "./core/step";
+export * from "./core/errors";
+export type { Duration } from "./core/durations";
+export type { StepConfig, RetryConfig, Backoff } from "./core/retry";
+export type { Json } from "./core/json";
+export type { LogRecord, RecordType, RecordData, ErrorInfo } from "./core/records";
+export type { InstanceStatus, InstanceStatusName } from "./core/status";
+export type { WorkflowClient, InstanceHandle, CreateOptions, SendEventOptions, ListOptions, InstanceSummary, BatchError } from "./runtime/client";
+export type { Clock } from "./runtime/clock";
+export { WorkflowTimeoutError } from "./runtime/step-runner";
+export { createMemoryHost, type MemoryHost, type MemoryHostOptions } from "./adapters/memory/host";
+export { createManualClock, type ManualClock } from "./adapters/memory/manual-clock";
+export { MemoryStorage } from "./adapters/memory/storage";

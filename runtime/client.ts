@@ -1,0 +1,61 @@
+import type { LogRecord } from "../core/records";
+import type { InstanceStatus, InstanceStatusName } from "../core/status";
+
+export interface CreateOptions<TParams = unknown> {
+  /** Defaults to a random UUID. */
+  id?: string;
+  params?: TParams;
+}
+
+export interface SendEventOptions {
+  type: string;
+  payload?: unknown;
+  /** A second event with the same key is accepted and ignored. */
+  idempotencyKey?: string;
+}
+
+/** One instance, as Cloudflare's WorkflowInstance shapes it, plus the log. */
+export interface InstanceHandle {
+  readonly id: string;
+  status(): Promise<InstanceStatus>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  terminate(): Promise<void>;
+  /** From the start, or `from` a step key as history() shows it (`<invoke id>#<n>`). */
+  restart(options?: { from?: string }): Promise<void>;
+  sendEvent(event: SendEventOptions): Promise<void>;
+  /** The log, oldest first: records with seq after `after`, at most `limit` (default 1000). */
+  history(options?: { after?: number; limit?: number }): Promise<LogRecord[]>;
+}
+
+export interface BatchError {
+  index: number;
+  id?: string;
+  code: string;
+  message: string;
+}
+
+export interface InstanceSummary {
+  id: string;
+  status: InstanceStatusName;
+  createdAt: number;
+}
+
+export interface ListOptions {
+  status?: InstanceStatusName;
+  limit?: number;
+  cursor?: string;
+}
+
+/** One workflow, as Cloudflare's Workflow binding shapes it, plus listing by status. */
+export interface WorkflowClient<TParams = unknown> {
+  create(options?: CreateOptions<TParams>): Promise<InstanceHandle>;
+  /** Cloudflare's batch form: every instance is tried, and each refusal is reported with its index. */
+  createBatch(batch: { instances: CreateOptions<TParams>[] }): Promise<{ created: InstanceHandle[]; errors: BatchError[] }>;
+  get(id: string): Promise<InstanceHandle>;
+  list(options?: ListOptions): Promise<{ instances: InstanceSummary[]; cursor?: string }>;
+}
+
+export const MAX_BATCH = 100;
+export const DEFAULT_HISTORY_LIMIT = 1000;
+export const MAX_LIST_LIMIT = 1000;

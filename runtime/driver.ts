@@ -1,0 +1,170 @@
+import { monotonicFactory } from "ulid";
+import { create, decide, type Command, type Decision, type DecideContext, type Effect } from "../core/decide";
+import type { WorkflowDefinition } from "../core/definition";
+import { fold } from "../core/fold";
+import { isMachineInput, type LogRecord } from "../core/records";
+import { persist, restore } from "../core/snapshot";
+import type { InstanceState } from "../core/state";
+import { nextWake, statusOf, type InstanceStatus } from "../core/status";
+import type { Clock } from "./clock";
+import { runAttempt } from "./step-runner";
+import type { InstanceStore } from "./store";
+
+export interface DriverOptions {
+  /** A snapshot after this many machine inputs bounds recovery by the tail, not the whole log. */
+  snapshotEvery: number;
+  /** Told of every batch once it is durable: registries, live inspection. */
+  onAppend?(records: readonly LogRecord[], state: InstanceState): void;
+  /** A user action threw; the instance carries on, since replay never runs actions. */
+  onActionError?(error: unknown, action: string): void;
+}
+
+/**
+ * Runs one instance over any store and clock: decides each command, appends
+ * its records, then carries out its effects. Everything it knows it can
+ * rebuild from the store, so dropping a driver loses nothing.
+ */
+export class InstanceDriver {
+  private readonly running = new Map<string, { attempt: number; controller: AbortController; done: Promise<void> }>();
+  private readonly ulid = monotonicFactory();
+  private cancelWake: (() => void) | undefined;
+  private wakeAt: number | undefined;
+  private inputsSinceSnapshot = 0;
+  private disposed = false;
+
+  private constructor(
+    readonly def: WorkflowDefinition,
+    private readonly store: InstanceStore,
+    private readonly clock: Clock,
+    private readonly options: DriverOptions,
+    private state: InstanceState,
+  ) {}
+
+  /** Creates the instance: its first records, then its first steps and timers. */
+  static create(def: WorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions, instanceId: string, params: unknown): InstanceDriver {
+    const probe = new InstanceDriver(def, store, clock, options, undefined as unknown as InstanceState);
+    const decision = create(def, instanceId, params, probe.context());
+    probe.state = decision.state;
+    probe.commit(decision);
+    return probe;
+  }
+
+  /** Rebuilds the instance from its newest snapshot and the log after it, then restarts cut-off steps and re-arms timers. */
+  static load(def: WorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions): InstanceDriver {
+    const driver = new InstanceDriver(def, store, clock, options, undefined as unknown as InstanceState);
+    driver.state = driver.stateBefore(Infinity);
+    driver.command({ type: "recover" });
+    return driver;
+  }
+
+  get current(): InstanceState {
+    return this.state;
+  }
+
+  status(): InstanceStatus {
+    return statusOf(this.state);
+  }
+
+  history(range: { after?: number; limit?: number } = {}): LogRecord[] {
+    return this.store.read(range);
+  }
+
+  /** Decides and carries out one command; a refusal throws and leaves the log as it was. */
+  command(command: Command): Decision {
+    if (this.disposed) throw new Error("This instance driver was disposed; get the instance again.");
+    const decision = decide(this.def, this.state, this.resolve(command), this.context());
+    this.state = decision.state;
+    this.commit(decision);
+    return decision;
+  }
+
+  /** Settles once no step attempt is in flight (new attempts started meanwhile included). */
+  async idle(): Promise<void> {
+    while (this.running.size) await Promise.all([...this.running.values()].map((run) => run.done));
+  }
+
+  idleNow(): boolean {
+    return this.running.size === 0;
+  }
+
+  /** Forgets everything in memory and stops all work, as a crash would. */
+  dispose(): void {
+    this.disposed = true;
+    this.cancelWake?.();
+    for (const run of this.running.values()) run.controller.abort(new Error("The instance's host went away."));
+    this.running.clear();
+  }
+
+  private resolve(command: Command): Command {
+    if (command.type !== "restart" || command.from === undefined) return command;
+    return { ...command, cut: this.store.firstStart(command.from) };
+  }
+
+  private context(): DecideContext {
+    const now = Math.max(this.clock.now(), this.state?.at ?? 0);
+    return { now, nextId: () => this.ulid(now), stateBefore: (seq) => this.stateBefore(seq) };
+  }
+
+  private stateBefore(seq: number): InstanceState {
+    const snapshot = this.store.snapshot(seq);
+    const tail = this.store.read({ after: snapshot?.seq ?? 0, before: seq });
+    return fold(this.def, tail, snapshot && restore(this.def, snapshot), { stateBefore: (cut) => this.stateBefore(cut) });
+  }
+
+  private commit(decision: Decision): void {
+    if (decision.records.length) {
+      this.store.append(decision.records);
+      this.inputsSinceSnapshot += decision.records.filter(isMachineInput).length;
+      if (this.inputsSinceSnapshot >= this.options.snapshotEvery) {
+        this.store.saveSnapshot(persist(this.def, this.state));
+        this.inputsSinceSnapshot = 0;
+      }
+      this.options.onAppend?.(decision.records, this.state);
+    }
+    for (const effect of decision.effects) this.carryOut(effect);
+    this.armWake();
+  }
+
+  private carryOut(effect: Effect): void {
+    switch (effect.type) {
+      case "step.stop": {
+        const run = this.running.get(effect.key);
+        this.running.delete(effect.key);
+        run?.controller.abort(new Error("The step's state was left before it finished."));
+        break;
+      }
+      case "action.run":
+        try {
+          effect.action.exec?.(effect.action.info, effect.action.params);
+        } catch (error) {
+          this.options.onActionError?.(error, effect.action.type);
+        }
+        break;
+      case "step.run": {
+        const controller = new AbortController();
+        const { key, attempt } = effect;
+        const done = runAttempt(this.def.stepBody(effect.src), { ...effect, controller }, this.clock).then((outcome) => {
+          if (this.disposed || this.running.get(key)?.attempt !== attempt) return;
+          this.running.delete(key);
+          this.command({ type: "step.result", key, attempt, outcome });
+        });
+        this.running.set(key, { attempt, controller, done });
+        break;
+      }
+    }
+  }
+
+  private armWake(): void {
+    const at = this.disposed ? undefined : nextWake(this.state);
+    if (at === this.wakeAt) return;
+    this.cancelWake?.();
+    this.cancelWake = undefined;
+    this.wakeAt = at;
+    if (at === undefined) return;
+    this.cancelWake = this.clock.setTimer(at, () => {
+      this.cancelWake = undefined;
+      this.wakeAt = undefined;
+      if (!this.disposed) this.command({ type: "wake" });
+    });
+  }
+}

@@ -1,0 +1,40 @@
+import type { WorkflowDefinition } from "../core/definition";
+import { DefinitionMismatchError, InvalidDefinitionError, UnknownWorkflowError } from "../core/errors";
+
+/**
+ * The workflows a host serves. A name may list several definitions: new
+ * instances use the last, and each instance replays with the definition it
+ * was created by, found by the hash it pinned.
+ */
+export class WorkflowRegistry {
+  private readonly byName = new Map<string, WorkflowDefinition[]>();
+
+  constructor(definitions: readonly WorkflowDefinition[]) {
+    for (const def of definitions) {
+      const versions = this.byName.get(def.name) ?? [];
+      if (versions.some((known) => known.hash === def.hash)) {
+        throw new InvalidDefinitionError(def.name, `the same definition (hash ${def.hash}) is listed twice.`);
+      }
+      versions.push(def);
+      this.byName.set(def.name, versions);
+    }
+  }
+
+  names(): string[] {
+    return [...this.byName.keys()];
+  }
+
+  latest(name: string): WorkflowDefinition {
+    const versions = this.byName.get(name);
+    if (!versions) throw new UnknownWorkflowError(name, this.names());
+    return versions[versions.length - 1]!;
+  }
+
+  pinned(name: string, instanceId: string, hash: string): WorkflowDefinition {
+    const versions = this.byName.get(name);
+    if (!versions) throw new UnknownWorkflowError(name, this.names());
+    const def = versions.find((candidate) => candidate.hash === hash);
+    if (!def) throw new DefinitionMismatchError(name, instanceId, hash, versions.map((v) => `${v.hash} (version ${v.version})`));
+    return def;
+  }
+}
