@@ -38,6 +38,28 @@ export type StepBody = (args: StepArgs) => unknown;
 
 type PromiseLikeLogic = AnyActorLogic & { config: StepBody };
 
+/**
+ * Promise actors are the only logic a step may be. XState gives them no
+ * brand, and callback logic has the same shape, so this asks the logic what
+ * a promise actor does with a resolved promise: finish with its value.
+ * Transition logic (no `start`) is refused before any of its code runs.
+ */
+function isPromiseLogic(logic: unknown): logic is PromiseLikeLogic {
+  const candidate = logic as Partial<AnyActorLogic & { config: unknown; start: unknown }>;
+  if (typeof candidate.config !== "function" || typeof candidate.start !== "function" || typeof candidate.transition !== "function") return false;
+  const marker = {};
+  try {
+    const next = candidate.transition(
+      { status: "active", output: undefined, error: undefined, input: undefined } as never,
+      { type: "xstate.promise.resolve", data: marker } as never,
+      { self: {} } as never,
+    ) as { status?: string; output?: unknown };
+    return next.status === "done" && next.output === marker;
+  } catch {
+    return false;
+  }
+}
+
 const WORKFLOW_NAME = /^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,63}$/;
 
 interface StateNodeLike {
@@ -87,10 +109,10 @@ function delayProblems(machine: AnyStateMachine, stateId: string, delay: unknown
 function stateProblems(machine: AnyStateMachine, node: StateNodeLike, stepNames: Set<string>): string[] {
   const problems: string[] = [];
   for (const invoke of node.invoke) {
-    const logic = machine.implementations.actors[invoke.src] as Partial<PromiseLikeLogic> | undefined;
+    const logic = machine.implementations.actors[invoke.src];
     if (!logic) {
       problems.push(`state "${node.id}" invokes "${invoke.src}", which is not in setup({ actors }).`);
-    } else if (typeof logic.config !== "function") {
+    } else if (!isPromiseLogic(logic)) {
       problems.push(`state "${node.id}" invokes "${invoke.src}", which is not a promise actor; steps are fromPromise() or step() actors.`);
     }
     stepNames.add(invoke.src);

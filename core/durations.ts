@@ -31,7 +31,7 @@ export function toMilliseconds(duration: unknown): number {
   if (typeof duration === "string") {
     const match = PATTERN.exec(duration.trim().toLowerCase());
     const unit = match?.[2] as DurationUnit | undefined;
-    if (match && unit && unit in UNIT_MS) return Number(match[1]) * UNIT_MS[unit];
+    if (match && unit && Object.hasOwn(UNIT_MS, unit)) return Number(match[1]) * UNIT_MS[unit];
   }
   throw new InvalidDurationError(duration);
 }

@@ -2,6 +2,15 @@
  * Every refusal the engine makes is one of these classes: a stable `code` that
  * programs can branch on, and a message that tells a person what to do next.
  */
+/** A value as a person would type it, for messages; never throws, whatever the value. */
+export function show(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return typeof value === "bigint" ? `${value}n` : Object.prototype.toString.call(value);
+  }
+}
+
 export class DurableMachinesError extends Error {
   readonly code: string;
 
@@ -25,7 +34,7 @@ export class InvalidInstanceIdError extends DurableMachinesError {
   constructor(id: unknown) {
     super(
       "instance.invalid_id",
-      `Instance id ${JSON.stringify(id) ?? String(id)} is invalid: use 1 to 100 letters, digits, "-" or "_", not starting with "-".`,
+      `Instance id ${show(id)} is invalid: use 1 to 100 letters, digits, "-" or "_", not starting with "-".`,
     );
   }
 }
@@ -79,7 +88,7 @@ export class InvalidDurationError extends DurableMachinesError {
   constructor(value: unknown) {
     super(
       "duration.invalid",
-      `${JSON.stringify(value) ?? String(value)} is not a duration: use milliseconds (a number >= 0) or a string like "10 seconds", "2 hours", "1 day".`,
+      `${show(value)} is not a duration: use milliseconds (a number >= 0) or a string like "10 seconds", "2 hours", "1 day".`,
     );
   }
 }

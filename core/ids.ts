@@ -1,4 +1,4 @@
-import { InvalidEventError, InvalidInstanceIdError } from "./errors";
+import { InvalidEventError, InvalidInstanceIdError, show } from "./errors";
 
 /** Cloudflare Workflows' rule for instance ids. */
 const INSTANCE_ID = /^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,99}$/;
@@ -11,13 +11,13 @@ export function assertInstanceId(id: unknown): asserts id is string {
 export function assertEventType(type: unknown): asserts type is string {
   if (typeof type !== "string" || !INSTANCE_ID.test(type)) {
     throw new InvalidEventError(
-      `Event type ${JSON.stringify(type) ?? String(type)} is invalid: use 1 to 100 letters, digits, "-" or "_", not starting with "-".`,
+      `Event type ${show(type)} is invalid: use 1 to 100 letters, digits, "-" or "_", not starting with "-".`,
     );
   }
 }
 
 export function assertIdempotencyKey(key: unknown): asserts key is string | undefined {
   if (key !== undefined && (typeof key !== "string" || key.length === 0 || key.length > 256)) {
-    throw new InvalidEventError(`idempotencyKey must be a string of 1 to 256 characters, got ${JSON.stringify(key) ?? String(key)}.`);
+    throw new InvalidEventError(`idempotencyKey must be a string of 1 to 256 characters, got ${show(key)}.`);
   }
 }

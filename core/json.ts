@@ -33,10 +33,11 @@ function check(value: unknown, what: string, path: string, seen: Set<object>): v
       if (seen.has(value)) throw new NotSerializableError(what, path, "a circular reference");
       seen.add(value);
       if (Array.isArray(value)) {
-        value.forEach((item, i) => {
-          if (item === undefined) throw new NotSerializableError(what, `${path}[${i}]`, "undefined");
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i];
+          if (item === undefined) throw new NotSerializableError(what, `${path}[${i}]`, i in value ? "undefined" : "a hole in a sparse array");
           check(item, what, `${path}[${i}]`, seen);
-        });
+        }
       } else if (isPlainObject(value)) {
         for (const [key, item] of Object.entries(value)) {
           if (item !== undefined) check(item, what, `${path}.${key}`, seen);

@@ -33,6 +33,11 @@ export class MemoryStorage {
     return [...this.instances.values()].map(({ workflow, id }) => ({ workflow, id }));
   }
 
+  /** Every snapshot an instance has, oldest first. */
+  snapshots(workflow: string, id: string): PersistedState[] {
+    return JSON.parse(JSON.stringify(this.instances.get(MemoryStorage.key(workflow, id))?.snapshots ?? [])) as PersistedState[];
+  }
+
   /** Drops every snapshot, as if none had ever been written. */
   dropSnapshots(): void {
     for (const instance of this.instances.values()) instance.snapshots = [];
