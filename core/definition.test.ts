@@ -68,8 +68,8 @@ describe("defineWorkflow accepts", () => {
   it("the step body of step() and fromPromise() actors", async () => {
     const def = defineWorkflow({ name: "order", machine: orderMachine() });
     const signal = new AbortController().signal;
-    expect(await def.stepBody("ship")({ input: undefined, stepId: "ship#1", attempt: 2, signal })).toBe("ship#1@2");
-    expect(await def.stepBody("charge")({ input: undefined, stepId: "chg#1", attempt: 1, signal })).toBe("charged");
+    expect(await def.stepBody("ship")({ input: undefined, stepId: "ship#1", attempt: 2, signal, env: {} })).toBe("ship#1@2");
+    expect(await def.stepBody("charge")({ input: undefined, stepId: "chg#1", attempt: 1, signal, env: {} })).toBe("charged");
   });
 
   it("delayed raise with an id and a numeric or named delay, in entry, exit and transitions", () => {

@@ -24,8 +24,10 @@ export interface WorkflowDefinition<TMachine extends AnyStateMachine = AnyStateM
   stepBody(src: string): StepBody;
 }
 
-export interface StepArgs<TInput = unknown> {
+export interface StepArgs<TInput = unknown, TEnv = unknown> {
   input: TInput;
+  /** The host's environment: the Worker's bindings and secrets on the Durable Object host. */
+  env: TEnv;
   /** Stable across attempts and replays: use it to make outside calls idempotent. */
   stepId: string;
   /** 1 for the first try; grows with every retry and every re-run after a crash. */

@@ -7,6 +7,6 @@ import type { StepArgs } from "./definition";
  * (`TInput` defaults to XState's NonReducibleUnknown: a bare `unknown` would
  * swallow the type of the invoke's `input` mapper.)
  */
-export function step<TOutput, TInput = NonReducibleUnknown>(body: (args: StepArgs<TInput>) => PromiseLike<TOutput> | TOutput) {
-  return fromPromise<TOutput, TInput>(async (args) => body(args as unknown as StepArgs<TInput>));
+export function step<TOutput, TInput = NonReducibleUnknown, TEnv = unknown>(body: (args: StepArgs<TInput, TEnv>) => PromiseLike<TOutput> | TOutput) {
+  return fromPromise<TOutput, TInput>(async (args) => body(args as unknown as StepArgs<TInput, TEnv>));
 }

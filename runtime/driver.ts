@@ -10,9 +10,19 @@ import type { Clock } from "./clock";
 import { runAttempt } from "./step-runner";
 import type { InstanceStore } from "./store";
 
+/** A durable wake-up, such as a Durable Object's alarm: one at a time, the latest `set` wins. */
+export interface Alarm {
+  /** `at` is the next timer or retry (none when undefined); `busy` says step attempts are in flight. */
+  set(at: number | undefined, busy: boolean): void;
+}
+
 export interface DriverOptions {
   /** A snapshot after this many machine inputs bounds recovery by the tail, not the whole log. */
   snapshotEvery: number;
+  /** Handed to every step body: the Worker's bindings on the Durable Object host. */
+  env?: unknown;
+  /** Durable wake-ups; the host calls `wake()` when it rings. Without one, the clock's timers wake the driver. */
+  alarm?: Alarm;
   /** Told of every batch once it is durable: registries, live inspection. */
   onAppend?(records: readonly LogRecord[], state: InstanceState): void;
   /** A user action threw; the instance carries on, since replay never runs actions. */
@@ -29,6 +39,7 @@ export class InstanceDriver {
   private readonly ulid = monotonicFactory();
   private cancelWake: (() => void) | undefined;
   private wakeAt: number | undefined;
+  private wasBusy = false;
   private inputsSinceSnapshot = 0;
   private disposed = false;
 
@@ -76,6 +87,12 @@ export class InstanceDriver {
     this.state = decision.state;
     this.commit(decision);
     return decision;
+  }
+
+  /** The host's alarm rang: fire what is due and set the next one. */
+  wake(): Decision {
+    this.wakeAt = undefined;
+    return this.command({ type: "wake" });
   }
 
   /** Settles once no step attempt is in flight (new attempts started meanwhile included). */
@@ -143,7 +160,7 @@ export class InstanceDriver {
       case "step.run": {
         const controller = new AbortController();
         const { key, attempt } = effect;
-        const done = runAttempt(this.def.stepBody(effect.src), { ...effect, controller }, this.clock).then((outcome) => {
+        const done = runAttempt(this.def.stepBody(effect.src), { ...effect, controller, env: this.options.env }, this.clock).then((outcome) => {
           if (this.disposed || this.running.get(key)?.attempt !== attempt) return;
           this.running.delete(key);
           this.command({ type: "step.result", key, attempt, outcome });
@@ -156,6 +173,14 @@ export class InstanceDriver {
 
   private armWake(): void {
     const at = this.disposed ? undefined : nextWake(this.state);
+    const busy = this.running.size > 0;
+    if (this.options.alarm) {
+      if (at === this.wakeAt && busy === this.wasBusy) return;
+      this.wakeAt = at;
+      this.wasBusy = busy;
+      this.options.alarm.set(at, busy);
+      return;
+    }
     if (at === this.wakeAt) return;
     this.cancelWake?.();
     this.cancelWake = undefined;

@@ -16,6 +16,7 @@ export interface Attempt {
   input: unknown;
   timeoutMs: number;
   controller: AbortController;
+  env: unknown;
 }
 
 /**
@@ -33,7 +34,7 @@ export async function runAttempt(body: StepBody, attempt: Attempt, clock: Clock)
   aborted.catch(() => undefined);
   try {
     const output = await Promise.race([
-      Promise.resolve().then(() => body({ input: attempt.input, stepId: attempt.key, attempt: attempt.attempt, signal: controller.signal })),
+      Promise.resolve().then(() => body({ input: attempt.input, stepId: attempt.key, attempt: attempt.attempt, signal: controller.signal, env: attempt.env })),
       aborted,
     ]);
     return { ok: true, output };

@@ -15,7 +15,7 @@ import {
 } from "../../runtime/client";
 import { systemClock, type Clock } from "../../runtime/clock";
 import { InstanceDriver, type DriverOptions } from "../../runtime/driver";
-import { WorkflowRegistry } from "../../runtime/registry";
+import { WorkflowCatalog } from "../../runtime/catalog";
 import { MemoryStorage } from "./storage";
 
 export interface MemoryHostOptions {
@@ -24,6 +24,8 @@ export interface MemoryHostOptions {
   /** Share one storage between hosts to model a process that restarts on the same disk. */
   storage?: MemoryStorage;
   snapshotEvery?: number;
+  /** Handed to every step body as `env`. */
+  env?: unknown;
   onActionError?: DriverOptions["onActionError"];
 }
 
@@ -41,10 +43,10 @@ export interface MemoryHost {
  * for tests, property tests, and embedding the engine in Node.
  */
 export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
-  const registry = new WorkflowRegistry(options.workflows);
+  const catalog = new WorkflowCatalog(options.workflows);
   const clock = options.clock ?? systemClock;
   const storage = options.storage ?? new MemoryStorage();
-  const driverOptions: DriverOptions = { snapshotEvery: options.snapshotEvery ?? 100, onActionError: options.onActionError };
+  const driverOptions: DriverOptions = { snapshotEvery: options.snapshotEvery ?? 100, env: options.env ?? {}, onActionError: options.onActionError };
   let drivers = new Map<string, InstanceDriver>();
 
   const slot = (workflow: string, id: string) => `${workflow}\u0000${id}`;
@@ -55,7 +57,7 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
     if (!storage.has(workflow, id)) throw new InstanceNotFoundError(workflow, id);
     const store = storage.store(workflow, id);
     const [created] = store.read({ limit: 1 }) as [LogRecord<"instance.created">];
-    const def = registry.pinned(workflow, id, created.data.definitionHash);
+    const def = catalog.pinned(workflow, id, created.data.definitionHash);
     const driver = InstanceDriver.load(def, store, clock, driverOptions);
     drivers.set(slot(workflow, id), driver);
     return driver;
@@ -76,7 +78,7 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
   }
 
   function createOne(workflow: string, options: CreateOptions = {}): InstanceHandle {
-    const def = registry.latest(workflow);
+    const def = catalog.latest(workflow);
     const id = options.id ?? crypto.randomUUID();
     assertInstanceId(id);
     if (storage.has(workflow, id)) throw new InstanceExistsError(workflow, id);
@@ -86,7 +88,7 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
   }
 
   function client(workflow: string): WorkflowClient {
-    registry.latest(workflow);
+    catalog.latest(workflow);
     return {
       create: async (options) => createOne(workflow, options),
       async createBatch({ instances }) {

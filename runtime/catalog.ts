@@ -6,7 +6,7 @@ import { DefinitionMismatchError, InvalidDefinitionError, UnknownWorkflowError }
  * instances use the last, and each instance replays with the definition it
  * was created by, found by the hash it pinned.
  */
-export class WorkflowRegistry {
+export class WorkflowCatalog {
   private readonly byName = new Map<string, WorkflowDefinition[]>();
 
   constructor(definitions: readonly WorkflowDefinition[]) {

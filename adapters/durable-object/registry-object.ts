@@ -1,0 +1,52 @@
+import { DurableObject } from "cloudflare:workers";
+import type { InstanceStatusName } from "../../core/status";
+import type { InstanceSummary } from "../../runtime/client";
+
+export interface RegistryEntry {
+  id: string;
+  status: InstanceStatusName;
+  createdAt: number;
+  /** The instance's log position when it reported; a report older than the stored one is dropped. */
+  seq: number;
+}
+
+type Row = Record<string, SqlStorageValue>;
+
+/**
+ * One object per workflow that indexes its instances by status, so listing
+ * never wakes the instances themselves. Instances report each status change.
+ */
+export function createRegistryObject() {
+  return class WorkflowRegistry extends DurableObject<Record<string, unknown>> {
+    constructor(ctx: DurableObjectState, env: Record<string, unknown>) {
+      super(ctx, env);
+      ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS instances (id TEXT PRIMARY KEY, status TEXT NOT NULL, created_at INTEGER NOT NULL, seq INTEGER NOT NULL)");
+      ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS instances_by_status ON instances (status, id)");
+    }
+
+    async update(_workflow: string, entry: RegistryEntry): Promise<void> {
+      this.ctx.storage.sql.exec(
+        `INSERT INTO instances (id, status, created_at, seq) VALUES (?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, seq = excluded.seq WHERE excluded.seq > instances.seq`,
+        entry.id,
+        entry.status,
+        entry.createdAt,
+        entry.seq,
+      );
+    }
+
+    async list(options: { status?: InstanceStatusName; limit: number; cursor?: string }): Promise<{ instances: InstanceSummary[]; cursor?: string }> {
+      const rows = this.ctx.storage.sql
+        .exec<Row>(
+          "SELECT id, status, created_at FROM instances WHERE (? IS NULL OR status = ?) AND id > ? ORDER BY id LIMIT ?",
+          options.status ?? null,
+          options.status ?? null,
+          options.cursor ?? "",
+          options.limit + 1,
+        )
+        .toArray();
+      const instances = rows.slice(0, options.limit).map((row) => ({ id: row.id as string, status: row.status as InstanceStatusName, createdAt: row.created_at as number }));
+      return rows.length > options.limit ? { instances, cursor: instances.at(-1)!.id } : { instances };
+    }
+  };
+}

@@ -1,0 +1,119 @@
+import { DurableMachinesError, InvalidOperationError } from "../../core/errors";
+import { assertInstanceId } from "../../core/ids";
+import { toJson } from "../../core/json";
+import type { LogRecord } from "../../core/records";
+import type { InstanceStatus, InstanceStatusName } from "../../core/status";
+import type { WorkflowCatalog } from "../../runtime/catalog";
+import { DEFAULT_HISTORY_LIMIT, MAX_BATCH, MAX_LIST_LIMIT, type BatchError, type CreateOptions, type InstanceHandle, type InstanceSummary, type WorkflowClient } from "../../runtime/client";
+import { unwrap, type Outcome } from "../../runtime/wire";
+import type { InstanceCommand } from "../durable-object/instance-object";
+
+export interface Bindings {
+  instances: string;
+  registry: string;
+}
+
+/** What the Worker calls on an instance's object. */
+export interface InstanceStub {
+  create(workflow: string, id: string, params: unknown): Promise<Outcome<InstanceStatus>>;
+  status(workflow: string, id: string): Promise<Outcome<InstanceStatus>>;
+  command(workflow: string, id: string, command: InstanceCommand): Promise<Outcome<InstanceStatus>>;
+  history(workflow: string, id: string, range: { after?: number; limit?: number }): Promise<Outcome<LogRecord[]>>;
+  footprint(): Promise<{ log: number; snapshots: number; records: number }>;
+}
+
+interface RegistryStub {
+  list(options: { status?: InstanceStatusName; limit: number; cursor?: string }): Promise<{ instances: InstanceSummary[]; cursor?: string }>;
+}
+
+const STATUSES: readonly InstanceStatusName[] = ["queued", "running", "paused", "errored", "terminated", "complete", "waiting", "waitingForPause", "unknown"];
+
+export interface WorkersClient {
+  workflow<TParams = unknown>(name: string): WorkflowClient<TParams>;
+  /** The stub of an instance's object, for tests and tools that need the object itself. */
+  stub(workflow: string, id: string): InstanceStub;
+}
+
+/** The client a Worker uses: the same shape as the memory host's, over the Durable Object host. */
+export function createClient(env: Record<string, unknown>, catalog: WorkflowCatalog, bindings: Bindings): WorkersClient {
+  const instances = env[bindings.instances] as DurableObjectNamespace | undefined;
+  const registries = env[bindings.registry] as DurableObjectNamespace | undefined;
+  if (!instances || !registries) {
+    throw new DurableMachinesError(
+      "host.not_configured",
+      `The Worker has no Durable Object bindings "${bindings.instances}" and "${bindings.registry}"; declare both in wrangler.toml (see the README).`,
+    );
+  }
+  const stub = (workflow: string, id: string) => instances.get(instances.idFromName(`${workflow}/${id}`)) as unknown as InstanceStub;
+
+  function handle(workflow: string, id: string): InstanceHandle {
+    const object = stub(workflow, id);
+    const command = async (command: InstanceCommand) => void unwrap(await object.command(workflow, id, command));
+    return {
+      id,
+      status: async () => unwrap(await object.status(workflow, id)),
+      pause: () => command({ type: "pause" }),
+      resume: () => command({ type: "resume" }),
+      terminate: () => command({ type: "terminate" }),
+      restart: (options = {}) => command(options.from === undefined ? { type: "restart" } : { type: "restart", from: options.from }),
+      sendEvent: ({ type, payload, idempotencyKey }) =>
+        command({ type: "event", event: type, payload: toJson(payload, "the event payload"), ...(idempotencyKey === undefined ? {} : { idempotencyKey }) }),
+      history: async ({ after, limit = DEFAULT_HISTORY_LIMIT } = {}) =>
+        unwrap(await object.history(workflow, id, { ...(after === undefined ? {} : { after }), limit: Math.min(limit, MAX_LIST_LIMIT * 10) })),
+    };
+  }
+
+  async function create(workflow: string, options: CreateOptions = {}): Promise<InstanceHandle> {
+    catalog.latest(workflow);
+    const id = options.id ?? crypto.randomUUID();
+    assertInstanceId(id);
+    unwrap(await stub(workflow, id).create(workflow, id, toJson(options.params, "params")));
+    return handle(workflow, id);
+  }
+
+  function workflow(name: string): WorkflowClient {
+    catalog.latest(name);
+    return {
+      create: (options) => create(name, options),
+      async createBatch({ instances: batch }) {
+        if (!Array.isArray(batch) || batch.length === 0 || batch.length > MAX_BATCH) {
+          throw new InvalidOperationError("batch.invalid", `A batch holds 1 to ${MAX_BATCH} instances; got ${Array.isArray(batch) ? batch.length : "no list"}.`);
+        }
+        const seen = new Set<string>();
+        const results = await Promise.all(
+          batch.map(async (options, index) => {
+            try {
+              if (options?.id !== undefined && seen.has(options.id)) {
+                throw new DurableMachinesError("instance.duplicate_in_batch", `Instance id "${options.id}" appears twice in the batch; the first was created.`);
+              }
+              if (options?.id !== undefined) seen.add(options.id);
+              return await create(name, options);
+            } catch (error) {
+              if (!(error instanceof DurableMachinesError)) throw error;
+              return { index, ...(options?.id === undefined ? {} : { id: options.id }), code: error.code, message: error.message } satisfies BatchError;
+            }
+          }),
+        );
+        return {
+          created: results.filter((r): r is InstanceHandle => "status" in r),
+          errors: results.filter((r): r is BatchError => "code" in r),
+        };
+      },
+      async get(id) {
+        assertInstanceId(id);
+        unwrap(await stub(name, id).status(name, id));
+        return handle(name, id);
+      },
+      async list({ status, limit = 100, cursor } = {}) {
+        if (status !== undefined && !STATUSES.includes(status)) {
+          throw new InvalidOperationError("list.invalid_status", `Unknown status "${status}"; use one of ${STATUSES.join(", ")}.`);
+        }
+        if (!Number.isInteger(limit) || limit < 1) throw new InvalidOperationError("list.invalid_limit", `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}.`);
+        const registry = registries!.get(registries!.idFromName(name)) as unknown as RegistryStub;
+        return registry.list({ limit: Math.min(limit, MAX_LIST_LIMIT), ...(status === undefined ? {} : { status }), ...(cursor === undefined ? {} : { cursor }) });
+      },
+    };
+  }
+
+  return { workflow: workflow as WorkersClient["workflow"], stub };
+}

@@ -1,0 +1,37 @@
+import type { WorkflowDefinition } from "../../core/definition";
+import { WorkflowCatalog } from "../../runtime/catalog";
+import { createInstanceObject } from "../durable-object/instance-object";
+import { createRegistryObject } from "../durable-object/registry-object";
+import { createClient, type Bindings, type WorkersClient } from "./client";
+import { handleApi } from "./http";
+
+export interface WorkflowsOptions {
+  workflows: readonly WorkflowDefinition[];
+  /** Env binding names of the two Durable Object namespaces (defaults: WORKFLOW_INSTANCES, WORKFLOW_REGISTRY). */
+  bindings?: Partial<Bindings>;
+  /** A snapshot every this many machine inputs (default 100). */
+  snapshotEvery?: number;
+}
+
+/**
+ * Wires workflows into a Worker. Export the two classes under these names
+ * and bind them in wrangler.toml; use `fetch` as (or inside) the Worker's
+ * fetch handler, and `client(env)` from your own code.
+ */
+export function createWorkflows(options: WorkflowsOptions) {
+  const catalog = new WorkflowCatalog(options.workflows);
+  const bindings: Bindings = { instances: "WORKFLOW_INSTANCES", registry: "WORKFLOW_REGISTRY", ...options.bindings };
+  const client = (env: unknown): WorkersClient => createClient(env as Record<string, unknown>, catalog, bindings);
+  return {
+    WorkflowInstance: createInstanceObject(catalog, { snapshotEvery: options.snapshotEvery ?? 100, registryBinding: bindings.registry }),
+    WorkflowRegistry: createRegistryObject(),
+    client,
+    async fetch(request: Request, env: unknown): Promise<Response> {
+      const url = new URL(request.url);
+      if (url.pathname === "/api" || url.pathname.startsWith("/api/")) {
+        return handleApi(request, () => client(env), (env as Record<string, unknown>).API_TOKEN, catalog.names());
+      }
+      return new Response("durable-machines: the API is under /api/workflows (see the README).\n", { status: 404 });
+    },
+  };
+}

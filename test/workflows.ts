@@ -1,0 +1,58 @@
+import { assign, setup } from "xstate";
+import { defineWorkflow, NonRetryableError, step } from "../index";
+import type { RunLedger } from "./run-ledger";
+
+export interface TestEnv {
+  RUN_LEDGER: DurableObjectNamespace<RunLedger>;
+}
+
+const ledger = (env: TestEnv) => env.RUN_LEDGER.get(env.RUN_LEDGER.idFromName("ledger"));
+
+/** A step that counts its runs in the ledger under `<instance>:<name>`, then waits there if its input says so. */
+const counted = (name: string) =>
+  step<string, { instance: string; hold?: boolean; fail?: "once" | "always" }, TestEnv>(async ({ input, env, attempt }) => {
+    const key = `${input.instance}:${name}`;
+    await ledger(env).ran(key);
+    if (input.hold) await ledger(env).hold(key);
+    if (input.fail === "always") throw new NonRetryableError(`${name} refused`);
+    if (input.fail === "once" && attempt === 1) throw new Error(`${name} failed once`);
+    return `${name} done`;
+  });
+
+type Params = { instance: string; holdB?: boolean; failB?: "once" | "always"; wait?: number };
+
+/** Three steps in a row, then a short durable sleep, then an event with a timeout. */
+export const gated = defineWorkflow({
+  name: "gated",
+  machine: setup({
+    types: { context: {} as { params: Params; results: string[]; approval: unknown }, input: {} as Params },
+    actors: { a: counted("a"), b: counted("b"), c: counted("c") },
+    delays: { pause: ({ context }) => context.params.wait ?? 50 },
+  }).createMachine({
+    id: "gated",
+    context: ({ input }) => ({ params: input, results: [], approval: null }),
+    initial: "a",
+    states: {
+      a: { invoke: { src: "a", input: ({ context }) => ({ instance: context.params.instance }), onDone: { target: "b", actions: assign({ results: ({ context, event }) => [...context.results, event.output] }) } } },
+      b: {
+        invoke: {
+          src: "b",
+          input: ({ context }) => ({ instance: context.params.instance, hold: context.params.holdB ?? false, ...(context.params.failB ? { fail: context.params.failB } : {}) }),
+          onDone: { target: "c", actions: assign({ results: ({ context, event }) => [...context.results, event.output] }) },
+          onError: "failed",
+        },
+      },
+      c: { invoke: { src: "c", input: ({ context }) => ({ instance: context.params.instance }), onDone: { target: "sleeping", actions: assign({ results: ({ context, event }) => [...context.results, event.output] }) } } },
+      sleeping: { after: { pause: "approval" } },
+      approval: {
+        on: { approve: { target: "done", actions: assign({ approval: ({ event }) => (event as { payload?: unknown }).payload ?? null }) } },
+        after: { 60000: "expired" },
+      },
+      done: { type: "final" },
+      expired: { type: "final" },
+      failed: { type: "final" },
+    },
+    output: ({ context }) => ({ results: context.results, approval: context.approval }),
+  }),
+  steps: { b: { retries: { limit: 2, delay: 20, backoff: "constant" } } },
+});
