@@ -172,7 +172,9 @@ export function applyRecord(def: WorkflowDefinition, state: InstanceState | unde
             const entry = draft.steps[record.data.key];
             if (!entry || entry.attempt !== record.data.attempt || entry.phase !== "running") break;
             entry.failures += 1;
-            if (record.data.retryAt !== undefined) Object.assign(entry, { phase: "backoff", retryAt: record.data.retryAt });
+            // Paused time does not count: a retry scheduled during a pause starts its delay at the pause, so that resuming shifts it to resume + delay.
+            const pausedFor = draft.paused ? record.at - draft.paused.at : 0;
+            if (record.data.retryAt !== undefined) Object.assign(entry, { phase: "backoff", retryAt: record.data.retryAt - pausedFor });
             break;
           }
           case "step.succeeded":

@@ -1,3 +1,5 @@
+import { InvalidOperationError } from "../core/errors";
+import { assertInstanceId } from "../core/ids";
 import type { LogRecord } from "../core/records";
 import type { InstanceStatus, InstanceStatusName } from "../core/status";
 
@@ -59,3 +61,14 @@ export interface WorkflowClient<TParams = unknown> {
 export const MAX_BATCH = 100;
 export const DEFAULT_HISTORY_LIMIT = 1000;
 export const MAX_LIST_LIMIT = 1000;
+
+/** The id an instance is created under: the one given, checked, or a random UUID when none is. */
+export function createdId(options: unknown): string {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InvalidOperationError("request.invalid", `Create options must be an object like { id?, params? }; got ${options === null ? "null" : typeof options}.`);
+  }
+  const { id } = options as { id?: unknown };
+  const chosen = id === undefined ? crypto.randomUUID() : id;
+  assertInstanceId(chosen);
+  return chosen;
+}

@@ -412,6 +412,45 @@ describe("memory host: timers", () => {
   });
 });
 
+describe("memory host: leaving a step's state", () => {
+  it("an event that leaves the state aborts its running step, and the step's late result is ignored", async () => {
+    const signals: AbortSignal[] = [];
+    const gate = deferred();
+    const machine = setup({
+      actors: {
+        work: step(async ({ signal }) => {
+          signals.push(signal);
+          await gate.promise;
+          return "late";
+        }),
+      },
+    }).createMachine({
+      id: "leaving",
+      initial: "working",
+      states: {
+        working: { invoke: { id: "work", src: "work", onDone: "done" }, on: { cancel: "cancelled" } },
+        done: { type: "final" },
+        cancelled: { type: "final" },
+      },
+    });
+    const { host } = hostFor([defineWorkflow({ name: "leaving", machine })]);
+    const instance = await host.workflow("leaving").create({ id: "lv" });
+    await flush();
+    expect(signals).toHaveLength(1);
+
+    await instance.sendEvent({ type: "cancel" });
+    expect(signals[0]!.aborted).toBe(true);
+    gate.resolve();
+    await host.idle();
+    await flush();
+    expect(await instance.status()).toMatchObject({ status: "complete", value: "cancelled" });
+    const log = await instance.history();
+    expect(recordsOf(log, "step.succeeded")).toEqual([]);
+    expect(recordsOf(log, "step.attempt_failed")).toEqual([]);
+    expect(typesOf(log)).toEqual(["instance.created", "step.started", "event.received", "instance.completed"]);
+  });
+});
+
 describe("memory host: events", () => {
   /** Takes two `item` events, but only after its step finished; the step is held open by the test. */
   function collectorWorkflow(gate: Promise<void>) {
@@ -561,6 +600,39 @@ describe("memory host: pause and resume", () => {
     await host.idle();
     expect(attempts).toEqual([1]);
     await instance.resume(); // retry was due at 1000; paused 3000 ms: due at 4000
+    clock.advance(999);
+    await host.idle();
+    expect(attempts).toEqual([1]);
+    clock.advance(1);
+    await host.idle();
+    expect(attempts).toEqual([1, 2]);
+    expect((await instance.status()).status).toBe("complete");
+  });
+
+  it("a retry scheduled during the pause counts its delay from resume", async () => {
+    const attempts: number[] = [];
+    const first = deferred();
+    const def = singleStepWorkflow(
+      async ({ attempt }) => {
+        attempts.push(attempt);
+        if (attempt === 1) {
+          await first.promise;
+          throw new Error("once");
+        }
+        return "ok";
+      },
+      { retries: { limit: 1, delay: 1000, backoff: "constant" } },
+      true,
+    );
+    const { host, clock } = hostFor([def]);
+    const instance = await host.workflow("single").create({ id: "p5" });
+    await flush();
+    await instance.pause();
+    clock.advance(9000);
+    first.resolve();
+    await host.idle(); // attempt 1 fails at 9000, during the pause
+    clock.advance(1000);
+    await instance.resume(); // at 10000: the retry is due 1000 ms later, not 1000 ms plus the whole pause
     clock.advance(999);
     await host.idle();
     expect(attempts).toEqual([1]);
@@ -1004,5 +1076,25 @@ describe("memory host: list and createBatch", () => {
     for (const error of result.errors) expect(error.message.length).toBeGreaterThan(0);
     expect((await client.list()).instances.map((i) => i.id)).toEqual(["b1", "b2", "exists"]);
     expect((await (await client.get("b2")).status()).status).toBe("waiting");
+  });
+
+  it("createBatch reports an entry that is not an object (as untyped JSON can send) and still creates the rest", async () => {
+    const { host } = hostFor([approvalWorkflow()]);
+    const client = host.workflow("approval");
+    const result = await client.createBatch({ instances: [{ id: "first" }, null as never, { id: null } as never, { id: "third" }] });
+    expect(result.created.map((h) => h.id)).toEqual(["first", "third"]);
+    expect(result.errors.map(({ index, code }) => ({ index, code }))).toEqual([
+      { index: 1, code: "request.invalid" },
+      { index: 2, code: "instance.invalid_id" },
+    ]);
+  });
+
+  it("reading a missing instance's storage does not make it exist", async () => {
+    const { host } = hostFor([approvalWorkflow()]);
+    expect(host.storage.store("approval", "ghost").read()).toEqual([]);
+    expect(host.storage.has("approval", "ghost")).toBe(false);
+    const error = await refusal(() => host.workflow("approval").get("ghost"));
+    expect(error.code).toBe("instance.not_found");
+    host.crash();
   });
 });

@@ -16,6 +16,7 @@ import {
 import { systemClock, type Clock } from "../../runtime/clock";
 import { InstanceDriver, type DriverOptions } from "../../runtime/driver";
 import { WorkflowCatalog } from "../../runtime/catalog";
+import { createdId } from "../../runtime/client";
 import { MemoryStorage } from "./storage";
 
 export interface MemoryHostOptions {
@@ -79,8 +80,7 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
 
   function createOne(workflow: string, options: CreateOptions = {}): InstanceHandle {
     const def = catalog.latest(workflow);
-    const id = options.id ?? crypto.randomUUID();
-    assertInstanceId(id);
+    const id = createdId(options);
     if (storage.has(workflow, id)) throw new InstanceExistsError(workflow, id);
     const driver = InstanceDriver.create(def, storage.store(workflow, id), clock, driverOptions, id, options.params);
     drivers.set(slot(workflow, id), driver);

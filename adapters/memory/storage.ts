@@ -45,15 +45,18 @@ export class MemoryStorage {
 
   store(workflow: string, id: string): InstanceStore {
     const key = MemoryStorage.key(workflow, id);
-    const instance = (): StoredInstance => {
-      let found = this.instances.get(key);
-      if (!found) this.instances.set(key, (found = { workflow, id, records: [], snapshots: [] }));
-      return found;
+    const empty: StoredInstance = { workflow, id, records: [], snapshots: [] };
+    /** Reading never creates an instance; the first write does. */
+    const instance = (write = false): StoredInstance => {
+      const found = this.instances.get(key);
+      if (found || !write) return found ?? empty;
+      this.instances.set(key, empty);
+      return empty;
     };
     const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
     return {
       append(records) {
-        const log = instance().records;
+        const log = instance(true).records;
         for (const record of records) {
           if (record.seq !== log.length + 1) throw new Error(`Append out of order: seq ${record.seq} after ${log.length}.`);
           log.push(copy(record));
@@ -72,7 +75,7 @@ export class MemoryStorage {
         return found && copy(found);
       },
       saveSnapshot(state) {
-        instance().snapshots.push(copy(state));
+        instance(true).snapshots.push(copy(state));
       },
     };
   }

@@ -4,7 +4,7 @@ import { toJson } from "../../core/json";
 import type { LogRecord } from "../../core/records";
 import type { InstanceStatus, InstanceStatusName } from "../../core/status";
 import type { WorkflowCatalog } from "../../runtime/catalog";
-import { DEFAULT_HISTORY_LIMIT, MAX_BATCH, MAX_LIST_LIMIT, type BatchError, type CreateOptions, type InstanceHandle, type InstanceSummary, type WorkflowClient } from "../../runtime/client";
+import { createdId, DEFAULT_HISTORY_LIMIT, MAX_BATCH, MAX_LIST_LIMIT, type BatchError, type CreateOptions, type InstanceHandle, type InstanceSummary, type WorkflowClient } from "../../runtime/client";
 import { unwrap, type Outcome } from "../../runtime/wire";
 import type { InstanceCommand } from "../durable-object/instance-object";
 
@@ -46,12 +46,13 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
   }
   const stub = (workflow: string, id: string) => instances.get(instances.idFromName(`${workflow}/${id}`)) as unknown as InstanceStub;
 
+  /** A stub per call: once an object is reset, stubs that reached it stay broken. */
   function handle(workflow: string, id: string): InstanceHandle {
-    const object = stub(workflow, id);
-    const command = async (command: InstanceCommand) => void unwrap(await object.command(workflow, id, command));
+    const object = () => stub(workflow, id);
+    const command = async (command: InstanceCommand) => void unwrap(await object().command(workflow, id, command));
     return {
       id,
-      status: async () => unwrap(await object.status(workflow, id)),
+      status: async () => unwrap(await object().status(workflow, id)),
       pause: () => command({ type: "pause" }),
       resume: () => command({ type: "resume" }),
       terminate: () => command({ type: "terminate" }),
@@ -59,14 +60,13 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
       sendEvent: ({ type, payload, idempotencyKey }) =>
         command({ type: "event", event: type, payload: toJson(payload, "the event payload"), ...(idempotencyKey === undefined ? {} : { idempotencyKey }) }),
       history: async ({ after, limit = DEFAULT_HISTORY_LIMIT } = {}) =>
-        unwrap(await object.history(workflow, id, { ...(after === undefined ? {} : { after }), limit: Math.min(limit, MAX_LIST_LIMIT * 10) })),
+        unwrap(await object().history(workflow, id, { ...(after === undefined ? {} : { after }), limit: Math.min(limit, MAX_LIST_LIMIT * 10) })),
     };
   }
 
   async function create(workflow: string, options: CreateOptions = {}): Promise<InstanceHandle> {
     catalog.latest(workflow);
-    const id = options.id ?? crypto.randomUUID();
-    assertInstanceId(id);
+    const id = createdId(options);
     unwrap(await stub(workflow, id).create(workflow, id, toJson(options.params, "params")));
     return handle(workflow, id);
   }
