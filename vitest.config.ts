@@ -1,9 +1,22 @@
 import { defineConfig } from "vitest/config";
 
+const alias = {
+  "durable-machines": new URL("./index.ts", import.meta.url).pathname,
+};
+
+/** Two projects: the pure core, runtime and memory host in Node; the Durable Object host inside workerd. */
 export default defineConfig({
-  resolve: { alias: { "durable-machines": new URL("./index.ts", import.meta.url).pathname } },
   test: {
-    include: ["core/**/*.test.ts", "runtime/**/*.test.ts", "adapters/memory/**/*.test.ts", "machines/**/*.test.ts", "property-tests/**/*.test.ts"],
-    testTimeout: 120_000,
+    projects: [
+      {
+        resolve: { alias },
+        test: {
+          name: "node",
+          include: ["core/**/*.test.ts", "runtime/**/*.test.ts", "adapters/memory/**/*.test.ts", "machines/**/*.test.ts", "property-tests/**/*.test.ts"],
+          testTimeout: 120_000,
+        },
+      },
+      "test/vitest.config.ts",
+    ],
   },
 });

@@ -1,9 +1,13 @@
 import { createWorkflows } from "../worker";
+import { dataPipeline } from "../machines/data-pipeline";
+import { groceryAgent } from "../machines/grocery-agent";
+import { trainingLoop } from "../machines/training-loop";
+import { skewClock } from "./skew-clock";
 import { gated } from "./workflows";
 
 export { RunLedger } from "./run-ledger";
 
-export const workflows = createWorkflows({ workflows: [gated], snapshotEvery: 2 });
+export const workflows = createWorkflows({ workflows: [gated, trainingLoop, dataPipeline, groceryAgent], snapshotEvery: 2, clock: skewClock });
 export const { WorkflowInstance, WorkflowRegistry } = workflows;
 
 export default { fetch: workflows.fetch } satisfies ExportedHandler;

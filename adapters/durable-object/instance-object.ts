@@ -5,7 +5,7 @@ import type { LogRecord } from "../../core/records";
 import type { InstanceState } from "../../core/state";
 import { statusName, type InstanceStatus, type InstanceStatusName } from "../../core/status";
 import type { WorkflowCatalog } from "../../runtime/catalog";
-import { systemClock } from "../../runtime/clock";
+import type { Clock } from "../../runtime/clock";
 import { InstanceDriver, type DriverOptions } from "../../runtime/driver";
 import { capture, type Outcome } from "../../runtime/wire";
 import type { RegistryEntry } from "./registry-object";
@@ -13,6 +13,8 @@ import { SqlInstanceStore } from "./sql-store";
 
 export interface HostSettings {
   snapshotEvery: number;
+  /** Time for the instances; the alarm rings at the matching real time. */
+  clock: Clock;
   /** The env binding of the registry namespace. */
   registryBinding: string;
 }
@@ -48,7 +50,7 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       return capture(async () => {
         if (!this.store.isEmpty()) throw new InstanceExistsError(workflow, instanceId);
         const def = catalog.latest(workflow);
-        this.driver = InstanceDriver.create(def, this.store, systemClock, this.driverOptions(), instanceId, params);
+        this.driver = InstanceDriver.create(def, this.store, settings.clock, this.driverOptions(), instanceId, params);
         await this.report(this.driver.current);
         return this.driver.status();
       });
@@ -90,7 +92,7 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       const [created] = this.store.read({ limit: 1 }) as [LogRecord<"instance.created">];
       const { workflow, instanceId, definitionHash } = created.data;
       try {
-        this.driver = InstanceDriver.load(catalog.pinned(workflow, instanceId, definitionHash), this.store, systemClock, this.driverOptions());
+        this.driver = InstanceDriver.load(catalog.pinned(workflow, instanceId, definitionHash), this.store, settings.clock, this.driverOptions());
       } catch (error) {
         if (!(error instanceof DurableMachinesError)) throw error;
         this.loadError = error;
@@ -104,8 +106,9 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
         env: this.env,
         alarm: {
           set(at, busy) {
-            const ring = busy ? Math.min(at ?? Infinity, Date.now() + KEEPALIVE_MS) : at;
-            void (ring === undefined ? storage.deleteAlarm() : storage.setAlarm(ring));
+            const ahead = settings.clock.now() - Date.now();
+            const ring = busy ? Math.min(at ?? Infinity, settings.clock.now() + KEEPALIVE_MS) : at;
+            void (ring === undefined ? storage.deleteAlarm() : storage.setAlarm(ring - ahead));
           },
         },
         onAppend: (_records, state) => {

@@ -1,5 +1,6 @@
 import type { WorkflowDefinition } from "../../core/definition";
 import { WorkflowCatalog } from "../../runtime/catalog";
+import { systemClock, type Clock } from "../../runtime/clock";
 import { createInstanceObject } from "../durable-object/instance-object";
 import { createRegistryObject } from "../durable-object/registry-object";
 import { createClient, type Bindings, type WorkersClient } from "./client";
@@ -11,6 +12,8 @@ export interface WorkflowsOptions {
   bindings?: Partial<Bindings>;
   /** A snapshot every this many machine inputs (default 100). */
   snapshotEvery?: number;
+  /** The instances' clock (default: the system clock). Tests pass one that can jump ahead. */
+  clock?: Clock;
 }
 
 /**
@@ -23,7 +26,7 @@ export function createWorkflows(options: WorkflowsOptions) {
   const bindings: Bindings = { instances: "WORKFLOW_INSTANCES", registry: "WORKFLOW_REGISTRY", ...options.bindings };
   const client = (env: unknown): WorkersClient => createClient(env as Record<string, unknown>, catalog, bindings);
   return {
-    WorkflowInstance: createInstanceObject(catalog, { snapshotEvery: options.snapshotEvery ?? 100, registryBinding: bindings.registry }),
+    WorkflowInstance: createInstanceObject(catalog, { snapshotEvery: options.snapshotEvery ?? 100, clock: options.clock ?? systemClock, registryBinding: bindings.registry }),
     WorkflowRegistry: createRegistryObject(),
     client,
     async fetch(request: Request, env: unknown): Promise<Response> {
