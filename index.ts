@@ -12,3 +12,18 @@ export { WorkflowTimeoutError } from "./runtime/step-runner";
 export { createMemoryHost, type MemoryHost, type MemoryHostOptions } from "./adapters/memory/host";
 export { createManualClock, type ManualClock } from "./adapters/memory/manual-clock";
 export { MemoryStorage } from "./adapters/memory/storage";
+export {
+  WorkflowEntrypoint,
+  type WorkflowEvent,
+  type WorkflowStep,
+  type WorkflowStepConfig,
+  type WorkflowStepContext,
+  type WorkflowStepEvent,
+  type WorkflowSleepDuration,
+  type WorkflowDelayDuration,
+  type WorkflowTimeoutDuration,
+  type WorkflowBackoff,
+} from "./core/code/types";
+export { WorkflowFatalError, NonRetryableDelayError } from "./core/code/config";
+export type { CodeWorkflowDefinition, CodeWorkflowOptions } from "./core/code/definition";
+export type { AnyWorkflowDefinition } from "./core/definition";

@@ -2,6 +2,7 @@ import type { AnyStateMachine, AnyActorLogic } from "xstate";
 import { InvalidDefinitionError } from "./errors";
 import { hashString } from "./hash";
 import { toPolicy, type StepConfig, type StepPolicy } from "./retry";
+import { defineCodeWorkflow, type CodeWorkflowDefinition, type CodeWorkflowOptions } from "./code/definition";
 
 export interface WorkflowOptions<TMachine extends AnyStateMachine> {
   /** The name instances are created under; 1 to 64 letters, digits, "-" or "_". */
@@ -14,6 +15,7 @@ export interface WorkflowOptions<TMachine extends AnyStateMachine> {
 }
 
 export interface WorkflowDefinition<TMachine extends AnyStateMachine = AnyStateMachine> {
+  readonly kind: "machine";
   readonly name: string;
   readonly machine: TMachine;
   readonly version: string;
@@ -131,7 +133,17 @@ function stateProblems(machine: AnyStateMachine, node: StateNodeLike, stepNames:
  * definition time, with the state that holds it, rather than on some later
  * replay.
  */
-export function defineWorkflow<TMachine extends AnyStateMachine>(options: WorkflowOptions<TMachine>): WorkflowDefinition<TMachine> {
+export function defineWorkflow(options: CodeWorkflowOptions): CodeWorkflowDefinition;
+export function defineWorkflow<TMachine extends AnyStateMachine>(options: WorkflowOptions<TMachine>): WorkflowDefinition<TMachine>;
+export function defineWorkflow<TMachine extends AnyStateMachine>(options: WorkflowOptions<TMachine> | CodeWorkflowOptions): WorkflowDefinition<TMachine> | CodeWorkflowDefinition {
+  if ("entrypoint" in options) return defineCodeWorkflow(options);
+  return defineMachineWorkflow(options);
+}
+
+/** Any workflow a host can serve: a machine, or a Cloudflare-style class. */
+export type AnyWorkflowDefinition = WorkflowDefinition | CodeWorkflowDefinition;
+
+function defineMachineWorkflow<TMachine extends AnyStateMachine>(options: WorkflowOptions<TMachine>): WorkflowDefinition<TMachine> {
   const { name, machine, version = "1", steps = {} } = options;
   if (typeof name !== "string" || !WORKFLOW_NAME.test(name)) {
     throw new InvalidDefinitionError(String(name), 'its name must be 1 to 64 letters, digits, "-" or "_".');
@@ -148,6 +160,7 @@ export function defineWorkflow<TMachine extends AnyStateMachine>(options: Workfl
   const hash = hashString(JSON.stringify({ version, machine: machine.toJSON(), steps: [...policies] }));
 
   return {
+    kind: "machine",
     name,
     machine,
     version,

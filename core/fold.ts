@@ -152,7 +152,7 @@ export function applyRecord(def: WorkflowDefinition, state: InstanceState | unde
       if (record.data.cut === undefined) {
         const fresh = emptyBook(book);
         book = produce({ ...fresh, stepGenerations: book.stepGenerations, timerGenerations: book.timerGenerations, idempotencyKeys: book.idempotencyKeys }, (draft) => {
-          move(begin(def, draft, draft.params, record.at));
+          move(begin(def, draft, book.params, record.at));
         });
       } else {
         ({ book, machine } = rekeyed(context.stateBefore(record.data.cut), book, record.at));

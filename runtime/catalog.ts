@@ -1,4 +1,4 @@
-import type { WorkflowDefinition } from "../core/definition";
+import type { AnyWorkflowDefinition } from "../core/definition";
 import { DefinitionMismatchError, InvalidDefinitionError, UnknownWorkflowError } from "../core/errors";
 
 /**
@@ -7,9 +7,9 @@ import { DefinitionMismatchError, InvalidDefinitionError, UnknownWorkflowError }
  * was created by, found by the hash it pinned.
  */
 export class WorkflowCatalog {
-  private readonly byName = new Map<string, WorkflowDefinition[]>();
+  private readonly byName = new Map<string, AnyWorkflowDefinition[]>();
 
-  constructor(definitions: readonly WorkflowDefinition[]) {
+  constructor(definitions: readonly AnyWorkflowDefinition[]) {
     for (const def of definitions) {
       const versions = this.byName.get(def.name) ?? [];
       if (versions.some((known) => known.hash === def.hash)) {
@@ -24,13 +24,13 @@ export class WorkflowCatalog {
     return [...this.byName.keys()];
   }
 
-  latest(name: string): WorkflowDefinition {
+  latest(name: string): AnyWorkflowDefinition {
     const versions = this.byName.get(name);
     if (!versions) throw new UnknownWorkflowError(name, this.names());
     return versions[versions.length - 1]!;
   }
 
-  pinned(name: string, instanceId: string, hash: string): WorkflowDefinition {
+  pinned(name: string, instanceId: string, hash: string): AnyWorkflowDefinition {
     const versions = this.byName.get(name);
     if (!versions) throw new UnknownWorkflowError(name, this.names());
     const def = versions.find((candidate) => candidate.hash === hash);

@@ -5,8 +5,9 @@ import { fold } from "../core/fold";
 import { isMachineInput, type LogRecord } from "../core/records";
 import { persist, restore } from "../core/snapshot";
 import type { InstanceState } from "../core/state";
-import { nextWake, statusOf, type InstanceStatus } from "../core/status";
+import { nextWake, statusName, statusOf, type InstanceStatus } from "../core/status";
 import type { Clock } from "./clock";
+import type { HostedInstance, InstanceSummaryState } from "./hosted";
 import { runAttempt } from "./step-runner";
 import type { InstanceStore } from "./store";
 
@@ -24,7 +25,7 @@ export interface DriverOptions {
   /** Durable wake-ups; the host calls `wake()` when it rings. Without one, the clock's timers wake the driver. */
   alarm?: Alarm;
   /** Told of every batch once it is durable: registries, live inspection. */
-  onAppend?(records: readonly LogRecord[], state: InstanceState): void;
+  onAppend?(records: readonly LogRecord[], summary: InstanceSummaryState): void;
   /** A user action threw; the instance carries on, since replay never runs actions. */
   onActionError?(error: unknown, action: string): void;
 }
@@ -34,7 +35,7 @@ export interface DriverOptions {
  * its records, then carries out its effects. Everything it knows it can
  * rebuild from the store, so dropping a driver loses nothing.
  */
-export class InstanceDriver {
+export class InstanceDriver implements HostedInstance {
   private readonly running = new Map<string, { attempt: number; controller: AbortController; done: Promise<void> }>();
   private readonly ulid = monotonicFactory();
   private cancelWake: (() => void) | undefined;
@@ -76,6 +77,11 @@ export class InstanceDriver {
     return statusOf(this.state);
   }
 
+  summary(): InstanceSummaryState {
+    const { book } = this.state;
+    return { workflow: book.workflow, instanceId: book.instanceId, createdAt: book.createdAt, seq: this.state.seq, status: statusName(this.state) };
+  }
+
   history(range: { after?: number; limit?: number } = {}): LogRecord[] {
     return this.store.read(range);
   }
@@ -90,9 +96,9 @@ export class InstanceDriver {
   }
 
   /** The host's alarm rang: fire what is due and set the next one. */
-  wake(): Decision {
+  wake(): void {
     this.wakeAt = undefined;
-    return this.command({ type: "wake" });
+    this.command({ type: "wake" });
   }
 
   /** Settles once no step attempt is in flight (new attempts started meanwhile included). */
@@ -136,7 +142,7 @@ export class InstanceDriver {
         this.store.saveSnapshot(persist(this.def, this.state));
         this.inputsSinceSnapshot = 0;
       }
-      this.options.onAppend?.(decision.records, this.state);
+      this.options.onAppend?.(decision.records, this.summary());
     }
     for (const effect of decision.effects) this.carryOut(effect);
     this.armWake();

@@ -1,12 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Command } from "../../core/decide";
 import { DurableMachinesError, InstanceExistsError, InstanceNotFoundError } from "../../core/errors";
 import type { LogRecord } from "../../core/records";
-import type { InstanceState } from "../../core/state";
-import { statusName, type InstanceStatus, type InstanceStatusName } from "../../core/status";
+import type { InstanceStatus, InstanceStatusName } from "../../core/status";
 import type { WorkflowCatalog } from "../../runtime/catalog";
 import type { Clock } from "../../runtime/clock";
-import { InstanceDriver, type DriverOptions } from "../../runtime/driver";
+import type { DriverOptions } from "../../runtime/driver";
+import { createInstance, loadInstance, type HostedInstance, type InstanceCommand, type InstanceSummaryState } from "../../runtime/hosted";
 import { capture, type Outcome } from "../../runtime/wire";
 import type { RegistryEntry } from "./registry-object";
 import { SqlInstanceStore } from "./sql-store";
@@ -22,7 +21,7 @@ export interface HostSettings {
 /** While steps run, the alarm also rings this often, so an object evicted mid-step is woken to run it again. */
 export const KEEPALIVE_MS = 30_000;
 
-export type InstanceCommand = Exclude<Command, { type: "step.result" | "wake" | "recover" }>;
+export type { InstanceCommand };
 
 interface RegistryStub {
   update(workflow: string, entry: RegistryEntry): Promise<void>;
@@ -36,7 +35,7 @@ interface RegistryStub {
 export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSettings) {
   return class WorkflowInstance extends DurableObject<Record<string, unknown>> {
     private readonly store: SqlInstanceStore;
-    private driver: InstanceDriver | undefined;
+    private driver: HostedInstance | undefined;
     private loadError: DurableMachinesError | undefined;
     private reported: InstanceStatusName | undefined;
 
@@ -50,8 +49,8 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       return capture(async () => {
         if (!this.store.isEmpty()) throw new InstanceExistsError(workflow, instanceId);
         const def = catalog.latest(workflow);
-        this.driver = InstanceDriver.create(def, this.store, settings.clock, this.driverOptions(), instanceId, params);
-        await this.report(this.driver.current);
+        this.driver = createInstance(def, this.store, settings.clock, this.driverOptions(), instanceId, params);
+        await this.report(this.driver.summary());
         return this.driver.status();
       });
     }
@@ -74,14 +73,14 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
 
     /** Bytes of log and snapshots this instance stores. */
     async footprint(): Promise<{ log: number; snapshots: number; records: number }> {
-      return { ...this.store.bytes(), records: this.driver?.current.seq ?? 0 };
+      return { ...this.store.bytes(), records: this.driver?.summary().seq ?? 0 };
     }
 
     override async alarm(): Promise<void> {
       this.driver?.wake();
     }
 
-    private instance(workflow: string, instanceId: string): InstanceDriver {
+    private instance(workflow: string, instanceId: string): HostedInstance {
       if (this.loadError) throw this.loadError;
       if (!this.driver) throw new InstanceNotFoundError(workflow, instanceId);
       return this.driver;
@@ -92,7 +91,7 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       const [created] = this.store.read({ limit: 1 }) as [LogRecord<"instance.created">];
       const { workflow, instanceId, definitionHash } = created.data;
       try {
-        this.driver = InstanceDriver.load(catalog.pinned(workflow, instanceId, definitionHash), this.store, settings.clock, this.driverOptions());
+        this.driver = loadInstance(catalog.pinned(workflow, instanceId, definitionHash), this.store, settings.clock, this.driverOptions());
       } catch (error) {
         if (!(error instanceof DurableMachinesError)) throw error;
         this.loadError = error;
@@ -111,21 +110,21 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
             void (ring === undefined ? storage.deleteAlarm() : storage.setAlarm(ring - ahead));
           },
         },
-        onAppend: (_records, state) => {
-          if (statusName(state) !== this.reported) this.ctx.waitUntil(this.report(state));
+        onAppend: (_records, summary) => {
+          if (summary.status !== this.reported) this.ctx.waitUntil(this.report(summary));
         },
         onActionError: (error, action) => console.error(`durable-machines: action "${action}" threw; the instance carries on.`, error),
       };
     }
 
     /** Tells the workflow's registry this instance's status; the seq orders reports that arrive out of order. */
-    private async report(state: InstanceState): Promise<void> {
-      const status = statusName(state);
+    private async report(summary: InstanceSummaryState): Promise<void> {
+      const { workflow, instanceId, status, createdAt, seq } = summary;
       this.reported = status;
       const namespace = this.env[settings.registryBinding] as DurableObjectNamespace;
-      const registry = namespace.get(namespace.idFromName(state.book.workflow)) as unknown as RegistryStub;
+      const registry = namespace.get(namespace.idFromName(workflow)) as unknown as RegistryStub;
       try {
-        await registry.update(state.book.workflow, { id: state.book.instanceId, status, createdAt: state.book.createdAt, seq: state.seq });
+        await registry.update(workflow, { id: instanceId, status, createdAt, seq });
       } catch (error) {
         this.reported = undefined;
         console.error("durable-machines: the registry missed a status change; the next one will carry it.", error);

@@ -10,6 +10,7 @@ import {
   step,
   type InstanceHandle,
   type LogRecord,
+  type StepArgs,
   type StepConfig,
   type WorkflowDefinition,
 } from "../../index";
@@ -754,6 +755,25 @@ describe("memory host: restart", () => {
     expect(log.map((r) => r.seq)).toEqual(log.map((_, i) => i + 1));
     expect(recordsOf(log, "step.succeeded").map((r) => r.data.key)).toEqual(["a#1", "b#1", "c#1", "a#2", "b#2", "c#2"]);
     expect(recordsOf(log, "instance.completed")).toHaveLength(2);
+  });
+
+  it("restart() hands the machine its params again, whole: a context that keeps the params object still works", async () => {
+    const machine = setup({
+      types: { context: {} as { params: { items: string[] } }, input: {} as { items: string[] } },
+      actors: { count: step(async ({ input }: StepArgs<{ items: string[] }>) => input.items.length) },
+    }).createMachine({
+      id: "keeps",
+      context: ({ input }) => ({ params: input }),
+      initial: "counting",
+      states: { counting: { invoke: { src: "count", input: ({ context }) => context.params, onDone: "done" } }, done: { type: "final" } },
+      output: ({ context }) => context.params,
+    });
+    const { host } = hostFor([defineWorkflow({ name: "keeps", machine })]);
+    const instance = await host.workflow("keeps").create({ id: "keeps-1", params: { items: ["x", "y"] } });
+    await host.idle();
+    await instance.restart();
+    await host.idle();
+    expect(await instance.status()).toMatchObject({ status: "complete", output: { items: ["x", "y"] } });
   });
 
   it("restart({ from }) keeps the steps before that key and runs the rest again", async () => {

@@ -1,8 +1,7 @@
-import type { WorkflowDefinition } from "../../core/definition";
+import type { AnyWorkflowDefinition } from "../../core/definition";
 import { DurableMachinesError, InstanceExistsError, InstanceNotFoundError, InvalidOperationError } from "../../core/errors";
 import { assertInstanceId } from "../../core/ids";
 import type { LogRecord } from "../../core/records";
-import { statusName } from "../../core/status";
 import {
   DEFAULT_HISTORY_LIMIT,
   MAX_BATCH,
@@ -14,13 +13,14 @@ import {
   type WorkflowClient,
 } from "../../runtime/client";
 import { systemClock, type Clock } from "../../runtime/clock";
-import { InstanceDriver, type DriverOptions } from "../../runtime/driver";
+import type { DriverOptions } from "../../runtime/driver";
+import { createInstance, loadInstance, type HostedInstance } from "../../runtime/hosted";
 import { WorkflowCatalog } from "../../runtime/catalog";
 import { createdId } from "../../runtime/client";
 import { MemoryStorage } from "./storage";
 
 export interface MemoryHostOptions {
-  workflows: readonly WorkflowDefinition[];
+  workflows: readonly AnyWorkflowDefinition[];
   clock?: Clock;
   /** Share one storage between hosts to model a process that restarts on the same disk. */
   storage?: MemoryStorage;
@@ -48,18 +48,18 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
   const clock = options.clock ?? systemClock;
   const storage = options.storage ?? new MemoryStorage();
   const driverOptions: DriverOptions = { snapshotEvery: options.snapshotEvery ?? 100, env: options.env ?? {}, onActionError: options.onActionError };
-  let drivers = new Map<string, InstanceDriver>();
+  let drivers = new Map<string, HostedInstance>();
 
   const slot = (workflow: string, id: string) => `${workflow}\u0000${id}`;
 
-  function load(workflow: string, id: string): InstanceDriver {
+  function load(workflow: string, id: string): HostedInstance {
     const known = drivers.get(slot(workflow, id));
     if (known) return known;
     if (!storage.has(workflow, id)) throw new InstanceNotFoundError(workflow, id);
     const store = storage.store(workflow, id);
     const [created] = store.read({ limit: 1 }) as [LogRecord<"instance.created">];
     const def = catalog.pinned(workflow, id, created.data.definitionHash);
-    const driver = InstanceDriver.load(def, store, clock, driverOptions);
+    const driver = loadInstance(def, store, clock, driverOptions);
     drivers.set(slot(workflow, id), driver);
     return driver;
   }
@@ -69,7 +69,7 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
     return {
       id,
       status: async () => driver().status(),
-      pause: async () => void driver().command({ type: "pause" }),
+      pause: async () => driver().command({ type: "pause" }),
       resume: async () => void driver().command({ type: "resume" }),
       terminate: async () => void driver().command({ type: "terminate" }),
       restart: async (restart = {}) => void driver().command({ type: "restart", ...(restart.from === undefined ? {} : { from: restart.from }) }),
@@ -82,7 +82,7 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
     const def = catalog.latest(workflow);
     const id = createdId(options);
     if (storage.has(workflow, id)) throw new InstanceExistsError(workflow, id);
-    const driver = InstanceDriver.create(def, storage.store(workflow, id), clock, driverOptions, id, options.params);
+    const driver = createInstance(def, storage.store(workflow, id), clock, driverOptions, id, options.params);
     drivers.set(slot(workflow, id), driver);
     return handle(workflow, id);
   }
@@ -118,8 +118,8 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
           .sort()
           .filter((id) => cursor === undefined || id > cursor)
           .map((id) => {
-            const state = load(workflow, id).current;
-            return { id, status: statusName(state), createdAt: state.book.createdAt };
+            const { status, createdAt } = load(workflow, id).summary();
+            return { id, status, createdAt };
           })
           .filter((summary) => status === undefined || summary.status === status);
         const page = summaries.slice(0, Math.min(limit, MAX_LIST_LIMIT));

@@ -1,4 +1,4 @@
-import type { WorkflowDefinition } from "../../core/definition";
+import type { AnyWorkflowDefinition } from "../../core/definition";
 import { WorkflowCatalog } from "../../runtime/catalog";
 import { systemClock, type Clock } from "../../runtime/clock";
 import { createInstanceObject } from "../durable-object/instance-object";
@@ -7,7 +7,7 @@ import { createClient, type Bindings, type WorkersClient } from "./client";
 import { handleApi } from "./http";
 
 export interface WorkflowsOptions {
-  workflows: readonly WorkflowDefinition[];
+  workflows: readonly AnyWorkflowDefinition[];
   /** Env binding names of the two Durable Object namespaces (defaults: WORKFLOW_INSTANCES, WORKFLOW_REGISTRY). */
   bindings?: Partial<Bindings>;
   /** A snapshot every this many machine inputs (default 100). */

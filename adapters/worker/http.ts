@@ -3,8 +3,12 @@ import { MAX_PAYLOAD_BYTES, utf8Length } from "../../core/json";
 import type { InstanceStatusName } from "../../core/status";
 import type { WorkersClient } from "./client";
 
-/** A request body carries one payload of at most 1 MiB plus its envelope. */
-const MAX_BODY_BYTES = MAX_PAYLOAD_BYTES + 64 * 1024;
+/**
+ * Each payload is held to 1 MiB as JSON once parsed; the body around it may be
+ * larger (a batch, or a payload with every character escaped as \uXXXX),
+ * up to this many bytes.
+ */
+const MAX_BODY_BYTES = 8 * MAX_PAYLOAD_BYTES;
 
 class HttpError extends DurableMachinesError {
   constructor(
@@ -18,6 +22,7 @@ class HttpError extends DurableMachinesError {
 
 const STATUS_BY_CODE: [prefix: string, status: number][] = [
   ["auth.", 401],
+  ["host.", 500],
   ["workflow.not_found", 404],
   ["instance.not_found", 404],
   ["route.not_found", 404],
@@ -84,6 +89,14 @@ function optionalInteger(url: URL, name: string): number | undefined {
   return value;
 }
 
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new HttpError(400, "request.invalid_path", `The path segment "${part}" is not valid percent-encoding.`);
+  }
+}
+
 type Route = (request: Request, url: URL, client: WorkersClient, params: string[]) => Promise<Response>;
 
 const INSTANCE_ACTIONS = new Set(["pause", "resume", "terminate", "restart"]);
@@ -145,7 +158,7 @@ export async function handleApi(request: Request, client: () => WorkersClient, t
     if (url.pathname === "/api/workflows" && request.method === "GET") return json({ workflows });
     for (const [method, pattern, route] of routes) {
       const match = pattern.exec(url.pathname);
-      if (match && request.method === method) return await route(request, url, client(), match.slice(1).map(decodeURIComponent));
+      if (match && request.method === method) return await route(request, url, client(), match.slice(1).map(decodePart));
     }
     throw new HttpError(404, "route.not_found", `No route for ${request.method} ${url.pathname}; see the README for the API.`);
   } catch (error) {

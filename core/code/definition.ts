@@ -1,0 +1,40 @@
+import { InvalidDefinitionError } from "../errors";
+import { hashString } from "../hash";
+import { DEFAULT_STEP_LIMIT } from "./config";
+import type { WorkflowEntrypointClass } from "./types";
+
+export interface CodeWorkflowOptions {
+  name: string;
+  /** A class that extends WorkflowEntrypoint, written as for Cloudflare Workflows. */
+  entrypoint: WorkflowEntrypointClass;
+  /** Bump it when a change reorders or renames steps, so running instances keep the old class. */
+  version?: string;
+  /** `step.do` calls allowed per run, replayed ones included (Cloudflare's default: 10,000). */
+  stepLimit?: number;
+}
+
+export interface CodeWorkflowDefinition {
+  readonly kind: "code";
+  readonly name: string;
+  readonly version: string;
+  readonly hash: string;
+  readonly entrypoint: WorkflowEntrypointClass;
+  readonly stepLimit: number;
+}
+
+const WORKFLOW_NAME = /^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,63}$/;
+
+/**
+ * A code-first workflow. Its pinned hash covers its name and version, not its
+ * source: like Cloudflare, a deploy replays running instances with the new
+ * code, and `version` is how to keep the old one for them.
+ */
+export function defineCodeWorkflow(options: CodeWorkflowOptions): CodeWorkflowDefinition {
+  const { name, entrypoint, version = "1", stepLimit = DEFAULT_STEP_LIMIT } = options;
+  if (typeof name !== "string" || !WORKFLOW_NAME.test(name)) throw new InvalidDefinitionError(String(name), 'its name must be 1 to 64 letters, digits, "-" or "_".');
+  if (typeof entrypoint !== "function" || typeof entrypoint.prototype?.run !== "function") {
+    throw new InvalidDefinitionError(name, "entrypoint must be a class that extends WorkflowEntrypoint and has a run(event, step) method.");
+  }
+  if (!Number.isInteger(stepLimit) || stepLimit < 1) throw new InvalidDefinitionError(name, "stepLimit must be a whole number above 0.");
+  return { kind: "code", name, version, hash: hashString(JSON.stringify({ kind: "code", name, version })), entrypoint, stepLimit };
+}

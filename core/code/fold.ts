@@ -1,0 +1,204 @@
+import { produce, type Draft } from "immer";
+import type { Json } from "../json";
+import type { ErrorInfo, LogRecord } from "../records";
+import type { Ending } from "../state";
+
+export type StepResult = { ok: true; output?: Json } | { ok: false; error: ErrorInfo };
+
+export interface PendingStep {
+  attempt: number;
+  failures: number;
+  phase: "running" | "backoff";
+  retryAt?: number;
+}
+
+export interface ReceivedEvent {
+  type: string;
+  payload?: Json;
+  at: number;
+}
+
+export interface Wait {
+  type: string;
+  dueAt: number;
+  outcome?: { event: ReceivedEvent } | { timedOut: true };
+}
+
+/**
+ * What a code-first instance's log folds to: every settled step's result
+ * (replay answers `step.do` from it), the steps, sleeps and event waits still
+ * open, and events no wait has taken yet. Keys are `do:<name>-<n>`,
+ * `sleep:<name>-<n>` and `waitForEvent:<name>-<n>`: type, name and occurrence.
+ */
+export interface CodeBook {
+  workflow: string;
+  instanceId: string;
+  definitionHash: string;
+  params?: Json;
+  createdAt: number;
+  results: Record<string, StepResult>;
+  steps: Record<string, PendingStep>;
+  sleeps: Record<string, { dueAt: number; done: boolean }>;
+  waits: Record<string, Wait>;
+  /** Events that arrived before a wait for their type, oldest first. */
+  buffer: ReceivedEvent[];
+  idempotencyKeys: Record<string, number>;
+  paused: { at: number } | null;
+  ended: Ending | null;
+}
+
+export interface CodeState {
+  seq: number;
+  at: number;
+  book: CodeBook;
+}
+
+export interface CodeFoldContext {
+  stateBefore(seq: number): CodeState;
+}
+
+/** Gives buffered events to open waits: each event to the earliest wait for its type, each wait one event, in arrival order. */
+function match(book: Draft<CodeBook>): void {
+  if (book.paused) return;
+  for (const [key, wait] of Object.entries(book.waits)) {
+    if (wait.outcome) continue;
+    const index = book.buffer.findIndex((event) => event.type === wait.type);
+    if (index < 0) continue;
+    const [event] = book.buffer.splice(index, 1);
+    book.waits[key]!.outcome = { event: event! };
+  }
+}
+
+function shiftDeadlines(book: Draft<CodeBook>, by: number): void {
+  for (const sleep of Object.values(book.sleeps)) if (!sleep.done) sleep.dueAt += by;
+  for (const wait of Object.values(book.waits)) if (!wait.outcome) wait.dueAt += by;
+  for (const step of Object.values(book.steps)) if (step.retryAt !== undefined) step.retryAt += by;
+}
+
+function fresh(book: CodeBook): CodeBook {
+  return { ...book, results: {}, steps: {}, sleeps: {}, waits: {}, buffer: [], paused: null, ended: null };
+}
+
+/** Folds one record. Pure; the records a code-first run writes are its whole truth, its ending included. */
+export function applyCodeRecord(state: CodeState | undefined, record: LogRecord, context: CodeFoldContext): CodeState {
+  if (!state) {
+    if (record.type !== "instance.created") throw new Error(`A code-first log starts with ${record.type}, not instance.created.`);
+    const { workflow, instanceId, definitionHash, params } = record.data;
+    const book: CodeBook = {
+      workflow,
+      instanceId,
+      definitionHash,
+      ...(params === undefined ? {} : { params }),
+      createdAt: record.at,
+      results: {},
+      steps: {},
+      sleeps: {},
+      waits: {},
+      buffer: [],
+      idempotencyKeys: {},
+      paused: null,
+      ended: null,
+    };
+    return { seq: record.seq, at: record.at, book };
+  }
+  let book = state.book;
+  if (record.type === "instance.restarted") {
+    // Cloudflare keeps what started before the step restarted from, and drops every buffered event.
+    const base = record.data.cut === undefined ? fresh(book) : { ...context.stateBefore(record.data.cut).book, buffer: [], paused: null, ended: null };
+    const prefixAt = record.data.cut === undefined ? record.at : context.stateBefore(record.data.cut).at;
+    book = produce({ ...base, idempotencyKeys: book.idempotencyKeys }, (draft) => shiftDeadlines(draft, record.at - prefixAt));
+    return { seq: record.seq, at: record.at, book };
+  }
+  if (book.ended && record.type !== "instance.completed" && record.type !== "instance.errored") return { seq: record.seq, at: record.at, book };
+  book = produce(book, (draft) => {
+    switch (record.type) {
+      case "step.started": {
+        if (draft.results[record.data.key]) break;
+        const failures = draft.steps[record.data.key]?.failures ?? 0;
+        draft.steps[record.data.key] = { attempt: record.data.attempt, failures, phase: "running" };
+        break;
+      }
+      case "step.attempt_failed": {
+        const step = draft.steps[record.data.key];
+        if (!step || step.attempt !== record.data.attempt || step.phase !== "running") break;
+        step.failures += 1;
+        const pausedFor = draft.paused ? record.at - draft.paused.at : 0;
+        if (record.data.retryAt !== undefined) Object.assign(step, { phase: "backoff", retryAt: record.data.retryAt - pausedFor });
+        break;
+      }
+      case "step.succeeded":
+      case "step.failed": {
+        const step = draft.steps[record.data.key];
+        if (!step || step.attempt !== record.data.attempt || step.phase !== "running") break;
+        delete draft.steps[record.data.key];
+        draft.results[record.data.key] =
+          record.type === "step.succeeded" ? (record.data.output === undefined ? { ok: true } : { ok: true, output: record.data.output }) : { ok: false, error: record.data.error };
+        break;
+      }
+      case "timer.started":
+        draft.sleeps[record.data.id] ??= { dueAt: record.data.dueAt, done: false };
+        break;
+      case "timer.fired": {
+        const sleep = draft.sleeps[record.data.id];
+        if (sleep) sleep.done = true;
+        const wait = draft.waits[record.data.id];
+        if (wait && !wait.outcome) wait.outcome = { timedOut: true };
+        break;
+      }
+      case "wait.started":
+        draft.waits[record.data.key] ??= { type: record.data.type, dueAt: record.data.dueAt };
+        match(draft);
+        break;
+      case "event.received": {
+        const { idempotencyKey } = record.data;
+        if (idempotencyKey !== undefined) {
+          if (idempotencyKey in draft.idempotencyKeys) break;
+          draft.idempotencyKeys[idempotencyKey] = record.seq;
+        }
+        draft.buffer.push({ type: record.data.type, ...(record.data.payload === undefined ? {} : { payload: record.data.payload }), at: record.at });
+        match(draft);
+        break;
+      }
+      case "instance.paused":
+        draft.paused ??= { at: record.at };
+        break;
+      case "instance.resumed":
+        if (!draft.paused) break;
+        shiftDeadlines(draft, record.at - draft.paused.at);
+        draft.paused = null;
+        match(draft);
+        break;
+      case "instance.terminated":
+        draft.ended = { status: "terminated" };
+        draft.steps = {};
+        draft.paused = null;
+        break;
+      case "instance.completed":
+        draft.ended ??= { status: "complete", ...(record.data.output === undefined ? {} : { output: record.data.output }) };
+        break;
+      case "instance.errored":
+        draft.ended ??= { status: "errored", error: record.data.error };
+        break;
+    }
+  });
+  return { seq: record.seq, at: record.at, book };
+}
+
+export function foldCode(records: readonly LogRecord[], from?: CodeState, context?: CodeFoldContext): CodeState {
+  const ctx: CodeFoldContext = context ?? { stateBefore: (seq) => foldCode(records.filter((r) => r.seq < seq)) };
+  let state = from;
+  for (const record of records) state = applyCodeRecord(state, record, ctx);
+  if (!state) throw new Error("The log is empty.");
+  return state;
+}
+
+/** When the host must wake the instance next: the earliest sleep, event timeout or retry. */
+export function nextCodeWake(book: CodeBook): number | undefined {
+  if (book.ended || book.paused) return undefined;
+  const times = [
+    ...Object.values(book.sleeps).filter((s) => !s.done).map((s) => s.dueAt),
+    ...Object.values(book.waits).filter((w) => !w.outcome).map((w) => w.dueAt),
+    ...Object.values(book.steps).flatMap((s) => (s.phase === "backoff" && s.retryAt !== undefined ? [s.retryAt] : [])),
+  ];
+  return times.length ? Math.min(...times) : undefined;
+}

@@ -1,0 +1,479 @@
+import { monotonicFactory } from "ulid";
+import {
+  assertStepName,
+  delayFromFunction,
+  DELAY_FUNCTION_MS,
+  isNonRetryableError,
+  MAX_SLEEP_MS,
+  NonRetryableDelayError,
+  resolveStepConfig,
+  staticRetryDelay,
+  WorkflowFatalError,
+  type ResolvedStepConfig,
+} from "../core/code/config";
+import type { CodeWorkflowDefinition } from "../core/code/definition";
+import { applyCodeRecord, foldCode, nextCodeWake, type CodeState, type StepResult } from "../core/code/fold";
+import { publicError, toRunError } from "../core/code/run-errors";
+import type { WorkflowStep, WorkflowStepConfig, WorkflowStepContext, WorkflowStepEvent } from "../core/code/types";
+import { toMilliseconds } from "../core/durations";
+import { DurableMachinesError, InstanceFinishedError, InvalidOperationError } from "../core/errors";
+import { assertEventType, assertIdempotencyKey } from "../core/ids";
+import { toJson } from "../core/json";
+import { errorInfo } from "../core/planner";
+import type { ErrorInfo, LogRecord, RecordBody } from "../core/records";
+import type { InstanceStatus, InstanceStatusName } from "../core/status";
+import type { Clock } from "./clock";
+import type { DriverOptions } from "./driver";
+import type { HostedInstance, InstanceCommand, InstanceSummaryState } from "./hosted";
+import { WorkflowTimeoutError } from "./step-runner";
+import type { InstanceStore } from "./store";
+
+const DEFAULT_WAIT_MS = 24 * 3_600_000;
+
+interface Waiter {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+interface Registered {
+  name: string;
+  count: number;
+  callback: (ctx: WorkflowStepContext) => Promise<unknown>;
+  config: ResolvedStepConfig;
+}
+
+const never = () => new Promise<never>(() => undefined);
+
+/**
+ * Runs a code-first (Cloudflare-style) instance: `run()` executes live, and
+ * every step it reaches is answered from the log when the log has its result,
+ * or started and recorded when it has not. After a restart of the object,
+ * a resume or a restart of the instance, `run()` is replayed from the top.
+ */
+export class CodeDriver implements HostedInstance {
+  private readonly ulid = monotonicFactory();
+  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly callbacks = new Map<string, Registered>();
+  private readonly inflight = new Map<string, { attempt: number; controller: AbortController; done: Promise<void> }>();
+  /** Each replay of run() is a pass; a step call from an older pass is ignored. */
+  private pass = 0;
+  private cancelWake: (() => void) | undefined;
+  private wakeAt: number | undefined;
+  private disposed = false;
+
+  private constructor(
+    private readonly def: CodeWorkflowDefinition,
+    private readonly store: InstanceStore,
+    private readonly clock: Clock,
+    private readonly options: DriverOptions,
+    private state: CodeState,
+  ) {}
+
+  static create(def: CodeWorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions, instanceId: string, params: unknown): CodeDriver {
+    const json = toJson(params, "params");
+    const driver = new CodeDriver(def, store, clock, options, undefined as unknown as CodeState);
+    driver.append([{ type: "instance.created", data: { workflow: def.name, instanceId, definitionHash: def.hash, ...(json === undefined ? {} : { params: json }) } }]);
+    driver.startPass();
+    return driver;
+  }
+
+  static load(def: CodeWorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions): CodeDriver {
+    const driver = new CodeDriver(def, store, clock, options, undefined as unknown as CodeState);
+    driver.state = driver.stateBefore(Infinity);
+    driver.startPass();
+    driver.armWake();
+    return driver;
+  }
+
+  summary(): InstanceSummaryState {
+    const { book } = this.state;
+    return { workflow: book.workflow, instanceId: book.instanceId, createdAt: book.createdAt, seq: this.state.seq, status: this.statusName() };
+  }
+
+  status(): InstanceStatus {
+    const { book } = this.state;
+    const status: InstanceStatus = { status: this.statusName(), value: this.waitingOn() };
+    if (book.ended?.status === "complete" && book.ended.output !== undefined) status.output = book.ended.output;
+    if (book.ended?.status === "errored") status.error = { name: book.ended.error.name, message: book.ended.error.message };
+    return status;
+  }
+
+  history(range: { after?: number; limit?: number } = {}): LogRecord[] {
+    return this.store.read(range);
+  }
+
+  command(command: InstanceCommand): void {
+    if (this.disposed) throw new Error("This instance driver was disposed; get the instance again.");
+    const { book } = this.state;
+    switch (command.type) {
+      case "event": {
+        if (book.ended) throw new InstanceFinishedError(book.instanceId, book.ended.status, `receive the event "${command.event}"`);
+        assertEventType(command.event);
+        assertIdempotencyKey(command.idempotencyKey);
+        const payload = toJson(command.payload, "the event payload");
+        if (command.idempotencyKey !== undefined && command.idempotencyKey in book.idempotencyKeys) return;
+        this.append([{ type: "event.received", data: { type: command.event, ...(payload === undefined ? {} : { payload }), ...(command.idempotencyKey === undefined ? {} : { idempotencyKey: command.idempotencyKey }) } }]);
+        return;
+      }
+      case "pause":
+        if (book.ended || book.paused) return;
+        this.pass++;
+        this.append([{ type: "instance.paused", data: {} }]);
+        return;
+      case "resume":
+        if (!book.paused || book.ended) throw new InvalidOperationError("instance.cannot_resume", `Cannot resume instance "${book.instanceId}" with status "${this.statusName()}": only a paused instance resumes.`);
+        this.append([{ type: "instance.resumed", data: {} }]);
+        this.startPass();
+        return;
+      case "terminate":
+        if (book.ended) throw new InvalidOperationError("instance.cannot_terminate", `Cannot terminate instance "${book.instanceId}": it is already ${book.ended.status}.`);
+        this.stopEverything();
+        this.append([{ type: "instance.terminated", data: {} }]);
+        return;
+      case "restart": {
+        let cut: number | undefined;
+        if (command.from !== undefined) {
+          cut = this.store.firstStart(command.from) ?? this.firstRecordOf(command.from);
+          if (cut === undefined) {
+            throw new InvalidOperationError("instance.cannot_restart", `Step "${command.from}" not found in the history of instance "${book.instanceId}"; restart from a step key that history() shows.`);
+          }
+        }
+        this.stopEverything();
+        this.append([{ type: "instance.restarted", data: cut === undefined ? {} : { from: command.from!, cut } }]);
+        this.startPass();
+        return;
+      }
+    }
+  }
+
+  wake(): void {
+    this.wakeAt = undefined;
+    if (this.disposed) return;
+    const { book } = this.state;
+    if (book.ended || book.paused) return this.armWake();
+    const now = this.now();
+    const fired: RecordBody[] = [];
+    for (const [key, sleep] of Object.entries(book.sleeps)) if (!sleep.done && sleep.dueAt <= now) fired.push({ type: "timer.fired", data: { id: key } });
+    for (const [key, wait] of Object.entries(book.waits)) if (!wait.outcome && wait.dueAt <= now) fired.push({ type: "timer.fired", data: { id: key } });
+    if (fired.length) this.append(fired);
+    for (const [key, step] of Object.entries(this.state.book.steps)) {
+      if (step.phase === "backoff" && (step.retryAt ?? Infinity) <= now && this.callbacks.has(key)) this.startAttempt(key, step.attempt + 1);
+    }
+    this.armWake();
+  }
+
+  async idle(): Promise<void> {
+    while (this.inflight.size) await Promise.all([...this.inflight.values()].map((run) => run.done));
+  }
+
+  idleNow(): boolean {
+    return this.inflight.size === 0;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.cancelWake?.();
+    this.stopEverything();
+  }
+
+  private statusName(): InstanceStatusName {
+    const { ended, paused, steps } = this.state.book;
+    if (ended) return ended.status;
+    const running = Object.values(steps).some((step) => step.phase === "running");
+    if (paused) return running ? "waitingForPause" : "paused";
+    return running ? "running" : "waiting";
+  }
+
+  /** What the run is waiting on, for status(): the open step, sleep and event-wait keys. */
+  private waitingOn(): string[] {
+    const { book } = this.state;
+    return [
+      ...Object.keys(book.steps),
+      ...Object.entries(book.sleeps).flatMap(([key, s]) => (s.done ? [] : [key])),
+      ...Object.entries(book.waits).flatMap(([key, w]) => (w.outcome ? [] : [key])),
+    ];
+  }
+
+  private firstRecordOf(key: string): number | undefined {
+    return this.store.read().find((r) => (r.type === "timer.started" && r.data.id === key) || (r.type === "wait.started" && r.data.key === key))?.seq;
+  }
+
+  private now(): number {
+    return Math.max(this.clock.now(), this.state?.at ?? 0);
+  }
+
+  private stateBefore(seq: number): CodeState {
+    return foldCode(this.store.read({ before: seq }), undefined, { stateBefore: (cut) => this.stateBefore(cut) });
+  }
+
+  private stopEverything(): void {
+    this.pass++;
+    for (const run of this.inflight.values()) run.controller.abort(new Error("The instance stopped this step."));
+    this.inflight.clear();
+    this.callbacks.clear();
+    this.waiters.clear();
+  }
+
+  /** Appends records in one write, folds them, then settles every step call they answer. */
+  private append(bodies: RecordBody[]): void {
+    const now = this.now();
+    const context = { stateBefore: (seq: number) => this.stateBefore(seq) };
+    const records: LogRecord[] = [];
+    let state = this.state;
+    for (const body of bodies) {
+      const record = { ...body, seq: (state?.seq ?? 0) + 1, id: this.ulid(now), at: now } as LogRecord;
+      records.push(record);
+      state = applyCodeRecord(state, record, context);
+    }
+    this.store.append(records);
+    this.state = state;
+    this.options.onAppend?.(records, this.summary());
+    this.settleWaiters();
+    this.armWake();
+  }
+
+  private settleWaiters(): void {
+    const { book } = this.state;
+    for (const [key, waiters] of this.waiters) {
+      const answer = this.answer(key, book);
+      if (!answer) continue;
+      this.waiters.delete(key);
+      for (const waiter of waiters) (answer.ok ? waiter.resolve(answer.value) : waiter.reject(answer.error));
+    }
+  }
+
+  /** The log's answer to a step call, if it has one. */
+  private answer(key: string, book = this.state.book): { ok: true; value: unknown } | { ok: false; error: Error } | undefined {
+    const result: StepResult | undefined = book.results[key];
+    if (result) return result.ok ? { ok: true, value: result.output } : { ok: false, error: toRunError(result.error) };
+    const sleep = book.sleeps[key];
+    if (sleep?.done) return { ok: true, value: undefined };
+    const outcome = book.waits[key]?.outcome;
+    if (outcome && "event" in outcome) {
+      const event: WorkflowStepEvent<unknown> = { payload: outcome.event.payload as never, type: outcome.event.type, timestamp: new Date(outcome.event.at) };
+      return { ok: true, value: event };
+    }
+    if (outcome) return { ok: false, error: toRunError({ name: "WorkflowTimeoutError", message: `Execution timed out after ${book.waits[key]!.dueAt - this.waitStart(key)}ms` }) };
+    return undefined;
+  }
+
+  private waitStart(key: string): number {
+    return this.store.read().find((r) => r.type === "wait.started" && r.data.key === key)?.at ?? this.state.book.createdAt;
+  }
+
+  private await<T>(key: string, pass: number): Promise<T> {
+    const answer = this.answer(key);
+    if (answer) return answer.ok ? Promise.resolve(answer.value as T) : Promise.reject(answer.error);
+    if (pass !== this.pass) return never();
+    return new Promise<T>((resolve, reject) => this.waiters.set(key, [...(this.waiters.get(key) ?? []), { resolve: resolve as (value: unknown) => void, reject }]));
+  }
+
+  private startPass(): void {
+    const { book } = this.state;
+    if (book.ended || book.paused || this.disposed) return;
+    const pass = ++this.pass;
+    const counters = { do: new Map<string, number>(), sleep: new Map<string, number>(), waitForEvent: new Map<string, number>() };
+    let steps = 0;
+    const next = (type: keyof typeof counters, name: string) => {
+      const count = (counters[type].get(name) ?? 0) + 1;
+      counters[type].set(name, count);
+      return { count, key: `${type}:${name}-${count}` };
+    };
+    const live = () => pass === this.pass && !this.disposed;
+
+    const api: WorkflowStep = {
+      do: (<T>(name: string, configOrCallback: WorkflowStepConfig | ((ctx: WorkflowStepContext) => Promise<T>), maybeCallback?: (ctx: WorkflowStepContext) => Promise<T>): Promise<T> => {
+        if (!live()) return never();
+        try {
+          assertStepName(name);
+          const callback = typeof configOrCallback === "function" ? configOrCallback : maybeCallback;
+          const config = resolveStepConfig(name, typeof configOrCallback === "function" ? undefined : configOrCallback);
+          if (typeof callback !== "function") throw new WorkflowFatalError(`Step "${name}" has no callback; call step.do(name, [config], callback).`);
+          if (++steps > this.def.stepLimit) {
+            throw new WorkflowFatalError(`The limit of ${this.def.stepLimit} steps has been reached. This limit can be changed in your worker configuration.`);
+          }
+          const { count, key } = next("do", name);
+          if (this.state.book.results[key]) return this.await<T>(key, pass);
+          this.callbacks.set(key, { name, count, callback, config });
+          const pending = this.state.book.steps[key];
+          if (!this.state.book.paused && !this.inflight.has(key)) {
+            if (!pending) this.startAttempt(key, 1);
+            else if (pending.phase === "running") this.startAttempt(key, pending.attempt + 1);
+            else if ((pending.retryAt ?? Infinity) <= this.now()) this.startAttempt(key, pending.attempt + 1);
+          }
+          return this.await<T>(key, pass);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      }) as WorkflowStep["do"],
+
+      sleep: (name, duration) => {
+        if (!live()) return never();
+        try {
+          assertStepName(name);
+          const ms = toMilliseconds(duration);
+          if (ms > MAX_SLEEP_MS) throw new WorkflowFatalError(`Sleep "${name}" is longer than the 365-day limit.`);
+          return this.sleepUntilTime(next("sleep", name).key, this.now() + ms, pass, false);
+        } catch (error) {
+          return Promise.reject(error instanceof DurableMachinesError ? new WorkflowFatalError(error.message) : error);
+        }
+      },
+
+      sleepUntil: (name, timestamp) => {
+        if (!live()) return never();
+        try {
+          assertStepName(name);
+          const at = timestamp instanceof Date ? timestamp.getTime() : timestamp;
+          if (typeof at !== "number" || !Number.isFinite(at)) throw new WorkflowFatalError(`sleepUntil("${name}") needs a Date or epoch milliseconds.`);
+          if (at - this.now() > MAX_SLEEP_MS) throw new WorkflowFatalError(`Sleep "${name}" is longer than the 365-day limit.`);
+          return this.sleepUntilTime(next("sleep", name).key, at, pass, true);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
+
+      waitForEvent: <T>(name: string, options: { type: string; timeout?: string | number }) => {
+        if (!live()) return never();
+        try {
+          assertStepName(name);
+          assertEventType(options?.type);
+          const ms = options.timeout === undefined ? DEFAULT_WAIT_MS : toMilliseconds(options.timeout);
+          const { key } = next("waitForEvent", name);
+          if (!this.state.book.waits[key]) this.append([{ type: "wait.started", data: { key, type: options.type, dueAt: this.now() + ms } }]);
+          return this.await<WorkflowStepEvent<T>>(key, pass);
+        } catch (error) {
+          return Promise.reject(error instanceof DurableMachinesError ? new WorkflowFatalError(error.message) : error);
+        }
+      },
+    } as WorkflowStep;
+
+    const event = { payload: book.params as never, timestamp: new Date(book.createdAt), instanceId: book.instanceId, workflowName: book.workflow };
+    const entrypoint = new this.def.entrypoint({ waitUntil: () => undefined }, this.options.env as never);
+    Promise.resolve()
+      .then(() => entrypoint.run(event as never, api))
+      .then(
+        (output) => {
+          if (!live() || this.state.book.ended) return;
+          let json;
+          try {
+            json = toJson(output, "the workflow's output");
+          } catch (error) {
+            this.append([{ type: "instance.errored", data: { error: publicError(error) } }]);
+            return;
+          }
+          this.append([{ type: "instance.completed", data: json === undefined ? {} : { output: json } }]);
+        },
+        (error: unknown) => {
+          if (!live() || this.state.book.ended) return;
+          this.append([{ type: "instance.errored", data: { error: publicError(error) } }]);
+        },
+      );
+  }
+
+  private sleepUntilTime(key: string, dueAt: number, pass: number, refusePast: boolean): Promise<void> {
+    if (!this.state.book.sleeps[key]) {
+      if (refusePast && dueAt < this.now()) return Promise.reject(new Error("You can't sleep until a time in the past, time-traveler"));
+      this.append([{ type: "timer.started", data: { id: key, dueAt } }]);
+    }
+    return this.await<void>(key, pass);
+  }
+
+  private startAttempt(key: string, attempt: number): void {
+    const registered = this.callbacks.get(key);
+    if (!registered) return;
+    this.append([{ type: "step.started", data: { key, attempt } }]);
+    const controller = new AbortController();
+    const ctx: WorkflowStepContext = { step: { name: registered.name, count: registered.count }, attempt, config: registered.config.publicConfig };
+    const timeout = registered.config.timeoutMs;
+    const cancel = this.clock.setTimer(this.clock.now() + timeout, () => controller.abort(new WorkflowTimeoutError(timeout)));
+    const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true }));
+    aborted.catch(() => undefined);
+    const done = Promise.race([Promise.resolve().then(() => registered.callback(ctx)), aborted])
+      .then(
+        (output) => ({ ok: true as const, output }),
+        (error: unknown) => ({ ok: false as const, error: errorInfo(error) }),
+      )
+      .then(async (outcome) => {
+        cancel();
+        if (this.inflight.get(key)?.attempt !== attempt || this.disposed) return;
+        await this.settleAttempt(key, attempt, registered, ctx, outcome);
+      });
+    this.inflight.set(key, { attempt, controller, done });
+  }
+
+  private async settleAttempt(key: string, attempt: number, registered: Registered, ctx: WorkflowStepContext, outcome: { ok: true; output: unknown } | { ok: false; error: ErrorInfo }): Promise<void> {
+    const current = () => this.inflight.get(key)?.attempt === attempt && !this.disposed && !this.state.book.ended;
+    if (outcome.ok) {
+      try {
+        const output = toJson(outcome.output, `the output of step "${registered.name}"`);
+        this.inflight.delete(key);
+        this.append([{ type: "step.succeeded", data: { key, attempt, ...(output === undefined ? {} : { output }) } }]);
+        return;
+      } catch (error) {
+        if (!(error instanceof DurableMachinesError)) throw error;
+        outcome = {
+          ok: false,
+          error: { name: "WorkflowFatalError", message: `The execution of the Workflow instance was terminated, as the step "${registered.name}" returned a value which is not serialisable (${error.message})`, nonRetryable: true },
+        };
+      }
+    }
+    const failures = (this.state.book.steps[key]?.failures ?? 0) + 1;
+    let error = outcome.error;
+    let retryAt: number | undefined;
+    if (!isNonRetryableError(error) && failures <= registered.config.limit) {
+      try {
+        retryAt = this.now() + (await this.retryDelay(registered, ctx, error, failures));
+      } catch (delayError) {
+        error = { ...errorInfo(delayError), nonRetryable: true };
+      }
+    }
+    if (!current()) return;
+    this.inflight.delete(key);
+    const failure = { key, attempt, error };
+    this.append(retryAt === undefined ? [{ type: "step.attempt_failed", data: failure }, { type: "step.failed", data: failure }] : [{ type: "step.attempt_failed", data: { ...failure, retryAt } }]);
+  }
+
+  private async retryDelay(registered: Registered, ctx: WorkflowStepContext, error: ErrorInfo, failures: number): Promise<number> {
+    const { delay } = registered.config;
+    if (typeof delay === "number") return staticRetryDelay(registered.config, failures);
+    const stepName = `${registered.name}-${registered.count}`;
+    let cancel = () => undefined as void;
+    const timedOut = new Promise<never>((_, reject) => {
+      cancel = this.clock.setTimer(this.clock.now() + DELAY_FUNCTION_MS, () => reject(new NonRetryableDelayError(`The delay function for step "${stepName}" did not return within ${DELAY_FUNCTION_MS / 1000} seconds`)));
+    });
+    try {
+      const thrown = Object.assign(new Error(error.message), { name: error.name });
+      const result = await Promise.race([
+        Promise.resolve()
+          .then(() => delay({ ctx, error: thrown }))
+          .catch((cause: unknown) => {
+            throw new NonRetryableDelayError(`The delay function for step "${stepName}" threw an error: ${errorInfo(cause).message}`);
+          }),
+        timedOut,
+      ]);
+      return delayFromFunction(stepName, result);
+    } finally {
+      cancel();
+    }
+  }
+
+  private armWake(): void {
+    const at = this.disposed ? undefined : nextCodeWake(this.state.book);
+    const busy = this.inflight.size > 0;
+    if (this.options.alarm) {
+      this.wakeAt = at;
+      this.options.alarm.set(at, busy);
+      return;
+    }
+    if (at === this.wakeAt) return;
+    this.cancelWake?.();
+    this.cancelWake = undefined;
+    this.wakeAt = at;
+    if (at === undefined) return;
+    this.cancelWake = this.clock.setTimer(at, () => {
+      this.cancelWake = undefined;
+      this.wakeAt = undefined;
+      this.wake();
+    });
+  }
+}

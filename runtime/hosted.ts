@@ -1,0 +1,43 @@
+import type { Command } from "../core/decide";
+import type { AnyWorkflowDefinition } from "../core/definition";
+import type { LogRecord } from "../core/records";
+import type { InstanceStatus, InstanceStatusName } from "../core/status";
+import type { Clock } from "./clock";
+import { CodeDriver } from "./code-driver";
+import { InstanceDriver, type DriverOptions } from "./driver";
+import type { InstanceStore } from "./store";
+
+/** What a host asks of an instance from outside. */
+export type InstanceCommand = Exclude<Command, { type: "step.result" | "wake" | "recover" }>;
+
+export interface InstanceSummaryState {
+  workflow: string;
+  instanceId: string;
+  createdAt: number;
+  /** Log position, which orders status reports. */
+  seq: number;
+  status: InstanceStatusName;
+}
+
+/** One instance as a host holds it, whichever way its workflow is written. */
+export interface HostedInstance {
+  summary(): InstanceSummaryState;
+  status(): InstanceStatus;
+  command(command: InstanceCommand): void;
+  history(range?: { after?: number; limit?: number }): LogRecord[];
+  /** The host's alarm rang. */
+  wake(): void;
+  /** Settles once no step attempt is in flight. */
+  idle(): Promise<void>;
+  idleNow(): boolean;
+  /** Forgets everything in memory and stops all work, as a crash would. */
+  dispose(): void;
+}
+
+export function createInstance(def: AnyWorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions, instanceId: string, params: unknown): HostedInstance {
+  return def.kind === "code" ? CodeDriver.create(def, store, clock, options, instanceId, params) : InstanceDriver.create(def, store, clock, options, instanceId, params);
+}
+
+export function loadInstance(def: AnyWorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions): HostedInstance {
+  return def.kind === "code" ? CodeDriver.load(def, store, clock, options) : InstanceDriver.load(def, store, clock, options);
+}
