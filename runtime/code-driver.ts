@@ -348,7 +348,7 @@ export class CodeDriver implements HostedInstance {
     } as WorkflowStep;
 
     const event = { payload: book.params as never, timestamp: new Date(book.createdAt), instanceId: book.instanceId, workflowName: book.workflow };
-    const entrypoint = new this.def.entrypoint({ waitUntil: () => undefined }, this.options.env as never);
+    const entrypoint = new this.def.entrypoint({ waitUntil: () => undefined } as never, this.options.env as never);
     Promise.resolve()
       .then(() => entrypoint.run(event as never, api))
       .then(

@@ -5,6 +5,7 @@ import {
   defineWorkflow,
   NonRetryableError,
   WorkflowEntrypoint,
+  type CodeWorkflowOptions,
   type LogRecord,
   type WorkflowEvent,
   type WorkflowStep,
@@ -12,7 +13,7 @@ import {
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function hostFor(entrypoint: new (ctx: unknown, env: never) => WorkflowEntrypoint<never, never>, name = "code") {
+function hostFor(entrypoint: CodeWorkflowOptions["entrypoint"], name = "code") {
   const clock = createManualClock(1_000_000);
   const host = createMemoryHost({ workflows: [defineWorkflow({ name, entrypoint })], clock });
   return { host, clock, client: host.workflow(name) };

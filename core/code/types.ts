@@ -63,4 +63,5 @@ export abstract class WorkflowEntrypoint<Env = unknown, T = unknown> {
   abstract run(event: Readonly<WorkflowEvent<T>>, step: WorkflowStep): Promise<unknown>;
 }
 
-export type WorkflowEntrypointClass = new (ctx: unknown, env: never) => WorkflowEntrypoint<never, never>;
+/** Any class written against WorkflowEntrypoint, whatever its Env and payload types. */
+export type WorkflowEntrypointClass = new (ctx: never, env: never) => { run(event: never, step: WorkflowStep): Promise<unknown> };
