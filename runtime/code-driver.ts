@@ -59,6 +59,8 @@ export class CodeDriver implements HostedInstance {
   private pass = 0;
   private cancelWake: (() => void) | undefined;
   private wakeAt: number | undefined;
+  /** What the host's alarm was last set to; a ring uses the alarm up, so it is forgotten then. */
+  private alarmSet: { at: number | undefined; busy: boolean } | undefined;
   private disposed = false;
 
   private constructor(
@@ -148,6 +150,7 @@ export class CodeDriver implements HostedInstance {
 
   wake(): void {
     this.wakeAt = undefined;
+    this.alarmSet = undefined;
     if (this.disposed) return;
     const { book } = this.state;
     if (book.ended || book.paused) return this.armWake();
@@ -461,7 +464,8 @@ export class CodeDriver implements HostedInstance {
     const at = this.disposed ? undefined : nextCodeWake(this.state.book);
     const busy = this.inflight.size > 0;
     if (this.options.alarm) {
-      this.wakeAt = at;
+      if (this.alarmSet && this.alarmSet.at === at && this.alarmSet.busy === busy) return;
+      this.alarmSet = { at, busy };
       this.options.alarm.set(at, busy);
       return;
     }

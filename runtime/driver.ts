@@ -40,7 +40,8 @@ export class InstanceDriver implements HostedInstance {
   private readonly ulid = monotonicFactory();
   private cancelWake: (() => void) | undefined;
   private wakeAt: number | undefined;
-  private wasBusy = false;
+  /** What the host's alarm was last set to; a ring uses the alarm up, so it is forgotten then. */
+  private alarmSet: { at: number | undefined; busy: boolean } | undefined;
   private inputsSinceSnapshot = 0;
   private disposed = false;
 
@@ -98,6 +99,7 @@ export class InstanceDriver implements HostedInstance {
   /** The host's alarm rang: fire what is due and set the next one. */
   wake(): void {
     this.wakeAt = undefined;
+    this.alarmSet = undefined;
     this.command({ type: "wake" });
   }
 
@@ -181,9 +183,8 @@ export class InstanceDriver implements HostedInstance {
     const at = this.disposed ? undefined : nextWake(this.state);
     const busy = this.running.size > 0;
     if (this.options.alarm) {
-      if (at === this.wakeAt && busy === this.wasBusy) return;
-      this.wakeAt = at;
-      this.wasBusy = busy;
+      if (this.alarmSet && this.alarmSet.at === at && this.alarmSet.busy === busy) return;
+      this.alarmSet = { at, busy };
       this.options.alarm.set(at, busy);
       return;
     }

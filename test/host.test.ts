@@ -81,3 +81,14 @@ it("lists instances by status from the registry, without waking them", async () 
   const second = await client().workflow("gated").list({ limit: 1, cursor: first.cursor! });
   expect(second.instances[0]!.id > first.instances[0]!.id).toBe(true);
 });
+
+it("keeps ringing while a step runs: after a keep-alive ring the alarm is set again", async () => {
+  const id = "keepalive";
+  await client().workflow("gated").create({ id, params: { instance: id, holdB: true } });
+  await until(() => ledger().count(`${id}:b`), (n) => n === 1, "b to start");
+  expect(await runInDurableObject(objectOf(id), (_object, state) => state.storage.getAlarm())).not.toBeNull();
+  const { runDurableObjectAlarm } = await import("cloudflare:test");
+  expect(await runDurableObjectAlarm(objectOf(id))).toBe(true);
+  expect(await runInDurableObject(objectOf(id), (_object, state) => state.storage.getAlarm())).not.toBeNull();
+  await ledger().release(`${id}:b`);
+});
