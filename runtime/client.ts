@@ -23,11 +23,26 @@ export interface InstanceHandle {
   pause(): Promise<void>;
   resume(): Promise<void>;
   terminate(): Promise<void>;
-  /** From the start, or `from` a step key as history() shows it (`<invoke id>#<n>`). */
-  restart(options?: { from?: string }): Promise<void>;
+  /**
+   * From the start, or `from` a step: its key as history() shows it (`<invoke id>#<n>` for
+   * machines, `do:<name>-<n>` for code-first), or Cloudflare's `{ name, count?, type? }`.
+   */
+  restart(options?: { from?: RestartFrom }): Promise<void>;
   sendEvent(event: SendEventOptions): Promise<void>;
   /** The log, oldest first: records with seq after `after`, at most `limit` (default 1000). */
   history(options?: { after?: number; limit?: number }): Promise<LogRecord[]>;
+}
+
+/** Cloudflare's way to name a step to restart from: its name, occurrence (default 1) and type (default "do"). */
+export type RestartFrom = string | { name: string; count?: number; type?: "do" | "sleep" | "waitForEvent" };
+
+/** The log key of a step named either way. */
+export function restartKey(from: RestartFrom): string {
+  if (typeof from === "string") return from;
+  if (typeof from !== "object" || from === null || typeof from.name !== "string") {
+    throw new InvalidOperationError("instance.cannot_restart", "restart({ from }) takes a step key, or { name, count?, type? }.");
+  }
+  return `${from.type ?? "do"}:${from.name}-${from.count ?? 1}`;
 }
 
 export interface BatchError {

@@ -16,7 +16,7 @@ import { systemClock, type Clock } from "../../runtime/clock";
 import type { DriverOptions } from "../../runtime/driver";
 import { createInstance, loadInstance, type HostedInstance } from "../../runtime/hosted";
 import { WorkflowCatalog } from "../../runtime/catalog";
-import { createdId } from "../../runtime/client";
+import { createdId, restartKey } from "../../runtime/client";
 import { MemoryStorage } from "./storage";
 
 export interface MemoryHostOptions {
@@ -72,7 +72,7 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
       pause: async () => driver().command({ type: "pause" }),
       resume: async () => void driver().command({ type: "resume" }),
       terminate: async () => void driver().command({ type: "terminate" }),
-      restart: async (restart = {}) => void driver().command({ type: "restart", ...(restart.from === undefined ? {} : { from: restart.from }) }),
+      restart: async (restart = {}) => driver().command({ type: "restart", ...(restart.from === undefined ? {} : { from: restartKey(restart.from) }) }),
       sendEvent: async ({ type, payload, idempotencyKey }) => void driver().command({ type: "event", event: type, payload, idempotencyKey }),
       history: async ({ after, limit = DEFAULT_HISTORY_LIMIT } = {}) => driver().history({ after, limit: Math.min(limit, MAX_LIST_LIMIT * 10) }),
     };

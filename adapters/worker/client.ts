@@ -4,7 +4,7 @@ import { toJson } from "../../core/json";
 import type { LogRecord } from "../../core/records";
 import type { InstanceStatus, InstanceStatusName } from "../../core/status";
 import type { WorkflowCatalog } from "../../runtime/catalog";
-import { createdId, DEFAULT_HISTORY_LIMIT, MAX_BATCH, MAX_LIST_LIMIT, type BatchError, type CreateOptions, type InstanceHandle, type InstanceSummary, type WorkflowClient } from "../../runtime/client";
+import { createdId, restartKey, DEFAULT_HISTORY_LIMIT, MAX_BATCH, MAX_LIST_LIMIT, type BatchError, type CreateOptions, type InstanceHandle, type InstanceSummary, type WorkflowClient } from "../../runtime/client";
 import { unwrap, type Outcome } from "../../runtime/wire";
 import type { InstanceCommand } from "../durable-object/instance-object";
 
@@ -56,7 +56,7 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
       pause: () => command({ type: "pause" }),
       resume: () => command({ type: "resume" }),
       terminate: () => command({ type: "terminate" }),
-      restart: (options = {}) => command(options.from === undefined ? { type: "restart" } : { type: "restart", from: options.from }),
+      restart: (options = {}) => command(options.from === undefined ? { type: "restart" } : { type: "restart", from: restartKey(options.from) }),
       sendEvent: ({ type, payload, idempotencyKey }) =>
         command({ type: "event", event: type, payload: toJson(payload, "the event payload"), ...(idempotencyKey === undefined ? {} : { idempotencyKey }) }),
       history: async ({ after, limit = DEFAULT_HISTORY_LIMIT } = {}) =>

@@ -1,6 +1,7 @@
 import { DurableMachinesError } from "../../core/errors";
 import { MAX_PAYLOAD_BYTES, utf8Length } from "../../core/json";
 import type { InstanceStatusName } from "../../core/status";
+import type { RestartFrom } from "../../runtime/client";
 import type { WorkersClient } from "./client";
 
 /**
@@ -128,8 +129,10 @@ const routes: [method: string, pattern: RegExp, route: Route][] = [
     if (!INSTANCE_ACTIONS.has(action!)) throw new HttpError(404, "route.not_found", `Unknown action "${action}".`);
     if (action === "restart") {
       const { from } = await body(request);
-      if (from !== undefined && typeof from !== "string") throw new HttpError(400, "request.invalid", "`from` must be a step key as history shows it.");
-      await instance.restart(from === undefined ? {} : { from });
+      if (from !== undefined && typeof from !== "string" && (typeof from !== "object" || from === null)) {
+        throw new HttpError(400, "request.invalid", "`from` must be a step key as history shows it, or { name, count?, type? }.");
+      }
+      await instance.restart(from === undefined ? {} : { from: from as RestartFrom });
     } else {
       await instance[action as "pause" | "resume" | "terminate"]();
     }
