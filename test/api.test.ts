@@ -280,7 +280,9 @@ describe("listing", () => {
   it("names the workflows", async () => {
     const answer = await get("/workflows");
     expect(answer.status).toBe(200);
-    expect(answer.body).toEqual({ workflows: ["gated", "training-loop", "data-pipeline", "grocery-agent"] });
+    const { workflows: names } = answer.body as { workflows: string[] };
+    expect(names.slice(0, 4)).toEqual(["gated", "training-loop", "data-pipeline", "grocery-agent"]);
+    expect(names).toContain("dm-sequential");
   });
 
   it("lists instances by status, in pages", async () => {
@@ -436,12 +438,28 @@ describe("bad input is refused with the right status and code, and changes nothi
     await logUnchanged(id, async () => {
       const declared = new Request(`${BASE}${instancePath(id)}/events`, {
         method: "POST",
-        headers: { ...AUTH, "content-type": "application/json", "content-length": String(5 * MIB) },
+        headers: { ...AUTH, "content-type": "application/json", "content-length": String(9 * MIB) },
         body: JSON.stringify({ type: "approve" }),
       });
       expectError(await reply(await worker.fetch(declared)), 413, "payload.too_large");
       expectError(await post(`${instancePath(id)}/events`, `{"type":"approve","payload":"${"y".repeat(2 * MIB)}"}`), 413, "payload.too_large");
     });
+  });
+
+  it("answers a malformed percent-encoding in the path with a 400, not a crash", async () => {
+    expectError(await get(`${instances()}/%E0%A4%A`), 400, "request.invalid_path");
+  });
+
+  it("accepts a payload under 1 MiB whose body is larger, every character escaped as \\uXXXX", async () => {
+    const id = "escaped-body";
+    await atApproval(id);
+    const payload = "中".repeat(200_000);
+    const escaped = JSON.stringify({ type: "approve", payload }).replace(/[\u0080-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    expect(escaped.length).toBeGreaterThan(MIB);
+    const answer = await post(`${instancePath(id)}/events`, escaped);
+    expect(answer.status).toBe(202);
+    const completed = await waitFor(id, (s) => s.status === "complete", "completion");
+    expect((completed as { output: { approval: string } }).output.approval).toBe(payload);
   });
 
   it("refuses reserved and malformed events", async () => {
