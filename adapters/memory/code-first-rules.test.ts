@@ -736,10 +736,14 @@ describe("restart from a step (§2.7)", () => {
       return { a, b, go: go.payload.n, c, extra };
     });
     const instance = await client.create({ id: "restart" });
+    // Buffered (no wait for "extra" is open yet): one before the step restarted from first starts, one after.
+    await instance.sendEvent({ type: "extra", payload: { dropped: 1 } });
     await settle(host);
     expect((await instance.status()).value).toEqual(["waitForEvent:approval-1"]);
-    // Buffered: no wait for "extra" is open yet.
-    await instance.sendEvent({ type: "extra", payload: { dropped: true } });
+    await instance.sendEvent({ type: "extra", payload: { dropped: 2 } });
+    const before = await instance.history();
+    const bStarted = ofType(before, "step.started").find((r) => r.data.key === "do:b-1")!.seq;
+    expect(ofType(before, "event.received").map((r) => r.seq < bStarted)).toEqual([true, false]);
     await instance.restart({ from: "do:b-1" });
     await settle(host);
     expect(calls).toEqual({ a: 1, b: 2, c: 0 });
@@ -755,8 +759,10 @@ describe("restart from a step (§2.7)", () => {
     });
     expect(calls).toEqual({ a: 1, b: 2, c: 1 });
 
-    // Restart a finished instance from a later step: only that step and what follows run again.
-    await instance.restart({ from: "do:c-1" });
+    // Restart a finished instance from a later step, named Cloudflare's way ({ name, count = 1, type = "do" }):
+    // only that step and what follows run again.
+    await expect(instance.restart({ from: { name: "no such step" } })).rejects.toMatchObject({ code: "instance.cannot_restart" });
+    await instance.restart({ from: { name: "c" } });
     await settle(host);
     clock.advance(1000);
     await settle(host);
