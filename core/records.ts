@@ -27,7 +27,7 @@ export interface RecordData {
   "timer.fired": { id: string };
   "event.received": { type: string; payload?: Json; idempotencyKey?: string };
   /** Code-first workflows: `step.waitForEvent` began waiting for an event of `type` until `dueAt`. */
-  "wait.started": { key: string; type: string; dueAt: number };
+  "wait.started": { key: string; type: string; dueAt: number; timeoutMs: number };
   "instance.paused": Record<string, never>;
   "instance.resumed": Record<string, never>;
   "instance.terminated": Record<string, never>;

@@ -135,7 +135,7 @@ export class CodeDriver implements HostedInstance {
       case "restart": {
         let cut: number | undefined;
         if (command.from !== undefined) {
-          cut = this.store.firstStart(command.from) ?? this.firstRecordOf(command.from);
+          cut = book.firstStarted[command.from];
           if (cut === undefined) {
             throw new InvalidOperationError("instance.cannot_restart", `Step "${command.from}" not found in the history of instance "${book.instanceId}"; restart from a step key that history() shows.`);
           }
@@ -197,10 +197,6 @@ export class CodeDriver implements HostedInstance {
     ];
   }
 
-  private firstRecordOf(key: string): number | undefined {
-    return this.store.read().find((r) => (r.type === "timer.started" && r.data.id === key) || (r.type === "wait.started" && r.data.key === key))?.seq;
-  }
-
   private now(): number {
     return Math.max(this.clock.now(), this.state?.at ?? 0);
   }
@@ -256,12 +252,8 @@ export class CodeDriver implements HostedInstance {
       const event: WorkflowStepEvent<unknown> = { payload: outcome.event.payload as never, type: outcome.event.type, timestamp: new Date(outcome.event.at) };
       return { ok: true, value: event };
     }
-    if (outcome) return { ok: false, error: toRunError({ name: "WorkflowTimeoutError", message: `Execution timed out after ${book.waits[key]!.dueAt - this.waitStart(key)}ms` }) };
+    if (outcome) return { ok: false, error: toRunError({ name: "WorkflowTimeoutError", message: `Execution timed out after ${book.waits[key]!.timeoutMs}ms` }) };
     return undefined;
-  }
-
-  private waitStart(key: string): number {
-    return this.store.read().find((r) => r.type === "wait.started" && r.data.key === key)?.at ?? this.state.book.createdAt;
   }
 
   private await<T>(key: string, pass: number): Promise<T> {
@@ -342,7 +334,7 @@ export class CodeDriver implements HostedInstance {
           assertEventType(options?.type);
           const ms = options.timeout === undefined ? DEFAULT_WAIT_MS : toMilliseconds(options.timeout);
           const { key } = next("waitForEvent", name);
-          if (!this.state.book.waits[key]) this.append([{ type: "wait.started", data: { key, type: options.type, dueAt: this.now() + ms } }]);
+          if (!this.state.book.waits[key]) this.append([{ type: "wait.started", data: { key, type: options.type, dueAt: this.now() + ms, timeoutMs: ms } }]);
           return this.await<WorkflowStepEvent<T>>(key, pass);
         } catch (error) {
           return Promise.reject(error instanceof DurableMachinesError ? new WorkflowFatalError(error.message) : error);
@@ -414,10 +406,12 @@ export class CodeDriver implements HostedInstance {
         return;
       } catch (error) {
         if (!(error instanceof DurableMachinesError)) throw error;
-        outcome = {
-          ok: false,
-          error: { name: "WorkflowFatalError", message: `The execution of the Workflow instance was terminated, as the step "${registered.name}" returned a value which is not serialisable (${error.message})`, nonRetryable: true },
-        };
+        // Cloudflare ends the instance here rather than throwing into run().
+        const failure = { key, attempt, error: { name: error.name, message: error.message, nonRetryable: true } };
+        const fatal = { name: "WorkflowFatalError", message: `The execution of the Workflow instance was terminated, as the step "${registered.name}" returned a value which is not serialisable` };
+        this.stopEverything();
+        this.append([{ type: "step.attempt_failed", data: failure }, { type: "step.failed", data: failure }, { type: "instance.errored", data: { error: fatal } }]);
+        return;
       }
     }
     const failures = (this.state.book.steps[key]?.failures ?? 0) + 1;

@@ -567,7 +567,7 @@ describe("step outputs (§2.3, §4.10)", () => {
     ["over 1 MiB of JSON", () => big, "bytes as JSON"],
   ];
 
-  it.each(bad)("an output that is %s fails the step with no retry, and never reaches the log", async (_label, make, detail) => {
+  it.each(bad)("an output that is %s ends the instance as Cloudflare's does (§2.3), with no retry, and never reaches the log", async (_label, make, detail) => {
     let calls = 0;
     const { host, clock, client } = hostFor(async (_event, step) =>
       caught(
@@ -582,19 +582,51 @@ describe("step outputs (§2.3, §4.10)", () => {
     clock.advance(1000);
     await settle(host);
     expect(calls).toBe(1);
-    const { status, output } = await instance.status();
-    expect(status).toBe("complete");
-    expect(output).toMatchObject({ name: "Error" });
-    const message = (output as { message: string }).message;
-    expect(message).toContain('WorkflowFatalError: The execution of the Workflow instance was terminated, as the step "fn" returned a value which is not serialisable');
-    expect(message).toContain(detail);
+    expect(await instance.status()).toMatchObject({
+      status: "errored",
+      error: { name: "WorkflowFatalError", message: 'The execution of the Workflow instance was terminated, as the step "fn" returned a value which is not serialisable' },
+    });
     const log = await instance.history();
+    expect(ofType(log, "step.failed")[0]!.data.error.message).toContain(detail);
     expect(ofType(log, "step.succeeded")).toEqual([]);
     expect(ofType(log, "step.attempt_failed")).toHaveLength(1);
     expect(ofType(log, "step.failed")).toHaveLength(1);
     const text = JSON.stringify(log);
     expect(text).not.toContain("x".repeat(1000));
     expect(text).not.toContain("1970-01-01");
+  });
+
+  it("a waitForEvent timeout reports its own timeout, not the time paused around it", async () => {
+    const { host, clock, client } = hostFor(async (_event, step) => caught(step.waitForEvent("w", { type: "never", timeout: 1000 })));
+    const instance = await client.create({ id: "paused-timeout" });
+    await settle(host);
+    clock.advance(400);
+    await instance.pause();
+    clock.advance(5000);
+    await instance.resume();
+    await settle(host);
+    clock.advance(600);
+    await settle(host);
+    expect(await instance.status()).toMatchObject({ status: "complete", output: { name: "Error", message: "WorkflowTimeoutError: Execution timed out after 1000ms" } });
+  });
+
+  it("a second restart from a step cuts this run's log, not the first run's", async () => {
+    let aRuns = 0;
+    let bRuns = 0;
+    const { host, client } = hostFor(async (_event, step) => {
+      const a = await step.do("a", async () => `a${++aRuns}`);
+      const b = await step.do("b", async () => `b${++bRuns}`);
+      return { a, b };
+    });
+    const instance = await client.create({ id: "restart-twice" });
+    await settle(host);
+    await instance.restart({ from: "do:a-1" });
+    await settle(host);
+    expect((await instance.status()).output).toEqual({ a: "a2", b: "b2" });
+    await instance.restart({ from: "do:b-1" });
+    await settle(host);
+    expect((await instance.status()).output).toEqual({ a: "a2", b: "b3" });
+    expect([aRuns, bRuns]).toEqual([2, 3]);
   });
 
   it("undefined returned by a step replays as undefined, across a crash (§4.10)", async () => {

@@ -21,6 +21,7 @@ export interface ReceivedEvent {
 export interface Wait {
   type: string;
   dueAt: number;
+  timeoutMs: number;
   outcome?: { event: ReceivedEvent } | { timedOut: true };
 }
 
@@ -42,6 +43,8 @@ export interface CodeBook {
   waits: Record<string, Wait>;
   /** Events that arrived before a wait for their type, oldest first. */
   buffer: ReceivedEvent[];
+  /** Seq where each step, sleep and wait of this run first started: where a restart from it cuts the log. */
+  firstStarted: Record<string, number>;
   idempotencyKeys: Record<string, number>;
   paused: { at: number } | null;
   ended: Ending | null;
@@ -76,7 +79,7 @@ function shiftDeadlines(book: Draft<CodeBook>, by: number): void {
 }
 
 function fresh(book: CodeBook): CodeBook {
-  return { ...book, results: {}, steps: {}, sleeps: {}, waits: {}, buffer: [], paused: null, ended: null };
+  return { ...book, results: {}, steps: {}, sleeps: {}, waits: {}, buffer: [], firstStarted: {}, paused: null, ended: null };
 }
 
 /** Folds one record. Pure; the records a code-first run writes are its whole truth, its ending included. */
@@ -95,6 +98,7 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
       sleeps: {},
       waits: {},
       buffer: [],
+      firstStarted: {},
       idempotencyKeys: {},
       paused: null,
       ended: null,
@@ -114,6 +118,7 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
     switch (record.type) {
       case "step.started": {
         if (draft.results[record.data.key]) break;
+        draft.firstStarted[record.data.key] ??= record.seq;
         const failures = draft.steps[record.data.key]?.failures ?? 0;
         draft.steps[record.data.key] = { attempt: record.data.attempt, failures, phase: "running" };
         break;
@@ -137,6 +142,7 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
       }
       case "timer.started":
         draft.sleeps[record.data.id] ??= { dueAt: record.data.dueAt, done: false };
+        draft.firstStarted[record.data.id] ??= record.seq;
         break;
       case "timer.fired": {
         const sleep = draft.sleeps[record.data.id];
@@ -146,7 +152,8 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
         break;
       }
       case "wait.started":
-        draft.waits[record.data.key] ??= { type: record.data.type, dueAt: record.data.dueAt };
+        draft.waits[record.data.key] ??= { type: record.data.type, dueAt: record.data.dueAt, timeoutMs: record.data.timeoutMs };
+        draft.firstStarted[record.data.key] ??= record.seq;
         match(draft);
         break;
       case "event.received": {
