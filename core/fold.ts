@@ -1,4 +1,3 @@
-import { produce, type Draft } from "immer";
 import type { AnyEventObject, AnyMachineSnapshot, ExecutableActionObject } from "xstate";
 import type { WorkflowDefinition } from "./definition";
 import { DurableMachinesError } from "./errors";
@@ -25,6 +24,36 @@ export class CorruptLogError extends DurableMachinesError {
 
 type Deferrable = RecordBody<"step.succeeded" | "step.failed" | "timer.fired" | "event.received">;
 
+/**
+ * A copy of the book that folding one record may change freely; the state it
+ * came from is left as it was. (Immer did this first; in a profile of a
+ * 2,000-step instance its proxies took half the fold's time, and the book is
+ * small enough to copy.) Idempotency keys can grow large, so they are copied
+ * only where one is added.
+ */
+function writable(book: Book): Book {
+  const copy = <T extends object>(table: Record<string, T>) => {
+    const copied: Record<string, T> = {};
+    for (const key in table) copied[key] = { ...table[key]! };
+    return copied;
+  };
+  return {
+    ...book,
+    steps: copy(book.steps),
+    timers: copy(book.timers),
+    stepGenerations: { ...book.stepGenerations },
+    timerGenerations: { ...book.timerGenerations },
+    inbox: [...book.inbox],
+    paused: book.paused && { ...book.paused, deferred: [...book.paused.deferred] },
+  };
+}
+
+function edit(book: Book, change: (draft: Book) => void): Book {
+  const draft = writable(book);
+  change(draft);
+  return draft;
+}
+
 type Identity = Pick<Book, "workflow" | "instanceId" | "definitionHash" | "params" | "createdAt">;
 
 function emptyBook({ workflow, instanceId, definitionHash, params, createdAt }: Identity): Book {
@@ -46,7 +75,7 @@ function emptyBook({ workflow, instanceId, definitionHash, params, createdAt }: 
 }
 
 /** The machine event an input becomes, or undefined when what it answers is gone (a step its state stopped). */
-function toMachineEvent(book: Draft<Book>, input: Deferrable): AnyEventObject | undefined {
+function toMachineEvent(book: Book, input: Deferrable): AnyEventObject | undefined {
   switch (input.type) {
     case "step.succeeded":
     case "step.failed": {
@@ -83,7 +112,7 @@ function admits(book: Book, input: Deferrable): boolean {
   }
 }
 
-function feed(def: WorkflowDefinition, book: Draft<Book>, machine: AnyMachineSnapshot, input: Deferrable, at: number): Delivery {
+function feed(def: WorkflowDefinition, book: Book, machine: AnyMachineSnapshot, input: Deferrable, at: number): Delivery {
   const event = toMachineEvent(book, input);
   if (!event) return { machine, actions: [] };
   if (input.type === "event.received" && !machine.can(event)) {
@@ -95,7 +124,7 @@ function feed(def: WorkflowDefinition, book: Draft<Book>, machine: AnyMachineSna
 
 function rekeyed(prefix: InstanceState, current: Book, at: number): { book: Book; machine: AnyMachineSnapshot } {
   const shift = at - prefix.at;
-  const book = produce(prefix.book, (draft) => {
+  const book = edit(prefix.book, (draft) => {
     draft.stepGenerations = { ...current.stepGenerations };
     draft.timerGenerations = { ...current.timerGenerations };
     draft.idempotencyKeys = { ...current.idempotencyKeys };
@@ -131,7 +160,7 @@ export function applyRecord(def: WorkflowDefinition, state: InstanceState | unde
     const { workflow, instanceId, definitionHash, params } = record.data;
     let machine: AnyMachineSnapshot | undefined;
     let actions: ExecutableActionObject[] = [];
-    const book = produce(emptyBook({ workflow, instanceId, definitionHash, params, createdAt: record.at }), (draft) => {
+    const book = edit(emptyBook({ workflow, instanceId, definitionHash, params, createdAt: record.at }), (draft) => {
       ({ machine, actions } = begin(def, draft, params, record.at));
     });
     return { state: { seq: record.seq, at: record.at, machine: machine!, book }, actions };
@@ -151,7 +180,7 @@ export function applyRecord(def: WorkflowDefinition, state: InstanceState | unde
     case "instance.restarted": {
       if (record.data.cut === undefined) {
         const fresh = emptyBook(book);
-        book = produce({ ...fresh, stepGenerations: book.stepGenerations, timerGenerations: book.timerGenerations, idempotencyKeys: book.idempotencyKeys }, (draft) => {
+        book = edit({ ...fresh, stepGenerations: book.stepGenerations, timerGenerations: book.timerGenerations, idempotencyKeys: book.idempotencyKeys }, (draft) => {
           move(begin(def, draft, book.params, record.at));
         });
       } else {
@@ -161,7 +190,7 @@ export function applyRecord(def: WorkflowDefinition, state: InstanceState | unde
     }
     default:
       if (book.ended) break;
-      book = produce(book, (draft) => {
+      book = edit(book, (draft) => {
         switch (record.type) {
           case "step.started": {
             const entry = draft.steps[record.data.key];
@@ -183,7 +212,9 @@ export function applyRecord(def: WorkflowDefinition, state: InstanceState | unde
           case "event.received": {
             const input = { type: record.type, data: record.data } as Deferrable;
             if (!admits(draft as Book, input)) break;
-            if (input.type === "event.received" && input.data.idempotencyKey !== undefined) draft.idempotencyKeys[input.data.idempotencyKey] = record.seq;
+            if (input.type === "event.received" && input.data.idempotencyKey !== undefined) {
+              draft.idempotencyKeys = { ...draft.idempotencyKeys, [input.data.idempotencyKey]: record.seq };
+            }
             if (draft.paused) {
               const entry = "key" in input.data ? draft.steps[input.data.key] : undefined;
               if (entry) entry.phase = "settled";

@@ -1,10 +1,10 @@
-import { initialTransition, transition, type AnyEventObject, type AnyMachineSnapshot, type ExecutableActionObject } from "xstate";
-import type { Draft } from "immer";
+import { initialTransition, type AnyEventObject, type AnyMachineSnapshot, type ExecutableActionObject } from "xstate";
 import type { WorkflowDefinition } from "./definition";
 import { InvalidDefinitionError } from "./errors";
 import { toJson, type Json } from "./json";
 import type { ErrorInfo } from "./records";
 import type { Book, TimerEntry } from "./state";
+import { pureTransition } from "./transition";
 
 /**
  * Interprets what one transition asked for. Built-in actions come back inert
@@ -36,7 +36,7 @@ function activeInvokes(snapshot: AnyMachineSnapshot): Set<string> {
   return new Set(nodes.flatMap((node) => node.invoke.map((invoke) => invoke.id)));
 }
 
-function plan(def: WorkflowDefinition, book: Draft<Book>, actions: ExecutableActionObject[], at: number, custom: ExecutableActionObject[]): void {
+function plan(def: WorkflowDefinition, book: Book, actions: ExecutableActionObject[], at: number, custom: ExecutableActionObject[]): void {
   for (const action of actions) {
     const params = (action.params ?? {}) as Record<string, unknown>;
     switch (action.type) {
@@ -85,7 +85,7 @@ function plan(def: WorkflowDefinition, book: Draft<Book>, actions: ExecutableAct
   }
 }
 
-function settle(book: Draft<Book>, machine: AnyMachineSnapshot): void {
+function settle(book: Book, machine: AnyMachineSnapshot): void {
   if (machine.status === "done" || machine.status === "error") {
     book.ended =
       machine.status === "done"
@@ -102,7 +102,7 @@ function settle(book: Draft<Book>, machine: AnyMachineSnapshot): void {
 
 type Step = () => [AnyMachineSnapshot, ExecutableActionObject[]];
 
-function advance(def: WorkflowDefinition, book: Draft<Book>, machine: AnyMachineSnapshot, step: Step, at: number, custom: ExecutableActionObject[]): AnyMachineSnapshot {
+function advance(def: WorkflowDefinition, book: Book, machine: AnyMachineSnapshot, step: Step, at: number, custom: ExecutableActionObject[]): AnyMachineSnapshot {
   try {
     const [next, actions] = step();
     const stripped = withoutChildren(next);
@@ -117,7 +117,7 @@ function advance(def: WorkflowDefinition, book: Draft<Book>, machine: AnyMachine
   }
 }
 
-function run(def: WorkflowDefinition, book: Draft<Book>, machine: AnyMachineSnapshot, step: Step, at: number): Delivery {
+function run(def: WorkflowDefinition, book: Book, machine: AnyMachineSnapshot, step: Step, at: number): Delivery {
   const actions: ExecutableActionObject[] = [];
   let current = advance(def, book, machine, step, at, actions);
   for (;;) {
@@ -126,18 +126,18 @@ function run(def: WorkflowDefinition, book: Draft<Book>, machine: AnyMachineSnap
     if (index < 0) break;
     const [pending] = book.inbox.splice(index, 1);
     const from = current;
-    current = advance(def, book, from, () => transition(def.machine, from, { ...pending } as AnyEventObject), at, actions);
+    current = advance(def, book, from, () => pureTransition(def.machine, from, { ...pending } as AnyEventObject), at, actions);
   }
   return { machine: current, actions };
 }
 
 /** Feeds one event to the machine, then any waiting inbox event that a state now accepts. */
-export function deliver(def: WorkflowDefinition, book: Draft<Book>, machine: AnyMachineSnapshot, event: AnyEventObject, at: number): Delivery {
-  return run(def, book, machine, () => transition(def.machine, machine, event), at);
+export function deliver(def: WorkflowDefinition, book: Book, machine: AnyMachineSnapshot, event: AnyEventObject, at: number): Delivery {
+  return run(def, book, machine, () => pureTransition(def.machine, machine, event), at);
 }
 
 /** Starts the machine with its params: the initial transition and what it asks for. */
-export function begin(def: WorkflowDefinition, book: Draft<Book>, params: Json | undefined, at: number): Delivery {
+export function begin(def: WorkflowDefinition, book: Book, params: Json | undefined, at: number): Delivery {
   const [initial, actions] = initialTransition(def.machine, params);
   return run(def, book, initial, () => [initial, actions], at);
 }

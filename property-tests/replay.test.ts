@@ -37,7 +37,7 @@ function explain(scenario: Scenario, log: readonly LogRecord[], problem: string)
 }
 
 describe("replay properties (fast-check, seeded)", () => {
-  it("1. fold is deterministic: folding the same log twice gives equal snapshots", async () => {
+  it("1. fold is deterministic and pure: folding the same log twice gives equal snapshots, and no record changes the state it is folded onto", async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArbitrary({ withCrashes: true }), async (scenario) => {
         const { log } = await execute(scenario);
@@ -45,6 +45,13 @@ describe("replay properties (fast-check, seeded)", () => {
         const first = canonical(persist(def, fold(def, log, undefined, contextFor(scenario, log))));
         const second = canonical(persist(def, fold(def, log, undefined, contextFor(scenario, log))));
         expect(second, explain(scenario, log, "two folds of one log differ")).toBe(first);
+        let state: InstanceState | undefined;
+        for (const record of log) {
+          const before = state && canonical(persist(def, state));
+          const next = applyRecord(def, state, record, contextFor(scenario, log)).state;
+          if (state) expect(canonical(persist(def, state)), explain(scenario, log, `folding record ${record.seq} changed the state it was given`)).toBe(before);
+          state = next;
+        }
       }),
       settings,
     );

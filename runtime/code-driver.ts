@@ -179,12 +179,16 @@ export class CodeDriver implements HostedInstance {
     this.stopEverything();
   }
 
+  /** `waiting` only while nothing runs and the run waits on time or an event: between two steps, run() itself is running. */
   private statusName(): InstanceStatusName {
-    const { ended, paused, steps } = this.state.book;
+    const { ended, paused, steps, sleeps, waits } = this.state.book;
     if (ended) return ended.status;
     const running = Object.values(steps).some((step) => step.phase === "running");
     if (paused) return running ? "waitingForPause" : "paused";
-    return running ? "running" : "waiting";
+    if (running) return "running";
+    const waitsOnSomething =
+      Object.values(steps).some((step) => step.phase === "backoff") || Object.values(sleeps).some((sleep) => !sleep.done) || Object.values(waits).some((wait) => !wait.outcome);
+    return waitsOnSomething ? "waiting" : "running";
   }
 
   /** What the run is waiting on, for status(): the open step, sleep and event-wait keys. */
@@ -217,15 +221,10 @@ export class CodeDriver implements HostedInstance {
   private append(bodies: RecordBody[]): void {
     const now = this.now();
     const context = { stateBefore: (seq: number) => this.stateBefore(seq) };
-    const records: LogRecord[] = [];
-    let state = this.state;
-    for (const body of bodies) {
-      const record = { ...body, seq: (state?.seq ?? 0) + 1, id: this.ulid(now), at: now } as LogRecord;
-      records.push(record);
-      state = applyCodeRecord(state, record, context);
-    }
+    const first = (this.state?.seq ?? 0) + 1;
+    const records = bodies.map((body, i) => ({ ...body, seq: first + i, id: this.ulid(now), at: now }) as LogRecord);
     this.store.append(records);
-    this.state = state;
+    for (const record of records) this.state = applyCodeRecord(this.state, record, context);
     this.options.onAppend?.(records, this.summary());
     this.settleWaiters();
     this.armWake();

@@ -38,6 +38,7 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
     private driver: HostedInstance | undefined;
     private loadError: DurableMachinesError | undefined;
     private reported: InstanceStatusName | undefined;
+    private reportPending = false;
 
     constructor(ctx: DurableObjectState, env: Record<string, unknown>) {
       super(ctx, env);
@@ -50,7 +51,7 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
         if (!this.store.isEmpty()) throw new InstanceExistsError(workflow, instanceId);
         const def = catalog.latest(workflow);
         this.driver = createInstance(def, this.store, settings.clock, this.driverOptions(), instanceId, params);
-        await this.report(this.driver.summary());
+        this.reportSoon();
         return this.driver.status();
       });
     }
@@ -110,11 +111,24 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
             void (ring === undefined ? storage.deleteAlarm() : storage.setAlarm(ring - ahead));
           },
         },
-        onAppend: (_records, summary) => {
-          if (summary.status !== this.reported) this.ctx.waitUntil(this.report(summary));
-        },
+        onAppend: () => this.reportSoon(),
         onActionError: (error, action) => console.error(`durable-machines: action "${action}" threw; the instance carries on.`, error),
       };
+    }
+
+    /**
+     * Reports the status once the current burst of work is done: a run of
+     * quick steps changes status at every step, and the registry only needs
+     * where the instance settled.
+     */
+    private reportSoon(): void {
+      if (this.reportPending) return;
+      this.reportPending = true;
+      setTimeout(() => {
+        this.reportPending = false;
+        const summary = this.driver?.summary();
+        if (summary && summary.status !== this.reported) this.ctx.waitUntil(this.report(summary));
+      }, 0);
     }
 
     /** Tells the workflow's registry this instance's status; the seq orders reports that arrive out of order. */

@@ -1,0 +1,193 @@
+/**
+ * `npm run bench`: starts workerd once through wrangler with both engines
+ * bound (ours, and Cloudflare's local Workflows engine through a
+ * [[workflows]] binding), runs each workload after a warm-up, takes the
+ * median of several runs, prints one table and writes bench/results/latest.json.
+ * Set BENCH_QUICK=1 for a short run that only checks the harness.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { unstable_dev } from "wrangler";
+
+process.env.WRANGLER_SEND_METRICS = "false";
+const quick = process.env.BENCH_QUICK === "1";
+const root = new URL("..", import.meta.url).pathname;
+const persistTo = mkdtempSync(join(tmpdir(), "dm-bench-"));
+
+type Engine = "theirs" | "ours-code" | "ours-machine" | "ours-machine-nosnap";
+type Worker = Awaited<ReturnType<typeof unstable_dev>>;
+
+async function start(): Promise<Worker> {
+  const worker = await unstable_dev(join(root, "bench/worker.ts"), {
+    config: join(root, "bench/wrangler.toml"),
+    persistTo,
+    logLevel: "error",
+    experimental: { disableExperimentalWarning: true },
+  });
+  await call(worker, "/ping");
+  return worker;
+}
+
+async function call<T = Record<string, unknown>>(worker: Worker, path: string): Promise<T> {
+  const response = await worker.fetch(path);
+  const body = (await response.json()) as T & { error?: string };
+  if (!response.ok || body.error) throw new Error(`${path}: ${body.error ?? response.status}`);
+  return body;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)]!;
+let tags = 0;
+const tag = () => `t${++tags}`;
+
+interface Row {
+  workload: string;
+  unit: string;
+  ours: number;
+  machine?: number;
+  theirs: number | null;
+  /** ours against theirs, oriented so that above 1 means ours is better. */
+  ratio: number | null;
+  note?: string;
+}
+
+const rows: Row[] = [];
+const better = (ours: number, theirs: number | null, lowerIsBetter: boolean) => (theirs === null ? null : lowerIsBetter ? theirs / ours : ours / theirs);
+
+async function sequential(worker: Worker, engine: Engine, n: number, runs: number): Promise<number> {
+  await call(worker, `/sequential?engine=${engine}&n=${Math.min(n, 50)}&tag=${tag()}`);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push((await call<{ ms: number }>(worker, `/sequential?engine=${engine}&n=${n}&tag=${tag()}`)).ms / n);
+  return median(times);
+}
+
+async function concurrent(worker: Worker, engine: Engine, instances: number, n: number, runs: number) {
+  await call(worker, `/concurrent?engine=${engine}&instances=${Math.min(instances, 10)}&n=${n}&tag=${tag()}`);
+  const results: { stepsPerSecond: number; p50: number; p99: number }[] = [];
+  for (let i = 0; i < runs; i++) {
+    const { ms, durations } = await call<{ ms: number; durations: number[] }>(worker, `/concurrent?engine=${engine}&instances=${instances}&n=${n}&tag=${tag()}`);
+    results.push({ stepsPerSecond: (instances * n * 1000) / ms, p50: percentile(durations, 50), p99: percentile(durations, 99) });
+  }
+  return { stepsPerSecond: median(results.map((r) => r.stepsPerSecond)), p50: median(results.map((r) => r.p50)), p99: median(results.map((r) => r.p99)) };
+}
+
+async function creations(worker: Worker, engine: Engine, instances: number, runs: number): Promise<number> {
+  await call(worker, `/create?engine=${engine}&instances=10&tag=${tag()}`);
+  const rates: number[] = [];
+  for (let i = 0; i < runs; i++) rates.push((instances * 1000) / (await call<{ ms: number }>(worker, `/create?engine=${engine}&instances=${instances}&tag=${tag()}`)).ms);
+  return median(rates);
+}
+
+function bytesUnder(dir: string, match: (path: string) => boolean): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += bytesUnder(path, match);
+    else if (match(path)) total += statSync(path).size;
+  }
+  return total;
+}
+
+async function main() {
+  const runs = quick ? 1 : 5;
+  const sequentialSteps = quick ? 100 : 1000;
+  const concurrency = quick ? { instances: 20, steps: 5 } : { instances: 200, steps: 20 };
+  const recoverySteps = quick ? [50, 500] : [500, 5000];
+  const workerdVersion = JSON.parse(readFileSync(join(root, "node_modules/wrangler/node_modules/workerd/package.json"), "utf8").toString()).version as string;
+  const wranglerVersion = JSON.parse(readFileSync(join(root, "node_modules/wrangler/package.json"), "utf8")).version as string;
+  let worker = await start();
+
+  console.error(`1/5 sequential: ${sequentialSteps} steps`);
+  const seq = { theirs: await sequential(worker, "theirs", sequentialSteps, runs), code: await sequential(worker, "ours-code", sequentialSteps, runs), machine: await sequential(worker, "ours-machine", sequentialSteps, runs) };
+  rows.push({ workload: `1. one instance, ${sequentialSteps} sequential steps`, unit: "ms per step", ours: seq.code, machine: seq.machine, theirs: seq.theirs, ratio: better(seq.code, seq.theirs, true) });
+
+  console.error(`2/5 concurrent: ${concurrency.instances} instances x ${concurrency.steps} steps`);
+  const concurrentRuns = quick ? 1 : 3;
+  const con = {
+    theirs: await concurrent(worker, "theirs", concurrency.instances, concurrency.steps, concurrentRuns),
+    code: await concurrent(worker, "ours-code", concurrency.instances, concurrency.steps, concurrentRuns),
+    machine: await concurrent(worker, "ours-machine", concurrency.instances, concurrency.steps, concurrentRuns),
+  };
+  const label = `2. ${concurrency.instances} instances at once, ${concurrency.steps} steps each`;
+  rows.push({ workload: label, unit: "steps per second", ours: con.code.stepsPerSecond, machine: con.machine.stepsPerSecond, theirs: con.theirs.stepsPerSecond, ratio: better(con.code.stepsPerSecond, con.theirs.stepsPerSecond, false) });
+  rows.push({ workload: `${label}: p50 create to complete`, unit: "ms", ours: con.code.p50, machine: con.machine.p50, theirs: con.theirs.p50, ratio: better(con.code.p50, con.theirs.p50, true) });
+  rows.push({ workload: `${label}: p99 create to complete`, unit: "ms", ours: con.code.p99, machine: con.machine.p99, theirs: con.theirs.p99, ratio: better(con.code.p99, con.theirs.p99, true) });
+
+  console.error("3/5 creations");
+  const createCount = quick ? 20 : 200;
+  const made = { theirs: await creations(worker, "theirs", createCount, runs), code: await creations(worker, "ours-code", createCount, runs), machine: await creations(worker, "ours-machine", createCount, runs) };
+  rows.push({ workload: `3. creating ${createCount} instances at once`, unit: "creations per second", ours: made.code, machine: made.machine, theirs: made.theirs, ratio: better(made.code, made.theirs, false) });
+
+  console.error("4/5 recovery: preparing instances");
+  const engines: Engine[] = ["ours-machine", "ours-machine-nosnap", "ours-code", "theirs"];
+  const prepared: { engine: Engine; steps: number; id: string; records: number }[] = [];
+  for (const steps of recoverySteps) {
+    for (const engine of engines) {
+      const id = `rec-${engine}-${steps}`;
+      const { footprint } = await call<{ footprint?: { records: number } }>(worker, `/prepare?engine=${engine}&n=${steps}&tag=${id}`);
+      prepared.push({ engine, steps, id, records: footprint?.records ?? 0 });
+    }
+  }
+
+  console.error("5/5 footprint");
+  const footprintSteps = quick ? 100 : 1000;
+  const footprint: Partial<Record<Engine, number>> = {};
+  for (const engine of ["ours-machine", "ours-code"] as const) {
+    const { footprint: bytes } = await call<{ footprint: { log: number; snapshots: number } }>(worker, `/prepare?engine=${engine}&n=${footprintSteps}&bytes=100&tag=foot-${engine}`);
+    footprint[engine] = (bytes.log + bytes.snapshots) / footprintSteps;
+  }
+  const isTheirs = (path: string) => path.includes("workflows") || path.includes("Engine");
+  const before = bytesUnder(persistTo, isTheirs);
+  await call(worker, `/prepare?engine=theirs&n=${footprintSteps}&bytes=100&tag=foot-theirs`);
+  footprint.theirs = (bytesUnder(persistTo, isTheirs) - before) / footprintSteps;
+
+  console.error("4/5 recovery: restarting workerd and waking each instance");
+  const wakes = new Map<string, number[]>();
+  for (let run = 0; run < (quick ? 1 : 3); run++) {
+    await worker.stop();
+    worker = await start();
+    for (const { engine, id } of prepared) {
+      const { ms } = await call<{ ms: number }>(worker, `/wake?engine=${engine}&tag=${id}`);
+      wakes.set(id, [...(wakes.get(id) ?? []), ms]);
+    }
+  }
+  await worker.stop();
+  const wake = (engine: Engine, steps: number) => median(wakes.get(prepared.find((p) => p.engine === engine && p.steps === steps)!.id)!);
+  const records = (engine: Engine, steps: number) => prepared.find((p) => p.engine === engine && p.steps === steps)!.records;
+  for (const steps of recoverySteps) {
+    rows.push({
+      workload: `4. first answer after a restart, ${steps} steps (${records("ours-machine", steps)} records), snapshots on`,
+      unit: "ms",
+      ours: wake("ours-code", steps),
+      machine: wake("ours-machine", steps),
+      theirs: wake("theirs", steps),
+      ratio: better(wake("ours-code", steps), wake("theirs", steps), true),
+      note: "code-first takes no snapshots: it replays run() from the log",
+    });
+    rows.push({ workload: `4. the same, snapshots off`, unit: "ms", ours: wake("ours-code", steps), machine: wake("ours-machine-nosnap", steps), theirs: wake("theirs", steps), ratio: better(wake("ours-code", steps), wake("theirs", steps), true) });
+  }
+  rows.push({
+    workload: `5. stored bytes per step, 100-byte output (${footprintSteps} steps)`,
+    unit: "bytes",
+    ours: footprint["ours-code"]!,
+    machine: footprint["ours-machine"]!,
+    theirs: footprint.theirs ?? null,
+    ratio: better(footprint["ours-code"]!, footprint.theirs ?? null, true),
+    note: "ours: log and snapshot bytes as SQLite holds them; theirs: growth of their engine's SQLite files. Object memory: workerd does not report it.",
+  });
+
+  const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version, workerd: workerdVersion, wrangler: wranglerVersion, date: new Date().toISOString(), quick };
+  const fmt = (value: number | null | undefined) => (value === null || value === undefined ? "n/a" : value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));
+  const table = [
+    "| workload | unit | ours (code-first) | ours (machine) | theirs (Cloudflare local) | ratio, code-first vs theirs (>1 = ours better) |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...rows.map((r) => `| ${r.workload} | ${r.unit} | ${fmt(r.ours)} | ${fmt(r.machine)} | ${fmt(r.theirs)} | ${r.ratio === null ? "n/a" : `${fmt(r.ratio)}x`} |`),
+  ].join("\n");
+  console.log(`\n${cpus().length} cores (${machine.cpu}), workerd ${workerdVersion}, wrangler ${wranglerVersion}, ${machine.date}${quick ? " (quick run)" : ""}\n`);
+  console.log(table);
+  if (!quick) writeFileSync(join(root, "bench/results/latest.json"), JSON.stringify({ machine, rows }, null, 2) + "\n");
+  rmSync(persistTo, { recursive: true, force: true });
+}
+
+await main();

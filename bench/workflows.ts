@@ -1,0 +1,45 @@
+import { assign, setup } from "xstate";
+import { defineWorkflow, step, WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "../index";
+
+/** What every benchmark workflow takes: how many trivial steps, how big each step's output, and whether to wait for a `go` event at the end. */
+export interface ChainParams {
+  n: number;
+  bytes?: number;
+  wait?: boolean;
+}
+
+const outputOf = (i: number, bytes: number | undefined) => (bytes ? "x".repeat(bytes) : i);
+
+/** The body both code-first engines run: n steps in a row, then optionally a wait for `go`. */
+export async function chain(event: WorkflowEvent<ChainParams>, step: WorkflowStep): Promise<number> {
+  const { n, bytes, wait } = event.payload;
+  for (let i = 0; i < n; i++) await step.do("step", async () => outputOf(i, bytes));
+  if (wait) await step.waitForEvent("go", { type: "go", timeout: "1 day" });
+  return n;
+}
+
+export class OurChain extends WorkflowEntrypoint<unknown, ChainParams> {
+  async run(event: WorkflowEvent<ChainParams>, step: WorkflowStep) {
+    return chain(event, step);
+  }
+}
+
+/** The same work as a machine: a step invoked again and again until n, then a state that waits for `go`. */
+const machine = setup({
+  types: { context: {} as { i: number; n: number; bytes: number; wait: boolean }, input: {} as ChainParams },
+  actors: { tick: step<unknown, { i: number; bytes: number }>(async ({ input }) => outputOf(input.i, input.bytes)) },
+}).createMachine({
+  id: "chain",
+  context: ({ input }) => ({ i: 0, n: input.n, bytes: input.bytes ?? 0, wait: input.wait ?? false }),
+  initial: "check",
+  states: {
+    check: { always: [{ guard: ({ context }) => context.i < context.n, target: "work" }, { guard: ({ context }) => context.wait, target: "waiting" }, { target: "done" }] },
+    work: { invoke: { src: "tick", input: ({ context }) => ({ i: context.i, bytes: context.bytes }), onDone: { target: "check", actions: assign({ i: ({ context }) => context.i + 1 }) } } },
+    waiting: { on: { go: "done" } },
+    done: { type: "final" },
+  },
+  output: ({ context }) => context.n,
+});
+
+export const machineChain = defineWorkflow({ name: "machine-chain", machine, steps: { tick: { retries: { limit: 0, delay: 0 } } } });
+export const codeChain = defineWorkflow({ name: "code-chain", entrypoint: OurChain });
