@@ -27,3 +27,4 @@ export {
 export { WorkflowFatalError, NonRetryableDelayError } from "./core/code/config";
 export type { CodeWorkflowDefinition, CodeWorkflowOptions } from "./core/code/definition";
 export type { AnyWorkflowDefinition } from "./core/definition";
+export { InspectionStream, inspectionEvents, replayInto, definitionOf, type InspectionEvent, type InspectorLike } from "./core/inspection";

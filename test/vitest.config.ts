@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     name: "workerd",
     include: ["**/*.test.ts"],
+    exclude: ["node/**"],
     testTimeout: 60_000,
   },
 });

@@ -9,6 +9,8 @@ import { createInstance, loadInstance, type HostedInstance, type InstanceCommand
 import { capture, type Outcome } from "../../runtime/wire";
 import type { RegistryEntry } from "./registry-object";
 import { SqlInstanceStore } from "./sql-store";
+import { InspectionStream, inspectionEvents } from "../../core/inspection";
+import type { AnyWorkflowDefinition } from "../../core/definition";
 
 export interface HostSettings {
   snapshotEvery: number;
@@ -36,6 +38,9 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
   return class WorkflowInstance extends DurableObject<Record<string, unknown>> {
     private readonly store: SqlInstanceStore;
     private driver: HostedInstance | undefined;
+    private def: AnyWorkflowDefinition | undefined;
+    /** Where live inspection stands; rebuilt from the log when the object wakes with sockets open. */
+    private live: InspectionStream | undefined;
     private loadError: DurableMachinesError | undefined;
     private reported: InstanceStatusName | undefined;
     private reportPending = false;
@@ -50,6 +55,7 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       return capture(async () => {
         if (!this.store.isEmpty()) throw new InstanceExistsError(workflow, instanceId);
         const def = catalog.latest(workflow);
+        this.def = def;
         this.driver = createInstance(def, this.store, settings.clock, this.driverOptions(), instanceId, params);
         this.reportSoon();
         return this.driver.status();
@@ -77,6 +83,46 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       return { ...this.store.bytes(), records: this.driver?.summary().seq ?? 0 };
     }
 
+    /**
+     * Live inspection: a hibernatable WebSocket that first streams the whole
+     * history as `@statelyai/inspect` events, then each new record as it is
+     * appended. The Worker has checked the token before forwarding.
+     */
+    override async fetch(request: Request): Promise<Response> {
+      const [workflow, instanceId] = new URL(request.url).searchParams.getAll("instance");
+      if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+        return Response.json({ error: { code: "request.not_websocket", message: "Open the inspect endpoint as a WebSocket." } }, { status: 426 });
+      }
+      const outcome = await capture(() => this.instance(workflow ?? "", instanceId ?? ""));
+      if (!outcome.ok) return Response.json({ error: outcome.error }, { status: outcome.error.code.endsWith("not_found") ? 404 : 409 });
+      const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+      this.ctx.acceptWebSocket(server);
+      for (const event of inspectionEvents(this.def!, this.store.read())) server.send(JSON.stringify(event));
+      return new Response(null, { status: 101, webSocket: client });
+    }
+
+    override async webSocketMessage(): Promise<void> {
+      // The inspector only listens; nothing it sends changes the instance.
+    }
+
+    override async webSocketClose(socket: WebSocket, code: number): Promise<void> {
+      socket.close(code === 1005 ? 1000 : code, "closed");
+    }
+
+    private broadcast(records: readonly LogRecord[]): void {
+      const sockets = this.ctx.getWebSockets();
+      if (!sockets.length || !this.def) {
+        this.live = undefined;
+        return;
+      }
+      if (!this.live) {
+        this.live = new InspectionStream(this.def);
+        this.live.push(this.store.read({ before: records[0]!.seq }));
+      }
+      const messages = this.live.push(records).map((event) => JSON.stringify(event));
+      for (const socket of sockets) for (const message of messages) socket.send(message);
+    }
+
     override async alarm(): Promise<void> {
       this.driver?.wake();
     }
@@ -92,7 +138,8 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       const [created] = this.store.read({ limit: 1 }) as [LogRecord<"instance.created">];
       const { workflow, instanceId, definitionHash } = created.data;
       try {
-        this.driver = loadInstance(catalog.pinned(workflow, instanceId, definitionHash), this.store, settings.clock, this.driverOptions());
+        this.def = catalog.pinned(workflow, instanceId, definitionHash);
+        this.driver = loadInstance(this.def, this.store, settings.clock, this.driverOptions());
       } catch (error) {
         if (!(error instanceof DurableMachinesError)) throw error;
         this.loadError = error;
@@ -111,7 +158,10 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
             void (ring === undefined ? storage.deleteAlarm() : storage.setAlarm(ring - ahead));
           },
         },
-        onAppend: () => this.reportSoon(),
+        onAppend: (records) => {
+          this.reportSoon();
+          this.broadcast(records);
+        },
         onActionError: (error, action) => console.error(`durable-machines: action "${action}" threw; the instance carries on.`, error),
       };
     }

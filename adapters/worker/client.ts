@@ -20,6 +20,8 @@ export interface InstanceStub {
   command(workflow: string, id: string, command: InstanceCommand): Promise<Outcome<InstanceStatus>>;
   history(workflow: string, id: string, range: { after?: number; limit?: number }): Promise<Outcome<LogRecord[]>>;
   footprint(): Promise<{ log: number; snapshots: number; records: number }>;
+  /** The live inspection socket (a WebSocket upgrade). */
+  fetch(request: Request): Promise<Response>;
 }
 
 interface RegistryStub {

@@ -57,12 +57,13 @@ async function sameToken(given: string, expected: string): Promise<boolean> {
   return difference === 0;
 }
 
-async function authorize(request: Request, token: unknown): Promise<void> {
+async function authorize(request: Request, token: unknown, allowQuery = false): Promise<void> {
   if (typeof token !== "string" || token.length === 0) {
     throw new HttpError(401, "auth.not_configured", "The API is closed: no API_TOKEN is configured. Set one with `wrangler secret put API_TOKEN` (or `--var API_TOKEN:<token>` for wrangler dev).");
   }
   const header = request.headers.get("authorization") ?? "";
-  const given = /^Bearer (.+)$/.exec(header)?.[1];
+  // WebSocket clients (browsers, the Stately inspector's receiver) cannot set headers, so the inspect socket also takes ?token=.
+  const given = /^Bearer (.+)$/.exec(header)?.[1] ?? (allowQuery ? (new URL(request.url).searchParams.get("token") ?? undefined) : undefined);
   if (!given || !(await sameToken(given, token))) throw new HttpError(401, "auth.invalid", "Send the API token as `Authorization: Bearer <API_TOKEN>`.");
 }
 
@@ -156,8 +157,18 @@ const routes: [method: string, pattern: RegExp, route: Route][] = [
 /** The HTTP API: JSON in and out, bearer token required, errors as `{ error: { code, message } }`. */
 export async function handleApi(request: Request, client: () => WorkersClient, token: unknown, workflows: readonly string[]): Promise<Response> {
   try {
-    await authorize(request, token);
     const url = new URL(request.url);
+    const inspect = /^\/api\/workflows\/([^/]+)\/instances\/([^/]+)\/inspect$/.exec(url.pathname);
+    await authorize(request, token, inspect !== null);
+    if (inspect && request.method === "GET") {
+      const [name, id] = inspect.slice(1).map(decodePart) as [string, string];
+      await client().workflow(name).get(id);
+      const forwarded = new URL(request.url);
+      forwarded.search = "";
+      forwarded.searchParams.append("instance", name);
+      forwarded.searchParams.append("instance", id);
+      return await client().stub(name, id).fetch(new Request(forwarded, request));
+    }
     if (url.pathname === "/api/workflows" && request.method === "GET") return json({ workflows });
     for (const [method, pattern, route] of routes) {
       const match = pattern.exec(url.pathname);

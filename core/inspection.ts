@@ -1,0 +1,197 @@
+import type { AnyWorkflowDefinition } from "./definition";
+import { applyCodeRecord, type CodeState } from "./code/fold";
+import { applyRecord } from "./fold";
+import type { Json } from "./json";
+import type { LogRecord } from "./records";
+import type { InstanceState } from "./state";
+
+/**
+ * The inspection protocol of `@statelyai/inspect` (its `StatelyInspectionEvent`
+ * union), written out here so the core needs no dependency on it.
+ */
+interface Base {
+  rootId: string | undefined;
+  sessionId: string;
+  createdAt: string;
+  id: string;
+  _version: string;
+}
+
+export interface InspectedSnapshot {
+  status?: "active" | "done" | "error" | "stopped";
+  value?: Json;
+  context?: Json;
+  output?: Json;
+  error?: Json;
+}
+
+export type InspectionEvent =
+  | (Base & { type: "@xstate.actor"; name: string; snapshot: InspectedSnapshot; definition: string | undefined; parentId: string | undefined })
+  | (Base & { type: "@xstate.event"; event: { type: string } & Record<string, unknown>; sourceId: string | undefined })
+  | (Base & { type: "@xstate.snapshot"; event: { type: string } & Record<string, unknown>; snapshot: InspectedSnapshot });
+
+const VERSION = "0.7.2";
+
+/** A machine config as JSON the inspector can draw: functions become `{ type: <name> }`, as the inspector's own serializer does. */
+export function definitionOf(def: AnyWorkflowDefinition): string {
+  if (def.kind === "code") {
+    return JSON.stringify({ id: def.name, initial: "running", states: { running: {}, complete: { type: "final" }, errored: { type: "final" }, terminated: { type: "final" } } });
+  }
+  return JSON.stringify(def.machine.config, (_key, value: unknown) => (typeof value === "function" ? { type: (value as { name?: string }).name || "anonymous" } : value));
+}
+
+type AnyState = InstanceState | CodeState;
+
+function machineSnapshot(state: InstanceState): InspectedSnapshot {
+  const ended = state.book.ended;
+  const status = ended?.status === "complete" ? "done" : ended?.status === "errored" ? "error" : ended?.status === "terminated" ? "stopped" : "active";
+  return {
+    status,
+    value: state.machine.value as Json,
+    context: state.machine.context as Json,
+    ...(ended?.status === "complete" && ended.output !== undefined ? { output: ended.output } : {}),
+    ...(ended?.status === "errored" ? { error: { ...ended.error } } : {}),
+  };
+}
+
+function codeSnapshot(state: CodeState): InspectedSnapshot {
+  const { ended, steps, sleeps, waits } = state.book;
+  const status = ended?.status === "complete" ? "done" : ended?.status === "errored" ? "error" : ended?.status === "terminated" ? "stopped" : "active";
+  const open = [...Object.keys(steps), ...Object.entries(sleeps).flatMap(([k, s]) => (s.done ? [] : [k])), ...Object.entries(waits).flatMap(([k, w]) => (w.outcome ? [] : [k]))];
+  return {
+    status,
+    value: ended ? ended.status : "running",
+    context: { waitingOn: open, results: Object.keys(state.book.results).length },
+    ...(ended?.status === "complete" && ended.output !== undefined ? { output: ended.output } : {}),
+    ...(ended?.status === "errored" ? { error: { ...ended.error } } : {}),
+  };
+}
+
+/** The event a record put to the machine, as the machine saw it; undefined for bookkeeping records. */
+function machineEvent(before: AnyState | undefined, record: LogRecord): ({ type: string } & Record<string, unknown>) | undefined {
+  switch (record.type) {
+    case "instance.created":
+      return { type: "xstate.init", input: record.data.params ?? null };
+    case "step.succeeded":
+    case "step.failed": {
+      const invokeId = before && "machine" in before ? before.book.steps[record.data.key]?.invokeId : undefined;
+      const actor = invokeId ?? record.data.key;
+      return record.type === "step.succeeded"
+        ? { type: `xstate.done.actor.${actor}`, output: record.data.output ?? null, actorId: actor }
+        : { type: `xstate.error.actor.${actor}`, error: record.data.error, actorId: actor };
+    }
+    case "timer.fired": {
+      const timer = before && "machine" in before ? Object.values(before.book.timers).find((t) => t.id === record.data.id) : undefined;
+      return timer ? { ...timer.event } : { type: `timer.fired`, id: record.data.id };
+    }
+    case "event.received":
+      return { type: record.data.type, payload: record.data.payload ?? null };
+    case "instance.completed":
+    case "instance.errored":
+      // A machine's ending is its last input's snapshot; a code-first run's ending is this record.
+      return before && "machine" in before ? undefined : { type: record.type };
+    case "instance.paused":
+    case "instance.resumed":
+    case "instance.terminated":
+    case "instance.restarted":
+      return { type: `instance.${record.type.split(".")[1]}` };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Turns an instance's log into the events `@statelyai/inspect` speaks: the
+ * instance as the root actor (with its machine's definition), every step as
+ * a child actor, and for every machine input the event and the snapshot after
+ * it. Records are pushed in order, in any number of batches, so a live
+ * stream can carry on from where its history ended.
+ */
+export class InspectionStream {
+  private state: AnyState | undefined;
+  private readonly seen: LogRecord[] = [];
+
+  constructor(private readonly def: AnyWorkflowDefinition) {}
+
+  /** The seq of the last record pushed. */
+  get seq(): number {
+    return this.state?.seq ?? 0;
+  }
+
+  push(records: readonly LogRecord[]): InspectionEvent[] {
+    const events: InspectionEvent[] = [];
+    const { def } = this;
+    for (const record of records) {
+      if (record.seq <= this.seq) continue;
+      this.seen.push(record);
+      const before = this.state;
+      const context = { stateBefore: (seq: number) => foldAll(def, this.seen.filter((r) => r.seq < seq)) };
+      // A code-first state folds in place, and nothing here needs it from before the record.
+      const after: AnyState = def.kind === "code" ? applyCodeRecord(before as CodeState | undefined, record, context) : applyRecord(def, before as InstanceState | undefined, record, context).state;
+      this.state = after;
+      events.push(...eventsOf(def, def.kind === "code" ? undefined : before, after, record));
+    }
+    return events;
+  }
+}
+
+function eventsOf(def: AnyWorkflowDefinition, before: AnyState | undefined, state: AnyState, record: LogRecord): InspectionEvent[] {
+  const events: InspectionEvent[] = [];
+  const root = state.book.instanceId;
+  const base = (n: number): Base => ({ rootId: root, sessionId: root, createdAt: String(record.at), id: `${record.id}:${n}`, _version: VERSION });
+  const snapshot = def.kind === "code" ? codeSnapshot(state as CodeState) : machineSnapshot(state as InstanceState);
+  if (record.type === "instance.created") {
+    events.push({ ...base(0), type: "@xstate.actor", name: def.kind === "code" ? def.name : (def.machine.id as string), snapshot, definition: definitionOf(def), parentId: undefined });
+  }
+  if (record.type === "step.started" && record.data.attempt === 1) {
+    const entry = "machine" in state ? (state as InstanceState).book.steps[record.data.key] : undefined;
+    events.push({
+      ...base(1),
+      sessionId: `${root}/${record.data.key}`,
+      type: "@xstate.actor",
+      name: entry?.src ?? record.data.key,
+      snapshot: { status: "active", ...(entry?.input === undefined ? {} : { context: { input: entry.input } }) },
+      definition: undefined,
+      parentId: root,
+    });
+  }
+  if (record.type === "step.succeeded" || record.type === "step.failed") {
+    events.push({
+      ...base(2),
+      sessionId: `${root}/${record.data.key}`,
+      type: "@xstate.snapshot",
+      event: { type: record.type },
+      snapshot: record.type === "step.succeeded" ? { status: "done", output: record.data.output ?? null } : { status: "error", error: { ...record.data.error } },
+    });
+  }
+  const event = machineEvent(before, record);
+  if (!event) return events;
+  const sourceId = record.type === "step.succeeded" || record.type === "step.failed" ? `${root}/${record.data.key}` : undefined;
+  events.push({ ...base(3), type: "@xstate.event", event, sourceId });
+  events.push({ ...base(4), type: "@xstate.snapshot", event, snapshot });
+  return events;
+}
+
+/** Every inspection event of a whole log. */
+export function inspectionEvents(def: AnyWorkflowDefinition, log: readonly LogRecord[]): InspectionEvent[] {
+  return new InspectionStream(def).push(log);
+}
+
+/** Anything that takes Stately inspection events: the inspectors `@statelyai/inspect` creates all have this adapter. */
+export interface InspectorLike {
+  adapter: { send(event: InspectionEvent): void };
+}
+
+/** Feeds an instance's history into an inspector, so the Stately inspector shows a run after the fact. */
+export function replayInto(inspector: InspectorLike, def: AnyWorkflowDefinition, history: readonly LogRecord[]): number {
+  const events = inspectionEvents(def, history);
+  for (const event of events) inspector.adapter.send(event);
+  return events.length;
+}
+
+function foldAll(def: AnyWorkflowDefinition, log: readonly LogRecord[]): never {
+  let state: AnyState | undefined;
+  const context = { stateBefore: (seq: number) => foldAll(def, log.filter((r) => r.seq < seq)) };
+  for (const record of log) state = def.kind === "code" ? applyCodeRecord(state as CodeState | undefined, record, context) : applyRecord(def, state as InstanceState | undefined, record, context).state;
+  return state as never;
+}
