@@ -179,13 +179,14 @@ export function inspectionEvents(def: AnyWorkflowDefinition, log: readonly LogRe
 
 /** Anything that takes Stately inspection events: the inspectors `@statelyai/inspect` creates all have this adapter. */
 export interface InspectorLike {
-  adapter: { send(event: InspectionEvent): void };
+  /** Typed loosely: the package declares its own copy of the event union. */
+  adapter: { send(event: never): void };
 }
 
 /** Feeds an instance's history into an inspector, so the Stately inspector shows a run after the fact. */
 export function replayInto(inspector: InspectorLike, def: AnyWorkflowDefinition, history: readonly LogRecord[]): number {
   const events = inspectionEvents(def, history);
-  for (const event of events) inspector.adapter.send(event);
+  for (const event of events) inspector.adapter.send(event as never);
   return events.length;
 }
 

@@ -56,6 +56,8 @@ export interface InstanceSummary {
   id: string;
   status: InstanceStatusName;
   createdAt: number;
+  /** When the instance last changed (its last record). */
+  updatedAt: number;
 }
 
 export interface ListOptions {

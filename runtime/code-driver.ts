@@ -89,7 +89,7 @@ export class CodeDriver implements HostedInstance {
 
   summary(): InstanceSummaryState {
     const { book } = this.state;
-    return { workflow: book.workflow, instanceId: book.instanceId, createdAt: book.createdAt, seq: this.state.seq, status: this.statusName() };
+    return { workflow: book.workflow, instanceId: book.instanceId, createdAt: book.createdAt, updatedAt: this.state.at, seq: this.state.seq, status: this.statusName() };
   }
 
   status(): InstanceStatus {

@@ -80,7 +80,7 @@ export class InstanceDriver implements HostedInstance {
 
   summary(): InstanceSummaryState {
     const { book } = this.state;
-    return { workflow: book.workflow, instanceId: book.instanceId, createdAt: book.createdAt, seq: this.state.seq, status: statusName(this.state) };
+    return { workflow: book.workflow, instanceId: book.instanceId, createdAt: book.createdAt, updatedAt: this.state.at, seq: this.state.seq, status: statusName(this.state) };
   }
 
   history(range: { after?: number; limit?: number } = {}): LogRecord[] {

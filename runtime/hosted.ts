@@ -14,6 +14,8 @@ export interface InstanceSummaryState {
   workflow: string;
   instanceId: string;
   createdAt: number;
+  /** Time of the last record. */
+  updatedAt: number;
   /** Log position, which orders status reports. */
   seq: number;
   status: InstanceStatusName;

@@ -183,12 +183,12 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
 
     /** Tells the workflow's registry this instance's status; the seq orders reports that arrive out of order. */
     private async report(summary: InstanceSummaryState): Promise<void> {
-      const { workflow, instanceId, status, createdAt, seq } = summary;
+      const { workflow, instanceId, status, createdAt, updatedAt, seq } = summary;
       this.reported = status;
       const namespace = this.env[settings.registryBinding] as DurableObjectNamespace;
       const registry = namespace.get(namespace.idFromName(workflow)) as unknown as RegistryStub;
       try {
-        await registry.update(workflow, { id: instanceId, status, createdAt, seq });
+        await registry.update(workflow, { id: instanceId, status, createdAt, updatedAt, seq });
       } catch (error) {
         this.reported = undefined;
         console.error("durable-machines: the registry missed a status change; the next one will carry it.", error);

@@ -6,6 +6,7 @@ export interface RegistryEntry {
   id: string;
   status: InstanceStatusName;
   createdAt: number;
+  updatedAt: number;
   /** The instance's log position when it reported; a report older than the stored one is dropped. */
   seq: number;
 }
@@ -22,15 +23,18 @@ export function createRegistryObject() {
       super(ctx, env);
       ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS instances (id TEXT PRIMARY KEY, status TEXT NOT NULL, created_at INTEGER NOT NULL, seq INTEGER NOT NULL)");
       ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS instances_by_status ON instances (status, id)");
+      const columns = ctx.storage.sql.exec<{ name: string }>("PRAGMA table_info(instances)").toArray().map((column) => column.name);
+      if (!columns.includes("updated_at")) ctx.storage.sql.exec("ALTER TABLE instances ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0");
     }
 
     async update(_workflow: string, entry: RegistryEntry): Promise<void> {
       this.ctx.storage.sql.exec(
-        `INSERT INTO instances (id, status, created_at, seq) VALUES (?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET status = excluded.status, seq = excluded.seq WHERE excluded.seq > instances.seq`,
+        `INSERT INTO instances (id, status, created_at, updated_at, seq) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, seq = excluded.seq WHERE excluded.seq > instances.seq`,
         entry.id,
         entry.status,
         entry.createdAt,
+        entry.updatedAt,
         entry.seq,
       );
     }
@@ -38,14 +42,14 @@ export function createRegistryObject() {
     async list(options: { status?: InstanceStatusName; limit: number; cursor?: string }): Promise<{ instances: InstanceSummary[]; cursor?: string }> {
       const rows = this.ctx.storage.sql
         .exec<Row>(
-          "SELECT id, status, created_at FROM instances WHERE (? IS NULL OR status = ?) AND id > ? ORDER BY id LIMIT ?",
+          "SELECT id, status, created_at, updated_at FROM instances WHERE (? IS NULL OR status = ?) AND id > ? ORDER BY id LIMIT ?",
           options.status ?? null,
           options.status ?? null,
           options.cursor ?? "",
           options.limit + 1,
         )
         .toArray();
-      const instances = rows.slice(0, options.limit).map((row) => ({ id: row.id as string, status: row.status as InstanceStatusName, createdAt: row.created_at as number }));
+      const instances = rows.slice(0, options.limit).map((row) => ({ id: row.id as string, status: row.status as InstanceStatusName, createdAt: row.created_at as number, updatedAt: row.updated_at as number }));
       return rows.length > options.limit ? { instances, cursor: instances.at(-1)!.id } : { instances };
     }
   };

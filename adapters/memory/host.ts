@@ -118,8 +118,8 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
           .sort()
           .filter((id) => cursor === undefined || id > cursor)
           .map((id) => {
-            const { status, createdAt } = load(workflow, id).summary();
-            return { id, status, createdAt };
+            const { status, createdAt, updatedAt } = load(workflow, id).summary();
+            return { id, status, createdAt, updatedAt };
           })
           .filter((summary) => status === undefined || summary.status === status);
         const page = summaries.slice(0, Math.min(limit, MAX_LIST_LIMIT));
