@@ -1,10 +1,10 @@
 import type { ExecutableActionObject } from "xstate";
 import type { WorkflowDefinition } from "./definition";
-import { DurableMachinesError, InstanceFinishedError, InvalidOperationError } from "./errors";
+import { DurableMachinesError } from "./errors";
 import { applyRecord, type FoldContext } from "./fold";
-import { assertEventType, assertIdempotencyKey } from "./ids";
 import { toJson, type Json } from "./json";
 import { errorInfo } from "./planner";
+import { cannotResume, cannotTerminate, eventRecord, stepNotFound } from "./refusals";
 import type { ErrorInfo, LogRecord, RecordBody } from "./records";
 import { nextRetryAt } from "./retry";
 import type { Book, InstanceState } from "./state";
@@ -168,15 +168,8 @@ export function decide(def: WorkflowDefinition, state: InstanceState, command: C
   const { book } = state;
   switch (command.type) {
     case "event": {
-      if (book.ended) throw new InstanceFinishedError(book.instanceId, book.ended.status, `receive the event "${command.event}"`);
-      assertEventType(command.event);
-      assertIdempotencyKey(command.idempotencyKey);
-      const payload = toJson(command.payload, "the event payload");
-      if (command.idempotencyKey !== undefined && command.idempotencyKey in book.idempotencyKeys) break;
-      const data: RecordBody<"event.received">["data"] = { type: command.event };
-      if (payload !== undefined) data.payload = payload;
-      if (command.idempotencyKey !== undefined) data.idempotencyKey = command.idempotencyKey;
-      batch.append({ type: "event.received", data });
+      const record = eventRecord(book, command);
+      if (record) batch.append(record);
       break;
     }
     case "step.result":
@@ -195,15 +188,11 @@ export function decide(def: WorkflowDefinition, state: InstanceState, command: C
       if (!book.ended && !book.paused) batch.append({ type: "instance.paused", data: {} });
       break;
     case "resume":
-      if (!book.paused || book.ended) {
-        throw new InvalidOperationError("instance.cannot_resume", `Cannot resume instance "${book.instanceId}" with status "${statusName(state)}": only a paused instance resumes.`);
-      }
+      if (!book.paused || book.ended) throw cannotResume(book.instanceId, statusName(state));
       batch.append({ type: "instance.resumed", data: {} });
       break;
     case "terminate":
-      if (book.ended) {
-        throw new InvalidOperationError("instance.cannot_terminate", `Cannot terminate instance "${book.instanceId}": it is already ${book.ended.status}.`);
-      }
+      if (book.ended) throw cannotTerminate(book.instanceId, book.ended.status);
       batch.append({ type: "instance.terminated", data: {} });
       break;
     case "restart": {
@@ -211,9 +200,7 @@ export function decide(def: WorkflowDefinition, state: InstanceState, command: C
         batch.append({ type: "instance.restarted", data: {} });
         break;
       }
-      if (command.cut === undefined) {
-        throw new InvalidOperationError("instance.cannot_restart", `Step "${command.from}" not found in the history of instance "${book.instanceId}"; restart from a step key that history() shows.`);
-      }
+      if (command.cut === undefined) throw stepNotFound(command.from, book.instanceId);
       batch.append({ type: "instance.restarted", data: { from: command.from, cut: command.cut } });
       break;
     }

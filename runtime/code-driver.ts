@@ -16,17 +16,19 @@ import { applyCodeRecord, foldCode, nextCodeWake, type CodeState, type StepResul
 import { publicError, toRunError } from "../core/code/run-errors";
 import type { WorkflowStep, WorkflowStepConfig, WorkflowStepContext, WorkflowStepEvent } from "../core/code/types";
 import { toMilliseconds } from "../core/durations";
-import { DurableMachinesError, InstanceFinishedError, InvalidOperationError } from "../core/errors";
-import { assertEventType, assertIdempotencyKey } from "../core/ids";
+import { DurableMachinesError } from "../core/errors";
+import { assertEventType } from "../core/ids";
 import { toJson } from "../core/json";
 import { errorInfo } from "../core/planner";
 import type { ErrorInfo, LogRecord, RecordBody } from "../core/records";
+import { cannotResume, cannotTerminate, eventRecord, stepNotFound } from "../core/refusals";
 import type { InstanceStatus, InstanceStatusName } from "../core/status";
 import type { Clock } from "./clock";
 import type { DriverOptions } from "./driver";
 import type { HostedInstance, InstanceCommand, InstanceSummaryState } from "./hosted";
 import { WorkflowTimeoutError } from "./step-runner";
 import type { InstanceStore } from "./store";
+import { WakeUp } from "./wake";
 
 const DEFAULT_WAIT_MS = 24 * 3_600_000;
 
@@ -57,10 +59,7 @@ export class CodeDriver implements HostedInstance {
   private readonly inflight = new Map<string, { attempt: number; controller: AbortController; done: Promise<void> }>();
   /** Each replay of run() is a pass; a step call from an older pass is ignored. */
   private pass = 0;
-  private cancelWake: (() => void) | undefined;
-  private wakeAt: number | undefined;
-  /** What the host's alarm was last set to; a ring uses the alarm up, so it is forgotten then. */
-  private alarmSet: { at: number | undefined; busy: boolean } | undefined;
+  private readonly wakeUp: WakeUp;
   private disposed = false;
 
   private constructor(
@@ -69,7 +68,9 @@ export class CodeDriver implements HostedInstance {
     private readonly clock: Clock,
     private readonly options: DriverOptions,
     private state: CodeState,
-  ) {}
+  ) {
+    this.wakeUp = new WakeUp(clock, options.alarm, () => this.wake());
+  }
 
   static create(def: CodeWorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions, instanceId: string, params: unknown): CodeDriver {
     const json = toJson(params, "params");
@@ -109,12 +110,8 @@ export class CodeDriver implements HostedInstance {
     const { book } = this.state;
     switch (command.type) {
       case "event": {
-        if (book.ended) throw new InstanceFinishedError(book.instanceId, book.ended.status, `receive the event "${command.event}"`);
-        assertEventType(command.event);
-        assertIdempotencyKey(command.idempotencyKey);
-        const payload = toJson(command.payload, "the event payload");
-        if (command.idempotencyKey !== undefined && command.idempotencyKey in book.idempotencyKeys) return;
-        this.append([{ type: "event.received", data: { type: command.event, ...(payload === undefined ? {} : { payload }), ...(command.idempotencyKey === undefined ? {} : { idempotencyKey: command.idempotencyKey }) } }]);
+        const record = eventRecord(book, command);
+        if (record) this.append([record]);
         return;
       }
       case "pause":
@@ -123,12 +120,12 @@ export class CodeDriver implements HostedInstance {
         this.append([{ type: "instance.paused", data: {} }]);
         return;
       case "resume":
-        if (!book.paused || book.ended) throw new InvalidOperationError("instance.cannot_resume", `Cannot resume instance "${book.instanceId}" with status "${this.statusName()}": only a paused instance resumes.`);
+        if (!book.paused || book.ended) throw cannotResume(book.instanceId, this.statusName());
         this.append([{ type: "instance.resumed", data: {} }]);
         this.startPass();
         return;
       case "terminate":
-        if (book.ended) throw new InvalidOperationError("instance.cannot_terminate", `Cannot terminate instance "${book.instanceId}": it is already ${book.ended.status}.`);
+        if (book.ended) throw cannotTerminate(book.instanceId, book.ended.status);
         this.stopEverything();
         this.append([{ type: "instance.terminated", data: {} }]);
         return;
@@ -136,9 +133,7 @@ export class CodeDriver implements HostedInstance {
         let cut: number | undefined;
         if (command.from !== undefined) {
           cut = book.firstStarted[command.from];
-          if (cut === undefined) {
-            throw new InvalidOperationError("instance.cannot_restart", `Step "${command.from}" not found in the history of instance "${book.instanceId}"; restart from a step key that history() shows.`);
-          }
+          if (cut === undefined) throw stepNotFound(command.from, book.instanceId);
         }
         this.stopEverything();
         this.append([{ type: "instance.restarted", data: cut === undefined ? {} : { from: command.from!, cut } }]);
@@ -149,8 +144,7 @@ export class CodeDriver implements HostedInstance {
   }
 
   wake(): void {
-    this.wakeAt = undefined;
-    this.alarmSet = undefined;
+    this.wakeUp.rang();
     if (this.disposed) return;
     const { book } = this.state;
     if (book.ended || book.paused) return this.armWake();
@@ -175,7 +169,7 @@ export class CodeDriver implements HostedInstance {
 
   dispose(): void {
     this.disposed = true;
-    this.cancelWake?.();
+    this.wakeUp.cancel();
     this.stopEverything();
   }
 
@@ -454,23 +448,7 @@ export class CodeDriver implements HostedInstance {
   }
 
   private armWake(): void {
-    const at = this.disposed ? undefined : nextCodeWake(this.state.book);
-    const busy = this.inflight.size > 0;
-    if (this.options.alarm) {
-      if (this.alarmSet && this.alarmSet.at === at && this.alarmSet.busy === busy) return;
-      this.alarmSet = { at, busy };
-      this.options.alarm.set(at, busy);
-      return;
-    }
-    if (at === this.wakeAt) return;
-    this.cancelWake?.();
-    this.cancelWake = undefined;
-    this.wakeAt = at;
-    if (at === undefined) return;
-    this.cancelWake = this.clock.setTimer(at, () => {
-      this.cancelWake = undefined;
-      this.wakeAt = undefined;
-      this.wake();
-    });
+    this.wakeUp.arm(this.disposed ? undefined : nextCodeWake(this.state.book), this.inflight.size > 0);
   }
+
 }

@@ -10,6 +10,7 @@ import type { Clock } from "./clock";
 import type { HostedInstance, InstanceSummaryState } from "./hosted";
 import { runAttempt } from "./step-runner";
 import type { InstanceStore } from "./store";
+import { WakeUp } from "./wake";
 
 /** A durable wake-up, such as a Durable Object's alarm: one at a time, the latest `set` wins. */
 export interface Alarm {
@@ -38,10 +39,7 @@ export interface DriverOptions {
 export class InstanceDriver implements HostedInstance {
   private readonly running = new Map<string, { attempt: number; controller: AbortController; done: Promise<void> }>();
   private readonly ulid = monotonicFactory();
-  private cancelWake: (() => void) | undefined;
-  private wakeAt: number | undefined;
-  /** What the host's alarm was last set to; a ring uses the alarm up, so it is forgotten then. */
-  private alarmSet: { at: number | undefined; busy: boolean } | undefined;
+  private readonly wakeUp: WakeUp;
   private inputsSinceSnapshot = 0;
   private disposed = false;
 
@@ -51,7 +49,11 @@ export class InstanceDriver implements HostedInstance {
     private readonly clock: Clock,
     private readonly options: DriverOptions,
     private state: InstanceState,
-  ) {}
+  ) {
+    this.wakeUp = new WakeUp(clock, options.alarm, () => {
+      if (!this.disposed) this.command({ type: "wake" });
+    });
+  }
 
   /** Creates the instance: its first records, then its first steps and timers. */
   static create(def: WorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions, instanceId: string, params: unknown): InstanceDriver {
@@ -98,8 +100,7 @@ export class InstanceDriver implements HostedInstance {
 
   /** The host's alarm rang: fire what is due and set the next one. */
   wake(): void {
-    this.wakeAt = undefined;
-    this.alarmSet = undefined;
+    this.wakeUp.rang();
     this.command({ type: "wake" });
   }
 
@@ -115,7 +116,7 @@ export class InstanceDriver implements HostedInstance {
   /** Forgets everything in memory and stops all work, as a crash would. */
   dispose(): void {
     this.disposed = true;
-    this.cancelWake?.();
+    this.wakeUp.cancel();
     for (const run of this.running.values()) run.controller.abort(new Error("The instance's host went away."));
     this.running.clear();
   }
@@ -180,23 +181,7 @@ export class InstanceDriver implements HostedInstance {
   }
 
   private armWake(): void {
-    const at = this.disposed ? undefined : nextWake(this.state);
-    const busy = this.running.size > 0;
-    if (this.options.alarm) {
-      if (this.alarmSet && this.alarmSet.at === at && this.alarmSet.busy === busy) return;
-      this.alarmSet = { at, busy };
-      this.options.alarm.set(at, busy);
-      return;
-    }
-    if (at === this.wakeAt) return;
-    this.cancelWake?.();
-    this.cancelWake = undefined;
-    this.wakeAt = at;
-    if (at === undefined) return;
-    this.cancelWake = this.clock.setTimer(at, () => {
-      this.cancelWake = undefined;
-      this.wakeAt = undefined;
-      if (!this.disposed) this.command({ type: "wake" });
-    });
+    this.wakeUp.arm(this.disposed ? undefined : nextWake(this.state), this.running.size > 0);
   }
+
 }

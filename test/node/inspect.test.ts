@@ -62,9 +62,9 @@ it("streams an instance's history, then each new record, to @statelyai/inspect's
   const root = await waitFor(() => received.find((e) => e.type === "@xstate.actor" && e.sessionId === id), "the instance's actor");
   expect(root.name).toBe("gated");
   expect(JSON.parse(root.definition!)).toMatchObject({ id: "gated", initial: "a", states: { approval: { on: { approve: expect.anything() } } } });
+  await waitFor(() => received.find((e) => e.type === "@xstate.snapshot" && e.sessionId === id && e.snapshot?.value === "approval"), "the history up to approval");
   const steps = received.filter((e) => e.type === "@xstate.actor" && e.parentId === id);
   expect(steps.map((e) => e.name)).toEqual(["a", "b", "c"]);
-  await waitFor(() => received.find((e) => e.type === "@xstate.snapshot" && e.sessionId === id && e.snapshot?.value === "approval"), "the history up to approval");
 
   const seenBefore = received.length;
   expect((await api(`/workflows/gated/instances/${id}/events`, { method: "POST", body: JSON.stringify({ type: "approve", payload: "live" }) })).status).toBe(202);

@@ -1,0 +1,41 @@
+import { InstanceFinishedError, InvalidOperationError } from "./errors";
+import { assertEventType, assertIdempotencyKey } from "./ids";
+import { toJson } from "./json";
+import type { RecordBody } from "./records";
+import type { Ending } from "./state";
+
+/** What any kind of instance needs to judge an event. */
+export interface EventTarget {
+  instanceId: string;
+  ended: Ending | null;
+  idempotencyKeys: Record<string, number>;
+}
+
+/**
+ * The record an event becomes, checked as every workflow kind checks it; a
+ * refusal throws a typed error. Undefined when its idempotency key was seen:
+ * a repeat is accepted and writes nothing.
+ */
+export function eventRecord(target: EventTarget, event: { event: string; payload?: unknown; idempotencyKey?: string | undefined }): RecordBody<"event.received"> | undefined {
+  if (target.ended) throw new InstanceFinishedError(target.instanceId, target.ended.status, `receive the event "${event.event}"`);
+  assertEventType(event.event);
+  assertIdempotencyKey(event.idempotencyKey);
+  const payload = toJson(event.payload, "the event payload");
+  if (event.idempotencyKey !== undefined && event.idempotencyKey in target.idempotencyKeys) return undefined;
+  return {
+    type: "event.received",
+    data: { type: event.event, ...(payload === undefined ? {} : { payload }), ...(event.idempotencyKey === undefined ? {} : { idempotencyKey: event.idempotencyKey }) },
+  };
+}
+
+export function cannotResume(instanceId: string, status: string): InvalidOperationError {
+  return new InvalidOperationError("instance.cannot_resume", `Cannot resume instance "${instanceId}" with status "${status}": only a paused instance resumes.`);
+}
+
+export function cannotTerminate(instanceId: string, status: string): InvalidOperationError {
+  return new InvalidOperationError("instance.cannot_terminate", `Cannot terminate instance "${instanceId}": it is already ${status}.`);
+}
+
+export function stepNotFound(from: string, instanceId: string): InvalidOperationError {
+  return new InvalidOperationError("instance.cannot_restart", `Step "${from}" not found in the history of instance "${instanceId}"; restart from a step key that history() shows.`);
+}

@@ -1,0 +1,49 @@
+import type { Clock } from "./clock";
+import type { Alarm } from "./driver";
+
+/**
+ * When a driver next needs waking: the host's durable alarm when it has one
+ * (set only when the time or the busy flag changes, since each set is a
+ * storage write), else a timer on the clock.
+ */
+export class WakeUp {
+  private lastSet: { at: number | undefined; busy: boolean } | undefined;
+  private timerAt: number | undefined;
+  private cancelTimer: (() => void) | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly alarm: Alarm | undefined,
+    private readonly ring: () => void,
+  ) {}
+
+  arm(at: number | undefined, busy: boolean): void {
+    if (this.alarm) {
+      if (this.lastSet && this.lastSet.at === at && this.lastSet.busy === busy) return;
+      this.lastSet = { at, busy };
+      this.alarm.set(at, busy);
+      return;
+    }
+    if (at === this.timerAt) return;
+    this.cancel();
+    this.timerAt = at;
+    if (at === undefined) return;
+    this.cancelTimer = this.clock.setTimer(at, () => {
+      this.cancelTimer = undefined;
+      this.timerAt = undefined;
+      this.ring();
+    });
+  }
+
+  /** The alarm rang and is used up: the next `arm` sets it again whatever it was. */
+  rang(): void {
+    this.lastSet = undefined;
+    this.timerAt = undefined;
+  }
+
+  cancel(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    this.timerAt = undefined;
+  }
+}
