@@ -55,8 +55,8 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       return capture(async () => {
         if (!this.store.isEmpty()) throw new InstanceExistsError(workflow, instanceId);
         const def = catalog.latest(workflow);
-        this.def = def;
         this.driver = createInstance(def, this.store, settings.clock, this.driverOptions(), instanceId, params);
+        this.def = def;
         this.reportSoon();
         return this.driver.status();
       });
