@@ -127,3 +127,12 @@ describe("nextRetryAt", () => {
     expect(isNonRetryable({ ...failure, nonRetryable: false })).toBe(false);
   });
 });
+
+describe("isNonRetryable, Cloudflare's rule", () => {
+  it("recognises the name, a message that starts with it (as errors arrive after crossing RPC), and the engine's own mark", () => {
+    expect(isNonRetryable({ name: "NonRetryableError", message: "nope" })).toBe(true);
+    expect(isNonRetryable({ name: "Error", message: "NonRetryableError: nope" })).toBe(true);
+    expect(isNonRetryable({ name: "Error", message: "bad output", nonRetryable: true })).toBe(true);
+    expect(isNonRetryable({ name: "AuthError", message: "bad credentials" })).toBe(false);
+  });
+});

@@ -69,8 +69,9 @@ export function retryDelay(policy: StepPolicy, failures: number): number {
   }
 }
 
+/** Cloudflare recognises a NonRetryableError by its name or by a message that starts with it; the engine marks its own with `nonRetryable`. */
 export function isNonRetryable(error: ErrorInfo): boolean {
-  return error.name === "NonRetryableError" || error.nonRetryable === true;
+  return error.name === "NonRetryableError" || error.message.startsWith("NonRetryableError") || error.nonRetryable === true;
 }
 
 /** When to try again after a failure, or `undefined` when the step has failed for good. */

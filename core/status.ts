@@ -43,10 +43,6 @@ export function statusOf(state: InstanceState): InstanceStatus {
   return status;
 }
 
-export function isFinished(state: InstanceState): boolean {
-  return state.book.ended !== null;
-}
-
 /** When the host must wake the instance next: the earliest timer or retry, if it is not paused or ended. */
 export function nextWake(state: InstanceState): number | undefined {
   const { ended, paused, timers, steps } = state.book;

@@ -3,7 +3,6 @@ import {
   assertStepName,
   delayFromFunction,
   DELAY_FUNCTION_MS,
-  isNonRetryableError,
   MAX_SLEEP_MS,
   NonRetryableDelayError,
   resolveStepConfig,
@@ -16,6 +15,7 @@ import { applyCodeRecord, foldCode, nextCodeWake, type CodeState, type StepResul
 import { publicError, toRunError } from "../core/code/run-errors";
 import type { WorkflowStep, WorkflowStepConfig, WorkflowStepContext, WorkflowStepEvent } from "../core/code/types";
 import { toMilliseconds } from "../core/durations";
+import { isNonRetryable } from "../core/retry";
 import { DurableMachinesError } from "../core/errors";
 import { assertEventType } from "../core/ids";
 import { toJson } from "../core/json";
@@ -410,7 +410,7 @@ export class CodeDriver implements HostedInstance {
     const failures = (this.state.book.steps[key]?.failures ?? 0) + 1;
     let error = outcome.error;
     let retryAt: number | undefined;
-    if (!isNonRetryableError(error) && failures <= registered.config.limit) {
+    if (!isNonRetryable(error) && failures <= registered.config.limit) {
       try {
         retryAt = this.now() + (await this.retryDelay(registered, ctx, error, failures));
       } catch (delayError) {

@@ -91,11 +91,6 @@ export function resolveStepConfig(name: string, config: WorkflowStepConfig | und
   return { limit, backoff, delay, timeoutMs, publicConfig };
 }
 
-/** Cloudflare recognises a NonRetryableError by its name or by a message that starts with it. */
-export function isNonRetryableError(error: ErrorInfo): boolean {
-  return error.name === "NonRetryableError" || error.message.startsWith("NonRetryableError") || error.nonRetryable === true;
-}
-
 /** The wait before the retry that follows `failures` failed attempts, for a static delay. */
 export function staticRetryDelay(config: ResolvedStepConfig, failures: number): number {
   return retryDelay({ limit: config.limit, delayMs: config.delay as number, backoff: config.backoff, timeoutMs: config.timeoutMs }, failures);
