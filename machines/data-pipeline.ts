@@ -1,5 +1,6 @@
 import { assign, setup } from "xstate";
 import { defineWorkflow, NonRetryableError, step, type StepArgs, type StepConfig } from "../index";
+import { required } from "./params";
 
 /**
  * A data pipeline: ingest a source into 1 to 4 partitions of records, fan out
@@ -145,7 +146,7 @@ const pipelineMachine = setup({
 }).createMachine({
   id: "data-pipeline",
   context: ({ input }) => ({
-    source: input.source,
+    source: required(input?.source, 'data-pipeline needs params like {"source": "orders", "partitions": 3}'),
     partitions: input.partitions,
     batches: [],
     results: Array.from({ length: MAX_PARTITIONS }, () => null),

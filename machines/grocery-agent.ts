@@ -1,5 +1,6 @@
 import { assign, setup } from "xstate";
 import { defineWorkflow, NonRetryableError, step, type StepArgs, type StepConfig } from "../index";
+import { required } from "./params";
 
 /**
  * A grocery-shopping agent: compile a shopping list from the week's meals,
@@ -177,7 +178,7 @@ const groceryMachine = setup({
 }).createMachine({
   id: "grocery-agent",
   context: ({ input }) => ({
-    meals: input.meals,
+    meals: required(input?.meals, 'grocery-agent needs params like {"meals": ["pasta"], "budget": 80}'),
     budgetCents: Math.round(input.budget * 100),
     list: [],
     unknownMeals: [],

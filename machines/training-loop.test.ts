@@ -203,3 +203,11 @@ describe("training-loop", () => {
     expect(startsOf(crashed.history, "train#1")).toBe(2);
   });
 });
+
+describe("training-loop without params", () => {
+  it("errors with a message that says which params to send", async () => {
+    const host = createMemoryHost({ workflows: [trainingLoop], clock: createManualClock() });
+    const instance = await host.workflow("training-loop").create({ id: "no-params" });
+    expect(await instance.status()).toMatchObject({ status: "errored", error: { name: "Error", message: 'training-loop needs params like {"dataset": "reviews"}' } });
+  });
+});

@@ -1,5 +1,6 @@
 import { assign, setup } from "xstate";
 import { defineWorkflow, step, type StepArgs } from "../index";
+import { required } from "./params";
 
 /**
  * An AI training loop: label a dataset once, then per round feed the model,
@@ -113,7 +114,7 @@ const trainingMachine = setup({
 }).createMachine({
   id: "training-loop",
   context: ({ input }) => ({
-    dataset: input.dataset,
+    dataset: required(input?.dataset, 'training-loop needs params like {"dataset": "reviews"}'),
     maxRounds: input.maxRounds ?? 3,
     targetLoss: input.targetLoss ?? 0.5,
     round: 1,
