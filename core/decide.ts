@@ -1,6 +1,6 @@
 import type { ExecutableActionObject } from "xstate";
 import type { WorkflowDefinition } from "./definition";
-import { DurableMachinesError } from "./errors";
+import { DurableMachinesError, InvalidOperationError } from "./errors";
 import { applyRecord, type FoldContext } from "./fold";
 import { toJson, type Json } from "./json";
 import { errorInfo } from "./planner";
@@ -22,7 +22,8 @@ export type Command =
   | { type: "recover" }
   | { type: "pause" }
   | { type: "resume" }
-  | { type: "terminate" }
+  /** `rollback` asks code-first workflows to run their rollback handlers first. */
+  | { type: "terminate"; rollback?: boolean }
   /** `cut` is the seq where step `from` first started; the host finds it in the log. */
   | { type: "restart"; from?: string; cut?: number };
 
@@ -193,6 +194,9 @@ export function decide(def: WorkflowDefinition, state: InstanceState, command: C
       break;
     case "terminate":
       if (book.ended) throw cannotTerminate(book.instanceId, book.ended.status);
+      if (command.rollback) {
+        throw new InvalidOperationError("instance.cannot_rollback", `Machine workflows have no rollback handlers; terminate instance "${book.instanceId}" without { rollback: true }.`);
+      }
       batch.append({ type: "instance.terminated", data: {} });
       break;
     case "restart": {

@@ -33,6 +33,14 @@ export interface RecordData {
   "instance.terminated": Record<string, never>;
   /** `from` restarts at that step: the log before `cut` folds as it did, the rest as if it never happened. */
   "instance.restarted": { from?: string; cut?: number };
+  /** Code-first saga: an error escaped run() (or a terminate asked for it), so started steps with rollback handlers are undone, newest first. */
+  "rollback.started": { error: ErrorInfo; trigger: "error" | "terminate" };
+  "rollback.step.started": { key: string; attempt: number };
+  "rollback.step.attempt_failed": { key: string; attempt: number; error: ErrorInfo; retryAt?: number };
+  "rollback.step.succeeded": { key: string };
+  "rollback.step.failed": { key: string; error: ErrorInfo };
+  "rollback.completed": Record<string, never>;
+  "rollback.errored": { error: ErrorInfo };
   "instance.completed": { output?: Json };
   "instance.errored": { error: ErrorInfo };
 }

@@ -12,6 +12,7 @@ export type InstanceStatusName =
   | "complete"
   | "waiting"
   | "waitingForPause"
+  | "rollingBack"
   | "unknown";
 
 /** Shaped as Cloudflare's `InstanceStatus`, plus where the machine stands. */

@@ -22,7 +22,8 @@ export interface InstanceHandle {
   status(): Promise<InstanceStatus>;
   pause(): Promise<void>;
   resume(): Promise<void>;
-  terminate(): Promise<void>;
+  /** With `{ rollback: true }`, a code-first instance first runs the rollback handlers of its started steps, newest first. */
+  terminate(options?: { rollback?: boolean }): Promise<void>;
   /**
    * From the start, or `from` a step: its key as history() shows it (`<invoke id>#<n>` for
    * machines, `do:<name>-<n>` for code-first), or Cloudflare's `{ name, count?, type? }`.

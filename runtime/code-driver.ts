@@ -13,7 +13,7 @@ import {
 import type { CodeWorkflowDefinition } from "../core/code/definition";
 import { applyCodeRecord, foldCode, nextCodeWake, type CodeState, type StepResult } from "../core/code/fold";
 import { publicError, toRunError } from "../core/code/run-errors";
-import type { WorkflowStep, WorkflowStepConfig, WorkflowStepContext, WorkflowStepEvent } from "../core/code/types";
+import type { WorkflowStep, WorkflowStepConfig, WorkflowStepContext, WorkflowStepEvent, WorkflowStepRollbackOptions } from "../core/code/types";
 import { toMilliseconds } from "../core/durations";
 import { isNonRetryable } from "../core/retry";
 import { DurableMachinesError } from "../core/errors";
@@ -46,6 +46,30 @@ interface Registered {
 
 const never = () => new Promise<never>(() => undefined);
 
+interface Rollback {
+  name: string;
+  count: number;
+  rollback: (context: { ctx: WorkflowStepContext; error: Error; output: unknown; stepName: string }) => Promise<void>;
+  config: ResolvedStepConfig;
+  /** The forward step's config, as the handler's ctx shows it. */
+  forward: WorkflowStepContext["config"];
+}
+
+/** What a handler is told when a terminate asked for the rollback. */
+const TERMINATED: ErrorInfo = { name: "Terminated", message: "Instance terminated during rollback" };
+
+/** Checks rollback options as strictly as Cloudflare does; its messages. */
+function resolveRollback(name: string, options: unknown): Pick<Rollback, "rollback" | "config"> {
+  if (typeof options !== "object" || options === null) throw new WorkflowFatalError(`Rollback options for "${name}" must be an object`);
+  const { rollback, rollbackConfig } = options as { rollback?: unknown; rollbackConfig?: unknown };
+  if (typeof rollback !== "function") throw new WorkflowFatalError(`Rollback for "${name}" must be a function`);
+  try {
+    return { rollback: rollback as Rollback["rollback"], config: resolveStepConfig(name, rollbackConfig as WorkflowStepConfig | undefined) };
+  } catch {
+    throw new WorkflowFatalError(`Rollback config for "${name}" is in a invalid format. See https://developers.cloudflare.com/workflows/build/sleeping-and-retrying/`);
+  }
+}
+
 /**
  * Runs a code-first (Cloudflare-style) instance: `run()` executes live, and
  * every step it reaches is answered from the log when the log has its result,
@@ -57,6 +81,9 @@ export class CodeDriver implements HostedInstance {
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly callbacks = new Map<string, Registered>();
   private readonly inflight = new Map<string, { attempt: number; controller: AbortController; done: Promise<void> }>();
+  /** Rollback handlers the current pass registered, by step key. */
+  private readonly rollbacks = new Map<string, Rollback>();
+  private rollingBack = false;
   /** Each replay of run() is a pass; a step call from an older pass is ignored. */
   private pass = 0;
   private readonly wakeUp: WakeUp;
@@ -85,6 +112,9 @@ export class CodeDriver implements HostedInstance {
     driver.state = driver.stateBefore(Infinity);
     driver.startPass();
     driver.armWake();
+    const { rollback, ended } = driver.state.book;
+    // An error-triggered saga resumes when the replayed run() throws again; a terminate's, once the replay has registered its handlers.
+    if (rollback?.trigger === "terminate" && !rollback.finished && !ended) setTimeout(() => void driver.rollBack(rollback.error, "terminate"), 0);
     return driver;
   }
 
@@ -126,6 +156,10 @@ export class CodeDriver implements HostedInstance {
         return;
       case "terminate":
         if (book.ended) throw cannotTerminate(book.instanceId, book.ended.status);
+        if (command.rollback && (book.rollback || this.rollbackPlan().length)) {
+          void this.rollBack(TERMINATED, "terminate");
+          return;
+        }
         this.stopEverything();
         this.append([{ type: "instance.terminated", data: {} }]);
         return;
@@ -175,8 +209,9 @@ export class CodeDriver implements HostedInstance {
 
   /** `waiting` only while nothing runs and the run waits on time or an event: between two steps, run() itself is running. */
   private statusName(): InstanceStatusName {
-    const { ended, paused, steps, sleeps, waits } = this.state.book;
+    const { ended, paused, steps, sleeps, waits, rollback } = this.state.book;
     if (ended) return ended.status;
+    if (rollback && !rollback.finished) return "rollingBack";
     const running = Object.values(steps).some((step) => step.phase === "running");
     if (paused) return running ? "waitingForPause" : "paused";
     if (running) return "running";
@@ -208,6 +243,7 @@ export class CodeDriver implements HostedInstance {
     for (const run of this.inflight.values()) run.controller.abort(new Error("The instance stopped this step."));
     this.inflight.clear();
     this.callbacks.clear();
+    this.rollbacks.clear();
     this.waiters.clear();
   }
 
@@ -270,17 +306,26 @@ export class CodeDriver implements HostedInstance {
     const live = () => pass === this.pass && !this.disposed;
 
     const api: WorkflowStep = {
-      do: (<T>(name: string, configOrCallback: WorkflowStepConfig | ((ctx: WorkflowStepContext) => Promise<T>), maybeCallback?: (ctx: WorkflowStepContext) => Promise<T>): Promise<T> => {
+      do: (<T>(
+        name: string,
+        configOrCallback: WorkflowStepConfig | ((ctx: WorkflowStepContext) => Promise<T>),
+        callbackOrRollback?: ((ctx: WorkflowStepContext) => Promise<T>) | WorkflowStepRollbackOptions<T>,
+        maybeRollback?: WorkflowStepRollbackOptions<T>,
+      ): Promise<T> => {
         if (!live()) return never();
         try {
           assertStepName(name);
-          const callback = typeof configOrCallback === "function" ? configOrCallback : maybeCallback;
-          const config = resolveStepConfig(name, typeof configOrCallback === "function" ? undefined : configOrCallback);
+          const withoutConfig = typeof configOrCallback === "function";
+          const callback = withoutConfig ? configOrCallback : (callbackOrRollback as (ctx: WorkflowStepContext) => Promise<T>);
+          const rollback = withoutConfig ? (callbackOrRollback as WorkflowStepRollbackOptions<T> | undefined) : maybeRollback;
+          const config = resolveStepConfig(name, withoutConfig ? undefined : configOrCallback);
           if (typeof callback !== "function") throw new WorkflowFatalError(`Step "${name}" has no callback; call step.do(name, [config], callback).`);
+          const undo = rollback === undefined ? undefined : resolveRollback(name, rollback);
           if (++steps > this.def.stepLimit) {
             throw new WorkflowFatalError(`The limit of ${this.def.stepLimit} steps has been reached. This limit can be changed in your worker configuration.`);
           }
           const { count, key } = next("do", name);
+          if (undo) this.rollbacks.set(key, { name, count, ...undo, forward: config.publicConfig });
           if (this.state.book.results[key]) return this.await<T>(key, pass);
           this.callbacks.set(key, { name, count, callback, config });
           const pending = this.state.book.steps[key];
@@ -353,7 +398,7 @@ export class CodeDriver implements HostedInstance {
         },
         (error: unknown) => {
           if (!live() || this.state.book.ended) return;
-          this.append([{ type: "instance.errored", data: { error: publicError(error) } }]);
+          this.fail(publicError(error));
         },
       );
   }
@@ -447,8 +492,88 @@ export class CodeDriver implements HostedInstance {
     }
   }
 
+  /** An error escaped run(): undo the started steps that have rollback handlers, newest first, then end errored. */
+  private fail(error: ErrorInfo): void {
+    const { rollback } = this.state.book;
+    if (!rollback && !this.rollbackPlan().length) {
+      this.append([{ type: "instance.errored", data: { error } }]);
+      return;
+    }
+    void this.rollBack(rollback?.error ?? error, "error");
+  }
+
+  /** Started steps with a handler, not yet rolled back, in reverse order of their first start (Cloudflare's order). */
+  private rollbackPlan(): [string, Rollback][] {
+    const { firstStarted, rollback } = this.state.book;
+    return [...this.rollbacks]
+      .filter(([key]) => firstStarted[key] !== undefined && !rollback?.done.includes(key))
+      .sort(([a], [b]) => firstStarted[b]! - firstStarted[a]!);
+  }
+
+  private async rollBack(error: ErrorInfo, trigger: "error" | "terminate"): Promise<void> {
+    if (this.rollingBack || this.disposed) return;
+    this.rollingBack = true;
+    try {
+      const plan = this.rollbackPlan();
+      const epoch = ++this.pass;
+      for (const run of this.inflight.values()) run.controller.abort(new Error("The instance is rolling back."));
+      this.inflight.clear();
+      if (!this.state.book.rollback) this.append([{ type: "rollback.started", data: { error, trigger } }]);
+      const end: RecordBody = trigger === "terminate" ? { type: "instance.terminated", data: {} } : { type: "instance.errored", data: { error } };
+      for (const [key, handler] of plan) {
+        const failure = await this.runRollback(key, handler, error, trigger, epoch);
+        if (failure === "stopped") return;
+        if (failure) {
+          this.append([{ type: "rollback.step.failed", data: { key, error: failure } }, { type: "rollback.errored", data: { error: failure } }, end]);
+          return;
+        }
+        this.append([{ type: "rollback.step.succeeded", data: { key } }]);
+      }
+      this.append([{ type: "rollback.completed", data: {} }, end]);
+    } finally {
+      this.rollingBack = false;
+      this.armWake();
+    }
+  }
+
+  /** Runs one handler as a step of its own, with the attempts and timeout of its rollbackConfig. Returns its final error, if any. */
+  private async runRollback(key: string, handler: Rollback, error: ErrorInfo, trigger: "error" | "terminate", epoch: number): Promise<ErrorInfo | undefined | "stopped"> {
+    const { book } = this.state;
+    const result = book.results[key];
+    const argument = {
+      ctx: { step: { name: handler.name, count: handler.count }, attempt: book.attempts[key] ?? 1, config: handler.forward },
+      // Cloudflare hands a terminate's handlers a plain Error: its "Terminated" name is lost on the way.
+      error: trigger === "terminate" ? new Error(TERMINATED.message) : toRunError(error),
+      output: result?.ok ? result.output : undefined,
+      stepName: `${handler.name}-${handler.count}`,
+    };
+    const stopped = () => this.disposed || this.pass !== epoch || (this.state.book.ended !== null && trigger === "error");
+    for (let attempt = 1, failures = 0; ; attempt++) {
+      if (stopped()) return "stopped";
+      this.append([{ type: "rollback.step.started", data: { key, attempt } }]);
+      const timeout = handler.config.timeoutMs;
+      let cancel = () => undefined as void;
+      const timedOut = new Promise<never>((_, reject) => {
+        cancel = this.clock.setTimer(this.clock.now() + timeout, () => reject(new WorkflowTimeoutError(timeout)));
+      });
+      const outcome = await Promise.race([Promise.resolve().then(() => handler.rollback(argument as never)), timedOut]).then(
+        () => undefined,
+        (cause: unknown) => errorInfo(cause),
+      );
+      cancel();
+      if (stopped()) return "stopped";
+      if (!outcome) return undefined;
+      failures++;
+      const retry = !isNonRetryable(outcome) && failures <= handler.config.limit && typeof handler.config.delay === "number";
+      const retryAt = retry ? this.now() + staticRetryDelay(handler.config, failures) : undefined;
+      this.append([{ type: "rollback.step.attempt_failed", data: { key, attempt, error: outcome, ...(retryAt === undefined ? {} : { retryAt }) } }]);
+      if (retryAt === undefined) return outcome;
+      await new Promise<void>((resolve) => this.clock.setTimer(retryAt, resolve));
+    }
+  }
+
   private armWake(): void {
-    this.wakeUp.arm(this.disposed ? undefined : nextCodeWake(this.state.book), this.inflight.size > 0);
+    this.wakeUp.arm(this.disposed ? undefined : nextCodeWake(this.state.book), this.inflight.size > 0 || this.rollingBack);
   }
 
 }

@@ -22,7 +22,7 @@ interface Handle {
   sendEvent(event: { type: string; payload?: unknown }): Promise<void>;
   pause(): Promise<void>;
   resume(): Promise<void>;
-  terminate(): Promise<void>;
+  terminate(options?: { rollback?: boolean }): Promise<void>;
   restart(): Promise<void>;
 }
 
@@ -46,7 +46,7 @@ const cloudflare: Engine = {
       sendEvent: (event) => instance.sendEvent(event as { type: string; payload: unknown }),
       pause: () => instance.pause(),
       resume: () => instance.resume(),
-      terminate: () => instance.terminate(),
+      terminate: (options) => (instance.terminate as (options?: { rollback?: boolean }) => Promise<void>)(options),
       restart: () => instance.restart(),
     };
   },
@@ -64,7 +64,7 @@ const ours: Engine = {
       sendEvent: (event) => instance.sendEvent(event),
       pause: () => instance.pause(),
       resume: () => instance.resume(),
-      terminate: () => instance.terminate(),
+      terminate: (options) => instance.terminate(options),
       restart: () => instance.restart(),
     };
   },
@@ -79,6 +79,8 @@ interface Run {
   /** Distinct statuses seen while polling, in order. */
   seen: string[];
   runs(step: string): Promise<number>;
+  /** What each rollback handler was given, in the order they ran. */
+  rollbacks(): Promise<unknown[]>;
 }
 
 /** Runs one scenario on one engine: create, then `drive` (events, pause…), then wait for a final status. */
@@ -93,7 +95,12 @@ async function scenario(engine: Engine, body: BodyName, params: Params, drive?: 
   };
   await drive?.({ ...instance, status: watch }, seen);
   const final = await until(watch, (s) => FINAL.has(s.status), `${id} to finish`, 1500);
-  return { final, seen, runs: (step) => ledger().count(`${id}:${step}`) };
+  return {
+    final,
+    seen,
+    runs: (step) => ledger().count(`${id}:${step}`),
+    rollbacks: async () => (await ledger().notes(`${id}:rollbacks`)).map((text) => JSON.parse(text)),
+  };
 }
 
 async function onBoth(body: BodyName, params: Params = {}, drive?: (instance: Handle, seen: string[]) => Promise<void>) {
@@ -221,5 +228,28 @@ describe("conformance with Cloudflare's local Workflows engine", () => {
     expect(mine.final).toEqual(theirs.final);
     await sameRuns(theirs, mine, ["first", "second", "third"]);
     expect(await mine.runs("first")).toBe(2);
+  });
+
+  it("rollbacks: an error escaping run() undoes every started step with a handler, newest first, and the instance keeps the error", async () => {
+    const { theirs, mine } = await onBoth("saga", { failTimes: 1 });
+    expect(mine.final).toEqual(theirs.final);
+    expect(mine.final).toEqual({ status: "errored", error: { name: "TypeError", message: "no courier" } });
+    await sameRuns(theirs, mine, ["reserve", "charge", "plain", "ship"]);
+    const handled = await mine.rollbacks();
+    expect(handled).toEqual(await theirs.rollbacks());
+    expect(handled.map((h) => (h as { stepName: string }).stepName)).toEqual(["ship-1", "charge-1", "reserve-1"]);
+    expect(handled[1]).toMatchObject({ output: { receipt: 7 }, error: "TypeError|no courier", attempt: 1 });
+  });
+
+  it("rollbacks: terminate({ rollback: true }) undoes the started steps, then ends terminated", async () => {
+    const { theirs, mine } = await onBoth("saga", { failTimes: 0 }, async (instance) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await instance.terminate({ rollback: true });
+    });
+    expect(mine.final).toEqual(theirs.final);
+    expect(mine.final.status).toBe("terminated");
+    await sameRuns(theirs, mine, ["reserve", "charge", "plain", "ship"]);
+    expect(await mine.rollbacks()).toEqual(await theirs.rollbacks());
+    expect((await mine.rollbacks()).map((h) => (h as { stepName: string }).stepName)).toEqual(["charge-1", "reserve-1"]);
   });
 });

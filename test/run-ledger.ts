@@ -11,6 +11,16 @@ export class RunLedger extends DurableObject {
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env as never);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS runs (key TEXT PRIMARY KEY, count INTEGER NOT NULL)");
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS notes (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, text TEXT NOT NULL)");
+  }
+
+  /** Keeps a line of text under `key`, in order: what a handler saw, say. */
+  async note(key: string, text: string): Promise<void> {
+    this.ctx.storage.sql.exec("INSERT INTO notes (key, text) VALUES (?, ?)", key, text);
+  }
+
+  async notes(key: string): Promise<string[]> {
+    return this.ctx.storage.sql.exec<{ text: string }>("SELECT text FROM notes WHERE key = ? ORDER BY seq", key).toArray().map((row) => row.text);
   }
 
   async ran(key: string): Promise<number> {

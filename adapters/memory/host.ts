@@ -71,7 +71,7 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
       status: async () => driver().status(),
       pause: async () => driver().command({ type: "pause" }),
       resume: async () => void driver().command({ type: "resume" }),
-      terminate: async () => void driver().command({ type: "terminate" }),
+      terminate: async (options = {}) => driver().command({ type: "terminate", ...(options.rollback ? { rollback: true } : {}) }),
       restart: async (restart = {}) => driver().command({ type: "restart", ...(restart.from === undefined ? {} : { from: restartKey(restart.from) }) }),
       sendEvent: async ({ type, payload, idempotencyKey }) => void driver().command({ type: "event", event: type, payload, idempotencyKey }),
       history: async ({ after, limit = DEFAULT_HISTORY_LIMIT } = {}) => driver().history({ after, limit: Math.min(limit, MAX_LIST_LIMIT * 10) }),

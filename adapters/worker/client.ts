@@ -28,7 +28,7 @@ interface RegistryStub {
   list(options: { status?: InstanceStatusName; limit: number; cursor?: string }): Promise<{ instances: InstanceSummary[]; cursor?: string }>;
 }
 
-const STATUSES: readonly InstanceStatusName[] = ["queued", "running", "paused", "errored", "terminated", "complete", "waiting", "waitingForPause", "unknown"];
+const STATUSES: readonly InstanceStatusName[] = ["queued", "running", "paused", "errored", "terminated", "complete", "waiting", "waitingForPause", "rollingBack", "unknown"];
 
 export interface WorkersClient {
   workflow<TParams = unknown>(name: string): WorkflowClient<TParams>;
@@ -57,7 +57,7 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
       status: async () => unwrap(await object().status(workflow, id)),
       pause: () => command({ type: "pause" }),
       resume: () => command({ type: "resume" }),
-      terminate: () => command({ type: "terminate" }),
+      terminate: (options = {}) => command({ type: "terminate", ...(options.rollback ? { rollback: true } : {}) }),
       restart: (options = {}) => command(options.from === undefined ? { type: "restart" } : { type: "restart", from: restartKey(options.from) }),
       sendEvent: ({ type, payload, idempotencyKey }) =>
         command({ type: "event", event: type, payload: toJson(payload, "the event payload"), ...(idempotencyKey === undefined ? {} : { idempotencyKey }) }),

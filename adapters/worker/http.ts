@@ -134,8 +134,11 @@ const routes: [method: string, pattern: RegExp, route: Route][] = [
         throw new HttpError(400, "request.invalid", "`from` must be a step key as history shows it, or { name, count?, type? }.");
       }
       await instance.restart(from === undefined ? {} : { from: from as RestartFrom });
+    } else if (action === "terminate") {
+      const { rollback } = await body(request);
+      await instance.terminate(rollback === true ? { rollback: true } : {});
     } else {
-      await instance[action as "pause" | "resume" | "terminate"]();
+      await instance[action as "pause" | "resume"]();
     }
     return json({ id, ...(await instance.status()) });
   }],

@@ -42,6 +42,10 @@ export interface CodeBook {
   waits: Record<string, Wait>;
   /** Events that arrived before a wait for their type, oldest first. */
   buffer: ReceivedEvent[];
+  /** The last attempt started of each step, for the context its rollback handler receives. */
+  attempts: Record<string, number>;
+  /** The saga, once an error escaped run() or a terminate asked for it. */
+  rollback: { error: ErrorInfo; trigger: "error" | "terminate"; done: string[]; finished: boolean } | null;
   /** Seq where each step, sleep and wait of this run first started: where a restart from it cuts the log. */
   firstStarted: Record<string, number>;
   idempotencyKeys: Record<string, number>;
@@ -78,7 +82,7 @@ function shiftDeadlines(book: CodeBook, by: number): void {
 }
 
 function fresh(book: CodeBook): CodeBook {
-  return { ...book, results: {}, steps: {}, sleeps: {}, waits: {}, buffer: [], firstStarted: {}, paused: null, ended: null };
+  return { ...book, results: {}, steps: {}, sleeps: {}, waits: {}, buffer: [], attempts: {}, rollback: null, firstStarted: {}, paused: null, ended: null };
 }
 
 /**
@@ -105,6 +109,8 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
       sleeps: {},
       waits: {},
       buffer: [],
+      attempts: {},
+      rollback: null,
       firstStarted: {},
       idempotencyKeys: {},
       paused: null,
@@ -115,7 +121,7 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
   let book = state.book;
   if (record.type === "instance.restarted") {
     // Cloudflare keeps what started before the step restarted from, and drops every buffered event.
-    const base = record.data.cut === undefined ? fresh(book) : { ...context.stateBefore(record.data.cut).book, buffer: [], paused: null, ended: null };
+    const base = record.data.cut === undefined ? fresh(book) : { ...context.stateBefore(record.data.cut).book, buffer: [], rollback: null, paused: null, ended: null };
     const prefixAt = record.data.cut === undefined ? record.at : context.stateBefore(record.data.cut).at;
     const restarted = { ...base, idempotencyKeys: book.idempotencyKeys };
     shiftDeadlines(restarted, record.at - prefixAt);
@@ -128,6 +134,7 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
       case "step.started": {
         if (draft.results[record.data.key]) break;
         draft.firstStarted[record.data.key] ??= record.seq;
+        draft.attempts[record.data.key] = record.data.attempt;
         const failures = draft.steps[record.data.key]?.failures ?? 0;
         draft.steps[record.data.key] = { attempt: record.data.attempt, failures, phase: "running" };
         break;
@@ -175,6 +182,16 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
         match(draft);
         break;
       }
+      case "rollback.started":
+        draft.rollback ??= { error: record.data.error, trigger: record.data.trigger, done: [], finished: false };
+        break;
+      case "rollback.step.succeeded":
+        draft.rollback?.done.push(record.data.key);
+        break;
+      case "rollback.completed":
+      case "rollback.errored":
+        if (draft.rollback) draft.rollback.finished = true;
+        break;
       case "instance.paused":
         draft.paused ??= { at: record.at };
         break;

@@ -25,6 +25,19 @@ export interface WorkflowStepConfig {
   sensitive?: "output";
 }
 
+export interface WorkflowRollbackContext<T = unknown> {
+  ctx: WorkflowStepContext;
+  error: Error;
+  output: T | undefined;
+  /** @deprecated Use `ctx.step.name` and `ctx.step.count`. */
+  stepName: string;
+}
+
+export interface WorkflowStepRollbackOptions<T = unknown> {
+  rollback: (context: WorkflowRollbackContext<T>) => Promise<void>;
+  rollbackConfig?: Pick<WorkflowStepConfig, "retries" | "timeout">;
+}
+
 export interface WorkflowEvent<T> {
   payload: Readonly<T>;
   timestamp: Date;
@@ -39,8 +52,8 @@ export interface WorkflowStepEvent<T> {
 }
 
 export interface WorkflowStep {
-  do<T>(name: string, callback: (ctx: WorkflowStepContext) => Promise<T>): Promise<T>;
-  do<T>(name: string, config: WorkflowStepConfig, callback: (ctx: WorkflowStepContext) => Promise<T>): Promise<T>;
+  do<T>(name: string, callback: (ctx: WorkflowStepContext) => Promise<T>, rollback?: WorkflowStepRollbackOptions<T>): Promise<T>;
+  do<T>(name: string, config: WorkflowStepConfig, callback: (ctx: WorkflowStepContext) => Promise<T>, rollback?: WorkflowStepRollbackOptions<T>): Promise<T>;
   sleep(name: string, duration: WorkflowSleepDuration | Duration): Promise<void>;
   sleepUntil(name: string, timestamp: Date | number): Promise<void>;
   waitForEvent<T>(name: string, options: { type: string; timeout?: WorkflowTimeoutDuration | number }): Promise<WorkflowStepEvent<T>>;

@@ -18,6 +18,15 @@ export interface Params {
 
 const ledger = (env: TestEnv) => env.RUN_LEDGER.get(env.RUN_LEDGER.idFromName("ledger"));
 const ran = (env: TestEnv, event: WorkflowEvent<Params>, name: string) => ledger(env).ran(`${event.instanceId}:${name}`);
+const note = (env: TestEnv, event: WorkflowEvent<Params>, text: string) => ledger(env).note(`${event.instanceId}:rollbacks`, text);
+
+/** A step whose rollback handler notes what it was given. */
+const undoable = (env: TestEnv, event: WorkflowEvent<Params>, name: string) => ({
+  rollback: async ({ ctx, error, output, stepName }: { ctx: { step: { name: string; count: number }; attempt: number }; error: Error; output: unknown; stepName: string }) => {
+    await note(env, event, JSON.stringify({ step: ctx.step, attempt: ctx.attempt, error: `${error.name}|${error.message}`, output: output ?? null, stepName }));
+  },
+  rollbackConfig: { retries: { limit: 0, delay: 0 } },
+});
 
 export const bodies = {
   sequential: async (event, step, env) => {
@@ -106,6 +115,17 @@ export const bodies = {
     await step.do("second", async () => (await ran(env, event, "second"), 2));
     await step.sleep("nap", 300);
     return step.do("third", async () => (await ran(env, event, "third"), 3));
+  },
+  saga: async (event, step, env) => {
+    await step.do("reserve", async () => (await ran(env, event, "reserve"), "room 12"), undoable(env, event, "reserve"));
+    await step.do("charge", async () => (await ran(env, event, "charge"), { receipt: 7 }), undoable(env, event, "charge"));
+    await step.do("plain", async () => (await ran(env, event, "plain"), "no handler"));
+    if (event.payload.failTimes === 0) await step.waitForEvent("confirm", { type: "confirm", timeout: "1 minute" });
+    await step.do("ship", { retries: { limit: 0, delay: 0 } }, async () => {
+      await ran(env, event, "ship");
+      throw new TypeError("no courier");
+    }, undoable(env, event, "ship"));
+    return "unreachable";
   },
 } satisfies Record<string, Body>;
 

@@ -30,5 +30,6 @@ export const CfWaits = cloudflareClass("waits");
 export const CfFanOut = cloudflareClass("fanOut");
 export const CfLoop = cloudflareClass("loop");
 export const CfHeld = cloudflareClass("held");
+export const CfSaga = cloudflareClass("saga");
 
 export const conformanceWorkflows = (Object.keys(bodies) as BodyName[]).map((name) => defineWorkflow({ name: `dm-${name}`, entrypoint: ourClass(name) }));
