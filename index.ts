@@ -28,3 +28,5 @@ export { WorkflowFatalError, NonRetryableDelayError } from "./core/code/config";
 export type { CodeWorkflowDefinition, CodeWorkflowOptions } from "./core/code/definition";
 export type { AnyWorkflowDefinition } from "./core/definition";
 export { InspectionStream, inspectionEvents, replayInto, definitionOf, type InspectionEvent, type InspectorLike } from "./core/inspection";
+export type { WorkflowInstanceEvent, WorkflowInstanceEventType, SubscribeOptions } from "./core/instance-events";
+export type { InstanceSubscription } from "./runtime/subscription";

@@ -1,6 +1,8 @@
 import { InvalidOperationError } from "../core/errors";
 import { assertInstanceId } from "../core/ids";
+import type { SubscribeOptions } from "../core/instance-events";
 import type { LogRecord } from "../core/records";
+import type { InstanceSubscription } from "./subscription";
 import type { InstanceStatus, InstanceStatusName } from "../core/status";
 
 export interface CreateOptions<TParams = unknown> {
@@ -32,6 +34,8 @@ export interface InstanceHandle {
   sendEvent(event: SendEventOptions): Promise<void>;
   /** The log, oldest first: records with seq after `after`, at most `limit` (default 1000). */
   history(options?: { after?: number; limit?: number }): Promise<LogRecord[]>;
+  /** Cloudflare's subscription: the log as its instance events, from `cursor`, live, until the run ends. */
+  subscribe(options?: SubscribeOptions): Promise<InstanceSubscription>;
 }
 
 /** Cloudflare's way to name a step to restart from: its name, occurrence (default 1) and type (default "do"). */

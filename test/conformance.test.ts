@@ -18,6 +18,7 @@ interface Observed {
 }
 
 interface Handle {
+  subscribe(): Promise<{ next(): Promise<IteratorResult<Record<string, unknown>, void>> }>;
   status(): Promise<Observed>;
   sendEvent(event: { type: string; payload?: unknown }): Promise<void>;
   pause(): Promise<void>;
@@ -44,6 +45,7 @@ const cloudflare: Engine = {
         return { status, ...(status === "complete" ? { output } : {}), ...(error ? { error: { name: error.name, message: error.message } } : {}) };
       },
       sendEvent: (event) => instance.sendEvent(event as { type: string; payload: unknown }),
+      subscribe: () => (instance as unknown as { subscribe(): Promise<{ next(): Promise<IteratorResult<Record<string, unknown>, void>> }> }).subscribe(),
       pause: () => instance.pause(),
       resume: () => instance.resume(),
       terminate: (options) => (instance.terminate as (options?: { rollback?: boolean }) => Promise<void>)(options),
@@ -62,6 +64,7 @@ const ours: Engine = {
         return { status, ...(output === undefined ? {} : { output }), ...(error ? { error } : {}) };
       },
       sendEvent: (event) => instance.sendEvent(event),
+      subscribe: () => instance.subscribe() as never,
       pause: () => instance.pause(),
       resume: () => instance.resume(),
       terminate: (options) => instance.terminate(options),
@@ -81,12 +84,28 @@ interface Run {
   runs(step: string): Promise<number>;
   /** What each rollback handler was given, in the order they ran. */
   rollbacks(): Promise<unknown[]>;
+  /** Every event subscribe() delivered, as [type, stepName, attempt]. */
+  events: [unknown, unknown, unknown][];
 }
 
 /** Runs one scenario on one engine: create, then `drive` (events, pause…), then wait for a final status. */
 async function scenario(engine: Engine, body: BodyName, params: Params, drive?: (instance: Handle, seen: string[]) => Promise<void>): Promise<Run> {
   const id = `${engine.name === "cloudflare" ? "cf" : "dm"}-${body}-${++serial}`;
   const instance = await engine.create(body, id, params);
+  const subscription = await instance.subscribe();
+  const events: [unknown, unknown, unknown][] = [];
+  const collected = (async () => {
+    try {
+      for (;;) {
+        const next = await subscription.next();
+        if (next.done) return;
+        events.push([next.value.type, next.value.stepName ?? null, next.value.attempt ?? null]);
+      }
+    } catch (error) {
+      // Cloudflare's local engine breaks its own subscriptions when it aborts itself (a NonRetryableError, a terminate).
+      events.push(["subscription broken", String(error), null]);
+    }
+  })();
   const seen: string[] = [];
   const watch = async () => {
     const status = await instance.status();
@@ -95,9 +114,11 @@ async function scenario(engine: Engine, body: BodyName, params: Params, drive?: 
   };
   await drive?.({ ...instance, status: watch }, seen);
   const final = await until(watch, (s) => FINAL.has(s.status), `${id} to finish`, 1500);
+  await collected;
   return {
     final,
     seen,
+    events,
     runs: (step) => ledger().count(`${id}:${step}`),
     rollbacks: async () => (await ledger().notes(`${id}:rollbacks`)).map((text) => JSON.parse(text)),
   };
@@ -115,9 +136,10 @@ async function sameRuns(theirs: Run, mine: Run, steps: string[]) {
 const waitFor = (instance: Handle, status: string) => until(() => instance.status(), (s) => s.status === status, status);
 
 describe("conformance with Cloudflare's local Workflows engine", () => {
-  it("sequential steps: same output, each callback once", async () => {
+  it("sequential steps: same output, each callback once, and the same events from subscribe()", async () => {
     const { theirs, mine } = await onBoth("sequential");
     expect(mine.final).toEqual(theirs.final);
+    expect(mine.events).toEqual(theirs.events);
     expect(mine.final).toMatchObject({ status: "complete", output: { a: 1, b: 2, step: { name: "c", count: 1 }, attempt: 1 } });
     await sameRuns(theirs, mine, ["a", "b", "c"]);
   });
@@ -125,6 +147,7 @@ describe("conformance with Cloudflare's local Workflows engine", () => {
   it.each(["constant", "linear", "exponential"] as const)("retries with %s backoff: same attempts and the callback's ctx.config", async (backoff) => {
     const { theirs, mine } = await onBoth("retries", { failTimes: 2, backoff });
     expect(mine.final).toEqual(theirs.final);
+    expect(mine.events, "subscribe() events").toEqual(theirs.events);
     expect(mine.final.output).toMatchObject({ out: { attempt: 3, config: { retries: { limit: 3, delay: 20, backoff } } } });
     await sameRuns(theirs, mine, ["flaky"]);
   });
@@ -132,6 +155,7 @@ describe("conformance with Cloudflare's local Workflows engine", () => {
   it("retries exhausted: the step's last error ends the instance", async () => {
     const { theirs, mine } = await onBoth("retries", { failTimes: 10 });
     expect(mine.final).toEqual(theirs.final);
+    expect(mine.events, "subscribe() events").toEqual(theirs.events);
     expect(mine.final).toMatchObject({ status: "errored", error: { name: "Error", message: "attempt 4 failed" } });
     await sameRuns(theirs, mine, ["flaky"]);
   });
@@ -151,6 +175,7 @@ describe("conformance with Cloudflare's local Workflows engine", () => {
   it("a step failure caught in run(): run() sees the same error, and carries on", async () => {
     const { theirs, mine } = await onBoth("caught");
     expect(mine.final).toEqual(theirs.final);
+    expect(mine.events, "subscribe() events").toEqual(theirs.events);
     expect(mine.final.output).toEqual({ name: "TypeError", message: "bad input", recovered: "recovered" });
     await sameRuns(theirs, mine, ["fails", "recover"]);
   });
@@ -158,6 +183,7 @@ describe("conformance with Cloudflare's local Workflows engine", () => {
   it("a custom error class reaches run() as Cloudflare delivers it: name folded into the message", async () => {
     const { theirs, mine } = await onBoth("customError");
     expect(mine.final).toEqual(theirs.final);
+    expect(mine.events, "subscribe() events").toEqual(theirs.events);
     expect(mine.final.output).toEqual({ name: "Error", message: "QuotaError: over quota" });
   });
 
@@ -165,6 +191,7 @@ describe("conformance with Cloudflare's local Workflows engine", () => {
     const until = Date.now() + 400;
     const { theirs, mine } = await onBoth("sleeps", { until });
     expect(mine.final).toEqual(theirs.final);
+    expect(mine.events, "subscribe() events").toEqual(theirs.events);
     await sameRuns(theirs, mine, ["after"]);
   });
 
@@ -176,6 +203,7 @@ describe("conformance with Cloudflare's local Workflows engine", () => {
       await instance.sendEvent({ type: "go", payload: { n: 2 } });
     });
     expect(mine.final).toEqual(theirs.final);
+    expect(mine.events, "subscribe() events").toEqual(theirs.events);
     expect(mine.final.output).toMatchObject({ first: { n: 1 }, second: { n: 2 }, type: "go", timeout: "Error|WorkflowTimeoutError: Execution timed out after 300ms", done: "done" });
     await sameRuns(theirs, mine, ["done"]);
   });
@@ -183,12 +211,14 @@ describe("conformance with Cloudflare's local Workflows engine", () => {
   it("Promise.all and Promise.race over steps: same results, same counts", async () => {
     const { theirs, mine } = await onBoth("fanOut");
     expect(mine.final).toEqual(theirs.final);
+    expect(mine.events, "subscribe() events").toEqual(theirs.events);
     await sameRuns(theirs, mine, ["par1", "par2", "par3"]);
   });
 
   it("a loop of steps with one name: each occurrence is its own step", async () => {
     const { theirs, mine } = await onBoth("loop");
     expect(mine.final).toEqual(theirs.final);
+    expect(mine.events, "subscribe() events").toEqual(theirs.events);
     expect(mine.final.output).toBe(15);
     await sameRuns(theirs, mine, ["same1", "same2", "same3", "same4", "same5"]);
   });
@@ -203,6 +233,7 @@ describe("conformance with Cloudflare's local Workflows engine", () => {
       await instance.resume();
     });
     expect(mine.final).toEqual(theirs.final);
+    expect(mine.events, "subscribe() events").toEqual(theirs.events);
     expect(mine.final).toEqual({ status: "complete", output: 3 });
     await sameRuns(theirs, mine, ["first", "second", "third"]);
   });
@@ -226,6 +257,7 @@ describe("conformance with Cloudflare's local Workflows engine", () => {
       await instance.sendEvent({ type: "go" });
     });
     expect(mine.final).toEqual(theirs.final);
+    expect(mine.events, "subscribe() events").toEqual(theirs.events);
     await sameRuns(theirs, mine, ["first", "second", "third"]);
     expect(await mine.runs("first")).toBe(2);
   });
@@ -233,6 +265,7 @@ describe("conformance with Cloudflare's local Workflows engine", () => {
   it("rollbacks: an error escaping run() undoes every started step with a handler, newest first, and the instance keeps the error", async () => {
     const { theirs, mine } = await onBoth("saga", { failTimes: 1 });
     expect(mine.final).toEqual(theirs.final);
+    expect(mine.events, "subscribe() events").toEqual(theirs.events);
     expect(mine.final).toEqual({ status: "errored", error: { name: "TypeError", message: "no courier" } });
     await sameRuns(theirs, mine, ["reserve", "charge", "plain", "ship"]);
     const handled = await mine.rollbacks();

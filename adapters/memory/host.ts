@@ -17,6 +17,7 @@ import type { DriverOptions } from "../../runtime/driver";
 import { createInstance, loadInstance, type HostedInstance } from "../../runtime/hosted";
 import { WorkflowCatalog } from "../../runtime/catalog";
 import { createdId, restartKey } from "../../runtime/client";
+import { subscribe } from "../../runtime/subscription";
 import { MemoryStorage } from "./storage";
 
 export interface MemoryHostOptions {
@@ -75,6 +76,7 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
       restart: async (restart = {}) => driver().command({ type: "restart", ...(restart.from === undefined ? {} : { from: restartKey(restart.from) }) }),
       sendEvent: async ({ type, payload, idempotencyKey }) => void driver().command({ type: "event", event: type, payload, idempotencyKey }),
       history: async ({ after, limit = DEFAULT_HISTORY_LIMIT } = {}) => driver().history({ after, limit: Math.min(limit, MAX_LIST_LIMIT * 10) }),
+      subscribe: async (options) => subscribe(id, async (after) => driver().history({ after, limit: MAX_LIST_LIMIT }), options),
     };
   }
 

@@ -5,6 +5,7 @@ import type { LogRecord } from "../../core/records";
 import type { InstanceStatus, InstanceStatusName } from "../../core/status";
 import type { WorkflowCatalog } from "../../runtime/catalog";
 import { createdId, restartKey, DEFAULT_HISTORY_LIMIT, MAX_BATCH, MAX_LIST_LIMIT, type BatchError, type CreateOptions, type InstanceHandle, type InstanceSummary, type WorkflowClient } from "../../runtime/client";
+import { subscribe } from "../../runtime/subscription";
 import { unwrap, type Outcome } from "../../runtime/wire";
 import type { InstanceCommand } from "../durable-object/instance-object";
 
@@ -63,6 +64,7 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
         command({ type: "event", event: type, payload: toJson(payload, "the event payload"), ...(idempotencyKey === undefined ? {} : { idempotencyKey }) }),
       history: async ({ after, limit = DEFAULT_HISTORY_LIMIT } = {}) =>
         unwrap(await object().history(workflow, id, { ...(after === undefined ? {} : { after }), limit: Math.min(limit, MAX_LIST_LIMIT * 10) })),
+      subscribe: async (options) => subscribe(id, async (after) => unwrap(await object().history(workflow, id, { after, limit: MAX_LIST_LIMIT })), options),
     };
   }
 

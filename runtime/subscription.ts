@@ -1,0 +1,60 @@
+import { assertSubscribeOptions, InstanceEventStream, TERMINAL_EVENTS, type SubscribeOptions, type WorkflowInstanceEvent } from "../core/instance-events";
+import type { LogRecord } from "../core/records";
+
+/** Cloudflare's `WorkflowInstanceSubscription`. */
+export interface InstanceSubscription {
+  next(): Promise<IteratorResult<WorkflowInstanceEvent, void>>;
+  [Symbol.dispose](): void;
+}
+
+const FIRST_POLL_MS = 20;
+const LAST_POLL_MS = 500;
+
+/**
+ * Cloudflare's `subscribe()` over any host's history: events after `cursor`
+ * in order, then new ones as they are appended (read by polling the log,
+ * backing off from 20 ms to 500 ms while nothing happens), done after the
+ * run's terminal event, even when the filter hides it.
+ */
+export function subscribe(instanceId: string, read: (after: number) => Promise<LogRecord[]>, options?: SubscribeOptions): InstanceSubscription {
+  assertSubscribeOptions(options);
+  const cursor = options?.cursor ?? 0;
+  const filter = options?.filter;
+  const stream = new InstanceEventStream(instanceId);
+  const queue: WorkflowInstanceEvent[] = [];
+  let readUpTo = 0;
+  let finished = false;
+  let disposed = false;
+  let pollMs = FIRST_POLL_MS;
+  const done = { done: true, value: undefined } as const;
+
+  return {
+    async next() {
+      for (;;) {
+        if (disposed || (finished && !queue.length)) return done;
+        const event = queue.shift();
+        if (event) {
+          const terminal = TERMINAL_EVENTS.includes(event.type);
+          if (terminal) {
+            finished = true;
+            queue.length = 0;
+          }
+          if (event.eventId > cursor && (!filter || filter.includes(event.type))) return { done: false, value: event };
+          continue;
+        }
+        const records = await read(readUpTo);
+        if (records.length) {
+          readUpTo = records.at(-1)!.seq;
+          queue.push(...stream.push(records));
+          pollMs = FIRST_POLL_MS;
+          continue;
+        }
+        await new Promise((resolve) => setTimeout(resolve, pollMs));
+        pollMs = Math.min(pollMs * 2, LAST_POLL_MS);
+      }
+    },
+    [Symbol.dispose]() {
+      disposed = true;
+    },
+  };
+}
