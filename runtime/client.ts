@@ -1,4 +1,4 @@
-import { InvalidOperationError } from "../core/errors";
+import { DurableMachinesError, InvalidOperationError } from "../core/errors";
 import { assertInstanceId } from "../core/ids";
 import type { SubscribeOptions } from "../core/instance-events";
 import type { LogRecord } from "../core/records";
@@ -36,6 +36,8 @@ export interface InstanceHandle {
   history(options?: { after?: number; limit?: number }): Promise<LogRecord[]>;
   /** Cloudflare's subscription: the log as its instance events, from `cursor`, live, until the run ends. */
   subscribe(options?: SubscribeOptions): Promise<InstanceSubscription>;
+  /** Wipes the instance, its log included, and stops its work; the id can be used again. */
+  delete(): Promise<void>;
 }
 
 /** Cloudflare's way to name a step to restart from: its name, occurrence (default 1) and type (default "do"). */
@@ -74,8 +76,12 @@ export interface ListOptions {
 /** One workflow, as Cloudflare's Workflow binding shapes it, plus listing by status. */
 export interface WorkflowClient<TParams = unknown> {
   create(options?: CreateOptions<TParams>): Promise<InstanceHandle>;
-  /** Cloudflare's batch form: every instance is tried, and each refusal is reported with its index. */
-  createBatch(batch: { instances: CreateOptions<TParams>[] }): Promise<{ created: InstanceHandle[]; errors: BatchError[] }>;
+  /** Cloudflare's batch forms: every instance is tried, and each refusal is reported with its index; or `count` instances with random ids. */
+  createBatch(batch: { instances: CreateOptions<TParams>[] } | { count: number; params?: TParams }): Promise<{ created: InstanceHandle[]; errors: BatchError[] }>;
+  /** Cloudflare's older form: only the created instances come back; duplicates and refusals are skipped. */
+  createBatch(instances: CreateOptions<TParams>[]): Promise<InstanceHandle[]>;
+  /** Deletes up to 100 instances; one entry per id given, in `deleted` or in `errors`. */
+  deleteBatch(ids: string[]): Promise<{ deleted: { id: string }[]; errors: { id: string; code: string; message: string }[] }>;
   get(id: string): Promise<InstanceHandle>;
   list(options?: ListOptions): Promise<{ instances: InstanceSummary[]; cursor?: string }>;
 }
@@ -93,4 +99,60 @@ export function createdId(options: unknown): string {
   const chosen = id === undefined ? crypto.randomUUID() : id;
   assertInstanceId(chosen);
   return chosen;
+}
+
+type Creates = (options: CreateOptions<unknown>) => Promise<InstanceHandle>;
+
+/** Every form of Cloudflare's `createBatch`, over one way to create an instance. */
+export async function createInBatch(input: unknown, create: Creates): Promise<{ created: InstanceHandle[]; errors: BatchError[] } | InstanceHandle[]> {
+  const legacy = Array.isArray(input);
+  const request = input as { instances?: unknown; count?: unknown; params?: unknown } | undefined;
+  let batch: unknown[];
+  if (legacy) batch = input;
+  else if (request && "count" in request) {
+    if (!Number.isInteger(request.count) || (request.count as number) < 1) throw new InvalidOperationError("batch.invalid", "count must be a positive integer.");
+    batch = Array.from({ length: request.count as number }, () => ({ params: request.params }));
+  } else batch = request?.instances as unknown[];
+  if (!Array.isArray(batch) || batch.length === 0 || batch.length > MAX_BATCH) {
+    throw new InvalidOperationError("batch.invalid", `A batch holds 1 to ${MAX_BATCH} instances; got ${Array.isArray(batch) ? batch.length : "no list"}.`);
+  }
+  const seen = new Set<unknown>();
+  const results = await Promise.all(
+    batch.map(async (options, index) => {
+      const id = (options as { id?: unknown } | null)?.id;
+      try {
+        if (id !== undefined && seen.has(id)) throw new DurableMachinesError("instance.duplicate_in_batch", `Instance id "${String(id)}" appears twice in the batch; the first was created.`);
+        seen.add(id ?? Symbol());
+        return await create(options as CreateOptions<unknown>);
+      } catch (error) {
+        if (!(error instanceof DurableMachinesError)) throw error;
+        return { index, ...(typeof id === "string" ? { id } : {}), code: error.code, message: error.message } satisfies BatchError;
+      }
+    }),
+  );
+  const created = results.filter((r): r is InstanceHandle => "status" in r);
+  return legacy ? created : { created, errors: results.filter((r): r is BatchError => "code" in r) };
+}
+
+/** Cloudflare's `deleteBatch`: one entry per id given, a repeated id deleted once and reported each time. */
+export async function deleteInBatch(ids: unknown, remove: (id: string) => Promise<void>) {
+  if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_BATCH) throw new InvalidOperationError("batch.invalid", `deleteBatch takes 1 to ${MAX_BATCH} ids.`);
+  const removals = new Map<string, Promise<void>>();
+  const outcomes = await Promise.all(
+    ids.map(async (id: unknown) => {
+      try {
+        if (typeof id !== "string") throw new InvalidOperationError("instance.invalid_id", `Instance id ${String(id)} is invalid.`);
+        if (!removals.has(id)) removals.set(id, remove(id));
+        await removals.get(id);
+        return { id, ok: true as const };
+      } catch (error) {
+        if (!(error instanceof DurableMachinesError)) throw error;
+        return { id: String(id), ok: false as const, code: error.code, message: error.message };
+      }
+    }),
+  );
+  return {
+    deleted: outcomes.filter((o) => o.ok).map(({ id }) => ({ id })),
+    errors: outcomes.flatMap((o) => (o.ok ? [] : [{ id: o.id, code: o.code, message: o.message }])),
+  };
 }

@@ -379,7 +379,7 @@ describe("bad input is refused with the right status and code, and changes nothi
       expectError(await post(`${instancePath(id, "nope")}/events`, { type: "approve" }), 404, "workflow.not_found");
       expectError(await get(`${instancePath(id, "training-loop")}`), 404, "instance.not_found");
       expectError(await post(`${instancePath(id)}/cancel`), 404, "route.not_found");
-      expectError(await api("DELETE", instancePath(id)), 404, "route.not_found");
+      expectError(await api("DELETE", `${instancePath(id)}/events`), 404, "route.not_found");
       expectError(await api("PUT", `${instancePath(id)}/events`, { type: "approve" }), 404, "route.not_found");
     });
     expectError(await get(instancePath("bad-unknowns-missing")), 404, "instance.not_found");

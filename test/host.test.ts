@@ -92,3 +92,21 @@ it("keeps ringing while a step runs: after a keep-alive ring the alarm is set ag
   expect(await runInDurableObject(objectOf(id), (_object, state) => state.storage.getAlarm())).not.toBeNull();
   await ledger().release(`${id}:b`);
 });
+
+it("delete wipes an instance in its object and the registry, over RPC and HTTP, and frees its id", async () => {
+  const { exports } = await import("cloudflare:workers");
+  const worker = (exports as unknown as { default: Fetcher }).default;
+  for (const via of ["client", "http"] as const) {
+    const id = `deleted-${via}`;
+    const instance = await client().workflow("gated").create({ id, params: { instance: id } });
+    await until(() => instance.status(), (s) => s.value === "approval", "the approval state");
+    await until(() => client().workflow("gated").list({ status: "waiting" }), (page) => page.instances.some((i) => i.id === id), "the registry to list it");
+    if (via === "client") await instance.delete();
+    else expect((await worker.fetch(`https://example.com/api/workflows/gated/instances/${id}`, { method: "DELETE", headers: { authorization: "Bearer test-token" } })).status).toBe(200);
+    await expect(client().workflow("gated").get(id)).rejects.toMatchObject({ code: "instance.not_found" });
+    expect((await client().workflow("gated").list({ limit: 1000 })).instances.some((i) => i.id === id)).toBe(false);
+    expect(await runInDurableObject(objectOf(id), (_object, state) => state.storage.getAlarm())).toBeNull();
+    const again = await client().workflow("gated").create({ id, params: { instance: id } });
+    expect((await again.history())[0]).toMatchObject({ seq: 1, type: "instance.created" });
+  }
+});

@@ -27,6 +27,7 @@ export type { InstanceCommand };
 
 interface RegistryStub {
   update(workflow: string, entry: RegistryEntry): Promise<void>;
+  remove(id: string): Promise<void>;
 }
 
 /**
@@ -76,6 +77,24 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
 
     async history(workflow: string, instanceId: string, range: { after?: number; limit?: number }): Promise<Outcome<LogRecord[]>> {
       return capture(() => this.instance(workflow, instanceId).history(range));
+    }
+
+    /** Wipes the instance: its work stops, its storage and alarm go, its sockets close, the registry forgets it. */
+    async remove(workflow: string, instanceId: string): Promise<Outcome<void>> {
+      return capture(async () => {
+        if (this.store.isEmpty()) throw new InstanceNotFoundError(workflow, instanceId);
+        this.driver?.dispose();
+        this.driver = undefined;
+        this.def = undefined;
+        this.loadError = undefined;
+        this.live = undefined;
+        this.reported = undefined;
+        for (const socket of this.ctx.getWebSockets()) socket.close(1000, "instance deleted");
+        await this.ctx.storage.deleteAlarm();
+        await this.ctx.storage.deleteAll();
+        this.store.forget();
+        await this.registry(workflow).remove(instanceId);
+      });
     }
 
     /** Bytes of log and snapshots this instance stores. */
@@ -166,6 +185,11 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       };
     }
 
+    private registry(workflow: string): RegistryStub {
+      const namespace = this.env[settings.registryBinding] as DurableObjectNamespace;
+      return namespace.get(namespace.idFromName(workflow)) as unknown as RegistryStub;
+    }
+
     /**
      * Reports the status once the current burst of work is done: a run of
      * quick steps changes status at every step, and the registry only needs
@@ -185,10 +209,8 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
     private async report(summary: InstanceSummaryState): Promise<void> {
       const { workflow, instanceId, status, createdAt, updatedAt, seq } = summary;
       this.reported = status;
-      const namespace = this.env[settings.registryBinding] as DurableObjectNamespace;
-      const registry = namespace.get(namespace.idFromName(workflow)) as unknown as RegistryStub;
       try {
-        await registry.update(workflow, { id: instanceId, status, createdAt, updatedAt, seq });
+        await this.registry(workflow).update(workflow, { id: instanceId, status, createdAt, updatedAt, seq });
       } catch (error) {
         this.reported = undefined;
         console.error("durable-machines: the registry missed a status change; the next one will carry it.", error);

@@ -39,6 +39,10 @@ export function createRegistryObject() {
       );
     }
 
+    async remove(id: string): Promise<void> {
+      this.ctx.storage.sql.exec("DELETE FROM instances WHERE id = ?", id);
+    }
+
     async list(options: { status?: InstanceStatusName; limit: number; cursor?: string }): Promise<{ instances: InstanceSummary[]; cursor?: string }> {
       const rows = this.ctx.storage.sql
         .exec<Row>(

@@ -63,6 +63,11 @@ export class SqlInstanceStore implements InstanceStore {
     this.sql.exec("DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)", SNAPSHOTS_KEPT + 1);
   }
 
+  /** After the object's storage was wiped: the tables are gone and come back with the next record. */
+  forget(): void {
+    this.ready = false;
+  }
+
   /** Bytes of log and snapshots, for footprint measurements. */
   bytes(): { log: number; snapshots: number } {
     if (!this.ready) return { log: 0, snapshots: 0 };

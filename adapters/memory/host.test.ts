@@ -1090,7 +1090,7 @@ describe("memory host: list and createBatch", () => {
     expect(result.errors.map(({ index, id, code }) => ({ index, id, code }))).toEqual([
       { index: 1, id: "exists", code: "instance.already_exists" },
       { index: 2, id: "bad id", code: "instance.invalid_id" },
-      { index: 4, id: "b1", code: "instance.already_exists" },
+      { index: 4, id: "b1", code: "instance.duplicate_in_batch" },
       { index: 5, id: "-x", code: "instance.invalid_id" },
     ]);
     for (const error of result.errors) expect(error.message.length).toBeGreaterThan(0);

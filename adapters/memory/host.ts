@@ -1,12 +1,14 @@
 import type { AnyWorkflowDefinition } from "../../core/definition";
-import { DurableMachinesError, InstanceExistsError, InstanceNotFoundError, InvalidOperationError } from "../../core/errors";
+import { DurableMachinesError, InstanceExistsError, InstanceNotFoundError } from "../../core/errors";
 import { assertInstanceId } from "../../core/ids";
 import type { LogRecord } from "../../core/records";
 import {
+  createdId,
+  createInBatch,
+  deleteInBatch,
   DEFAULT_HISTORY_LIMIT,
-  MAX_BATCH,
   MAX_LIST_LIMIT,
-  type BatchError,
+  restartKey,
   type CreateOptions,
   type InstanceHandle,
   type InstanceSummary,
@@ -16,7 +18,6 @@ import { systemClock, type Clock } from "../../runtime/clock";
 import type { DriverOptions } from "../../runtime/driver";
 import { createInstance, loadInstance, type HostedInstance } from "../../runtime/hosted";
 import { WorkflowCatalog } from "../../runtime/catalog";
-import { createdId, restartKey } from "../../runtime/client";
 import { subscribe } from "../../runtime/subscription";
 import { MemoryStorage } from "./storage";
 
@@ -77,6 +78,7 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
       sendEvent: async ({ type, payload, idempotencyKey }) => void driver().command({ type: "event", event: type, payload, idempotencyKey }),
       history: async ({ after, limit = DEFAULT_HISTORY_LIMIT } = {}) => driver().history({ after, limit: Math.min(limit, MAX_LIST_LIMIT * 10) }),
       subscribe: async (options) => subscribe(id, async (after) => driver().history({ after, limit: MAX_LIST_LIMIT }), options),
+      delete: async () => remove(workflow, id),
     };
   }
 
@@ -89,26 +91,20 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
     return handle(workflow, id);
   }
 
+  function remove(workflow: string, id: string): void {
+    assertInstanceId(id);
+    if (!storage.has(workflow, id)) throw new InstanceNotFoundError(workflow, id);
+    drivers.get(slot(workflow, id))?.dispose();
+    drivers.delete(slot(workflow, id));
+    storage.remove(workflow, id);
+  }
+
   function client(workflow: string): WorkflowClient {
     catalog.latest(workflow);
     return {
       create: async (options) => createOne(workflow, options),
-      async createBatch({ instances }) {
-        if (!Array.isArray(instances) || instances.length === 0 || instances.length > MAX_BATCH) {
-          throw new InvalidOperationError("batch.invalid", `A batch holds 1 to ${MAX_BATCH} instances; got ${Array.isArray(instances) ? instances.length : "no list"}.`);
-        }
-        const created: InstanceHandle[] = [];
-        const errors: BatchError[] = [];
-        instances.forEach((options, index) => {
-          try {
-            created.push(createOne(workflow, options));
-          } catch (error) {
-            if (!(error instanceof DurableMachinesError)) throw error;
-            errors.push({ index, ...(options?.id === undefined ? {} : { id: options.id }), code: error.code, message: error.message });
-          }
-        });
-        return { created, errors };
-      },
+      createBatch: ((input: unknown) => createInBatch(input, async (options) => createOne(workflow, options))) as WorkflowClient["createBatch"],
+      deleteBatch: (ids) => deleteInBatch(ids, async (id) => remove(workflow, id)),
       async get(id) {
         assertInstanceId(id);
         load(workflow, id);

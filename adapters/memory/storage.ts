@@ -33,6 +33,10 @@ export class MemoryStorage {
     return [...this.instances.values()].map(({ workflow, id }) => ({ workflow, id }));
   }
 
+  remove(workflow: string, id: string): void {
+    this.instances.delete(MemoryStorage.key(workflow, id));
+  }
+
   /** Every snapshot an instance has, oldest first. */
   snapshots(workflow: string, id: string): PersistedState[] {
     return JSON.parse(JSON.stringify(this.instances.get(MemoryStorage.key(workflow, id))?.snapshots ?? [])) as PersistedState[];

@@ -4,7 +4,7 @@ import { toJson } from "../../core/json";
 import type { LogRecord } from "../../core/records";
 import type { InstanceStatus, InstanceStatusName } from "../../core/status";
 import type { WorkflowCatalog } from "../../runtime/catalog";
-import { createdId, restartKey, DEFAULT_HISTORY_LIMIT, MAX_BATCH, MAX_LIST_LIMIT, type BatchError, type CreateOptions, type InstanceHandle, type InstanceSummary, type WorkflowClient } from "../../runtime/client";
+import { createdId, createInBatch, deleteInBatch, restartKey, DEFAULT_HISTORY_LIMIT, MAX_LIST_LIMIT, type CreateOptions, type InstanceHandle, type InstanceSummary, type WorkflowClient } from "../../runtime/client";
 import { subscribe } from "../../runtime/subscription";
 import { unwrap, type Outcome } from "../../runtime/wire";
 import type { InstanceCommand } from "../durable-object/instance-object";
@@ -21,6 +21,7 @@ export interface InstanceStub {
   command(workflow: string, id: string, command: InstanceCommand): Promise<Outcome<InstanceStatus>>;
   history(workflow: string, id: string, range: { after?: number; limit?: number }): Promise<Outcome<LogRecord[]>>;
   footprint(): Promise<{ log: number; snapshots: number; records: number }>;
+  remove(workflow: string, id: string): Promise<Outcome<void>>;
   /** The live inspection socket (a WebSocket upgrade). */
   fetch(request: Request): Promise<Response>;
 }
@@ -65,7 +66,13 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
       history: async ({ after, limit = DEFAULT_HISTORY_LIMIT } = {}) =>
         unwrap(await object().history(workflow, id, { ...(after === undefined ? {} : { after }), limit: Math.min(limit, MAX_LIST_LIMIT * 10) })),
       subscribe: async (options) => subscribe(id, async (after) => unwrap(await object().history(workflow, id, { after, limit: MAX_LIST_LIMIT })), options),
+      delete: () => remove(workflow, id),
     };
+  }
+
+  async function remove(workflow: string, id: string): Promise<void> {
+    assertInstanceId(id);
+    unwrap(await stub(workflow, id).remove(workflow, id));
   }
 
   async function create(workflow: string, options: CreateOptions = {}): Promise<InstanceHandle> {
@@ -79,30 +86,8 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
     catalog.latest(name);
     return {
       create: (options) => create(name, options),
-      async createBatch({ instances: batch }) {
-        if (!Array.isArray(batch) || batch.length === 0 || batch.length > MAX_BATCH) {
-          throw new InvalidOperationError("batch.invalid", `A batch holds 1 to ${MAX_BATCH} instances; got ${Array.isArray(batch) ? batch.length : "no list"}.`);
-        }
-        const seen = new Set<string>();
-        const results = await Promise.all(
-          batch.map(async (options, index) => {
-            try {
-              if (options?.id !== undefined && seen.has(options.id)) {
-                throw new DurableMachinesError("instance.duplicate_in_batch", `Instance id "${options.id}" appears twice in the batch; the first was created.`);
-              }
-              if (options?.id !== undefined) seen.add(options.id);
-              return await create(name, options);
-            } catch (error) {
-              if (!(error instanceof DurableMachinesError)) throw error;
-              return { index, ...(options?.id === undefined ? {} : { id: options.id }), code: error.code, message: error.message } satisfies BatchError;
-            }
-          }),
-        );
-        return {
-          created: results.filter((r): r is InstanceHandle => "status" in r),
-          errors: results.filter((r): r is BatchError => "code" in r),
-        };
-      },
+      createBatch: ((input: unknown) => createInBatch(input, (options) => create(name, options))) as WorkflowClient["createBatch"],
+      deleteBatch: (ids) => deleteInBatch(ids, (id) => remove(name, id)),
       async get(id) {
         assertInstanceId(id);
         unwrap(await stub(name, id).status(name, id));

@@ -1,7 +1,7 @@
 import { DurableMachinesError } from "../../core/errors";
 import { MAX_PAYLOAD_BYTES, utf8Length } from "../../core/json";
 import type { InstanceStatusName } from "../../core/status";
-import type { RestartFrom } from "../../runtime/client";
+import type { CreateOptions, RestartFrom } from "../../runtime/client";
 import type { WorkersClient } from "./client";
 
 /**
@@ -118,12 +118,17 @@ const routes: [method: string, pattern: RegExp, route: Route][] = [
   }],
   ["POST", /^\/api\/workflows\/([^/]+)\/instances\/batch$/, async (request, _url, client, [name]) => {
     const { instances } = await body(request);
-    const { created, errors } = await client.workflow(name!).createBatch({ instances: instances as { id?: string; params?: unknown }[] });
+    const { created, errors } = await client.workflow(name!).createBatch({ instances: instances as CreateOptions[] });
     return json({ created: created.map((instance) => ({ id: instance.id })), errors }, errors.length ? 207 : 201);
   }],
   ["GET", /^\/api\/workflows\/([^/]+)\/instances\/([^/]+)$/, async (_request, _url, client, [name, id]) => {
     const instance = await client.workflow(name!).get(id!);
     return json({ id, ...(await instance.status()) });
+  }],
+  ["DELETE", /^\/api\/workflows\/([^/]+)\/instances\/([^/]+)$/, async (_request, _url, client, [name, id]) => {
+    const instance = await client.workflow(name!).get(id!);
+    await instance.delete();
+    return json({ id, deleted: true });
   }],
   ["POST", /^\/api\/workflows\/([^/]+)\/instances\/([^/]+)\/(pause|resume|terminate|restart)$/, async (request, _url, client, [name, id, action]) => {
     const instance = await client.workflow(name!).get(id!);
