@@ -2,7 +2,7 @@ import type { AnyWorkflowDefinition } from "./definition";
 import { applyCodeRecord, type CodeState } from "./code/fold";
 import { applyRecord } from "./fold";
 import type { Json } from "./json";
-import type { LogRecord } from "./records";
+import { redacted, type LogRecord } from "./records";
 import type { InstanceState } from "./state";
 
 /**
@@ -129,7 +129,7 @@ export class InspectionStream {
       // A code-first state folds in place, and nothing here needs it from before the record.
       const after: AnyState = def.kind === "code" ? applyCodeRecord(before as CodeState | undefined, record, context) : applyRecord(def, before as InstanceState | undefined, record, context).state;
       this.state = after;
-      events.push(...eventsOf(def, def.kind === "code" ? undefined : before, after, record));
+      events.push(...eventsOf(def, def.kind === "code" ? undefined : before, after, redacted(record)));
     }
     return events;
   }

@@ -1,6 +1,6 @@
 import { InvalidOperationError } from "./errors";
 import type { Json } from "./json";
-import type { ErrorInfo, LogRecord } from "./records";
+import { redacted, type ErrorInfo, type LogRecord } from "./records";
 
 /** Cloudflare's `WorkflowInstanceEvent` (workers-types v5), the shape `subscribe()` delivers. */
 export type WorkflowInstanceEvent = { instanceId: string; eventId: number; timestamp: number } & (
@@ -94,7 +94,7 @@ export class InstanceEventStream {
   push(records: readonly LogRecord[]): WorkflowInstanceEvent[] {
     const events: WorkflowInstanceEvent[] = [];
     for (const record of records) {
-      for (const event of this.map(record)) events.push({ ...event, instanceId: this.instanceId, eventId: ++this.eventId, timestamp: record.at } as WorkflowInstanceEvent);
+      for (const event of this.map(redacted(record))) events.push({ ...event, instanceId: this.instanceId, eventId: ++this.eventId, timestamp: record.at } as WorkflowInstanceEvent);
     }
     return events;
   }

@@ -20,7 +20,8 @@ export interface RecordData {
   "instance.created": { workflow: string; instanceId: string; definitionHash: string; params?: Json };
   "step.started": { key: string; attempt: number };
   "step.attempt_failed": { key: string; attempt: number; error: ErrorInfo; retryAt?: number };
-  "step.succeeded": { key: string; attempt: number; output?: Json };
+  /** `sensitive`: the step asked for its output to be shown as "[REDACTED]" wherever the log is shown; the log keeps it for replay. */
+  "step.succeeded": { key: string; attempt: number; output?: Json; sensitive?: true };
   "step.failed": { key: string; attempt: number; error: ErrorInfo };
   "timer.started": { id: string; dueAt: number };
   "timer.cancelled": { id: string };
@@ -54,6 +55,12 @@ export type LogRecord<T extends RecordType = RecordType> = {
 export type RecordBody<T extends RecordType = RecordType> = {
   [K in T]: { type: K; data: RecordData[K] };
 }[T];
+
+/** What a reader is shown of a record: a sensitive step's output replaced by Cloudflare's marker. */
+export function redacted(record: LogRecord): LogRecord {
+  if (record.type !== "step.succeeded" || !record.data.sensitive || record.data.output === undefined) return record;
+  return { ...record, data: { ...record.data, output: "[REDACTED]" } };
+}
 
 export const MACHINE_INPUTS = ["step.succeeded", "step.failed", "timer.fired", "event.received"] as const satisfies readonly RecordType[];
 

@@ -440,7 +440,8 @@ export class CodeDriver implements HostedInstance {
       try {
         const output = toJson(outcome.output, `the output of step "${registered.name}"`);
         this.inflight.delete(key);
-        this.append([{ type: "step.succeeded", data: { key, attempt, ...(output === undefined ? {} : { output }) } }]);
+        const sensitive = registered.config.publicConfig.sensitive === "output" ? { sensitive: true as const } : {};
+        this.append([{ type: "step.succeeded", data: { key, attempt, ...(output === undefined ? {} : { output }), ...sensitive } }]);
         return;
       } catch (error) {
         if (!(error instanceof DurableMachinesError)) throw error;

@@ -110,3 +110,15 @@ it("delete wipes an instance in its object and the registry, over RPC and HTTP, 
     expect((await again.history())[0]).toMatchObject({ seq: 1, type: "instance.created" });
   }
 });
+
+it("the HTTP history shows a sensitive step's output as [REDACTED]", async () => {
+  const { exports } = await import("cloudflare:workers");
+  const worker = (exports as unknown as { default: Fetcher }).default;
+  const instance = await client().workflow("secret").create({ id: "secret-1" });
+  await until(() => instance.status(), (s) => s.status === "complete", "completion");
+  const response = await worker.fetch("https://example.com/api/workflows/secret/instances/secret-1/history", { headers: { authorization: "Bearer test-token" } });
+  const text = await response.text();
+  expect(text).toContain('"output":"[REDACTED]"');
+  expect(text).not.toContain("s3cr3t");
+  expect((await instance.status()).output).toBe(6);
+});

@@ -1,5 +1,5 @@
 import { assign, setup } from "xstate";
-import { defineWorkflow, NonRetryableError, step } from "../index";
+import { defineWorkflow, NonRetryableError, step, WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "../index";
 import type { RunLedger } from "./run-ledger";
 
 export interface TestEnv {
@@ -55,4 +55,15 @@ export const gated = defineWorkflow({
     output: ({ context }) => ({ results: context.results, approval: context.approval }),
   }),
   steps: { b: { retries: { limit: 2, delay: 20, backoff: "constant" } } },
+});
+
+/** A code-first workflow with a sensitive step, for the redaction of what the API shows. */
+export const secret = defineWorkflow({
+  name: "secret",
+  entrypoint: class extends WorkflowEntrypoint {
+    async run(_event: WorkflowEvent<unknown>, step: WorkflowStep) {
+      const token = await step.do("mint", { sensitive: "output" }, async () => "s3cr3t");
+      return token.length;
+    }
+  },
 });

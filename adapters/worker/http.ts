@@ -1,5 +1,6 @@
 import { DurableMachinesError } from "../../core/errors";
 import { MAX_PAYLOAD_BYTES, utf8Length } from "../../core/json";
+import { redacted } from "../../core/records";
 import type { InstanceStatusName } from "../../core/status";
 import type { CreateOptions, RestartFrom } from "../../runtime/client";
 import type { WorkersClient } from "./client";
@@ -157,7 +158,7 @@ const routes: [method: string, pattern: RegExp, route: Route][] = [
     const instance = await client.workflow(name!).get(id!);
     const after = optionalInteger(url, "after");
     const limit = optionalInteger(url, "limit");
-    const records = await instance.history({ ...(after === undefined ? {} : { after }), ...(limit === undefined ? {} : { limit }) });
+    const records = (await instance.history({ ...(after === undefined ? {} : { after }), ...(limit === undefined ? {} : { limit }) })).map(redacted);
     return json({ records, ...(records.length ? { next: records.at(-1)!.seq } : {}) });
   }],
 ];
