@@ -1,3 +1,4 @@
+import { fromStructured } from "./code/structured";
 import { InvalidOperationError } from "./errors";
 import type { Json } from "./json";
 import { redacted, type ErrorInfo, type LogRecord } from "./records";
@@ -122,7 +123,7 @@ export class InstanceEventStream {
       case "step.succeeded":
         return [
           { type: "attempt_completed", stepName: stepName(record.data.key), attempt: record.data.attempt },
-          { type: "step_completed", stepName: stepName(record.data.key), ...(record.data.output === undefined ? {} : { output: record.data.output }) },
+          { type: "step_completed", stepName: stepName(record.data.key), ...(record.data.output === undefined ? {} : { output: fromStructured(record.data) as Json }) },
           ...this.settled(record.data.key),
         ];
       case "step.failed":
@@ -157,7 +158,7 @@ export class InstanceEventStream {
       case "instance.terminated":
         return [{ type: "workflow_terminated" }];
       case "instance.completed":
-        return [{ type: "workflow_completed", ...(record.data.output === undefined ? {} : { output: record.data.output }) }];
+        return [{ type: "workflow_completed", ...(record.data.output === undefined ? {} : { output: fromStructured(record.data) as Json }) }];
       case "instance.errored":
         return [{ type: "workflow_errored", error: { name: record.data.error.name, message: record.data.error.message } }];
       case "rollback.started":

@@ -21,7 +21,7 @@ export interface RecordData {
   "step.started": { key: string; attempt: number };
   "step.attempt_failed": { key: string; attempt: number; error: ErrorInfo; retryAt?: number };
   /** `sensitive`: the step asked for its output to be shown as "[REDACTED]" wherever the log is shown; the log keeps it for replay. */
-  "step.succeeded": { key: string; attempt: number; output?: Json; sensitive?: true };
+  "step.succeeded": { key: string; attempt: number; output?: Json; sensitive?: true; meta?: Json };
   "step.failed": { key: string; attempt: number; error: ErrorInfo };
   "timer.started": { id: string; dueAt: number };
   "timer.cancelled": { id: string };
@@ -42,7 +42,8 @@ export interface RecordData {
   "rollback.step.failed": { key: string; error: ErrorInfo };
   "rollback.completed": Record<string, never>;
   "rollback.errored": { error: ErrorInfo };
-  "instance.completed": { output?: Json };
+  /** `meta`: code-first outputs that are more than JSON (a Date, a Map…) keep superjson's metadata here; `output` is their JSON form. */
+  "instance.completed": { output?: Json; meta?: Json };
   "instance.errored": { error: ErrorInfo };
 }
 
@@ -59,7 +60,8 @@ export type RecordBody<T extends RecordType = RecordType> = {
 /** What a reader is shown of a record: a sensitive step's output replaced by Cloudflare's marker. */
 export function redacted(record: LogRecord): LogRecord {
   if (record.type !== "step.succeeded" || !record.data.sensitive || record.data.output === undefined) return record;
-  return { ...record, data: { ...record.data, output: "[REDACTED]" } };
+  const { meta: _meta, ...data } = record.data;
+  return { ...record, data: { ...data, output: "[REDACTED]" } };
 }
 
 export const MACHINE_INPUTS = ["step.succeeded", "step.failed", "timer.fired", "event.received"] as const satisfies readonly RecordType[];

@@ -19,6 +19,7 @@ import { isNonRetryable } from "../core/retry";
 import { DurableMachinesError } from "../core/errors";
 import { assertEventType } from "../core/ids";
 import { toJson } from "../core/json";
+import { fromStructured, toStructured } from "../core/code/structured";
 import { errorInfo } from "../core/planner";
 import type { ErrorInfo, LogRecord, RecordBody } from "../core/records";
 import { cannotResume, cannotTerminate, eventRecord, stepNotFound } from "../core/refusals";
@@ -273,7 +274,7 @@ export class CodeDriver implements HostedInstance {
   /** The log's answer to a step call, if it has one. */
   private answer(key: string, book = this.state.book): { ok: true; value: unknown } | { ok: false; error: Error } | undefined {
     const result: StepResult | undefined = book.results[key];
-    if (result) return result.ok ? { ok: true, value: result.output } : { ok: false, error: toRunError(result.error) };
+    if (result) return result.ok ? { ok: true, value: fromStructured(result) } : { ok: false, error: toRunError(result.error) };
     const sleep = book.sleeps[key];
     if (sleep?.done) return { ok: true, value: undefined };
     const outcome = book.waits[key]?.outcome;
@@ -387,14 +388,14 @@ export class CodeDriver implements HostedInstance {
       .then(
         (output) => {
           if (!live() || this.state.book.ended) return;
-          let json;
+          let structured;
           try {
-            json = toJson(output, "the workflow's output");
+            structured = toStructured(output, "the workflow's output");
           } catch (error) {
             this.append([{ type: "instance.errored", data: { error: publicError(error) } }]);
             return;
           }
-          this.append([{ type: "instance.completed", data: json === undefined ? {} : { output: json } }]);
+          this.append([{ type: "instance.completed", data: structured === undefined ? {} : { output: structured.json, ...(structured.meta === undefined ? {} : { meta: structured.meta }) } }]);
         },
         (error: unknown) => {
           if (!live() || this.state.book.ended) return;
@@ -438,10 +439,11 @@ export class CodeDriver implements HostedInstance {
     const current = () => this.inflight.get(key)?.attempt === attempt && !this.disposed && !this.state.book.ended;
     if (outcome.ok) {
       try {
-        const output = toJson(outcome.output, `the output of step "${registered.name}"`);
+        const structured = toStructured(outcome.output, `the output of step "${registered.name}"`);
         this.inflight.delete(key);
         const sensitive = registered.config.publicConfig.sensitive === "output" ? { sensitive: true as const } : {};
-        this.append([{ type: "step.succeeded", data: { key, attempt, ...(output === undefined ? {} : { output }), ...sensitive } }]);
+        const output = structured === undefined ? {} : { output: structured.json, ...(structured.meta === undefined ? {} : { meta: structured.meta }) };
+        this.append([{ type: "step.succeeded", data: { key, attempt, ...output, ...sensitive } }]);
         return;
       } catch (error) {
         if (!(error instanceof DurableMachinesError)) throw error;
@@ -545,7 +547,7 @@ export class CodeDriver implements HostedInstance {
       ctx: { step: { name: handler.name, count: handler.count }, attempt: book.attempts[key] ?? 1, config: handler.forward },
       // Cloudflare hands a terminate's handlers a plain Error: its "Terminated" name is lost on the way.
       error: trigger === "terminate" ? new Error(TERMINATED.message) : toRunError(error),
-      output: result?.ok ? result.output : undefined,
+      output: result?.ok ? fromStructured(result) : undefined,
       stepName: `${handler.name}-${handler.count}`,
     };
     const stopped = () => this.disposed || this.pass !== epoch || (this.state.book.ended !== null && trigger === "error");

@@ -285,4 +285,11 @@ describe("conformance with Cloudflare's local Workflows engine", () => {
     expect(await mine.rollbacks()).toEqual(await theirs.rollbacks());
     expect((await mine.rollbacks()).map((h) => (h as { stepName: string }).stepName)).toEqual(["charge-1", "reserve-1"]);
   });
+
+  it("step results that are more than JSON (a Date, a Map, a BigInt, undefined inside) reach run() as themselves", async () => {
+    const { theirs, mine } = await onBoth("structured");
+    expect(mine.final).toEqual(theirs.final);
+    expect(mine.final.output).toEqual({ date: "1970-01-01T00:00:00.000Z", tag: 1, big: "100000000000000000000", keepsMissing: true, at: "1970-01-01T00:00:00.000Z" });
+    await sameRuns(theirs, mine, ["rich"]);
+  });
 });

@@ -2,7 +2,7 @@ import type { Json } from "../json";
 import type { ErrorInfo, LogRecord } from "../records";
 import type { Ending } from "../state";
 
-export type StepResult = { ok: true; output?: Json } | { ok: false; error: ErrorInfo };
+export type StepResult = { ok: true; output?: Json; meta?: Json } | { ok: false; error: ErrorInfo };
 
 export interface PendingStep {
   attempt: number;
@@ -153,7 +153,9 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
         if (!step || step.attempt !== record.data.attempt || step.phase !== "running") break;
         delete draft.steps[record.data.key];
         draft.results[record.data.key] =
-          record.type === "step.succeeded" ? (record.data.output === undefined ? { ok: true } : { ok: true, output: record.data.output }) : { ok: false, error: record.data.error };
+          record.type === "step.succeeded"
+            ? { ok: true, ...(record.data.output === undefined ? {} : { output: record.data.output }), ...(record.data.meta === undefined ? {} : { meta: record.data.meta }) }
+            : { ok: false, error: record.data.error };
         break;
       }
       case "timer.started":

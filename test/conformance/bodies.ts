@@ -116,6 +116,10 @@ export const bodies = {
     await step.sleep("nap", 300);
     return step.do("third", async () => (await ran(env, event, "third"), 3));
   },
+  structured: async (event, step, env) => {
+    const value = await step.do("rich", async () => (await ran(env, event, "rich"), { at: new Date(0), tags: new Map([["a", 1]]), big: 10n ** 20n, missing: undefined }));
+    return { date: value.at instanceof Date && value.at.toISOString(), tag: value.tags.get("a"), big: String(value.big), keepsMissing: "missing" in value, at: value.at };
+  },
   saga: async (event, step, env) => {
     await step.do("reserve", async () => (await ran(env, event, "reserve"), "room 12"), undoable(env, event, "reserve"));
     await step.do("charge", async () => (await ran(env, event, "charge"), { receipt: 7 }), undoable(env, event, "charge"));

@@ -31,5 +31,6 @@ export const CfFanOut = cloudflareClass("fanOut");
 export const CfLoop = cloudflareClass("loop");
 export const CfHeld = cloudflareClass("held");
 export const CfSaga = cloudflareClass("saga");
+export const CfStructured = cloudflareClass("structured");
 
 export const conformanceWorkflows = (Object.keys(bodies) as BodyName[]).map((name) => defineWorkflow({ name: `dm-${name}`, entrypoint: ourClass(name) }));

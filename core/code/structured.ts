@@ -1,0 +1,43 @@
+import SuperJSON from "superjson";
+import { NotSerializableError, PayloadTooLargeError } from "../errors";
+import { MAX_PAYLOAD_BYTES, utf8Length, type Json } from "../json";
+
+/**
+ * A value as a code-first step or run() may return it on Cloudflare (what
+ * structured clone carries: Date, Map, Set, BigInt, RegExp, typed arrays,
+ * undefined inside objects…), stored as plain JSON plus superjson's metadata
+ * (a stable, documented format), so the log stays JSON and replay hands
+ * back the same kinds of values.
+ */
+export interface Structured {
+  json: Json;
+  meta?: Json;
+}
+
+function refuseUnclonable(value: unknown, what: string, path: string, seen: Set<object>): void {
+  if (typeof value === "function") throw new NotSerializableError(what, path, "a function");
+  if (typeof value === "symbol") throw new NotSerializableError(what, path, "a symbol");
+  if (typeof value !== "object" || value === null) return;
+  if (seen.has(value)) throw new NotSerializableError(what, path, "a circular reference");
+  seen.add(value);
+  if (value instanceof Map) for (const [key, item] of value) refuseUnclonable(item, what, `${path}.get(${String(key)})`, seen);
+  else if (value instanceof Set) for (const item of value) refuseUnclonable(item, what, `${path} (a Set)`, seen);
+  else if (!ArrayBuffer.isView(value)) for (const [key, item] of Object.entries(value)) refuseUnclonable(item, what, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, seen);
+  seen.delete(value);
+}
+
+/** Undefined stays undefined (nothing is stored); anything structured clone would refuse is refused with where it is. */
+export function toStructured(value: unknown, what: string, limit = MAX_PAYLOAD_BYTES): Structured | undefined {
+  if (value === undefined) return undefined;
+  refuseUnclonable(value, what, what, new Set());
+  const { json, meta } = SuperJSON.serialize(value);
+  const bytes = utf8Length(JSON.stringify({ json, meta }));
+  if (bytes > limit) throw new PayloadTooLargeError(what, bytes, limit);
+  return meta === undefined ? { json: json as Json } : { json: json as Json, meta: meta as Json };
+}
+
+/** The value back from where it is stored: an `output` and, when it was more than JSON, its `meta`. */
+export function fromStructured(stored: { output?: Json; meta?: Json }): unknown {
+  if (stored.output === undefined) return undefined;
+  return stored.meta === undefined ? stored.output : SuperJSON.deserialize({ json: stored.output, meta: stored.meta } as never);
+}
