@@ -157,7 +157,8 @@ export class CodeDriver implements HostedInstance {
         return;
       case "terminate":
         if (book.ended) throw cannotTerminate(book.instanceId, book.ended.status);
-        if (command.rollback && (book.rollback || this.rollbackPlan().length)) {
+        // A saga already under way is cut short by a terminate, whatever it asks.
+        if (command.rollback && !this.rollingBack && (book.rollback || this.rollbackPlan().length)) {
           void this.rollBack(TERMINATED, "terminate");
           return;
         }
