@@ -1,6 +1,7 @@
 import type { ExecutableActionObject } from "xstate";
 import type { WorkflowDefinition } from "./definition";
-import { DurableMachinesError, InvalidOperationError } from "./errors";
+import { TERMINATED_FOR_ROLLBACK } from "./compensation";
+import { DurableMachinesError } from "./errors";
 import { applyRecord, type FoldContext } from "./fold";
 import { toJson, type Json } from "./json";
 import { errorInfo } from "./planner";
@@ -48,7 +49,7 @@ export interface Decision {
 /** A wake fires at most this many timers, so a zero-delay loop cannot hold the host; the rest fire on the next wake. */
 const MAX_FIRINGS_PER_WAKE = 1000;
 
-const CONSEQUENTIAL = new Set(["instance.created", "step.succeeded", "step.failed", "timer.fired", "event.received", "instance.resumed", "instance.restarted"]);
+const CONSEQUENTIAL = new Set(["instance.created", "step.succeeded", "step.failed", "timer.fired", "event.received", "instance.resumed", "instance.restarted", "rollback.started"]);
 
 class Batch {
   readonly records: LogRecord[] = [];
@@ -78,6 +79,9 @@ class Batch {
   private noteConsequences(before: Book | undefined, cause: LogRecord): void {
     const after = this.current.book;
     const fired = cause.type === "timer.fired" ? cause.data.id : undefined;
+    if (!before?.rollback && after.rollback && cause.type !== "rollback.started") {
+      this.append({ type: "rollback.started", data: { error: after.rollback.error, trigger: after.rollback.trigger } });
+    }
     for (const timer of Object.values(after.timers)) {
       if (before?.timers[timer.sendId]?.id !== timer.id) this.append({ type: "timer.started", data: { id: timer.id, dueAt: timer.dueAt } });
     }
@@ -89,6 +93,10 @@ class Batch {
         if (entry.phase === "ready") this.append({ type: "step.started", data: { key: entry.key, attempt: entry.attempt + 1 } });
       }
     }
+    const sagaEnded = before?.rollback && !before.ended && after.ended && cause.type !== "instance.terminated";
+    if (sagaEnded && after.rollback?.failed) this.append({ type: "rollback.errored", data: { error: after.rollback.failed } });
+    else if (sagaEnded) this.append({ type: "rollback.completed", data: {} });
+    if (sagaEnded && after.ended?.status === "terminated") this.append({ type: "instance.terminated", data: {} });
     if (!before?.ended && after.ended?.status === "complete") this.append({ type: "instance.completed", data: after.ended.output === undefined ? {} : { output: after.ended.output } });
     if (!before?.ended && after.ended?.status === "errored") this.append({ type: "instance.errored", data: { error: after.ended.error } });
   }
@@ -194,8 +202,9 @@ export function decide(def: WorkflowDefinition, state: InstanceState, command: C
       break;
     case "terminate":
       if (book.ended) throw cannotTerminate(book.instanceId, book.ended.status);
-      if (command.rollback) {
-        throw new InvalidOperationError("instance.cannot_rollback", `Machine workflows have no rollback handlers; terminate instance "${book.instanceId}" without { rollback: true }.`);
+      if (command.rollback && book.compensable.length && !book.rollback) {
+        batch.append({ type: "rollback.started", data: { error: TERMINATED_FOR_ROLLBACK, trigger: "terminate" } });
+        break;
       }
       batch.append({ type: "instance.terminated", data: {} });
       break;

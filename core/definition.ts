@@ -24,6 +24,8 @@ export interface WorkflowDefinition<TMachine extends AnyStateMachine = AnyStateM
   policy(src: string): StepPolicy;
   /** The step body for an actor name, called with the attempt's context. */
   stepBody(src: string): StepBody;
+  /** The actor that undoes a step, if its config names one. */
+  compensator(src: string): string | undefined;
 }
 
 export interface StepArgs<TInput = unknown, TEnv = unknown> {
@@ -49,7 +51,7 @@ type PromiseLikeLogic = AnyActorLogic & { config: StepBody };
  * Transition logic (no `start`) is refused before any of its code runs.
  */
 function isPromiseLogic(logic: unknown): logic is PromiseLikeLogic {
-  const candidate = logic as Partial<AnyActorLogic & { config: unknown; start: unknown }>;
+  const candidate = (logic ?? {}) as Partial<AnyActorLogic & { config: unknown; start: unknown }>;
   if (typeof candidate.config !== "function" || typeof candidate.start !== "function" || typeof candidate.transition !== "function") return false;
   const marker = {};
   try {
@@ -151,13 +153,23 @@ function defineMachineWorkflow<TMachine extends AnyStateMachine>(options: Workfl
   const nodes = [...(machine as unknown as { idMap: Map<string, StateNodeLike> }).idMap.values()];
   const stepNames = new Set<string>();
   const problems = nodes.flatMap((node) => stateProblems(machine, node, stepNames));
+  const invoked = [...stepNames];
+  const compensators = new Map<string, string>();
+  for (const [src, config] of Object.entries(steps)) {
+    if (config.compensate === undefined) continue;
+    if (!isPromiseLogic(machine.implementations.actors[config.compensate])) {
+      problems.push(`step "${src}" is compensated by "${config.compensate}", which is not a promise actor in setup({ actors }).`);
+    }
+    compensators.set(src, config.compensate);
+    stepNames.add(config.compensate);
+  }
   for (const src of Object.keys(steps)) {
-    if (!stepNames.has(src)) problems.push(`steps names "${src}", but no state invokes an actor of that name (invoked: ${[...stepNames].join(", ") || "none"}).`);
+    if (!stepNames.has(src)) problems.push(`steps names "${src}", but no state invokes an actor of that name (invoked: ${invoked.join(", ") || "none"}).`);
   }
   if (problems.length) throw new InvalidDefinitionError(name, problems.join(" "));
 
   const policies = new Map([...stepNames].map((src) => [src, toPolicy(src, steps[src])]));
-  const hash = hashString(JSON.stringify({ version, machine: machine.toJSON(), steps: [...policies] }));
+  const hash = hashString(JSON.stringify({ version, machine: machine.toJSON(), steps: [...policies], ...(compensators.size ? { compensators: [...compensators] } : {}) }));
 
   return {
     kind: "machine",
@@ -167,5 +179,6 @@ function defineMachineWorkflow<TMachine extends AnyStateMachine>(options: Workfl
     hash,
     policy: (src) => policies.get(src) ?? toPolicy(src),
     stepBody: (src) => (machine.implementations.actors[src] as PromiseLikeLogic).config,
+    compensator: (src) => compensators.get(src),
   };
 }

@@ -3,6 +3,7 @@ import type { WorkflowDefinition } from "./definition";
 import { DurableMachinesError } from "./errors";
 import type { LogRecord, RecordBody } from "./records";
 import { begin, deliver, type Delivery } from "./planner";
+import { compensationSettled, fail, rememberOutput, rememberStart } from "./compensation";
 import type { Book, InstanceState } from "./state";
 
 export interface FoldContext {
@@ -45,6 +46,8 @@ function writable(book: Book): Book {
     timerGenerations: { ...book.timerGenerations },
     inbox: [...book.inbox],
     paused: book.paused && { ...book.paused, deferred: [...book.paused.deferred] },
+    compensable: book.compensable.map((done) => ({ ...done })),
+    rollback: book.rollback && { ...book.rollback, queue: [...book.rollback.queue] },
   };
 }
 
@@ -70,6 +73,8 @@ function emptyBook({ workflow, instanceId, definitionHash, params, createdAt }: 
     inbox: [],
     idempotencyKeys: {},
     paused: null,
+    compensable: [],
+    rollback: null,
     ended: null,
   };
 }
@@ -195,6 +200,7 @@ export function applyRecord(def: WorkflowDefinition, state: InstanceState | unde
           case "step.started": {
             const entry = draft.steps[record.data.key];
             if (entry) Object.assign(entry, { attempt: record.data.attempt, phase: "running", retryAt: undefined });
+            if (entry && record.data.attempt === 1) rememberStart(def, draft, record.data.key);
             break;
           }
           case "step.attempt_failed": {
@@ -212,6 +218,14 @@ export function applyRecord(def: WorkflowDefinition, state: InstanceState | unde
           case "event.received": {
             const input = { type: record.type, data: record.data } as Deferrable;
             if (!admits(draft as Book, input)) break;
+            if (input.type === "step.succeeded" || input.type === "step.failed") {
+              const entry = draft.steps[input.data.key]!;
+              if (entry.compensates) {
+                compensationSettled(def, draft, entry.key, input.type === "step.failed" ? input.data.error : undefined);
+                break;
+              }
+              if (input.type === "step.succeeded") rememberOutput(draft, input.data.key, input.data.output);
+            }
             if (input.type === "event.received" && input.data.idempotencyKey !== undefined) {
               draft.idempotencyKeys = { ...draft.idempotencyKeys, [input.data.idempotencyKey]: record.seq };
             }
@@ -237,6 +251,10 @@ export function applyRecord(def: WorkflowDefinition, state: InstanceState | unde
             for (const input of deferred) if (!draft.ended) move(feed(def, draft, machine, input, record.at));
             break;
           }
+          case "rollback.started":
+            // For machines, the record that asks for a saga on terminate; as a notice of one already under way, it changes nothing.
+            if (!draft.rollback) fail(def, draft, record.data.error, record.data.trigger);
+            break;
           case "instance.terminated":
             draft.ended = { status: "terminated" };
             draft.steps = {};

@@ -5,6 +5,7 @@ import { toJson, type Json } from "./json";
 import type { ErrorInfo } from "./records";
 import type { Book, TimerEntry } from "./state";
 import { pureTransition } from "./transition";
+import { fail } from "./compensation";
 
 /**
  * Interprets what one transition asked for. Built-in actions come back inert
@@ -85,12 +86,10 @@ function plan(def: WorkflowDefinition, book: Book, actions: ExecutableActionObje
   }
 }
 
-function settle(book: Book, machine: AnyMachineSnapshot): void {
-  if (machine.status === "done" || machine.status === "error") {
-    book.ended =
-      machine.status === "done"
-        ? { status: "complete", output: toJson(machine.output, "the machine's output") as Json }
-        : { status: "errored", error: errorInfo(machine.error) };
+function settle(def: WorkflowDefinition, book: Book, machine: AnyMachineSnapshot): void {
+  if (machine.status === "error") return fail(def, book, errorInfo(machine.error), "error");
+  if (machine.status === "done") {
+    book.ended = { status: "complete", output: toJson(machine.output, "the machine's output") as Json };
     book.steps = {};
     book.timers = {};
     book.inbox = [];
@@ -107,12 +106,10 @@ function advance(def: WorkflowDefinition, book: Book, machine: AnyMachineSnapsho
     const [next, actions] = step();
     const stripped = withoutChildren(next);
     plan(def, book, actions, at, custom);
-    settle(book, stripped);
+    settle(def, book, stripped);
     return stripped;
   } catch (error) {
-    book.ended = { status: "errored", error: errorInfo(error) };
-    book.steps = {};
-    book.timers = {};
+    fail(def, book, errorInfo(error), "error");
     return machine;
   }
 }
@@ -121,7 +118,7 @@ function run(def: WorkflowDefinition, book: Book, machine: AnyMachineSnapshot, s
   const actions: ExecutableActionObject[] = [];
   let current = advance(def, book, machine, step, at, actions);
   for (;;) {
-    if (book.ended) break;
+    if (book.ended || book.rollback) break;
     const index = book.inbox.findIndex((pending) => current.can(pending as AnyEventObject));
     if (index < 0) break;
     const [pending] = book.inbox.splice(index, 1);

@@ -14,6 +14,8 @@ export interface RetryConfig {
 export interface StepConfig {
   retries?: RetryConfig;
   timeout?: Duration;
+  /** A promise actor in setup({ actors }) that undoes this step if the run fails after it started (a saga). */
+  compensate?: string;
 }
 
 export interface StepPolicy {

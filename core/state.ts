@@ -17,6 +17,8 @@ export interface StepEntry {
   failures: number;
   phase: StepPhase;
   retryAt?: number;
+  /** Set on a compensation: the key of the step it undoes. */
+  compensates?: string;
 }
 
 export interface TimerEntry {
@@ -54,6 +56,10 @@ export interface Book {
   idempotencyKeys: Record<string, number>;
   /** While paused, machine inputs wait here and are folded in order on resume. */
   paused: { at: number; deferred: RecordBody<"step.succeeded" | "step.failed" | "timer.fired" | "event.received">[] } | null;
+  /** Started steps that have a compensating actor, oldest first, with what they took and gave. */
+  compensable: { key: string; src: string; input?: Json; output?: Json }[];
+  /** The saga under way: its trigger, the run's own ending, the steps still to undo (newest first). */
+  rollback: { trigger: "error" | "terminate"; error: ErrorInfo; queue: string[]; failed?: ErrorInfo } | null;
   ended: Ending | null;
 }
 

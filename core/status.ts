@@ -29,8 +29,9 @@ function publicError(error: ErrorInfo): { name: string; message: string } {
 }
 
 export function statusName(state: InstanceState): InstanceStatusName {
-  const { ended, paused, steps } = state.book;
+  const { ended, paused, steps, rollback } = state.book;
   if (ended) return ended.status;
+  if (rollback) return "rollingBack";
   const running = Object.values(steps).some((entry) => entry.phase === "running" || entry.phase === "ready");
   if (paused) return running ? "waitingForPause" : "paused";
   return running ? "running" : "waiting";

@@ -48,7 +48,7 @@ interface PendingAttempt {
 }
 
 const STEPS: Record<MachineName, string[]> = {
-  sequential: ["a", "b", "c"],
+  sequential: ["a", "b", "c", "undoA", "undoB"],
   loop: ["inc"],
   parallel: ["l1", "l2", "r1"],
   race: ["prep", "ship"],
@@ -175,11 +175,14 @@ const failuresArbitrary = fc.oneof(
   { weight: 1, arbitrary: fc.constant(-1) },
 );
 
+/** c, the last sequential step, mostly fails for good, so runs reach the saga that undoes a and b. */
+const lastStepFails = fc.constantFrom(1, 1, -1, 0);
+
 export function scenarioArbitrary(options: { withCrashes: boolean; maxOps?: number }): fc.Arbitrary<Scenario> {
   return fc.constantFrom(...(Object.keys(definitions) as MachineName[])).chain((machine) =>
     fc.record({
       machine: fc.constant(machine),
-      plan: fc.record(Object.fromEntries(STEPS[machine].map((src) => [src, failuresArbitrary]))) as fc.Arbitrary<FailurePlan>,
+      plan: fc.record(Object.fromEntries(STEPS[machine].map((src) => [src, machine === "sequential" && src === "c" ? lastStepFails : failuresArbitrary]))) as fc.Arbitrary<FailurePlan>,
       ops: fc.array(opArbitrary(machine, options.withCrashes), { maxLength: options.maxOps ?? 60 }),
       snapshotEvery: fc.constantFrom(1, 2, 5, 1000),
     }),

@@ -24,10 +24,10 @@ export function outputOf(src: string, input: unknown): Json {
   return typeof input === "number" ? input + 1 : `${src}(${JSON.stringify(input ?? null)})`;
 }
 
-/** Sequential steps with retries: a, then b, then c. */
+/** Sequential steps with retries: a, then b, then c; a and b have compensations, run if c fails for good. */
 const sequential = setup({
   types: { context: {} as { results: Json[]; failed: boolean }, input: {} as { seed?: string } | undefined },
-  actors: { a: controlled("a"), b: controlled("b"), c: controlled("c") },
+  actors: { a: controlled("a"), b: controlled("b"), c: controlled("c"), undoA: controlled("undoA"), undoB: controlled("undoB") },
   actions: { appendResult: assign({ results: ({ context, event }) => [...context.results, (event as unknown as { output: Json }).output] }) },
 }).createMachine({
   id: "sequential",
@@ -36,7 +36,8 @@ const sequential = setup({
   states: {
     a: { invoke: { src: "a", input: ({ context }) => context.results.length, onDone: { target: "b", actions: "appendResult" }, onError: "failed" } },
     b: { invoke: { src: "b", input: ({ context }) => context.results, onDone: { target: "c", actions: "appendResult" }, onError: "failed" } },
-    c: { invoke: { src: "c", input: ({ context }) => context.results, onDone: { target: "done", actions: "appendResult" }, onError: "failed" } },
+    // No onError: a failure of c errors the machine, and the saga undoes a and b.
+    c: { invoke: { src: "c", input: ({ context }) => context.results, onDone: { target: "done", actions: "appendResult" } } },
     done: { type: "final" },
     failed: { type: "final", entry: assign({ failed: true }) },
   },
@@ -161,7 +162,13 @@ export const definitions = {
   sequential: defineWorkflow({
     name: "sequential",
     machine: sequential,
-    steps: { a: { retries: { limit: 2, delay: 1000, backoff: "constant" } }, b: { retries: { limit: 1, delay: 500, backoff: "exponential" } }, c: { retries: { limit: 0, delay: 0 } } },
+    steps: {
+      a: { retries: { limit: 2, delay: 1000, backoff: "constant" }, compensate: "undoA" },
+      b: { retries: { limit: 1, delay: 500, backoff: "exponential" }, compensate: "undoB" },
+      c: { retries: { limit: 0, delay: 0 } },
+      undoA: { retries: { limit: 1, delay: 300, backoff: "constant" } },
+      undoB: { retries: { limit: 1, delay: 300, backoff: "constant" } },
+    },
   }),
   loop: defineWorkflow({ name: "loop", machine: loop, steps: { inc: fast } }),
   parallel: defineWorkflow({ name: "parallel", machine: parallel, steps: { l1: fast, l2: fast, r1: fast } }),
