@@ -77,10 +77,12 @@ class Batch {
 
   /** Writes what the input caused: timers armed or dropped, steps to start, the ending. */
   private noteConsequences(before: Book | undefined, cause: LogRecord): void {
-    const after = this.current.book;
+    let after = this.current.book;
     const fired = cause.type === "timer.fired" ? cause.data.id : undefined;
     if (!before?.rollback && after.rollback && cause.type !== "rollback.started") {
+      // The notice is itself consequential (it starts the first compensation), so read the state again after it.
       this.append({ type: "rollback.started", data: { error: after.rollback.error, trigger: after.rollback.trigger } });
+      after = this.current.book;
     }
     for (const timer of Object.values(after.timers)) {
       if (before?.timers[timer.sendId]?.id !== timer.id) this.append({ type: "timer.started", data: { id: timer.id, dueAt: timer.dueAt } });

@@ -119,7 +119,7 @@ describe("replay properties (fast-check, seeded)", () => {
     );
   });
 
-  it("5. a late result from an older generation of a re-entered step is ignored", async () => {
+  it("5. a late result from an older generation of a re-entered step is ignored, and no attempt starts or settles twice", async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArbitrary({ withCrashes: false }), async (scenario) => {
         const { log } = await execute(scenario);
@@ -142,6 +142,8 @@ describe("replay properties (fast-check, seeded)", () => {
         const results = log.filter((r) => r.type === "step.succeeded" || r.type === "step.failed");
         const keys = results.map((r) => (r as LogRecord<"step.succeeded">).data.key);
         expect(new Set(keys).size, explain(scenario, log, "a step key has two results in the log")).toBe(keys.length);
+        const starts = log.filter((r) => r.type === "step.started").map((r) => `${(r as LogRecord<"step.started">).data.key}@${(r as LogRecord<"step.started">).data.attempt}`);
+        expect(new Set(starts).size, explain(scenario, log, "an attempt of a step was started twice")).toBe(starts.length);
       }),
       settings,
     );

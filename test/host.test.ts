@@ -122,3 +122,14 @@ it("the HTTP history shows a sensitive step's output as [REDACTED]", async () =>
   expect(text).not.toContain("s3cr3t");
   expect((await instance.status()).output).toBe(6);
 });
+
+it("a machine saga runs in the object: the failed run undoes its compensated steps newest first, and keeps its error", async () => {
+  const id = "trip-1";
+  const instance = await client().workflow("trip").create({ id, params: { instance: id } });
+  const status = await until(() => instance.status(), (s) => s.status === "errored", "the saga to finish");
+  expect(status.error).toEqual({ name: "NonRetryableError", message: "ship refused" });
+  expect(await ledger().count(`${id}:refund`)).toBe(1);
+  expect(await ledger().count(`${id}:unbook`)).toBe(1);
+  const undoes = (await instance.history()).filter((r) => r.type === "step.started" && r.data.key.endsWith("~undo")).map((r) => (r as { data: { key: string } }).data.key);
+  expect(undoes).toEqual(["0.trip.charging#1~undo", "0.trip.booking#1~undo"]);
+});

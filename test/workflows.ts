@@ -67,3 +67,29 @@ export const secret = defineWorkflow({
     }
   },
 });
+
+/** A machine saga: book, then charge, then ship, which fails; charge and book are undone, newest first. */
+export const trip = defineWorkflow({
+  name: "trip",
+  machine: setup({
+    types: { input: {} as { instance: string } },
+    actors: {
+      book: counted("book"),
+      charge: counted("charge"),
+      ship: counted("ship"),
+      unbook: step<void, { input: { instance: string } }, TestEnv>(async ({ input, env }) => void (await ledger(env).ran(`${input.input.instance}:unbook`))),
+      refund: step<void, { input: { instance: string } }, TestEnv>(async ({ input, env }) => void (await ledger(env).ran(`${input.input.instance}:refund`))),
+    },
+  }).createMachine({
+    id: "trip",
+    context: ({ input }) => ({ instance: input.instance }),
+    initial: "booking",
+    states: {
+      booking: { invoke: { src: "book", input: ({ context }) => ({ instance: context.instance }), onDone: "charging" } },
+      charging: { invoke: { src: "charge", input: ({ context }) => ({ instance: context.instance }), onDone: "shipping" } },
+      shipping: { invoke: { src: "ship", input: ({ context }) => ({ instance: context.instance, fail: "always" as const }), onDone: "done" } },
+      done: { type: "final" },
+    },
+  }),
+  steps: { book: { compensate: "unbook" }, charge: { compensate: "refund" } },
+});

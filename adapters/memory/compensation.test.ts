@@ -77,7 +77,10 @@ describe("machine compensations (saga)", () => {
       { input: { city: "Oslo" }, output: "room in Oslo", error: { name: "TypeError", message: "no courier" } },
     ]);
     expect(await instance.status()).toMatchObject({ status: "errored", error: { name: "TypeError", message: "no courier" } });
-    expect(types(await instance.history())).toEqual(["instance.created", "rollback.started", "rollback.completed", "instance.errored"]);
+    const log = await instance.history();
+    expect(types(log)).toEqual(["instance.created", "rollback.started", "rollback.completed", "instance.errored"]);
+    const undoStarts = log.filter((r) => r.type === "step.started" && r.data.key.endsWith("~undo")).map((r) => (r as LogRecord<"step.started">).data.key);
+    expect(undoStarts).toEqual(["0.trip.charging#1~undo", "0.trip.reserving#1~undo"]);
   });
 
   it("a compensation that fails for good stops the chain; the run keeps its error", async () => {
