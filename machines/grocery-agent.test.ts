@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock, createMemoryHost, type LogRecord } from "../index";
 import { groceryAgent, type GroceryOutput, type GroceryParams } from "./grocery-agent";
+import { LIST, TOTAL_CENTS, WEEK } from "./grocery-agent.scenario";
 
 const SECOND = 1000;
 const DAY = 24 * 60 * 60 * SECOND;
@@ -13,25 +14,6 @@ function start() {
 
 const ofType = <T extends LogRecord["type"]>(history: LogRecord[], type: T) => history.filter((r) => r.type === type) as LogRecord<T>[];
 const startsOf = (history: LogRecord[], key: string) => ofType(history, "step.started").filter((r) => r.data.key === key).length;
-
-const WEEK: GroceryParams = { meals: ["pasta", "tacos", "Salad", "haggis"], budget: 50 };
-
-const LIST = [
-  { name: "basil", qty: 1 },
-  { name: "cheddar", qty: 1 },
-  { name: "cucumber", qty: 1 },
-  { name: "feta", qty: 1 },
-  { name: "ground beef", qty: 1 },
-  { name: "lettuce", qty: 2 },
-  { name: "parmesan", qty: 1 },
-  { name: "spaghetti", qty: 1 },
-  { name: "tomatoes", qty: 8 },
-  { name: "tortillas", qty: 1 },
-];
-
-// dried basil 249 + cheddar 449 + cucumber 99 + ground beef 699 + lettuce 2 x 229 + parmesan 599 + spaghetti 199
-// + tomatoes 8 x 79 + tortillas 349, plus the 499 delivery fee; feta is out of stock with no substitute.
-const TOTAL_CENTS = 249 + 449 + 99 + 699 + 2 * 229 + 599 + 199 + 8 * 79 + 349 + 499;
 
 /** Runs the order's three attempts: the first two time out, 10 s then 20 s of backoff (exponential). */
 async function placeTheOrder({ clock, host }: ReturnType<typeof start>) {

@@ -3,8 +3,10 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { LogRecord } from "../core/records";
 import type { PipelineParams } from "../machines/data-pipeline";
-import { DELIVERY_FEE_CENTS, type GroceryOutput, type GroceryParams } from "../machines/grocery-agent";
-import type { TrainingOutput, TrainingParams } from "../machines/training-loop";
+import type { GroceryOutput } from "../machines/grocery-agent";
+import { DELIVERED, LIST, WEEK } from "../machines/grocery-agent.scenario";
+import type { TrainingOutput } from "../machines/training-loop";
+import { APPROVED_IN_ROUND_3, CATS } from "../machines/training-loop.scenario";
 import { skipAhead } from "./skew-clock";
 import { until } from "./until";
 import { workflows } from "./worker";
@@ -172,36 +174,6 @@ const complete = (seen: Seen) => seen.status.status === "complete";
 
 // ---------------------------------------------------------------- grocery-agent
 
-const WEEK: GroceryParams = { meals: ["pasta", "tacos", "Salad", "haggis"], budget: 50 };
-
-const LIST = [
-  { name: "basil", qty: 1 },
-  { name: "cheddar", qty: 1 },
-  { name: "cucumber", qty: 1 },
-  { name: "feta", qty: 1 },
-  { name: "ground beef", qty: 1 },
-  { name: "lettuce", qty: 2 },
-  { name: "parmesan", qty: 1 },
-  { name: "spaghetti", qty: 1 },
-  { name: "tomatoes", qty: 8 },
-  { name: "tortillas", qty: 1 },
-];
-
-const TOTAL_CENTS = 249 + 449 + 99 + 699 + 2 * 229 + 599 + 199 + 8 * 79 + 349 + DELIVERY_FEE_CENTS;
-
-/** What machines/grocery-agent.test.ts expects of the memory host. */
-const DELIVERED: GroceryOutput = {
-  outcome: "delivered",
-  list: LIST,
-  unknownMeals: ["haggis"],
-  substitutions: [{ wanted: "basil", got: "dried basil" }],
-  unavailable: ["feta"],
-  order: { orderId: "ord-order#1", totalCents: TOTAL_CENTS },
-  budgetCents: 5000,
-  receivedBy: "front desk",
-  error: null,
-};
-
 describe("grocery-agent over HTTP", () => {
   it("creates, retries the order twice from the alarm, waits for delivery, completes on the delivered event, and is listed as complete", async () => {
     const wf = "grocery-agent";
@@ -365,21 +337,6 @@ describe("data-pipeline over HTTP", () => {
 });
 
 // ---------------------------------------------------------------- training-loop
-
-const CATS: TrainingParams = { dataset: "cats-vs-dogs" };
-
-const APPROVED_IN_ROUND_3: TrainingOutput = {
-  dataset: "cats-vs-dogs",
-  outcome: "approved",
-  rounds: 3,
-  checkpoint: "ckpt-r3",
-  loss: 0.2,
-  losses: [0.8, 0.4, 0.2],
-  reviews: [
-    { round: 2, approve: false, note: "more epochs" },
-    { round: 3, approve: true, note: null },
-  ],
-};
 
 /** Round 1's training is preempted once and retried a minute later from the alarm; round 2 runs on its own and goes to review. */
 async function trainToFirstReview(id: string): Promise<Seen> {

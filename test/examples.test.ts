@@ -3,8 +3,10 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createManualClock, createMemoryHost, type InstanceHandle, type InstanceStatus, type LogRecord, type WorkflowDefinition } from "../index";
 import { dataPipeline, type PipelineOutput, type PipelineParams } from "../machines/data-pipeline";
-import { DELIVERY_FEE_CENTS, groceryAgent, type GroceryOutput, type GroceryParams } from "../machines/grocery-agent";
-import { trainingLoop, type TrainingOutput, type TrainingParams } from "../machines/training-loop";
+import { groceryAgent } from "../machines/grocery-agent";
+import { DELIVERED, LIST, WEEK } from "../machines/grocery-agent.scenario";
+import { trainingLoop, type TrainingParams } from "../machines/training-loop";
+import { APPROVED_IN_ROUND_3, CATS } from "../machines/training-loop.scenario";
 import { skipAhead } from "./skew-clock";
 import { until } from "./until";
 import { workflows } from "./worker";
@@ -154,8 +156,6 @@ const complete = (seen: Seen) => seen.status.status === "complete";
 
 // ---------------------------------------------------------------- training-loop
 
-const CATS: TrainingParams = { dataset: "cats-vs-dogs" };
-
 /** Round 1's training is preempted once and retried a minute later; round 2 runs on its own (loss 0.8 > 0.5) and goes to review. */
 async function trainToFirstReview(r: Runner, id: string, params: TrainingParams = CATS) {
   const instance = await r.create(id, params);
@@ -176,19 +176,6 @@ async function trainRejectThenApprove(r: Runner, id: string): Promise<Seen> {
   await instance.sendEvent({ type: "feedback", payload: { approve: true } });
   return r.settle(instance, complete, "completion");
 }
-
-const APPROVED_IN_ROUND_3: TrainingOutput = {
-  dataset: "cats-vs-dogs",
-  outcome: "approved",
-  rounds: 3,
-  checkpoint: "ckpt-r3",
-  loss: 0.2,
-  losses: [0.8, 0.4, 0.2],
-  reviews: [
-    { round: 2, approve: false, note: "more epochs" },
-    { round: 3, approve: true, note: null },
-  ],
-};
 
 describe("training-loop on the Durable Object host", () => {
   it("retries the preempted training from the alarm, reviews, trains another round after a rejection, and completes on approval", async () => {
@@ -342,35 +329,6 @@ describe("data-pipeline on the Durable Object host", () => {
 });
 
 // ---------------------------------------------------------------- grocery-agent
-
-const WEEK: GroceryParams = { meals: ["pasta", "tacos", "Salad", "haggis"], budget: 50 };
-
-const LIST = [
-  { name: "basil", qty: 1 },
-  { name: "cheddar", qty: 1 },
-  { name: "cucumber", qty: 1 },
-  { name: "feta", qty: 1 },
-  { name: "ground beef", qty: 1 },
-  { name: "lettuce", qty: 2 },
-  { name: "parmesan", qty: 1 },
-  { name: "spaghetti", qty: 1 },
-  { name: "tomatoes", qty: 8 },
-  { name: "tortillas", qty: 1 },
-];
-
-const TOTAL_CENTS = 249 + 449 + 99 + 699 + 2 * 229 + 599 + 199 + 8 * 79 + 349 + DELIVERY_FEE_CENTS;
-
-const DELIVERED: GroceryOutput = {
-  outcome: "delivered",
-  list: LIST,
-  unknownMeals: ["haggis"],
-  substitutions: [{ wanted: "basil", got: "dried basil" }],
-  unavailable: ["feta"],
-  order: { orderId: "ord-order#1", totalCents: TOTAL_CENTS },
-  budgetCents: 5000,
-  receivedBy: "front desk",
-  error: null,
-};
 
 /** The order's checkout times out twice (10 s, then 20 s of backoff), then the delivery is confirmed. */
 async function groceryRun(r: Runner, id: string): Promise<Seen> {

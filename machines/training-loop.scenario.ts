@@ -1,0 +1,22 @@
+import type { TrainingOutput, TrainingParams } from "./training-loop";
+
+/**
+ * The training loop's scenario, shared by its tests inside workerd:
+ * test/examples.test.ts and test/examples-http.test.ts.
+ */
+
+export const CATS: TrainingParams = { dataset: "cats-vs-dogs" };
+
+/** Round 2 rejected ("more epochs"), round 3 approved. */
+export const APPROVED_IN_ROUND_3: TrainingOutput = {
+  dataset: "cats-vs-dogs",
+  outcome: "approved",
+  rounds: 3,
+  checkpoint: "ckpt-r3",
+  loss: 0.2,
+  losses: [0.8, 0.4, 0.2],
+  reviews: [
+    { round: 2, approve: false, note: "more epochs" },
+    { round: 3, approve: true, note: null },
+  ],
+};
