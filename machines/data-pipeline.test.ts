@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock, createMemoryHost, type LogRecord } from "../index";
 import { dataPipeline, type PipelineParams, type TransformResult } from "./data-pipeline";
+import { ORDERS_DONE } from "./data-pipeline.scenario";
 
 const SECOND = 1000;
 
@@ -36,18 +37,7 @@ describe("data-pipeline", () => {
     expect(status).toMatchObject({
       status: "complete",
       value: "done",
-      output: {
-        source: "orders",
-        outcome: "done",
-        error: null,
-        summary: {
-          partitions: 3,
-          // Partition p holds 3 + p distinct records and one duplicate.
-          records: 3 + 4 + 5,
-          duplicatesDropped: 3,
-          objects: ["warehouse/orders/part-0.jsonl", "warehouse/orders/part-1.jsonl", "warehouse/orders/part-2.jsonl"],
-        },
-      },
+      output: ORDERS_DONE,
     });
 
     history = await instance.history();

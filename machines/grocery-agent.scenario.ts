@@ -37,3 +37,16 @@ export const DELIVERED: GroceryOutput = {
   receivedBy: "front desk",
   error: null,
 };
+
+/** The output of WEEK with a $40 budget: the order is refused as over budget. */
+export const OVER_BUDGET: GroceryOutput = {
+  outcome: "overBudget",
+  list: LIST,
+  unknownMeals: ["haggis"],
+  substitutions: [{ wanted: "basil", got: "dried basil" }],
+  unavailable: ["feta"],
+  order: null,
+  budgetCents: 4000,
+  receivedBy: null,
+  error: "the order comes to $42.32, over the budget of $40.00",
+};

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock, createMemoryHost, type LogRecord } from "../index";
 import { groceryAgent, type GroceryOutput, type GroceryParams } from "./grocery-agent";
-import { LIST, TOTAL_CENTS, WEEK } from "./grocery-agent.scenario";
+import { LIST, TOTAL_CENTS, WEEK, OVER_BUDGET } from "./grocery-agent.scenario";
 
 const SECOND = 1000;
 const DAY = 24 * 60 * 60 * SECOND;
@@ -86,17 +86,7 @@ describe("grocery-agent", () => {
     expect(await instance.status()).toEqual({
       status: "complete",
       value: "overBudget",
-      output: {
-        outcome: "overBudget",
-        list: LIST,
-        unknownMeals: ["haggis"],
-        substitutions: [{ wanted: "basil", got: "dried basil" }],
-        unavailable: ["feta"],
-        order: null,
-        budgetCents: 4000,
-        receivedBy: null,
-        error: "the order comes to $42.32, over the budget of $40.00",
-      },
+      output: OVER_BUDGET,
     });
     expect(TOTAL_CENTS).toBe(4232);
     const history = await instance.history();

@@ -2,7 +2,8 @@ import type { TrainingOutput, TrainingParams } from "./training-loop";
 
 /**
  * The training loop's scenario, shared by its tests inside workerd:
- * test/examples.test.ts and test/examples-http.test.ts.
+ * machines/training-loop.test.ts (memory host, Node), test/examples.test.ts and
+ * test/examples-http.test.ts (inside workerd).
  */
 
 export const CATS: TrainingParams = { dataset: "cats-vs-dogs" };
@@ -20,3 +21,17 @@ export const APPROVED_IN_ROUND_3: TrainingOutput = {
     { round: 3, approve: true, note: null },
   ],
 };
+
+/** The steps of three rounds, in the order they succeed. */
+export const THREE_ROUNDS_OF_STEPS = [
+  "label#1",
+  "feed#1",
+  "train#1",
+  "evaluate#1",
+  "feed#2",
+  "train#2",
+  "evaluate#2",
+  "feed#3",
+  "train#3",
+  "evaluate#3",
+];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock, createMemoryHost, type LogRecord } from "../index";
 import { trainingLoop, type TrainingOutput, type TrainingParams } from "./training-loop";
+import { THREE_ROUNDS_OF_STEPS } from "./training-loop.scenario";
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -107,18 +108,7 @@ describe("training-loop", () => {
       },
     });
     history = await instance.history();
-    expect(ofType(history, "step.succeeded").map((r) => r.data.key)).toEqual([
-      "label#1",
-      "feed#1",
-      "train#1",
-      "evaluate#1",
-      "feed#2",
-      "train#2",
-      "evaluate#2",
-      "feed#3",
-      "train#3",
-      "evaluate#3",
-    ]);
+    expect(ofType(history, "step.succeeded").map((r) => r.data.key)).toEqual(THREE_ROUNDS_OF_STEPS);
     // Only round 1's training failed; later rounds train on their first attempt.
     expect(ofType(history, "step.attempt_failed").map((r) => r.data.key)).toEqual(["train#1"]);
   });

@@ -4,12 +4,13 @@ import { describe, expect, it } from "vitest";
 import type { LogRecord } from "../core/records";
 import type { PipelineParams } from "../machines/data-pipeline";
 import type { GroceryOutput } from "../machines/grocery-agent";
-import { DELIVERED, LIST, WEEK } from "../machines/grocery-agent.scenario";
+import { DELIVERED, LIST, WEEK, OVER_BUDGET } from "../machines/grocery-agent.scenario";
 import type { TrainingOutput } from "../machines/training-loop";
-import { APPROVED_IN_ROUND_3, CATS } from "../machines/training-loop.scenario";
+import { APPROVED_IN_ROUND_3, CATS, THREE_ROUNDS_OF_STEPS } from "../machines/training-loop.scenario";
 import { skipAhead } from "./skew-clock";
 import { until } from "./until";
 import { workflows } from "./worker";
+import { ORDERS_DONE } from "../machines/data-pipeline.scenario";
 
 /**
  * The three example workflows, end to end, through the HTTP API alone, as a
@@ -239,17 +240,7 @@ describe("grocery-agent over HTTP", () => {
     await create(wf, id, { ...WEEK, budget: 40 });
 
     const seen = await settle(wf, id, complete, "completion");
-    const output: GroceryOutput = {
-      outcome: "overBudget",
-      list: LIST,
-      unknownMeals: ["haggis"],
-      substitutions: [{ wanted: "basil", got: "dried basil" }],
-      unavailable: ["feta"],
-      order: null,
-      budgetCents: 4000,
-      receivedBy: null,
-      error: "the order comes to $42.32, over the budget of $40.00",
-    };
+    const output: GroceryOutput = OVER_BUDGET;
     expect(seen.status).toEqual({ id, status: "complete", value: "overBudget", output });
 
     const { history } = seen;
@@ -287,17 +278,7 @@ describe("data-pipeline over HTTP", () => {
       id,
       status: "complete",
       value: "done",
-      output: {
-        source: "orders",
-        outcome: "done",
-        error: null,
-        summary: {
-          partitions: 3,
-          records: 3 + 4 + 5,
-          duplicatesDropped: 3,
-          objects: ["warehouse/orders/part-0.jsonl", "warehouse/orders/part-1.jsonl", "warehouse/orders/part-2.jsonl"],
-        },
-      },
+      output: ORDERS_DONE,
     });
     const output = seen.status.output as Body;
     expect(Object.keys(output).sort()).toEqual(["error", "outcome", "source", "summary"]);
@@ -386,18 +367,7 @@ describe("training-loop over HTTP", () => {
     const { history } = seen;
     await expectWellFormedLog(wf, id, history, APPROVED_IN_ROUND_3);
     expect(history[0]).toMatchObject({ data: { params: CATS } });
-    expect(ofType(history, "step.succeeded").map((r) => r.data.key)).toEqual([
-      "label#1",
-      "feed#1",
-      "train#1",
-      "evaluate#1",
-      "feed#2",
-      "train#2",
-      "evaluate#2",
-      "feed#3",
-      "train#3",
-      "evaluate#3",
-    ]);
+    expect(ofType(history, "step.succeeded").map((r) => r.data.key)).toEqual(THREE_ROUNDS_OF_STEPS);
     expect(ofType(history, "step.attempt_failed").map((r) => `${r.data.key}@${r.data.attempt}`)).toEqual(["train#1@1"]);
     expect(ofType(history, "event.received").map((r) => r.data)).toEqual([
       { type: "feedback", payload: { approve: false, note: "more epochs" } },
