@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock, createMemoryHost, type LogRecord } from "../index";
-import { groceryAgent, type GroceryOutput, type GroceryParams } from "./grocery-agent";
-import { LIST, TOTAL_CENTS, WEEK, OVER_BUDGET } from "./grocery-agent.scenario";
+import { groceryAgent, type GroceryParams } from "./grocery-agent";
+import { LIST, TOTAL_CENTS, WEEK, OVER_BUDGET, DELIVERED } from "./grocery-agent.scenario";
 
 const SECOND = 1000;
 const DAY = 24 * 60 * 60 * SECOND;
@@ -56,17 +56,7 @@ describe("grocery-agent", () => {
     clock.advance(DAY);
     await instance.sendEvent({ type: "delivered", payload: { receivedBy: "front desk" } });
 
-    const output: GroceryOutput = {
-      outcome: "delivered",
-      list: LIST,
-      unknownMeals: ["haggis"],
-      substitutions: [{ wanted: "basil", got: "dried basil" }],
-      unavailable: ["feta"],
-      order: { orderId: "ord-order#1", totalCents: TOTAL_CENTS },
-      budgetCents: 5000,
-      receivedBy: "front desk",
-      error: null,
-    };
+    const output = DELIVERED;
     expect(await instance.status()).toEqual({ status: "complete", value: "delivered", output });
     history = await instance.history();
     expect(ofType(history, "step.attempt_failed").map((r) => r.data.error.message)).toEqual([
