@@ -306,6 +306,9 @@ export class CodeDriver implements HostedInstance {
       return { count, key: `${type}:${name}-${count}` };
     };
     const live = () => pass === this.pass && !this.disposed;
+    /** A call that gets no answer: refused while handlers roll back (Cloudflare's message), ignored from an older pass. */
+    const closed = (): Promise<never> | undefined =>
+      this.rollingBack ? Promise.reject(new WorkflowFatalError("Cannot execute steps during rollback phase")) : live() ? undefined : never();
 
     const api: WorkflowStep = {
       do: (<T>(
@@ -314,7 +317,8 @@ export class CodeDriver implements HostedInstance {
         callbackOrRollback?: ((ctx: WorkflowStepContext) => Promise<T>) | WorkflowStepRollbackOptions<T>,
         maybeRollback?: WorkflowStepRollbackOptions<T>,
       ): Promise<T> => {
-        if (!live()) return never();
+        const shut = closed();
+        if (shut) return shut;
         try {
           assertStepName(name);
           const withoutConfig = typeof configOrCallback === "function";
@@ -343,7 +347,8 @@ export class CodeDriver implements HostedInstance {
       }) as WorkflowStep["do"],
 
       sleep: (name, duration) => {
-        if (!live()) return never();
+        const shut = closed();
+        if (shut) return shut;
         try {
           assertStepName(name);
           const ms = toMilliseconds(duration);
@@ -355,7 +360,8 @@ export class CodeDriver implements HostedInstance {
       },
 
       sleepUntil: (name, timestamp) => {
-        if (!live()) return never();
+        const shut = closed();
+        if (shut) return shut;
         try {
           assertStepName(name);
           const at = timestamp instanceof Date ? timestamp.getTime() : timestamp;
@@ -368,7 +374,8 @@ export class CodeDriver implements HostedInstance {
       },
 
       waitForEvent: <T>(name: string, options: { type: string; timeout?: string | number }) => {
-        if (!live()) return never();
+        const shut = closed();
+        if (shut) return shut;
         try {
           assertStepName(name);
           assertEventType(options?.type);

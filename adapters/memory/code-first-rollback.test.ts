@@ -132,6 +132,34 @@ describe("code-first rollbacks (saga)", () => {
     expect(await instance.status()).toMatchObject({ status: "errored", error: { message: "no courier" } });
   });
 
+  it("a handler's own step calls are refused with Cloudflare's message; nothing they ask for runs or reaches the log", async () => {
+    const refusals: string[] = [];
+    let insideRuns = 0;
+    class Inside extends WorkflowEntrypoint {
+      async run(_event: WorkflowEvent<unknown>, step: WorkflowStep) {
+        await step.do("book", async () => "booked", {
+          rollback: async () => {
+            const refused = (error: Error) => void refusals.push(`${error.name}: ${error.message}`);
+            await step.do("inside", async () => void insideRuns++).catch(refused);
+            await step.sleep("inside nap", 10).catch(refused);
+            await step.sleepUntil("inside alarm", Date.now() + 10).catch(refused);
+            await step.waitForEvent("inside wait", { type: "go", timeout: 10 }).catch(refused);
+          },
+        });
+        throw new TypeError("cancelled");
+      }
+    }
+    const { host, client } = hostFor(Inside as never);
+    const instance = await client.create({ id: "s7" });
+    await settle(host);
+    expect(refusals).toEqual(Array(4).fill("WorkflowFatalError: Cannot execute steps during rollback phase"));
+    expect(insideRuns).toBe(0);
+    expect(await instance.status()).toMatchObject({ status: "errored", error: { name: "TypeError", message: "cancelled" } });
+    const log = await instance.history();
+    expect(log.filter((r) => r.type === "step.started" || r.type === "timer.started" || r.type === "wait.started").map((r) => r.type)).toEqual(["step.started"]);
+    expect(types(log).slice(-3)).toEqual(["rollback.step.succeeded", "rollback.completed", "instance.errored"]);
+  });
+
   it("refuses rollback options Cloudflare refuses, with its messages", async () => {
     const messages: string[] = [];
     class Bad extends WorkflowEntrypoint {
