@@ -471,6 +471,35 @@ describe("the step limit (§2.2)", () => {
     expect(await instance.status()).toMatchObject({ status: "complete", output: { name: "WorkflowFatalError", message: limitMessage } });
   });
 
+  it("is configurable up to Cloudflare's highest, 25,000; above it, or not a whole number above 0, the definition is refused", () => {
+    const entrypoint = entrypointOf(async () => undefined);
+    expect(defineWorkflow({ name: "most", entrypoint, stepLimit: 25_000 }).stepLimit).toBe(25_000);
+    expect(defineWorkflow({ name: "default", entrypoint }).stepLimit).toBe(10_000);
+    for (const stepLimit of [25_001, 0, 2.5, Number.NaN]) {
+      expect(() => defineWorkflow({ name: "over", entrypoint, stepLimit }), String(stepLimit)).toThrow(
+        expect.objectContaining({ code: "definition.invalid", message: expect.stringContaining("stepLimit must be a whole number from 1 to 25,000") }),
+      );
+    }
+  });
+
+  it("at 25,000 the 25,001st step.do is refused with Cloudflare's message", async () => {
+    let calls = 0;
+    const { host, client } = hostFor(
+      async (_event, step) => {
+        for (let i = 0; i < 25_000; i++) await step.do("item", async () => void calls++);
+        return caught(step.do("one more", async () => void calls++));
+      },
+      { stepLimit: 25_000 },
+    );
+    const instance = await client.create({ id: "limit-max" });
+    await settle(host);
+    expect(calls).toBe(25_000);
+    expect(await instance.status()).toMatchObject({
+      status: "complete",
+      output: { name: "WorkflowFatalError", message: "The limit of 25000 steps has been reached. This limit can be changed in your worker configuration." },
+    });
+  });
+
   it("counts replayed steps too, and uncaught errors the instance as { name: Error, message: WorkflowFatalError: … }", async () => {
     let calls = 0;
     const { host, clock, client } = hostFor(

@@ -30,6 +30,7 @@ export const DEFAULT_STEP_CONFIG = { retries: { limit: 5, delay: 10_000, backoff
 /** Cloudflare's documented limits: step names, steps per instance, sleep length. */
 export const MAX_STEP_NAME = 256;
 export const DEFAULT_STEP_LIMIT = 10_000;
+export const MAX_STEP_LIMIT = 25_000;
 export const MAX_SLEEP_MS = 365 * 86_400_000;
 export const DELAY_FUNCTION_MS = 5_000;
 

@@ -1,6 +1,6 @@
 import { InvalidDefinitionError } from "../errors";
 import { hashString } from "../hash";
-import { DEFAULT_STEP_LIMIT } from "./config";
+import { DEFAULT_STEP_LIMIT, MAX_STEP_LIMIT } from "./config";
 import type { WorkflowEntrypointClass } from "./types";
 
 export interface CodeWorkflowOptions {
@@ -9,7 +9,7 @@ export interface CodeWorkflowOptions {
   entrypoint: WorkflowEntrypointClass;
   /** Bump it when a change reorders or renames steps, so running instances keep the old class. */
   version?: string;
-  /** `step.do` calls allowed per run, replayed ones included (Cloudflare's default: 10,000). */
+  /** `step.do` calls allowed per run, replayed ones included: Cloudflare's default is 10,000, and it can be raised to 25,000. */
   stepLimit?: number;
 }
 
@@ -35,6 +35,8 @@ export function defineCodeWorkflow(options: CodeWorkflowOptions): CodeWorkflowDe
   if (typeof entrypoint !== "function" || typeof entrypoint.prototype?.run !== "function") {
     throw new InvalidDefinitionError(name, "entrypoint must be a class that extends WorkflowEntrypoint and has a run(event, step) method.");
   }
-  if (!Number.isInteger(stepLimit) || stepLimit < 1) throw new InvalidDefinitionError(name, "stepLimit must be a whole number above 0.");
+  if (!Number.isInteger(stepLimit) || stepLimit < 1 || stepLimit > MAX_STEP_LIMIT) {
+    throw new InvalidDefinitionError(name, `stepLimit must be a whole number from 1 to ${MAX_STEP_LIMIT.toLocaleString("en-US")} (Cloudflare's highest); got ${String(stepLimit)}.`);
+  }
   return { kind: "code", name, version, hash: hashString(JSON.stringify({ kind: "code", name, version })), entrypoint, stepLimit };
 }
