@@ -306,9 +306,12 @@ export class CodeDriver implements HostedInstance {
       return { count, key: `${type}:${name}-${count}` };
     };
     const live = () => pass === this.pass && !this.disposed;
+    /** A refusal as run() receives it from Cloudflare, whose step calls cross RPC: Error("WorkflowFatalError: …"). */
+    const refused = (error: unknown): Promise<never> =>
+      Promise.reject(toRunError(errorInfo(error instanceof DurableMachinesError ? new WorkflowFatalError(error.message) : error)));
     /** A call that gets no answer: refused while handlers roll back (Cloudflare's message), ignored from an older pass. */
     const closed = (): Promise<never> | undefined =>
-      this.rollingBack ? Promise.reject(new WorkflowFatalError("Cannot execute steps during rollback phase")) : live() ? undefined : never();
+      this.rollingBack ? refused(new WorkflowFatalError("Cannot execute steps during rollback phase")) : live() ? undefined : never();
 
     const api: WorkflowStep = {
       do: (<T>(
@@ -342,7 +345,7 @@ export class CodeDriver implements HostedInstance {
           }
           return this.await<T>(key, pass);
         } catch (error) {
-          return Promise.reject(error);
+          return refused(error);
         }
       }) as WorkflowStep["do"],
 
@@ -355,7 +358,7 @@ export class CodeDriver implements HostedInstance {
           if (ms > MAX_SLEEP_MS) throw new WorkflowFatalError(`Sleep "${name}" is longer than the 365-day limit.`);
           return this.sleepUntilTime(next("sleep", name).key, this.now() + ms, pass, false);
         } catch (error) {
-          return Promise.reject(error instanceof DurableMachinesError ? new WorkflowFatalError(error.message) : error);
+          return refused(error);
         }
       },
 
@@ -369,7 +372,7 @@ export class CodeDriver implements HostedInstance {
           if (at - this.now() > MAX_SLEEP_MS) throw new WorkflowFatalError(`Sleep "${name}" is longer than the 365-day limit.`);
           return this.sleepUntilTime(next("sleep", name).key, at, pass, true);
         } catch (error) {
-          return Promise.reject(error);
+          return refused(error);
         }
       },
 
@@ -384,7 +387,7 @@ export class CodeDriver implements HostedInstance {
           if (!this.state.book.waits[key]) this.append([{ type: "wait.started", data: { key, type: options.type, dueAt: this.now() + ms, timeoutMs: ms } }]);
           return this.await<WorkflowStepEvent<T>>(key, pass);
         } catch (error) {
-          return Promise.reject(error instanceof DurableMachinesError ? new WorkflowFatalError(error.message) : error);
+          return refused(error);
         }
       },
     } as WorkflowStep;
@@ -468,15 +471,22 @@ export class CodeDriver implements HostedInstance {
     let retryAt: number | undefined;
     if (!isNonRetryable(error) && failures <= registered.config.limit) {
       try {
-        retryAt = this.now() + (await this.retryDelay(registered, ctx, error, failures));
+        // The wait starts once the delay function has answered, as Cloudflare's does.
+        const wait = await this.retryDelay(registered, ctx, error, failures);
+        retryAt = this.now() + wait;
       } catch (delayError) {
         error = { ...errorInfo(delayError), nonRetryable: true };
       }
     }
     if (!current()) return;
     this.inflight.delete(key);
-    const failure = { key, attempt, error };
-    this.append(retryAt === undefined ? [{ type: "step.attempt_failed", data: failure }, { type: "step.failed", data: failure }] : [{ type: "step.attempt_failed", data: { ...failure, retryAt } }]);
+    // The attempt keeps its own error; a failed delay function is the step's error, as in Cloudflare's events.
+    const attemptFailure = { key, attempt, error: outcome.error };
+    this.append(
+      retryAt === undefined
+        ? [{ type: "step.attempt_failed", data: attemptFailure }, { type: "step.failed", data: { key, attempt, error } }]
+        : [{ type: "step.attempt_failed", data: { ...attemptFailure, retryAt } }],
+    );
   }
 
   private async retryDelay(registered: Registered, ctx: WorkflowStepContext, error: ErrorInfo, failures: number): Promise<number> {

@@ -152,7 +152,7 @@ describe("code-first rollbacks (saga)", () => {
     const { host, client } = hostFor(Inside as never);
     const instance = await client.create({ id: "s7" });
     await settle(host);
-    expect(refusals).toEqual(Array(4).fill("WorkflowFatalError: Cannot execute steps during rollback phase"));
+    expect(refusals).toEqual(Array(4).fill("Error: WorkflowFatalError: Cannot execute steps during rollback phase"));
     expect(insideRuns).toBe(0);
     expect(await instance.status()).toMatchObject({ status: "errored", error: { name: "TypeError", message: "cancelled" } });
     const log = await instance.history();
@@ -174,9 +174,9 @@ describe("code-first rollbacks (saga)", () => {
     const instance = await client.create({ id: "s6" });
     await settle(host);
     expect((await instance.status()).output).toEqual([
-      'Rollback options for "x" must be an object',
-      'Rollback for "x" must be a function',
-      'Rollback config for "x" is in a invalid format. See https://developers.cloudflare.com/workflows/build/sleeping-and-retrying/',
+      'WorkflowFatalError: Rollback options for "x" must be an object',
+      'WorkflowFatalError: Rollback for "x" must be a function',
+      'WorkflowFatalError: Rollback config for "x" is in a invalid format. See https://developers.cloudflare.com/workflows/build/sleeping-and-retrying/',
     ]);
   });
 });

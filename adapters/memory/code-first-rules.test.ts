@@ -88,6 +88,8 @@ describe("step config (§1 Step config)", () => {
     ["a duration with an unknown unit", { retries: { limit: 1, delay: "1 h" } }],
   ];
 
+  // run() receives Cloudflare's refusals as Cloudflare delivers them across its RPC boundary: a plain Error whose
+  // message starts with "WorkflowFatalError: " (checked against its engine in test/conformance.test.ts).
   it.each(invalid)("%s: step.do throws Cloudflare's message into run(), and the callback never runs", async (_label, config) => {
     let calls = 0;
     const { host, client } = hostFor(async (_event, step) => caught(step.do("charge card", config as WorkflowStepConfig, async () => void calls++)));
@@ -95,7 +97,7 @@ describe("step config (§1 Step config)", () => {
     await settle(host);
     expect(await instance.status()).toMatchObject({
       status: "complete",
-      output: { name: "WorkflowFatalError", message: `Step config for "charge card" is in a invalid format. ${CONFIG_HELP}` },
+      output: { name: "Error", message: `WorkflowFatalError: Step config for "charge card" is in a invalid format. ${CONFIG_HELP}` },
     });
     expect(calls).toBe(0);
     expect(ofType(await instance.history(), "step.started")).toEqual([]);
@@ -347,8 +349,32 @@ describe("delay functions (§1 Delay function, §2.1)", () => {
     expect(attempts).toBe(1);
     const message = 'The delay function for step "flaky-2" threw an error: no delay for you';
     expect(await instance.status()).toMatchObject({ status: "complete", output: { name: "Error", message: `NonRetryableDelayError: ${message}` } });
-    const [failed] = ofType(await instance.history(), "step.failed");
-    expect(failed?.data).toMatchObject({ key: "do:flaky-2", error: { name: "NonRetryableDelayError", message } });
+    const log = await instance.history();
+    expect(ofType(log, "step.failed")[0]?.data).toMatchObject({ key: "do:flaky-2", error: { name: "NonRetryableDelayError", message } });
+    // The attempt itself failed with its own error, as Cloudflare's attempt_errored event says.
+    expect(ofType(log, "step.attempt_failed").map((r) => r.data)).toEqual([{ key: "do:flaky-2", attempt: 1, error: { name: "Error", message: "down" } }]);
+  });
+
+  it("the retry's wait starts when the delay function answers, not when the attempt failed", async () => {
+    const answer = gate<number>();
+    const { host, clock, client } = hostFor(async (_event, step) =>
+      step.do("flaky", { retries: { limit: 1, delay: () => answer.promise } }, async (ctx) => {
+        if (ctx.attempt === 1) throw new Error("down");
+        return "second attempt";
+      }),
+    );
+    const instance = await client.create({ id: "fn-slow" });
+    await spin();
+    clock.advance(3000);
+    answer.open(1000);
+    await settle(host);
+    expect(retryWaits(await instance.history())).toEqual([1000]);
+    clock.advance(999);
+    await settle(host);
+    expect(ofType(await instance.history(), "step.started")).toHaveLength(1);
+    clock.advance(1);
+    await settle(host);
+    expect(await instance.status()).toMatchObject({ status: "complete", output: "second attempt" });
   });
 
   it.each([["soon"], [-1], [{}], ["1 fortnight"]])("a delay function that returns %j ends the step with the invalid-value message", async (value) => {
@@ -398,7 +424,7 @@ describe("delay functions (§1 Delay function, §2.1)", () => {
 });
 
 describe("step names (§2.2)", () => {
-  const refusal = (name: string) => ({ name: "WorkflowFatalError", message: `Step name "${name}" exceeds max length (256 chars) or invalid characters found` });
+  const refusal = (name: string) => ({ name: "Error", message: `WorkflowFatalError: Step name "${name}" exceeds max length (256 chars) or invalid characters found` });
   const long = "n".repeat(257);
 
   it("refuses a name over 256 characters or with a control character, for do, sleep and waitForEvent; accepts 256 characters and \"\"", async () => {
@@ -438,7 +464,7 @@ describe("step names (§2.2)", () => {
     const { host, client } = hostFor(async (_event, step) => step.do(long, async () => 1));
     const instance = await client.create({ id: "name-uncaught" });
     await settle(host);
-    expect(await instance.status()).toMatchObject({ status: "errored", error: { name: "Error", message: `WorkflowFatalError: ${refusal(long).message}` } });
+    expect(await instance.status()).toMatchObject({ status: "errored", error: refusal(long) });
   });
 });
 
@@ -468,7 +494,7 @@ describe("the step limit (§2.2)", () => {
     clock.advance(1000);
     await settle(host);
     expect(calls).toEqual(["one", "two", "three"]);
-    expect(await instance.status()).toMatchObject({ status: "complete", output: { name: "WorkflowFatalError", message: limitMessage } });
+    expect(await instance.status()).toMatchObject({ status: "complete", output: { name: "Error", message: `WorkflowFatalError: ${limitMessage}` } });
   });
 
   it("is configurable up to Cloudflare's highest, 25,000; above it, or not a whole number above 0, the definition is refused", () => {
@@ -496,7 +522,7 @@ describe("the step limit (§2.2)", () => {
     expect(calls).toBe(25_000);
     expect(await instance.status()).toMatchObject({
       status: "complete",
-      output: { name: "WorkflowFatalError", message: "The limit of 25000 steps has been reached. This limit can be changed in your worker configuration." },
+      output: { name: "Error", message: "WorkflowFatalError: The limit of 25000 steps has been reached. This limit can be changed in your worker configuration." },
     });
   });
 
@@ -581,9 +607,9 @@ describe("sleeps (§1, §2.11, §4.8)", () => {
     expect(await instance.status()).toMatchObject({ status: "waiting", value: ["sleep:a year-1"] });
     const [recorded] = ofType(await instance.history(), "step.succeeded");
     expect(recorded?.data.output).toEqual({
-      tooLong: { name: "WorkflowFatalError", message: expect.stringContaining("365") },
-      tooLongMs: { name: "WorkflowFatalError", message: expect.stringContaining("365") },
-      tooFar: { name: "WorkflowFatalError", message: expect.stringContaining("365") },
+      tooLong: { name: "Error", message: expect.stringMatching(/^WorkflowFatalError: .*365/) },
+      tooLongMs: { name: "Error", message: expect.stringMatching(/^WorkflowFatalError: .*365/) },
+      tooFar: { name: "Error", message: expect.stringMatching(/^WorkflowFatalError: .*365/) },
     });
   });
 });
