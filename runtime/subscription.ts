@@ -27,6 +27,14 @@ export function subscribe(instanceId: string, read: (after: number) => Promise<L
   let disposed = false;
   let pollMs = FIRST_POLL_MS;
   const done = { done: true, value: undefined } as const;
+  /** Reads what the log added since the last read; false when nothing was added. */
+  const pull = async () => {
+    const records = await read(readUpTo);
+    if (!records.length) return false;
+    readUpTo = records.at(-1)!.seq;
+    queue.push(...stream.push(records));
+    return true;
+  };
 
   return {
     async next() {
@@ -34,18 +42,12 @@ export function subscribe(instanceId: string, read: (after: number) => Promise<L
         if (disposed || (finished && !queue.length)) return done;
         const event = queue.shift();
         if (event) {
-          const terminal = TERMINAL_EVENTS.includes(event.type);
-          if (terminal) {
-            finished = true;
-            queue.length = 0;
-          }
+          // The run's end ends the subscription, unless a restart followed it: the log keeps the earlier run, and the instance lives on.
+          if (TERMINAL_EVENTS.includes(event.type) && !queue.length && !(await pull())) finished = true;
           if (event.eventId > cursor && (!filter || filter.includes(event.type))) return { done: false, value: event };
           continue;
         }
-        const records = await read(readUpTo);
-        if (records.length) {
-          readUpTo = records.at(-1)!.seq;
-          queue.push(...stream.push(records));
+        if (await pull()) {
           pollMs = FIRST_POLL_MS;
           continue;
         }

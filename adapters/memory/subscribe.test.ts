@@ -64,6 +64,30 @@ describe("subscribe(), Cloudflare's instance events", () => {
     expect(await all(await instance.subscribe({ cursor: 14 }))).toEqual([]);
   });
 
+  it("follows a restart after the end: ids never go back, and a cursor saved in the first run still reads on from where it stood", async () => {
+    const { host, clock, instance } = await finished();
+    await host.idle();
+    clock.advance(1000);
+    await host.idle();
+    const firstRun = await all(await instance.subscribe());
+    expect(firstRun.at(-1)).toMatchObject({ type: "workflow_completed", eventId: 14 });
+    await instance.restart({ from: { name: "b" } });
+    await host.idle();
+    await new Promise((resolve) => setImmediate(resolve));
+    const afterRestart = await all(await instance.subscribe({ cursor: 14 }));
+    expect(afterRestart.map((e) => [e.eventId, e.type])).toEqual([
+      [15, "workflow_running"],
+      [16, "step_started"],
+      [17, "attempt_started"],
+      [18, "attempt_completed"],
+      [19, "step_completed"],
+      [20, "workflow_completed"],
+    ]);
+    const whole = await all(await instance.subscribe());
+    expect(whole.map((e) => e.eventId)).toEqual(whole.map((_, i) => i + 1));
+    expect(whole.filter((e) => e.type === "workflow_completed").map((e) => e.eventId)).toEqual([14, 20]);
+  });
+
   it("refuses options Cloudflare refuses", async () => {
     const { instance } = await finished();
     for (const options of [{ cursor: -1 }, { cursor: 1.5 }, { filter: ["nope"] }, { extra: true }, 5]) {
