@@ -27,9 +27,12 @@ export function subscribe(instanceId: string, read: (after: number) => Promise<L
   let disposed = false;
   let pollMs = FIRST_POLL_MS;
   const done = { done: true, value: undefined } as const;
+  /** Whether a read found nothing new: from then on the subscription follows the run live. */
+  let caughtUp = false;
   /** Reads what the log added since the last read; false when nothing was added. */
   const pull = async () => {
     const records = await read(readUpTo);
+    caughtUp ||= !records.length;
     if (!records.length) return false;
     readUpTo = records.at(-1)!.seq;
     queue.push(...stream.push(records));
@@ -42,8 +45,12 @@ export function subscribe(instanceId: string, read: (after: number) => Promise<L
         if (disposed || (finished && !queue.length)) return done;
         const event = queue.shift();
         if (event) {
-          // The run's end ends the subscription, unless a restart followed it: the log keeps the earlier run, and the instance lives on.
-          if (TERMINAL_EVENTS.includes(event.type) && !queue.length && !(await pull())) finished = true;
+          // The end of the run followed live ends the subscription. In history, one that a restart followed does not:
+          // the log keeps the earlier run, and the subscription reads on to the end of the run that is current.
+          if (TERMINAL_EVENTS.includes(event.type) && (caughtUp || (!queue.length && !(await pull())))) {
+            finished = true;
+            queue.length = 0;
+          }
           if (event.eventId > cursor && (!filter || filter.includes(event.type))) return { done: false, value: event };
           continue;
         }

@@ -17,60 +17,88 @@ interface Observed {
   error?: { name: string; message: string };
 }
 
+type Subscription = { next(): Promise<IteratorResult<Record<string, unknown>, void>> };
+type RestartFrom = { name: string; count?: number; type?: "do" | "sleep" | "waitForEvent" };
+
 interface Handle {
-  subscribe(): Promise<{ next(): Promise<IteratorResult<Record<string, unknown>, void>> }>;
+  id: string;
+  subscribe(options?: { cursor?: number; filter?: string[] }): Promise<Subscription>;
   status(): Promise<Observed>;
   sendEvent(event: { type: string; payload?: unknown }): Promise<void>;
   pause(): Promise<void>;
   resume(): Promise<void>;
   terminate(options?: { rollback?: boolean }): Promise<void>;
-  restart(): Promise<void>;
+  restart(options?: { from?: RestartFrom }): Promise<void>;
+  delete(): Promise<void>;
+}
+
+/** The binding's batch methods, which both engines shape alike. */
+interface Batches {
+  createBatch(batch: unknown): Promise<{ created: { id: string }[]; errors: { index: number; id?: string; code: unknown; message: string }[] } | { id: string }[]>;
+  deleteBatch(ids: string[]): Promise<{ deleted: { id: string }[]; errors: { id: string; code: unknown; message: string }[] }>;
 }
 
 interface Engine {
   name: "cloudflare" | "ours";
   create(body: BodyName, id: string, params: Params): Promise<Handle>;
+  get(body: BodyName, id: string): Promise<Handle>;
+  batches(body: BodyName): Batches;
 }
 
 const binding = (body: BodyName) => `CF_${body.replace(/([A-Z])/g, "_$1").toUpperCase()}`;
 
+const cloudflareBinding = (body: BodyName) => (env as unknown as Record<string, Workflow<Params>>)[binding(body)]!;
+
 const cloudflare: Engine = {
   name: "cloudflare",
   async create(body, id, params) {
-    const workflow = (env as unknown as Record<string, Workflow<Params>>)[binding(body)]!;
-    const instance = await workflow.create({ id, params });
+    return this.get(body, (await cloudflareBinding(body).create({ id, params })).id);
+  },
+  async get(body, id) {
+    const instance = await cloudflareBinding(body).get(id);
     return {
+      id,
       status: async () => {
         const { status, output, error } = await instance.status();
         return { status, ...(status === "complete" ? { output } : {}), ...(error ? { error: { name: error.name, message: error.message } } : {}) };
       },
       sendEvent: (event) => instance.sendEvent(event as { type: string; payload: unknown }),
-      subscribe: () => (instance as unknown as { subscribe(): Promise<{ next(): Promise<IteratorResult<Record<string, unknown>, void>> }> }).subscribe(),
+      subscribe: (options) => (instance as unknown as { subscribe(options?: unknown): Promise<Subscription> }).subscribe(options),
       pause: () => instance.pause(),
       resume: () => instance.resume(),
       terminate: (options) => (instance.terminate as (options?: { rollback?: boolean }) => Promise<void>)(options),
-      restart: () => instance.restart(),
+      restart: (options) => (instance.restart as (options?: unknown) => Promise<void>)(options),
+      delete: () => instance.delete(),
     };
   },
+  batches: (body) => cloudflareBinding(body) as unknown as Batches,
 };
+
+const ourWorkflow = (body: BodyName) => workflows.client(env).workflow(`dm-${body}`);
 
 const ours: Engine = {
   name: "ours",
   async create(body, id, params) {
-    const instance = await workflows.client(env).workflow(`dm-${body}`).create({ id, params });
+    return this.get(body, (await ourWorkflow(body).create({ id, params })).id);
+  },
+  async get(body, id) {
+    const instance = await ourWorkflow(body).get(id);
     return {
+      id,
       status: async () => {
         const { status, output, error } = await instance.status();
         return { status, ...(output === undefined ? {} : { output }), ...(error ? { error } : {}) };
       },
       sendEvent: (event) => instance.sendEvent(event),
-      subscribe: () => instance.subscribe() as never,
+      subscribe: (options) => instance.subscribe(options as never) as never,
       pause: () => instance.pause(),
       resume: () => instance.resume(),
       terminate: (options) => instance.terminate(options),
-      restart: () => instance.restart(),
+      restart: (options) => instance.restart(options),
+      delete: () => instance.delete(),
     };
   },
+  batches: (body) => ourWorkflow(body) as unknown as Batches,
 };
 
 const FINAL = new Set(["complete", "errored", "terminated"]);
@@ -86,6 +114,11 @@ interface Run {
   rollbacks(): Promise<unknown[]>;
   /** Every event subscribe() delivered, as [type, stepName, attempt]. */
   events: [unknown, unknown, unknown][];
+  /** The same events, whole. */
+  delivered: Record<string, unknown>[];
+  /** What the run noted under `<instance id>:<what>`, one value per note. */
+  notes(what: string): Promise<unknown[]>;
+  instance: Handle;
 }
 
 /** Runs one scenario on one engine: create, then `drive` (events, pause…), then wait for a final status. */
@@ -94,12 +127,14 @@ async function scenario(engine: Engine, body: BodyName, params: Params, drive?: 
   const instance = await engine.create(body, id, params);
   const subscription = await instance.subscribe();
   const events: [unknown, unknown, unknown][] = [];
+  const delivered: Record<string, unknown>[] = [];
   const collected = (async () => {
     try {
       for (;;) {
         const next = await subscription.next();
         if (next.done) return;
         events.push([next.value.type, next.value.stepName ?? null, next.value.attempt ?? null]);
+        delivered.push(next.value);
       }
     } catch (error) {
       // Cloudflare's local engine breaks its own subscriptions when it aborts itself (a NonRetryableError, a terminate).
@@ -119,6 +154,9 @@ async function scenario(engine: Engine, body: BodyName, params: Params, drive?: 
     final,
     seen,
     events,
+    delivered,
+    instance,
+    notes: async (what) => (await ledger().notes(`${id}:${what}`)).map((text) => JSON.parse(text)),
     runs: (step) => ledger().count(`${id}:${step}`),
     rollbacks: async () => (await ledger().notes(`${id}:rollbacks`)).map((text) => JSON.parse(text)),
   };
@@ -291,5 +329,387 @@ describe("conformance with Cloudflare's local Workflows engine", () => {
     expect(mine.final).toEqual(theirs.final);
     expect(mine.final.output).toEqual({ date: "1970-01-01T00:00:00.000Z", tag: 1, big: "100000000000000000000", keepsMissing: true, at: "1970-01-01T00:00:00.000Z" });
     await sameRuns(theirs, mine, ["rich"]);
+  });
+});
+
+/** What a call to either engine came to: "ok", or its error as a caller sees it (with our typed errors' code). */
+async function outcome(call: Promise<unknown>): Promise<"ok" | { name: string; message: string; code?: unknown }> {
+  try {
+    await call;
+    return "ok";
+  } catch (error) {
+    const { name, message, code } = error as { name: string; message: string; code?: unknown };
+    return { name, message, ...(code === undefined ? {} : { code }) };
+  }
+}
+
+/** Everything subscribe() delivers from a finished instance, as [eventId, type, stepName]. */
+async function listEvents(instance: Handle, options?: { cursor?: number; filter?: string[] }) {
+  const subscription = await instance.subscribe(options);
+  const events: [unknown, unknown, unknown][] = [];
+  for (;;) {
+    const next = await subscription.next();
+    if (next.done) return events;
+    events.push([next.value.eventId, next.value.type, next.value.stepName ?? null]);
+  }
+}
+
+const engineOf = (instance: Handle) => (instance.id.startsWith("cf-") ? "cloudflare" : "ours");
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const ofType = (run: Run, type: string) => run.delivered.filter((event) => event.type === type);
+
+// Where the engines differ, both sides are asserted and docs/cloudflare-compat.md says why.
+describe("conformance: rollbacks, restarts, subscriptions, batches, step context and limits", () => {
+  it.each([
+    ["every handler succeeds", { undoFailures: 0 }],
+    ["a failing handler is retried as its rollbackConfig says, and the chain goes on", { undoFailures: 1, undoRetries: 1 }],
+    ["a handler that fails for good stops the chain", { undoFailures: 5, undoRetries: 1 }],
+  ] as const)("rollbacks, %s: same handlers with the same arguments, same events, same error", async (_label, params) => {
+    const { theirs, mine } = await onBoth("sagaChain", params);
+    expect(mine.final).toEqual(theirs.final);
+    expect(mine.final).toEqual({ status: "errored", error: { name: "TypeError", message: "parcel lost" } });
+    expect(mine.events, "subscribe() events").toEqual(theirs.events);
+    expect(await mine.rollbacks()).toEqual(await theirs.rollbacks());
+    await sameRuns(theirs, mine, ["reserve", "charge", "ship", "undo charge"]);
+    const mineAttempts = ofType(mine, "rollback_attempt_errored").map(({ attempt, error, retryDelayMs }) => ({ attempt, error, retryDelayMs }));
+    expect(mineAttempts).toEqual(ofType(theirs, "rollback_attempt_errored").map(({ attempt, error, retryDelayMs }) => ({ attempt, error, retryDelayMs })));
+    // Status while the handlers run: rollingBack on ours (and Cloudflare's newer engine), running on the local engine.
+    expect(mine.seen).toContain("rollingBack");
+    expect(theirs.seen).not.toContain("rollingBack");
+    if (params.undoFailures === 5) {
+      const undone = (await mine.rollbacks()).map((h) => (h as { step: { name: string } }).step.name);
+      expect(undone).toEqual(["ship", "charge", "charge"]);
+      // rollback_step_errored carries its error on ours, as workers-types requires; the local engine leaves it out.
+      expect(ofType(mine, "rollback_step_errored")).toMatchObject([{ stepName: "charge-1", error: { name: "Error", message: "undo charge failed (run 2)" } }]);
+      expect(ofType(theirs, "rollback_step_errored")).toMatchObject([{ stepName: "charge-1" }]);
+      expect(ofType(theirs, "rollback_step_errored")[0]!.error).toBeUndefined();
+    }
+  });
+
+  it("steps called inside a rollback handler are refused, and none of them runs", async () => {
+    const { theirs, mine } = await onBoth("stepInRollback");
+    expect(mine.final).toEqual(theirs.final);
+    expect(mine.final).toEqual({ status: "errored", error: { name: "TypeError", message: "cancelled" } });
+    expect(mine.events, "subscribe() events").toEqual(theirs.events);
+    await sameRuns(theirs, mine, ["book", "inside"]);
+    expect(await mine.runs("inside")).toBe(0);
+    // Ours refuses with the message Cloudflare's engine has for it; the local engine never gets that far, as the
+    // step object the handler holds is an RPC stub already disposed.
+    const refused = "Error|WorkflowFatalError: Cannot execute steps during rollback phase";
+    expect(await mine.rollbacks()).toEqual([{ do: refused, sleep: refused, waitForEvent: refused }]);
+    const disposed = "Error|RPC stub used after being disposed.";
+    expect(await theirs.rollbacks()).toEqual([{ do: disposed, sleep: disposed, waitForEvent: disposed }]);
+  });
+
+  it("restart from a step: earlier steps kept, the rest run again, buffered events dropped, params and timestamp kept; an unknown step refused", async () => {
+    type Listed = Awaited<ReturnType<typeof listEvents>>;
+    const seen: Record<string, { unknownStep?: unknown; lateEvent?: unknown; before?: Listed; after?: Listed }> = {};
+    const { theirs, mine } = await onBoth("restartable", { tag: "t1" }, async (instance) => {
+      const notes: (typeof seen)[string] = (seen[engineOf(instance)] = {});
+      await instance.sendEvent({ type: "go", payload: { n: 1 } });
+      await waitFor(instance, "complete");
+      notes.before = await listEvents(instance);
+      notes.lateEvent = await outcome(instance.sendEvent({ type: "extra", payload: "sent after the end" }));
+      notes.unknownStep = await outcome(instance.restart({ from: { name: "nope" } }));
+      await instance.restart({ from: { name: "b" } });
+      await pause(150);
+      await instance.sendEvent({ type: "go", payload: { n: 2 } });
+      await waitFor(instance, "complete");
+      notes.after = await listEvents(instance);
+      await instance.restart({ from: { name: "go", type: "waitForEvent" } });
+      await pause(150);
+      await instance.sendEvent({ type: "go", payload: { n: 3 } });
+    });
+    expect(mine.final).toEqual(theirs.final);
+    expect(mine.final).toEqual({ status: "complete", output: { a: "a", b: "b", go: 3, c: "c", extra: "Error|WorkflowTimeoutError: Execution timed out after 200ms", tag: "t1" } });
+    expect(mine.events, "subscribe() events of the first run").toEqual(theirs.events);
+    await sameRuns(theirs, mine, ["a", "b", "c"]);
+    expect([await mine.runs("a"), await mine.runs("b"), await mine.runs("c")]).toEqual([1, 2, 3]);
+    for (const run of [theirs, mine]) {
+      const stamps = await run.notes("stamps");
+      expect(stamps).toHaveLength(3);
+      expect(new Set(stamps.map((stamp) => JSON.stringify(stamp))).size, "the same params and event.timestamp on every run").toBe(1);
+    }
+    expect(seen.ours!.unknownStep).toMatchObject({ code: "instance.cannot_restart" });
+    expect(seen.cloudflare!.unknownStep).toMatchObject({ message: expect.stringContaining("(instance.cannot_restart)") });
+    // An event sent to a finished instance: the local engine stores it and never uses it; ours refuses it.
+    expect(seen.ours!.lateEvent).toMatchObject({ code: "instance.finished" });
+    expect(seen.cloudflare!.lateEvent).toBe("ok");
+    // Event ids: ours never go back (the log keeps the first run, the restart continues after it); the local engine
+    // wipes the restarted part and numbers the new events from the largest remaining id, so ids are reused.
+    expect(seen.ours!.before).toEqual(seen.cloudflare!.before);
+    const idsMine = seen.ours!.after!.map(([id]) => id as number);
+    expect(idsMine).toEqual(idsMine.map((_, i) => i + 1));
+    expect(seen.ours!.after!.slice(0, seen.ours!.before!.length)).toEqual(seen.ours!.before);
+    const typeOfId = new Map(seen.cloudflare!.before!.map(([id, type, step]) => [id, `${type}|${step}`]));
+    const reused = seen.cloudflare!.after!.filter(([id, type, step]) => typeOfId.has(id) && typeOfId.get(id) !== `${type}|${step}`);
+    expect(reused.length, "ids the local engine gave to different events").toBeGreaterThan(0);
+  });
+
+  it("subscribe(): the cursor is exclusive, a filter ends after the terminal event it hides, and bad options are refused", async () => {
+    const { theirs, mine } = await onBoth("sequential");
+    const [cf, dm] = [theirs.instance, mine.instance];
+    for (const options of [{ cursor: 3 }, { filter: ["step_completed", "attempt_started"] }, { cursor: 10, filter: ["step_completed"] }, { cursor: 100 }]) {
+      expect(await listEvents(dm, options), JSON.stringify(options)).toEqual(await listEvents(cf, options));
+    }
+    expect((await listEvents(dm, { cursor: 3 }))[0]).toEqual([4, "step_started", "a-1"]);
+    for (const options of [{ cursor: -1 }, { cursor: 1.5 }, { filter: ["nope"] }, { filter: "step_started" }]) {
+      const [cloudflareRefusal, ourRefusal] = [await outcome(cf.subscribe(options as never)), await outcome(dm.subscribe(options as never))];
+      expect(ourRefusal, JSON.stringify(options)).toMatchObject({ message: expect.stringContaining("Invalid Workflow subscription options") });
+      expect(cloudflareRefusal, JSON.stringify(options)).toMatchObject({ message: expect.stringContaining("Invalid Workflow subscription options") });
+    }
+  });
+
+  it("createBatch({ instances }) and the older array form: the same instances created, the same refusals at the same positions", async () => {
+    const results = await Promise.all(
+      [cloudflare, ours].map(async (engine) => {
+        const prefix = `${engine.name === "cloudflare" ? "cf" : "dm"}-batch-${++serial}`;
+        const existing = (await engine.create("sequential", `${prefix}-old`, {})).id;
+        const batches = engine.batches("sequential");
+        const modern = (await batches.createBatch({ instances: [{ id: `${prefix}-a` }, { id: `${prefix}-a` }, { id: existing }, { id: `${prefix}-b`, params: {} }] })) as {
+          created: { id: string }[];
+          errors: { index: number; id?: string; code: unknown; message: string }[];
+        };
+        const legacy = (await batches.createBatch([{ id: `${prefix}-c` }, { id: `${prefix}-c` }, { id: existing }])) as { id: string }[];
+        const invalid = await outcome(batches.createBatch({ instances: [{ id: `${prefix}-d` }, { id: "-bad id" }] }));
+        const invalidCreated = await outcome(engine.get("sequential", `${prefix}-d`));
+        const tooMany = await outcome(batches.createBatch({ instances: Array.from({ length: 101 }, (_, i) => ({ id: `${prefix}-many-${i}` })) }));
+        const tooManyCount = await outcome(batches.createBatch({ count: 101 }));
+        const strip = (id: string) => id.replace(prefix, "");
+        return {
+          created: modern.created.map((instance) => strip(instance.id)),
+          errors: modern.errors.map(({ index, id }) => ({ index, id: id && strip(id) })),
+          codes: modern.errors.map(({ code, message }) => ({ code, message })),
+          legacy: legacy.map((instance) => strip(instance.id)),
+          invalid,
+          invalidCreated,
+          tooMany,
+          tooManyCount,
+        };
+      }),
+    );
+    const [theirs, mine] = results as [(typeof results)[0], (typeof results)[0]];
+    expect(mine.created).toEqual(theirs.created);
+    expect(mine.created).toEqual(["-a", "-b"]);
+    expect(mine.errors).toEqual(theirs.errors);
+    expect(mine.errors).toEqual([
+      { index: 1, id: "-a" },
+      { index: 2, id: "-old" },
+    ]);
+    expect(mine.legacy).toEqual(theirs.legacy);
+    expect(mine.legacy).toEqual(["-c"]);
+    // Per-instance codes: ours are stable strings with a message saying what to do; the local engine's are numbers
+    // with the API's error key as the message.
+    expect(mine.codes).toMatchObject([{ code: "instance.duplicate_in_batch" }, { code: "instance.already_exists" }]);
+    expect(theirs.codes).toEqual([
+      { code: 10415, message: "workflows.api.error.instance.duplicate_in_batch" },
+      { code: 10405, message: "workflows.api.error.instance.already_exists" },
+    ]);
+    // An invalid id: ours reports it at its position and creates the rest; the local engine refuses the whole batch.
+    expect(mine.invalid).toBe("ok");
+    expect(mine.invalidCreated).toBe("ok");
+    expect(theirs.invalid).toMatchObject({ message: expect.stringContaining("(instance.invalid_id) Instance ID is invalid") });
+    expect(theirs.invalidCreated).not.toBe("ok");
+    for (const side of [theirs, mine]) {
+      expect(side.tooMany).not.toBe("ok");
+      expect(side.tooManyCount).not.toBe("ok");
+    }
+    expect(mine.tooMany).toMatchObject({ code: "batch.invalid" });
+  });
+
+  it("createBatch({ count, params }) starts that many runs with random ids; each completes as a single create would", async () => {
+    const runs = await Promise.all(
+      [cloudflare, ours].map(async (engine) => {
+        const { created } = (await engine.batches("sequential").createBatch({ count: 3, params: {} })) as { created: { id: string }[] };
+        const finals = await Promise.all(created.map(async ({ id }) => until(async () => (await engine.get("sequential", id)).status(), (s) => FINAL.has(s.status), id, 1500)));
+        return { ids: new Set(created.map(({ id }) => id)).size, finals };
+      }),
+    );
+    expect(runs[1]).toEqual(runs[0]);
+    expect(runs[1]!.ids).toBe(3);
+  });
+
+  it("deleteBatch answers once per position; delete() wipes an instance and its id can be created again", async () => {
+    const results = await Promise.all(
+      [cloudflare, ours].map(async (engine) => {
+        const prefix = `${engine.name === "cloudflare" ? "cf" : "dm"}-deleted-${++serial}`;
+        for (const suffix of ["x", "y", "z"]) {
+          const instance = await engine.create("sequential", `${prefix}-${suffix}`, {});
+          await waitFor(instance, "complete");
+        }
+        const batch = await engine.batches("sequential").deleteBatch([`${prefix}-x`, `${prefix}-missing`, `${prefix}-x`, `${prefix}-y`]);
+        const strip = (id: string) => id.replace(prefix, "");
+        const gone = await outcome(engine.get("sequential", `${prefix}-x`));
+        const single = await engine.get("sequential", `${prefix}-z`);
+        await single.delete();
+        const goneToo = await outcome(engine.get("sequential", `${prefix}-z`));
+        const again = await engine.create("sequential", `${prefix}-z`, {});
+        const final = await until(() => again.status(), (s) => FINAL.has(s.status), "the re-created instance", 1500);
+        return {
+          deleted: batch.deleted.map(({ id }) => strip(id)),
+          errors: batch.errors.map(({ id }) => strip(id)),
+          codes: batch.errors.map(({ code }) => code),
+          gone: gone !== "ok",
+          goneToo: goneToo !== "ok",
+          final,
+          runs: await ledger().count(`${prefix}-z:a`),
+        };
+      }),
+    );
+    const [theirs, mine] = results as [(typeof results)[0], (typeof results)[0]];
+    expect({ ...mine, codes: undefined }).toEqual({ ...theirs, codes: undefined });
+    expect(mine).toMatchObject({ deleted: ["-x", "-x", "-y"], errors: ["-missing"], gone: true, goneToo: true, final: { status: "complete" }, runs: 2 });
+    expect(mine.codes).toEqual(["instance.not_found"]);
+    expect(theirs.codes).toEqual([10400]);
+  });
+
+  it("the step context: { step: { name, count }, attempt, config } with defaults filled in, and no retries.delay for a delay function", async () => {
+    const { theirs, mine } = await onBoth("contexts");
+    expect(mine.final.status).toBe("complete");
+    // The default retry delay is the documented 10 seconds on ours (and Cloudflare's newer engine); the local engine's is 1 second.
+    const withDefaultDelay = (output: unknown, delay: number) => {
+      const copy = structuredClone(output) as { plain: { config: { retries: { delay: number } } }; secret: { retries: { delay: number } } };
+      expect(copy.plain.config.retries.delay).toBe(delay);
+      expect(copy.secret.retries.delay).toBe(delay);
+      copy.plain.config.retries.delay = copy.secret.retries.delay = 0;
+      return copy;
+    };
+    expect(withDefaultDelay(mine.final.output, 10_000)).toEqual(withDefaultDelay(theirs.final.output, 1000));
+    expect(mine.final.output).toMatchObject({
+      again: { name: "plain", count: 2 },
+      custom: { config: { retries: { limit: 2, backoff: "linear", delay: "5 seconds" }, timeout: "30 seconds" } },
+      dynamic: { config: { retries: { limit: 1, backoff: "exponential" }, timeout: "10 minutes" } },
+      secret: { timeout: 5000, sensitive: "output" },
+    });
+    expect((mine.final.output as { dynamic: { config: { retries: object } } }).dynamic.config.retries).not.toHaveProperty("delay");
+  });
+
+  it.each(["returns", "throws", "invalid"] as const)("a delay function that %s: the same calls with { ctx, error }, the same attempts and the same outcome", async (delayMode) => {
+    const { theirs, mine } = await onBoth("delays", { delayMode, backoff: "constant" });
+    expect(mine.events, "subscribe() events").toEqual(theirs.events);
+    expect(await mine.notes("delay calls")).toEqual(await theirs.notes("delay calls"));
+    await sameRuns(theirs, mine, ["flaky"]);
+    const attempts = (run: Run) => ofType(run, "attempt_errored").map(({ attempt, error, retryDelayMs }) => ({ attempt, error, retryDelayMs }));
+    expect(attempts(mine)).toEqual(attempts(theirs));
+    if (delayMode === "invalid") {
+      // Ours also says what the function returned.
+      const theirMessage = (theirs.final.output as { error: string }).error;
+      expect(mine.final.output).toEqual({ error: `${theirMessage}, got "soon"` });
+    } else expect(mine.final).toEqual(theirs.final);
+  });
+
+  it("a delay function's result is the wait; the local engine puts it through the backoff again", async () => {
+    const { theirs, mine } = await onBoth("delays", { delayMode: "returns", backoff: "exponential" });
+    expect(mine.final).toEqual(theirs.final);
+    expect(ofType(mine, "attempt_errored").map((e) => e.retryDelayMs)).toEqual([20, 20]);
+    expect(ofType(theirs, "attempt_errored").map((e) => e.retryDelayMs)).toEqual([20, 40]);
+  });
+
+  it("step configs and rollback options are refused with the same messages; an unknown duration unit is refused, not read as milliseconds", async () => {
+    const { theirs, mine } = await onBoth("configs");
+    const { unknownUnit: ourUnit, ...ourRest } = mine.final.output as Record<string, string>;
+    const { unknownUnit: theirUnit, ...theirRest } = theirs.final.output as Record<string, string>;
+    expect(ourRest).toEqual(theirRest);
+    expect(ourRest.extraKey).toBe('Error|WorkflowFatalError: Step config for "extraKey" is in a invalid format. See https://developers.cloudflare.com/workflows/build/sleeping-and-retrying/');
+    expect(ourUnit).toBe('Error|WorkflowFatalError: Step config for "unknownUnit" is in a invalid format. See https://developers.cloudflare.com/workflows/build/sleeping-and-retrying/');
+    expect(theirUnit).toBe("ran");
+    expect(await mine.runs("unknownUnit")).toBe(0);
+  });
+
+  it("step names: over 256 characters or with a control character refused for step.do with the same message; ours also checks sleep and waitForEvent", async () => {
+    const { theirs, mine } = await onBoth("names");
+    const { sleepLong, waitLong, ...ours } = mine.final.output as Record<string, string>;
+    const { sleepLong: theirSleep, waitLong: theirWait, ...cloudflares } = theirs.final.output as Record<string, string>;
+    expect(ours).toEqual(cloudflares);
+    expect(ours).toMatchObject({ do256: "ran", doEmpty: "ran" });
+    expect(ours.doLong).toMatch(/^Error\|WorkflowFatalError: Step name "n+" exceeds max length \(256 chars\) or invalid characters found$/);
+    expect(sleepLong).toBe(ours.doLong);
+    expect(waitLong).toBe(ours.doLong);
+    expect(theirSleep).toBe("slept");
+    expect(theirWait).toBe("Error|WorkflowTimeoutError: Execution timed out after 10ms");
+  });
+
+  it("the step limit counts step.do calls only, with the same message", async () => {
+    const { theirs, mine } = await onBoth("limited");
+    expect(mine.final).toEqual(theirs.final);
+    expect(mine.final.output).toBe("Error|WorkflowFatalError: The limit of 3 steps has been reached. This limit can be changed in your worker configuration.");
+    expect(mine.events, "subscribe() events").toEqual(theirs.events);
+    await sameRuns(theirs, mine, ["s1", "s2", "s3", "fourth"]);
+  });
+
+  it("waitForEvent resolves to { payload, timestamp, type }", async () => {
+    const { theirs, mine } = await onBoth("shapes", {}, (instance) => instance.sendEvent({ type: "go", payload: { n: 1 } }));
+    expect(mine.final).toEqual(theirs.final);
+    expect(mine.final.output).toEqual({ keys: ["payload", "timestamp", "type"], type: "go", payload: { n: 1 }, stamped: true });
+  });
+
+  it("a sleepUntil that already passed does not fail when run() replays after a pause (the local engine's bug)", async () => {
+    const { theirs, mine } = await onBoth("untilReplay", {}, async (instance) => {
+      await until(() => instance.status(), (s) => s.status !== "queued", "the run to start");
+      await pause(250);
+      await instance.pause();
+      await waitFor(instance, "paused");
+      await instance.resume();
+      await pause(100);
+      await outcome(instance.sendEvent({ type: "go" }));
+    });
+    expect(mine.final).toEqual({ status: "complete", output: "woke" });
+    expect(await mine.runs("after")).toBe(1);
+    expect(theirs.final).toEqual({ status: "errored", error: { name: "Error", message: "You can't sleep until a time in the past, time-traveler" } });
+  });
+
+  it("an event a wait consumed is not delivered again after a pause (the local engine's bug); status says waiting meanwhile", async () => {
+    const { theirs, mine } = await onBoth("consumedOnce", {}, async (instance) => {
+      await instance.sendEvent({ type: "go", payload: { n: 1 } });
+      await pause(120);
+      await instance.pause();
+      await waitFor(instance, "paused");
+      await instance.resume();
+    });
+    expect(mine.final).toEqual({ status: "complete", output: { first: { n: 1 }, second: "Error|WorkflowTimeoutError: Execution timed out after 300ms" } });
+    expect(theirs.final).toEqual({ status: "complete", output: { first: { n: 1 }, second: { n: 1 } } });
+    expect(mine.seen).toContain("waiting");
+    expect(theirs.seen).not.toContain("waiting");
+  });
+
+  it("sleeps of one name count occurrences alone; the local engine also keys a sleep on its duration", async () => {
+    const { theirs, mine } = await onBoth("sleepNames");
+    expect(mine.final).toEqual(theirs.final);
+    const sleeps = (run: Run) => ofType(run, "sleep_started").map((e) => e.stepName);
+    expect(sleeps(mine)).toEqual(["nap-1", "nap-2", "nap-3"]);
+    expect(sleeps(theirs)).toEqual(["nap-1", "nap-1", "nap-2"]);
+  });
+
+  it("documented limits the local engine does not enforce: a sleep over 365 days and a step output over 1 MiB", async () => {
+    const { theirs, mine } = await onBoth("outsideLimits");
+    expect(await mine.notes("long sleep")).toEqual([expect.stringMatching(/^Error\|WorkflowFatalError: .*365-day limit/)]);
+    expect(mine.final).toEqual({
+      status: "errored",
+      error: { name: "WorkflowFatalError", message: 'The execution of the Workflow instance was terminated, as the step "big" returned a value which is not serialisable' },
+    });
+    expect(await theirs.notes("long sleep")).toEqual(["short sleep won"]);
+    expect(theirs.final).toEqual({ status: "complete", output: { long: "short sleep won", big: 1024 * 1024 + 512 } });
+  });
+
+  it("resume() of a running instance and terminate() of a finished one: ours refuses both; the local engine ignores the resume", async () => {
+    const seen: Record<string, { resume?: unknown; terminate?: unknown }> = {};
+    await onBoth("held", {}, async (instance) => {
+      const notes: (typeof seen)[string] = (seen[engineOf(instance)] = {});
+      await until(() => instance.status(), (s) => s.status === "running" || s.status === "waiting", "the wait");
+      await pause(100);
+      notes.resume = await outcome(instance.resume());
+      await instance.sendEvent({ type: "go" });
+      await waitFor(instance, "complete");
+      notes.terminate = await outcome(instance.terminate());
+    });
+    expect(seen.ours).toMatchObject({ resume: { code: "instance.cannot_resume" }, terminate: { code: "instance.cannot_terminate" } });
+    expect(seen.cloudflare).toMatchObject({ resume: "ok", terminate: { message: expect.stringContaining("(instance.cannot_terminate)") } });
+  });
+
+  it("errors in events: a custom error keeps its name in attempt_errored on ours; the local engine's RPC folds it into the message", async () => {
+    const { theirs, mine } = await onBoth("customError");
+    expect(mine.final).toEqual(theirs.final);
+    expect(ofType(mine, "attempt_errored").map((e) => e.error)).toEqual([{ name: "QuotaError", message: "over quota" }]);
+    expect(ofType(theirs, "attempt_errored").map((e) => e.error)).toEqual([{ name: "Error", message: "QuotaError: over quota" }]);
   });
 });

@@ -88,6 +88,22 @@ describe("subscribe(), Cloudflare's instance events", () => {
     expect(whole.filter((e) => e.type === "workflow_completed").map((e) => e.eventId)).toEqual([14, 20]);
   });
 
+  it("a subscription that followed the run live ends at its end, even when a restart comes right after", async () => {
+    const { host, clock, instance } = await finished();
+    await host.idle();
+    const subscription = await instance.subscribe({ cursor: 5 });
+    expect((await subscription.next()).value).toMatchObject({ eventId: 6, type: "attempt_completed" });
+    expect((await subscription.next()).value).toMatchObject({ eventId: 7, type: "step_completed" });
+    expect((await subscription.next()).value).toMatchObject({ eventId: 8, type: "sleep_started" });
+    const rest = all(subscription);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    clock.advance(1000);
+    await host.idle();
+    await instance.restart();
+    await host.idle();
+    expect((await rest).map((e) => e.type)).toEqual(["sleep_completed", "step_started", "attempt_started", "attempt_completed", "step_completed", "workflow_completed"]);
+  });
+
   it("refuses options Cloudflare refuses", async () => {
     const { instance } = await finished();
     for (const options of [{ cursor: -1 }, { cursor: 1.5 }, { filter: ["nope"] }, { extra: true }, 5]) {

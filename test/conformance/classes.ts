@@ -32,5 +32,21 @@ export const CfLoop = cloudflareClass("loop");
 export const CfHeld = cloudflareClass("held");
 export const CfSaga = cloudflareClass("saga");
 export const CfStructured = cloudflareClass("structured");
+export const CfSagaChain = cloudflareClass("sagaChain");
+export const CfStepInRollback = cloudflareClass("stepInRollback");
+export const CfRestartable = cloudflareClass("restartable");
+export const CfContexts = cloudflareClass("contexts");
+export const CfDelays = cloudflareClass("delays");
+export const CfConfigs = cloudflareClass("configs");
+export const CfNames = cloudflareClass("names");
+export const CfLimited = cloudflareClass("limited");
+export const CfUntilReplay = cloudflareClass("untilReplay");
+export const CfConsumedOnce = cloudflareClass("consumedOnce");
+export const CfSleepNames = cloudflareClass("sleepNames");
+export const CfOutsideLimits = cloudflareClass("outsideLimits");
+export const CfShapes = cloudflareClass("shapes");
 
-export const conformanceWorkflows = (Object.keys(bodies) as BodyName[]).map((name) => defineWorkflow({ name: `dm-${name}`, entrypoint: ourClass(name) }));
+/** Step limits other than the default, the same on both engines (Cloudflare's: `limits.steps` in test/wrangler.toml). */
+const stepLimits: Partial<Record<BodyName, number>> = { limited: 3 };
+
+export const conformanceWorkflows = (Object.keys(bodies) as BodyName[]).map((name) => defineWorkflow({ name: `dm-${name}`, entrypoint: ourClass(name), ...(stepLimits[name] ? { stepLimit: stepLimits[name] } : {}) }));
