@@ -22,6 +22,7 @@ import { toJson } from "../core/json";
 import { fromStructured, toStructured } from "../core/code/structured";
 import { errorInfo } from "../core/planner";
 import type { ErrorInfo, LogRecord, RecordBody } from "../core/records";
+import { redacted } from "../core/records";
 import { cannotResume, cannotTerminate, eventRecord, stepNotFound } from "../core/refusals";
 import type { InstanceStatus, InstanceStatusName } from "../core/status";
 import type { Clock } from "./clock";
@@ -132,8 +133,9 @@ export class CodeDriver implements HostedInstance {
     return status;
   }
 
+  /** The log as readers see it: a sensitive step's output shows as "[REDACTED]" (replay reads the store, which keeps it). */
   history(range: { after?: number; limit?: number } = {}): LogRecord[] {
-    return this.store.read(range);
+    return this.store.read(range).map(redacted);
   }
 
   command(command: InstanceCommand): void {

@@ -919,3 +919,100 @@ describe("crash recovery (§2.2 replay, DESIGN invariant 5)", () => {
     expect(attempts).toEqual([1, 2]);
   });
 });
+
+describe("waits, paused time and lifecycle refusals (§1, §2.5-§2.7, §4.9)", () => {
+  it("waitForEvent without a timeout waits 24 hours, then throws WorkflowTimeoutError", async () => {
+    const { host, clock, client } = hostFor(async (_event, step) => caught(step.waitForEvent("approval", { type: "approve" })));
+    const instance = await client.create({ id: "default-wait" });
+    await settle(host);
+    clock.advance(24 * 3_600_000 - 1);
+    await settle(host);
+    expect(await instance.status()).toMatchObject({ status: "waiting", value: ["waitForEvent:approval-1"] });
+    clock.advance(1);
+    await settle(host);
+    expect(await instance.status()).toMatchObject({ status: "complete", output: { name: "Error", message: "WorkflowTimeoutError: Execution timed out after 86400000ms" } });
+  });
+
+  it("a retry delay paused partway resumes with what was left of it; status says waiting meanwhile", async () => {
+    const attempts: number[] = [];
+    const { host, clock, client } = hostFor(async (_event, step) =>
+      step.do("flaky", { retries: { limit: 1, delay: "10 seconds" } }, async (ctx) => {
+        attempts.push(ctx.attempt);
+        if (ctx.attempt === 1) throw new Error("down");
+        return "second attempt";
+      }),
+    );
+    const instance = await client.create({ id: "pause-retry" });
+    await settle(host);
+    expect((await instance.status()).status).toBe("waiting");
+    clock.advance(4_000);
+    await instance.pause();
+    await settle(host);
+    expect((await instance.status()).status).toBe("paused");
+    clock.advance(60_000);
+    await settle(host);
+    expect(attempts).toEqual([1]);
+    await instance.resume();
+    await settle(host);
+    clock.advance(5_999);
+    await settle(host);
+    expect(attempts).toEqual([1]);
+    clock.advance(1);
+    await settle(host);
+    expect(attempts).toEqual([1, 2]);
+    expect(await instance.status()).toMatchObject({ status: "complete", output: "second attempt" });
+  });
+
+  it("restart from a step drops the pending timers of the run it cuts, and keeps params and event.timestamp", async () => {
+    const seen: { payload: unknown; timestamp: number }[] = [];
+    let naps = 0;
+    const { host, clock, client } = hostFor<{ order: number }>(async (event, step) => {
+      seen.push({ payload: event.payload, timestamp: event.timestamp.getTime() });
+      await step.do("a", async () => "a");
+      await step.sleep("nap", "1 hour");
+      naps++;
+      return step.do("b", async () => "b");
+    });
+    const instance = await client.create({ id: "restart-timers", params: { order: 7 } });
+    await settle(host);
+    clock.advance(30 * 60_000);
+    await instance.restart({ from: { name: "nap", type: "sleep" } });
+    await settle(host);
+    // The cut run's sleep would have ended now; the new one started at the restart.
+    clock.advance(30 * 60_000);
+    await settle(host);
+    expect(naps).toBe(0);
+    expect(await instance.status()).toMatchObject({ status: "waiting", value: ["sleep:nap-1"] });
+    clock.advance(30 * 60_000);
+    await settle(host);
+    expect(await instance.status()).toMatchObject({ status: "complete", output: "b" });
+    expect(ofType(await instance.history(), "timer.fired")).toHaveLength(1);
+    expect(seen).toEqual([
+      { payload: { order: 7 }, timestamp: START },
+      { payload: { order: 7 }, timestamp: START },
+    ]);
+  });
+
+  it("refuses resume() of an instance that is not paused, terminate() of a finished one and a restart from an unknown step, writing nothing", async () => {
+    const { host, client } = hostFor(async (_event, step) => {
+      await step.waitForEvent("go", { type: "go" });
+      return "done";
+    });
+    const instance = await client.create({ id: "refusals" });
+    await settle(host);
+    const refusal = async (call: () => Promise<unknown>) => {
+      const before = await instance.history();
+      const error = await call().then(() => undefined, (e: unknown) => e as { code: string; message: string });
+      expect(await instance.history()).toEqual(before);
+      return error;
+    };
+    expect(await refusal(() => instance.resume())).toMatchObject({ code: "instance.cannot_resume", message: expect.stringContaining('with status "waiting"') });
+    expect(await refusal(() => instance.restart({ from: { name: "go" } }))).toMatchObject({ code: "instance.cannot_restart" });
+    await instance.sendEvent({ type: "go" });
+    await settle(host);
+    expect((await instance.status()).status).toBe("complete");
+    expect(await refusal(() => instance.terminate())).toMatchObject({ code: "instance.cannot_terminate" });
+    expect(await refusal(() => instance.resume())).toMatchObject({ code: "instance.cannot_resume", message: expect.stringContaining('with status "complete"') });
+    expect(await refusal(() => instance.sendEvent({ type: "go" }))).toMatchObject({ code: "instance.finished" });
+  });
+});
