@@ -30,3 +30,8 @@ export type { AnyWorkflowDefinition } from "./core/definition";
 export { InspectionStream, inspectionEvents, replayInto, definitionOf, type InspectionEvent, type InspectorLike } from "./core/inspection";
 export type { WorkflowInstanceEvent, WorkflowInstanceEventType, SubscribeOptions } from "./core/instance-events";
 export type { InstanceSubscription } from "./runtime/subscription";
+export { defineDag, type DagOptions } from "./core/dag/define";
+export { dagTasks, DagTasks } from "./core/dag/tasks";
+export type { TaskContext, MapItemContext, TaskConfig, TaskStepConfig, TaskOptions, MapOptions, SleepOptions, EventOptions, NeedOutputs } from "./core/dag/types";
+export { InvalidDagError, EmptyDagError, DuplicateTaskError, UnknownDependencyError, DagCycleError, InvalidTaskError } from "./core/dag/errors";
+export { MapInputError, EventTimeoutError } from "./core/dag/failures";
