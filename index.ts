@@ -25,6 +25,14 @@ export {
   type WorkflowBackoff,
 } from "./core/code/types";
 export { WorkflowFatalError, NonRetryableDelayError } from "./core/code/config";
+export {
+  InvalidStepReadableStreamError,
+  UnsupportedStreamChunkError,
+  OversizedStreamChunkError,
+  StreamOutputStorageLimitError,
+  STREAM_LIMITS,
+  type StreamLimits,
+} from "./core/code/streams";
 export type { CodeWorkflowDefinition, CodeWorkflowOptions } from "./core/code/definition";
 export type { AnyWorkflowDefinition } from "./core/definition";
 export { InspectionStream, inspectionEvents, replayInto, definitionOf, type InspectionEvent, type InspectorLike } from "./core/inspection";

@@ -1,7 +1,8 @@
+import type { StoredStream } from "./code/streams";
 import { fromStructured } from "./code/structured";
 import { InvalidOperationError } from "./errors";
 import type { Json } from "./json";
-import { redacted, type ErrorInfo, type LogRecord } from "./records";
+import { redacted, type ErrorInfo, type LogRecord, type RecordData } from "./records";
 
 /** Cloudflare's `WorkflowInstanceEvent` (workers-types v5), the shape `subscribe()` delivers. */
 export type WorkflowInstanceEvent = { instanceId: string; eventId: number; timestamp: number } & (
@@ -10,7 +11,8 @@ export type WorkflowInstanceEvent = { instanceId: string; eventId: number; times
   | { type: "workflow_completed"; output?: Json }
   | { type: "workflow_errored"; error: ErrorInfo }
   | { type: "step_started" | "step_errored" | "sleep_completed" | "wait_completed" | "wait_timed_out" | "rollback_step_started" | "rollback_step_completed"; stepName: string }
-  | { type: "step_completed"; stepName: string; output?: Json }
+  /** A step that returned a ReadableStream completes with a fresh stream of its bytes. */
+  | { type: "step_completed"; stepName: string; output?: Json | ReadableStream<Uint8Array> }
   | { type: "attempt_started" | "attempt_completed" | "rollback_attempt_started" | "rollback_attempt_completed"; stepName: string; attempt: number }
   | { type: "attempt_errored" | "rollback_attempt_errored"; stepName: string; attempt: number; retryDelayMs?: number; error: ErrorInfo }
   | { type: "rollback_step_errored"; stepName: string; error: ErrorInfo }
@@ -78,6 +80,9 @@ export function assertSubscribeOptions(options: unknown): asserts options is Sub
 /** Cloudflare names a step `<name>-<n>`; code-first keys carry the call type before it. */
 const stepName = (key: string) => key.replace(/^(do|sleep|waitForEvent):/, "");
 
+/** A fresh stream of a step's stored output; without one, events carry the output's preview. */
+export type StreamReader = (key: string, attempt: number, stored: StoredStream) => ReadableStream<Uint8Array>;
+
 /**
  * Maps an instance's log to Cloudflare's instance events, numbered densely
  * from 1 in log order, so a cursor from one call is good for the next.
@@ -90,7 +95,10 @@ export class InstanceEventStream {
   private readonly rollbackAttempts = new Map<string, number>();
   private paused = false;
 
-  constructor(private readonly instanceId: string) {}
+  constructor(
+    private readonly instanceId: string,
+    private readonly streamOf?: StreamReader,
+  ) {}
 
   push(records: readonly LogRecord[]): WorkflowInstanceEvent[] {
     const events: WorkflowInstanceEvent[] = [];
@@ -120,12 +128,15 @@ export class InstanceEventStream {
             ...(record.data.retryAt === undefined ? {} : { retryDelayMs: record.data.retryAt - record.at }),
           },
         ];
-      case "step.succeeded":
+      case "step.succeeded": {
+        const { key, attempt } = record.data;
+        const shown = this.completedOutput(record.data);
         return [
-          { type: "attempt_completed", stepName: stepName(record.data.key), attempt: record.data.attempt },
-          { type: "step_completed", stepName: stepName(record.data.key), ...(record.data.output === undefined ? {} : { output: fromStructured(record.data) as Json }) },
-          ...this.settled(record.data.key),
+          { type: "attempt_completed", stepName: stepName(key), attempt },
+          { type: "step_completed", stepName: stepName(key), ...(shown === undefined ? {} : { output: shown }) },
+          ...this.settled(key),
         ];
+      }
       case "step.failed":
         return [{ type: "step_errored", stepName: stepName(record.data.key) }, ...this.settled(record.data.key)];
       case "timer.started":
@@ -190,6 +201,12 @@ export class InstanceEventStream {
       default:
         return [];
     }
+  }
+
+  /** What step_completed carries: a streamed output as a fresh stream (its preview without a reader), any other as the value it was. */
+  private completedOutput(data: RecordData["step.succeeded"]): Json | ReadableStream<Uint8Array> | undefined {
+    if (data.stream) return this.streamOf ? this.streamOf(data.key, data.attempt, data.stream) : data.output;
+    return data.output === undefined ? undefined : (fromStructured(data) as Json);
   }
 
   /** Events not yet taken, by type, oldest first: matched to waits as the code-first fold matches them. */

@@ -1,3 +1,4 @@
+import type { StoredStream } from "./code/streams";
 import type { Json } from "./json";
 
 export interface ErrorInfo {
@@ -20,8 +21,11 @@ export interface RecordData {
   "instance.created": { workflow: string; instanceId: string; definitionHash: string; params?: Json };
   "step.started": { key: string; attempt: number };
   "step.attempt_failed": { key: string; attempt: number; error: ErrorInfo; retryAt?: number };
-  /** `sensitive`: the step asked for its output to be shown as "[REDACTED]" wherever the log is shown; the log keeps it for replay. */
-  "step.succeeded": { key: string; attempt: number; output?: Json; sensitive?: true; meta?: Json };
+  /**
+   * `sensitive`: the step asked for its output to be shown as "[REDACTED]" wherever the log is shown; the log keeps it for replay.
+   * `stream`: the step returned a ReadableStream, whose bytes are stored in rows under this key and attempt; `output` is then only its preview, for readers.
+   */
+  "step.succeeded": { key: string; attempt: number; output?: Json; sensitive?: true; meta?: Json; stream?: StoredStream };
   "step.failed": { key: string; attempt: number; error: ErrorInfo };
   "timer.started": { id: string; dueAt: number };
   "timer.cancelled": { id: string };
@@ -60,7 +64,7 @@ export type RecordBody<T extends RecordType = RecordType> = {
 /** What a reader is shown of a record: a sensitive step's output replaced by Cloudflare's marker. */
 export function redacted(record: LogRecord): LogRecord {
   if (record.type !== "step.succeeded" || !record.data.sensitive || record.data.output === undefined) return record;
-  const { meta: _meta, ...data } = record.data;
+  const { meta: _meta, stream: _stream, ...data } = record.data;
   return { ...record, data: { ...data, output: "[REDACTED]" } };
 }
 

@@ -11,7 +11,7 @@ import {
   type ResolvedStepConfig,
 } from "../core/code/config";
 import type { CodeWorkflowDefinition } from "../core/code/definition";
-import { applyCodeRecord, foldCode, nextCodeWake, type CodeState, type StepResult } from "../core/code/fold";
+import { applyCodeRecord, foldCode, nextCodeWake, storedStreams, type CodeState, type StepResult } from "../core/code/fold";
 import { publicError, toRunError } from "../core/code/run-errors";
 import type { WorkflowStep, WorkflowStepConfig, WorkflowStepContext, WorkflowStepEvent, WorkflowStepRollbackOptions } from "../core/code/types";
 import { toMilliseconds } from "../core/durations";
@@ -20,8 +20,9 @@ import { DurableMachinesError } from "../core/errors";
 import { assertEventType } from "../core/ids";
 import { toJson } from "../core/json";
 import { fromStructured, toStructured } from "../core/code/structured";
+import { STREAM_LIMITS, streamFailure, type StoredStream } from "../core/code/streams";
 import { errorInfo } from "../core/planner";
-import type { ErrorInfo, LogRecord, RecordBody } from "../core/records";
+import type { ErrorInfo, LogRecord, RecordBody, RecordData } from "../core/records";
 import { redacted } from "../core/records";
 import { cannotResume, cannotTerminate, eventRecord, stepNotFound } from "../core/refusals";
 import type { InstanceStatus, InstanceStatusName } from "../core/status";
@@ -30,6 +31,7 @@ import type { DriverOptions } from "./driver";
 import type { HostedInstance, InstanceCommand, InstanceSummaryState } from "./hosted";
 import { WorkflowTimeoutError } from "./step-runner";
 import type { InstanceStore } from "./store";
+import { replayStream, storeStream } from "./stream-output";
 import { WakeUp } from "./wake";
 
 const DEFAULT_WAIT_MS = 24 * 3_600_000;
@@ -47,6 +49,16 @@ interface Registered {
 }
 
 const never = () => new Promise<never>(() => undefined);
+
+/** A step's ReadableStream once its bytes are stored: what its result record holds instead of a value. */
+class StreamedOutput {
+  constructor(
+    readonly stored: StoredStream,
+    readonly preview: string,
+  ) {}
+}
+
+type Outcome = { ok: true; output: unknown } | { ok: false; error: ErrorInfo; fatal?: { attempt: string; instance: string } };
 
 interface Rollback {
   name: string;
@@ -112,6 +124,8 @@ export class CodeDriver implements HostedInstance {
   static load(def: CodeWorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions): CodeDriver {
     const driver = new CodeDriver(def, store, clock, options, undefined as unknown as CodeState);
     driver.state = driver.stateBefore(Infinity);
+    // Rows written by an attempt that crashed before its result was recorded.
+    store.chunks.keepOnly(storedStreams(driver.state.book));
     driver.startPass();
     driver.armWake();
     const { rollback, ended } = driver.state.book;
@@ -175,6 +189,8 @@ export class CodeDriver implements HostedInstance {
         }
         this.stopEverything();
         this.append([{ type: "instance.restarted", data: cut === undefined ? {} : { from: command.from!, cut } }]);
+        // The streamed outputs of the steps after the cut are never served again.
+        this.store.chunks.keepOnly(storedStreams(this.state.book));
         this.startPass();
         return;
       }
@@ -267,17 +283,21 @@ export class CodeDriver implements HostedInstance {
   private settleWaiters(): void {
     const { book } = this.state;
     for (const [key, waiters] of this.waiters) {
-      const answer = this.answer(key, book);
-      if (!answer) continue;
+      if (!this.answer(key, book)) continue;
       this.waiters.delete(key);
-      for (const waiter of waiters) (answer.ok ? waiter.resolve(answer.value) : waiter.reject(answer.error));
+      // An answer each: a streamed output is a stream per reader.
+      for (const waiter of waiters) {
+        const answer = this.answer(key, book)!;
+        if (answer.ok) waiter.resolve(answer.value);
+        else waiter.reject(answer.error);
+      }
     }
   }
 
   /** The log's answer to a step call, if it has one. */
   private answer(key: string, book = this.state.book): { ok: true; value: unknown } | { ok: false; error: Error } | undefined {
     const result: StepResult | undefined = book.results[key];
-    if (result) return result.ok ? { ok: true, value: fromStructured(result) } : { ok: false, error: toRunError(result.error) };
+    if (result) return result.ok ? { ok: true, value: this.valueOf(key, result) } : { ok: false, error: toRunError(result.error) };
     const sleep = book.sleeps[key];
     if (sleep?.done) return { ok: true, value: undefined };
     const outcome = book.waits[key]?.outcome;
@@ -287,6 +307,13 @@ export class CodeDriver implements HostedInstance {
     }
     if (outcome) return { ok: false, error: toRunError({ name: "WorkflowTimeoutError", message: `Execution timed out after ${book.waits[key]!.timeoutMs}ms` }) };
     return undefined;
+  }
+
+  /** A settled step's value as run() receives it: a streamed output as a fresh stream of its stored rows, each time it is asked for. */
+  private valueOf(key: string, result: Extract<StepResult, { ok: true }>): unknown {
+    if (!("stream" in result)) return fromStructured(result);
+    const { attempt } = result.stream;
+    return replayStream(result.stream, (index) => this.store.chunks.read(key, attempt, index));
   }
 
   private await<T>(key: string, pass: number): Promise<T> {
@@ -435,10 +462,19 @@ export class CodeDriver implements HostedInstance {
     const cancel = this.clock.setTimer(this.clock.now() + timeout, () => controller.abort(new WorkflowTimeoutError(timeout)));
     const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true }));
     aborted.catch(() => undefined);
-    const done = Promise.race([Promise.resolve().then(() => registered.callback(ctx)), aborted])
+    // A returned stream is read within the attempt, under its timeout.
+    const done = Promise.race([
+      Promise.resolve()
+        .then(() => registered.callback(ctx))
+        .then((output) => this.stored(key, attempt, output, controller.signal)),
+      aborted,
+    ])
       .then(
-        (output) => ({ ok: true as const, output }),
-        (error: unknown) => ({ ok: false as const, error: errorInfo(error) }),
+        (output): Outcome => ({ ok: true, output }),
+        (error: unknown): Outcome => {
+          const fatal = streamFailure(error, registered.name);
+          return { ok: false, error: errorInfo(error), ...(fatal ? { fatal } : {}) };
+        },
       )
       .then(async (outcome) => {
         cancel();
@@ -448,26 +484,28 @@ export class CodeDriver implements HostedInstance {
     this.inflight.set(key, { attempt, controller, done });
   }
 
-  private async settleAttempt(key: string, attempt: number, registered: Registered, ctx: WorkflowStepContext, outcome: { ok: true; output: unknown } | { ok: false; error: ErrorInfo }): Promise<void> {
+  /** A returned ReadableStream, read to its end into rows; any other output as it is. */
+  private async stored(key: string, attempt: number, output: unknown, signal: AbortSignal): Promise<unknown> {
+    if (!(output instanceof ReadableStream)) return output;
+    const { stored, preview } = await storeStream(output, { chunks: this.store.chunks, key, attempt, limits: this.options.streamLimits ?? STREAM_LIMITS, signal });
+    return new StreamedOutput(stored, preview);
+  }
+
+  private async settleAttempt(key: string, attempt: number, registered: Registered, ctx: WorkflowStepContext, outcome: Outcome): Promise<void> {
     const current = () => this.inflight.get(key)?.attempt === attempt && !this.disposed && !this.state.book.ended;
     if (outcome.ok) {
+      let data: RecordData["step.succeeded"];
       try {
-        const structured = toStructured(outcome.output, `the output of step "${registered.name}"`);
-        this.inflight.delete(key);
-        const sensitive = registered.config.publicConfig.sensitive === "output" ? { sensitive: true as const } : {};
-        const output = structured === undefined ? {} : { output: structured.json, ...(structured.meta === undefined ? {} : { meta: structured.meta }) };
-        this.append([{ type: "step.succeeded", data: { key, attempt, ...output, ...sensitive } }]);
-        return;
+        data = this.succeeded(key, attempt, registered, outcome.output);
       } catch (error) {
         if (!(error instanceof DurableMachinesError)) throw error;
-        // Cloudflare ends the instance here rather than throwing into run().
-        const failure = { key, attempt, error: { name: error.name, message: error.message, nonRetryable: true } };
-        const fatal = { name: "WorkflowFatalError", message: `The execution of the Workflow instance was terminated, as the step "${registered.name}" returned a value which is not serialisable` };
-        this.stopEverything();
-        this.append([{ type: "step.attempt_failed", data: failure }, { type: "step.failed", data: failure }, { type: "instance.errored", data: { error: fatal } }]);
-        return;
+        return this.endFatally(key, attempt, errorInfo(error), `The execution of the Workflow instance was terminated, as the step "${registered.name}" returned a value which is not serialisable`);
       }
+      this.inflight.delete(key);
+      this.append([{ type: "step.succeeded", data }]);
+      return;
     }
+    if (outcome.fatal) return this.endFatally(key, attempt, { name: "WorkflowFatalError", message: outcome.fatal.attempt }, outcome.fatal.instance);
     const failures = (this.state.book.steps[key]?.failures ?? 0) + 1;
     let error = outcome.error;
     let retryAt: number | undefined;
@@ -489,6 +527,22 @@ export class CodeDriver implements HostedInstance {
         ? [{ type: "step.attempt_failed", data: attemptFailure }, { type: "step.failed", data: { key, attempt, error } }]
         : [{ type: "step.attempt_failed", data: { ...attemptFailure, retryAt } }],
     );
+  }
+
+  /** The result record: a streamed output by where its rows are, with its preview as what readers are shown. */
+  private succeeded(key: string, attempt: number, registered: Registered, output: unknown): RecordData["step.succeeded"] {
+    const sensitive = registered.config.publicConfig.sensitive === "output" ? { sensitive: true as const } : {};
+    if (output instanceof StreamedOutput) return { key, attempt, output: output.preview, stream: output.stored, ...sensitive };
+    const structured = toStructured(output, `the output of step "${registered.name}"`);
+    const shown = structured === undefined ? {} : { output: structured.json, ...(structured.meta === undefined ? {} : { meta: structured.meta }) };
+    return { key, attempt, ...shown, ...sensitive };
+  }
+
+  /** Cloudflare ends the instance, rather than throwing into run(), when a step's output cannot be kept; no rollback runs. */
+  private endFatally(key: string, attempt: number, error: ErrorInfo, message: string): void {
+    const failure = { key, attempt, error: { ...error, nonRetryable: true } };
+    this.stopEverything();
+    this.append([{ type: "step.attempt_failed", data: failure }, { type: "step.failed", data: failure }, { type: "instance.errored", data: { error: { name: "WorkflowFatalError", message } } }]);
   }
 
   private async retryDelay(registered: Registered, ctx: WorkflowStepContext, error: ErrorInfo, failures: number): Promise<number> {
@@ -567,7 +621,7 @@ export class CodeDriver implements HostedInstance {
       ctx: { step: { name: handler.name, count: handler.count }, attempt: book.attempts[key] ?? 1, config: handler.forward },
       // Cloudflare hands a terminate's handlers a plain Error: its "Terminated" name is lost on the way.
       error: trigger === "terminate" ? new Error(TERMINATED.message) : toRunError(error),
-      output: result?.ok ? fromStructured(result) : undefined,
+      output: result?.ok ? this.valueOf(key, result) : undefined,
       stepName: `${handler.name}-${handler.count}`,
     };
     const stopped = () => this.disposed || this.pass !== epoch || (this.state.book.ended !== null && trigger === "error");

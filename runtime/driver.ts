@@ -1,4 +1,5 @@
 import { monotonicFactory } from "ulid";
+import type { StreamLimits } from "../core/code/streams";
 import { create, decide, type Command, type Decision, type DecideContext, type Effect } from "../core/decide";
 import type { WorkflowDefinition } from "../core/definition";
 import { fold } from "../core/fold";
@@ -29,6 +30,8 @@ export interface DriverOptions {
   onAppend?(records: readonly LogRecord[], summary: InstanceSummaryState): void;
   /** A user action threw; the instance carries on, since replay never runs actions. */
   onActionError?(error: unknown, action: string): void;
+  /** Limits on code-first steps' ReadableStream outputs; Cloudflare's when unset. */
+  streamLimits?: StreamLimits;
 }
 
 /**

@@ -12,4 +12,22 @@ export interface InstanceStore {
   /** The newest snapshot with seq below `before` (any, without it). */
   snapshot(before?: number): PersistedState | undefined;
   saveSnapshot(state: PersistedState): void;
+  /** The bytes of streamed step outputs. */
+  readonly chunks: ChunkStore;
+}
+
+/**
+ * Rows of bytes that code-first steps returned as ReadableStreams, by step
+ * key, the attempt that wrote them and their index. A row counts only once
+ * a `step.succeeded` record names its key and attempt; any other is garbage.
+ */
+export interface ChunkStore {
+  write(key: string, attempt: number, index: number, bytes: Uint8Array): void;
+  read(key: string, attempt: number, index: number): Uint8Array | undefined;
+  /** Drops the rows of `key`: every attempt's, or one attempt's. */
+  drop(key: string, attempt?: number): void;
+  /** Drops every row that belongs to none of these outputs. */
+  keepOnly(outputs: readonly { key: string; attempt: number }[]): void;
+  /** Bytes all rows hold. */
+  bytes(): number;
 }

@@ -1,5 +1,9 @@
 import { assertSubscribeOptions, InstanceEventStream, TERMINAL_EVENTS, type SubscribeOptions, type WorkflowInstanceEvent } from "../core/instance-events";
 import type { LogRecord } from "../core/records";
+import { replayStream } from "./stream-output";
+
+/** One stored row of a step's streamed output, wherever the host keeps it. */
+export type ChunkReader = (key: string, attempt: number, index: number) => Promise<Uint8Array | undefined>;
 
 /** Cloudflare's `WorkflowInstanceSubscription`. */
 export interface InstanceSubscription {
@@ -14,13 +18,15 @@ const LAST_POLL_MS = 500;
  * Cloudflare's `subscribe()` over any host's history: events after `cursor`
  * in order, then new ones as they are appended (read by polling the log,
  * backing off from 20 ms to 500 ms while nothing happens), done after the
- * run's terminal event, even when the filter hides it.
+ * run's terminal event, even when the filter hides it. A step that returned
+ * a ReadableStream completes with a fresh stream, whose rows are read only
+ * as its reader pulls them.
  */
-export function subscribe(instanceId: string, read: (after: number) => Promise<LogRecord[]>, options?: SubscribeOptions): InstanceSubscription {
+export function subscribe(instanceId: string, read: (after: number) => Promise<LogRecord[]>, readChunk: ChunkReader, options?: SubscribeOptions): InstanceSubscription {
   assertSubscribeOptions(options);
   const cursor = options?.cursor ?? 0;
   const filter = options?.filter;
-  const stream = new InstanceEventStream(instanceId);
+  const stream = new InstanceEventStream(instanceId, (key, attempt, stored) => replayStream(stored, (index) => readChunk(key, attempt, index)));
   const queue: WorkflowInstanceEvent[] = [];
   let readUpTo = 0;
   let finished = false;

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { BodyName, Params } from "./conformance/bodies";
+import { expectedDigest } from "./stream-body";
 import { until } from "./until";
 import { workflows } from "./worker";
 
@@ -711,5 +712,13 @@ describe("conformance: rollbacks, restarts, subscriptions, batches, step context
     expect(mine.final).toEqual(theirs.final);
     expect(ofType(mine, "attempt_errored").map((e) => e.error)).toEqual([{ name: "QuotaError", message: "over quota" }]);
     expect(ofType(theirs, "attempt_errored").map((e) => e.error)).toEqual([{ name: "Error", message: "QuotaError: over quota" }]);
+  });
+
+  it("a step that returns a ReadableStream: run() reads the same bytes, the step runs once, and subscribe() shows the same events", async () => {
+    const { theirs, mine } = await onBoth("streamed", { bytes: 300_000 });
+    expect(mine.final).toEqual(theirs.final);
+    expect(mine.events, "subscribe() events").toEqual(theirs.events);
+    expect(mine.final).toEqual({ status: "complete", output: await expectedDigest(300_000) });
+    await sameRuns(theirs, mine, ["download"]);
   });
 });

@@ -4,12 +4,12 @@ import { groceryAgent } from "../machines/grocery-agent";
 import { trainingLoop } from "../machines/training-loop";
 import { skewClock } from "./skew-clock";
 import { conformanceWorkflows } from "./conformance/classes";
-import { gated, secret, trip } from "./workflows";
+import { gated, secret, streamed, trip } from "./workflows";
 
 export { RunLedger } from "./run-ledger";
 export * from "./conformance/classes";
 
-export const workflows = createWorkflows({ workflows: [gated, trainingLoop, dataPipeline, groceryAgent, ...conformanceWorkflows, secret, trip], snapshotEvery: 2, clock: skewClock });
+export const workflows = createWorkflows({ workflows: [gated, trainingLoop, dataPipeline, groceryAgent, ...conformanceWorkflows, secret, trip, streamed], snapshotEvery: 2, clock: skewClock });
 export const { WorkflowInstance, WorkflowRegistry } = workflows;
 
 export default { fetch: workflows.fetch } satisfies ExportedHandler;

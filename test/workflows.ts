@@ -1,6 +1,7 @@
 import { assign, setup } from "xstate";
 import { defineWorkflow, NonRetryableError, step, WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "../index";
 import type { RunLedger } from "./run-ledger";
+import { streamedBody, type StreamParams } from "./stream-body";
 
 export interface TestEnv {
   RUN_LEDGER: DurableObjectNamespace<RunLedger>;
@@ -92,4 +93,14 @@ export const trip = defineWorkflow({
     },
   }),
   steps: { book: { compensate: "unbook" }, charge: { compensate: "refund" } },
+});
+
+/** A code-first workflow whose step returns a ReadableStream, for streamed outputs in SQLite. */
+export const streamed = defineWorkflow({
+  name: "streamed",
+  entrypoint: class extends WorkflowEntrypoint<TestEnv, StreamParams> {
+    async run(event: WorkflowEvent<StreamParams>, step: WorkflowStep) {
+      return streamedBody(event, step, this.env);
+    }
+  },
 });

@@ -79,6 +79,14 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       return capture(() => this.instance(workflow, instanceId).history(range));
     }
 
+    /** One stored row of a step's streamed output, for a subscriber's stream of it. */
+    async streamChunk(workflow: string, instanceId: string, key: string, attempt: number, index: number): Promise<Outcome<Uint8Array | null>> {
+      return capture(() => {
+        this.instance(workflow, instanceId);
+        return this.store.chunks.read(key, attempt, index) ?? null;
+      });
+    }
+
     /** Wipes the instance: its work stops, its storage and alarm go, its sockets close, the registry forgets it. */
     async remove(workflow: string, instanceId: string): Promise<Outcome<void>> {
       return capture(async () => {

@@ -1,6 +1,7 @@
 import type { LogRecord } from "../../core/records";
 import type { PersistedState } from "../../core/snapshot";
 import type { InstanceStore } from "../../runtime/store";
+import { SqlChunkStore } from "./sql-chunks";
 
 /** Snapshots kept besides the newest: enough for a restart from a recent step without folding from the start. */
 const SNAPSHOTS_KEPT = 2;
@@ -15,8 +16,10 @@ type Row = Record<string, SqlStorageValue>;
  */
 export class SqlInstanceStore implements InstanceStore {
   private ready: boolean;
+  readonly chunks: SqlChunkStore;
 
   constructor(private readonly sql: SqlStorage) {
+    this.chunks = new SqlChunkStore(sql);
     this.ready = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log'").toArray().length > 0;
   }
 
@@ -66,6 +69,7 @@ export class SqlInstanceStore implements InstanceStore {
   /** After the object's storage was wiped: the tables are gone and come back with the next record. */
   forget(): void {
     this.ready = false;
+    this.chunks.forget();
   }
 
   /** Bytes of log and snapshots, for footprint measurements. */

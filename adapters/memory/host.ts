@@ -30,6 +30,8 @@ export interface MemoryHostOptions {
   /** Handed to every step body as `env`. */
   env?: unknown;
   onActionError?: DriverOptions["onActionError"];
+  /** Limits on code-first steps' ReadableStream outputs; Cloudflare's (16 MiB a chunk, 1 GiB an instance) when unset. */
+  streamLimits?: DriverOptions["streamLimits"];
 }
 
 export interface MemoryHost {
@@ -49,7 +51,7 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
   const catalog = new WorkflowCatalog(options.workflows);
   const clock = options.clock ?? systemClock;
   const storage = options.storage ?? new MemoryStorage();
-  const driverOptions: DriverOptions = { snapshotEvery: options.snapshotEvery ?? 100, env: options.env ?? {}, onActionError: options.onActionError };
+  const driverOptions: DriverOptions = { snapshotEvery: options.snapshotEvery ?? 100, env: options.env ?? {}, onActionError: options.onActionError, streamLimits: options.streamLimits };
   let drivers = new Map<string, HostedInstance>();
 
   const slot = (workflow: string, id: string) => `${workflow}\u0000${id}`;
@@ -77,7 +79,13 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
       restart: async (restart = {}) => driver().command({ type: "restart", ...(restart.from === undefined ? {} : { from: restartKey(restart.from) }) }),
       sendEvent: async ({ type, payload, idempotencyKey }) => void driver().command({ type: "event", event: type, payload, idempotencyKey }),
       history: async ({ after, limit = DEFAULT_HISTORY_LIMIT } = {}) => driver().history({ after, limit: Math.min(limit, MAX_LIST_LIMIT * 10) }),
-      subscribe: async (options) => subscribe(id, async (after) => driver().history({ after, limit: MAX_LIST_LIMIT }), options),
+      subscribe: async (options) =>
+        subscribe(
+          id,
+          async (after) => driver().history({ after, limit: MAX_LIST_LIMIT }),
+          async (key, attempt, index) => storage.store(workflow, id).chunks.read(key, attempt, index),
+          options,
+        ),
       delete: async () => remove(workflow, id),
     };
   }

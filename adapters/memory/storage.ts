@@ -1,18 +1,21 @@
 import type { LogRecord } from "../../core/records";
 import type { PersistedState } from "../../core/snapshot";
-import type { InstanceStore } from "../../runtime/store";
+import type { ChunkStore, InstanceStore } from "../../runtime/store";
 
 interface StoredInstance {
   workflow: string;
   id: string;
   records: LogRecord[];
   snapshots: PersistedState[];
+  /** Rows of streamed step outputs, by `<key>\0<attempt>`, in order. */
+  chunks: Map<string, Uint8Array[]>;
 }
 
 /**
- * What survives a crash of the memory host: each instance's log and
- * snapshots. Records are kept as JSON text, so nothing in memory can leak
- * past a crash that a real store would not keep.
+ * What survives a crash of the memory host: each instance's log,
+ * snapshots and streamed step outputs. Records are kept as JSON text and
+ * rows as copies, so nothing in memory can leak past a crash that a real
+ * store would not keep.
  */
 export class MemoryStorage {
   private readonly instances = new Map<string, StoredInstance>();
@@ -49,7 +52,7 @@ export class MemoryStorage {
 
   store(workflow: string, id: string): InstanceStore {
     const key = MemoryStorage.key(workflow, id);
-    const empty: StoredInstance = { workflow, id, records: [], snapshots: [] };
+    const empty: StoredInstance = { workflow, id, records: [], snapshots: [], chunks: new Map() };
     /** Reading never creates an instance; the first write does. */
     const instance = (write = false): StoredInstance => {
       const found = this.instances.get(key);
@@ -81,6 +84,34 @@ export class MemoryStorage {
       saveSnapshot(state) {
         instance(true).snapshots.push(copy(state));
       },
+      chunks: chunkStore(() => instance().chunks),
     };
   }
+}
+
+/** An instance's stream rows, each a copy of what was written or read. */
+function chunkStore(rows: () => Map<string, Uint8Array[]>): ChunkStore {
+  const slot = (key: string, attempt: number) => `${key}\u0000${attempt}`;
+  return {
+    write(key, attempt, index, bytes) {
+      const output = rows().get(slot(key, attempt)) ?? [];
+      output[index] = bytes.slice();
+      rows().set(slot(key, attempt), output);
+    },
+    read(key, attempt, index) {
+      return rows().get(slot(key, attempt))?.[index]?.slice();
+    },
+    drop(key, attempt) {
+      for (const name of [...rows().keys()]) if (attempt === undefined ? name.startsWith(`${key}\u0000`) : name === slot(key, attempt)) rows().delete(name);
+    },
+    keepOnly(outputs) {
+      const kept = new Set(outputs.map(({ key, attempt }) => slot(key, attempt)));
+      for (const name of [...rows().keys()]) if (!kept.has(name)) rows().delete(name);
+    },
+    bytes() {
+      let total = 0;
+      for (const output of rows().values()) for (const row of output) total += row.byteLength;
+      return total;
+    },
+  };
 }

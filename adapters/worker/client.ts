@@ -20,6 +20,7 @@ export interface InstanceStub {
   status(workflow: string, id: string): Promise<Outcome<InstanceStatus>>;
   command(workflow: string, id: string, command: InstanceCommand): Promise<Outcome<InstanceStatus>>;
   history(workflow: string, id: string, range: { after?: number; limit?: number }): Promise<Outcome<LogRecord[]>>;
+  streamChunk(workflow: string, id: string, key: string, attempt: number, index: number): Promise<Outcome<Uint8Array | null>>;
   footprint(): Promise<{ log: number; snapshots: number; records: number }>;
   remove(workflow: string, id: string): Promise<Outcome<void>>;
   /** The live inspection socket (a WebSocket upgrade). */
@@ -65,7 +66,13 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
         command({ type: "event", event: type, payload: toJson(payload, "the event payload"), ...(idempotencyKey === undefined ? {} : { idempotencyKey }) }),
       history: async ({ after, limit = DEFAULT_HISTORY_LIMIT } = {}) =>
         unwrap(await object().history(workflow, id, { ...(after === undefined ? {} : { after }), limit: Math.min(limit, MAX_LIST_LIMIT * 10) })),
-      subscribe: async (options) => subscribe(id, async (after) => unwrap(await object().history(workflow, id, { after, limit: MAX_LIST_LIMIT })), options),
+      subscribe: async (options) =>
+        subscribe(
+          id,
+          async (after) => unwrap(await object().history(workflow, id, { after, limit: MAX_LIST_LIMIT })),
+          async (key, attempt, index) => unwrap(await object().streamChunk(workflow, id, key, attempt, index)) ?? undefined,
+          options,
+        ),
       delete: () => remove(workflow, id),
     };
   }

@@ -1,8 +1,10 @@
 import type { Json } from "../json";
-import type { ErrorInfo, LogRecord } from "../records";
+import type { ErrorInfo, LogRecord, RecordData } from "../records";
 import type { Ending } from "../state";
+import type { StoredStream } from "./streams";
 
-export type StepResult = { ok: true; output?: Json; meta?: Json } | { ok: false; error: ErrorInfo };
+/** A streamed output is where its rows are, under the step's key and the `attempt` that wrote them. */
+export type StepResult = { ok: true; output?: Json; meta?: Json } | { ok: true; stream: StoredStream & { attempt: number } } | { ok: false; error: ErrorInfo };
 
 export interface PendingStep {
   attempt: number;
@@ -152,10 +154,7 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
         const step = draft.steps[record.data.key];
         if (!step || step.attempt !== record.data.attempt || step.phase !== "running") break;
         delete draft.steps[record.data.key];
-        draft.results[record.data.key] =
-          record.type === "step.succeeded"
-            ? { ok: true, ...(record.data.output === undefined ? {} : { output: record.data.output }), ...(record.data.meta === undefined ? {} : { meta: record.data.meta }) }
-            : { ok: false, error: record.data.error };
+        draft.results[record.data.key] = record.type === "step.succeeded" ? succeeded(record.data) : { ok: false, error: record.data.error };
         break;
       }
       case "timer.started":
@@ -217,6 +216,16 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
     }
   }
   return { seq: record.seq, at: record.at, book };
+}
+
+function succeeded({ output, meta, stream, attempt }: RecordData["step.succeeded"]): StepResult {
+  if (stream) return { ok: true, stream: { ...stream, attempt } };
+  return { ok: true, ...(output === undefined ? {} : { output }), ...(meta === undefined ? {} : { meta }) };
+}
+
+/** The streamed outputs a state still answers with: every other stored row is garbage. */
+export function storedStreams(book: CodeBook): { key: string; attempt: number }[] {
+  return Object.entries(book.results).flatMap(([key, result]) => (result.ok && "stream" in result ? [{ key, attempt: result.stream.attempt }] : []));
 }
 
 export function foldCode(records: readonly LogRecord[], from?: CodeState, context?: CodeFoldContext): CodeState {

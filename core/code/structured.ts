@@ -19,6 +19,7 @@ function refuseUnclonable(value: unknown, what: string, path: string, seen: Set<
   if (typeof value === "symbol") throw new NotSerializableError(what, path, "a symbol");
   if (typeof value !== "object" || value === null) return;
   if (seen.has(value)) throw new NotSerializableError(what, path, "a circular reference");
+  if (value instanceof ReadableStream) throw new NotSerializableError(what, path, "a ReadableStream, which a step may return only as its whole output");
   seen.add(value);
   if (value instanceof Map) for (const [key, item] of value) refuseUnclonable(item, what, `${path}.get(${String(key)})`, seen);
   else if (value instanceof Set) for (const item of value) refuseUnclonable(item, what, `${path} (a Set)`, seen);

@@ -1,5 +1,6 @@
 import type { WorkflowEvent, WorkflowStep } from "../../index";
 import { NonRetryableError } from "../../index";
+import { streamedBody } from "../stream-body";
 import type { TestEnv } from "../workflows";
 
 /**
@@ -20,6 +21,8 @@ export interface Params {
   /** What the delay function does: return a duration, throw, or return something that is not a duration. */
   delayMode?: "returns" | "throws" | "invalid";
   tag?: string;
+  /** Bytes the "streamed" body's step returns as a ReadableStream. */
+  bytes?: number;
 }
 
 const ledger = (env: TestEnv) => env.RUN_LEDGER.get(env.RUN_LEDGER.idFromName("ledger"));
@@ -279,6 +282,7 @@ export const bodies = {
     const received = await step.waitForEvent<{ n: number }>("w", { type: "go", timeout: "1 minute" });
     return { keys: Object.keys(received).sort(), type: received.type, payload: received.payload, stamped: received.timestamp instanceof Date };
   },
+  streamed: (event, step, env) => streamedBody(event, step, env),
 } satisfies Record<string, Body>;
 
 export type BodyName = keyof typeof bodies;
