@@ -26,6 +26,8 @@ export interface WorkflowDefinition<TMachine extends AnyStateMachine = AnyStateM
   stepBody(src: string): StepBody;
   /** The actor that undoes a step, if its config names one. */
   compensator(src: string): string | undefined;
+  /** The actor an invoke runs, by the invoke's id (the part of a step key before `#`). */
+  actorOf(invokeId: string): string | undefined;
 }
 
 export interface StepArgs<TInput = unknown, TEnv = unknown> {
@@ -169,6 +171,7 @@ function defineMachineWorkflow<TMachine extends AnyStateMachine>(options: Workfl
   if (problems.length) throw new InvalidDefinitionError(name, problems.join(" "));
 
   const policies = new Map([...stepNames].map((src) => [src, toPolicy(src, steps[src])]));
+  const actors = new Map(nodes.flatMap((node) => node.invoke.map((invoke) => [invoke.id, invoke.src] as const)));
   const hash = hashString(JSON.stringify({ version, machine: machine.toJSON(), steps: [...policies], ...(compensators.size ? { compensators: [...compensators] } : {}) }));
 
   return {
@@ -180,5 +183,6 @@ function defineMachineWorkflow<TMachine extends AnyStateMachine>(options: Workfl
     policy: (src) => policies.get(src) ?? toPolicy(src),
     stepBody: (src) => (machine.implementations.actors[src] as PromiseLikeLogic).config,
     compensator: (src) => compensators.get(src),
+    actorOf: (invokeId) => actors.get(invokeId),
   };
 }

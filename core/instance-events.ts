@@ -78,7 +78,7 @@ export function assertSubscribeOptions(options: unknown): asserts options is Sub
 }
 
 /** Cloudflare names a step `<name>-<n>`; code-first keys carry the call type before it. */
-const stepName = (key: string) => key.replace(/^(do|sleep|waitForEvent):/, "");
+export const stepName = (key: string) => key.replace(/^(do|sleep|waitForEvent):/, "");
 
 /** A fresh stream of a step's stored output; without one, events carry the output's preview. */
 export type StreamReader = (key: string, attempt: number, stored: StoredStream) => ReadableStream<Uint8Array>;

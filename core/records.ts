@@ -19,7 +19,8 @@ export interface ErrorInfo {
  */
 export interface RecordData {
   "instance.created": { workflow: string; instanceId: string; definitionHash: string; params?: Json };
-  "step.started": { key: string; attempt: number };
+  /** `config`: a code-first step's config as its callback sees it, on the first attempt, when it is not the default. */
+  "step.started": { key: string; attempt: number; config?: Json };
   "step.attempt_failed": { key: string; attempt: number; error: ErrorInfo; retryAt?: number };
   /**
    * `sensitive`: the step asked for its output to be shown as "[REDACTED]" wherever the log is shown; the log keeps it for replay.
@@ -40,7 +41,7 @@ export interface RecordData {
   "instance.restarted": { from?: string; cut?: number };
   /** Code-first saga: an error escaped run() (or a terminate asked for it), so started steps with rollback handlers are undone, newest first. */
   "rollback.started": { error: ErrorInfo; trigger: "error" | "terminate" };
-  "rollback.step.started": { key: string; attempt: number };
+  "rollback.step.started": { key: string; attempt: number; config?: Json };
   "rollback.step.attempt_failed": { key: string; attempt: number; error: ErrorInfo; retryAt?: number };
   "rollback.step.succeeded": { key: string };
   "rollback.step.failed": { key: string; error: ErrorInfo };

@@ -15,6 +15,8 @@ export type InstanceStatusName =
   | "rollingBack"
   | "unknown";
 
+export const INSTANCE_STATUSES: readonly InstanceStatusName[] = ["queued", "running", "paused", "errored", "terminated", "complete", "waiting", "waitingForPause", "rollingBack", "unknown"];
+
 /** Shaped as Cloudflare's `InstanceStatus`, plus where the machine stands. */
 export interface InstanceStatus {
   status: InstanceStatusName;

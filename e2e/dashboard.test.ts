@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { unstable_dev } from "wrangler";
 
@@ -33,22 +33,52 @@ afterAll(async () => {
   rmSync(persistTo, { recursive: true, force: true });
 });
 
-it("creates an instance, shows its steps finish, sends an event from the form and shows the new state", async () => {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+async function openDashboard(workflow: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
   await page.goto(`http://${worker.address}:${worker.port}/`);
   await page.fill("#token", "test-token");
   await page.dispatchEvent("#token", "change");
-  await page.waitForSelector("#workflow option:text-is('gated')", { state: "attached" });
-  await page.selectOption("#workflow", "gated");
+  await page.waitForSelector(`#workflow option:text-is('${workflow}')`, { state: "attached" });
+  await page.selectOption("#workflow", workflow);
+  await page.waitForSelector("#counts .count");
+  return page;
+}
 
-  await page.fill("#new-id", "from-the-browser");
-  await page.fill("#new-params", '{"instance":"from-the-browser"}');
-  await page.click("#create");
+async function trigger(page: Page, id: string, params: string): Promise<void> {
+  await page.click("#trigger-open");
+  await page.fill("#trigger-id", id);
+  await page.fill("#trigger-params", params);
+  await page.click("#trigger-submit");
+  await page.waitForSelector("#trigger", { state: "hidden" });
+  await page.waitForSelector(`#detail-id:text-is('${id}')`);
+}
+
+async function confirm(page: Page, expectedText: string, rollback = false): Promise<void> {
+  await page.waitForSelector("#confirm[open]");
+  expect(await page.textContent("#confirm-text")).toContain(expectedText);
+  if (rollback) await page.check("#confirm-rollback");
+  await page.click("#confirm-ok");
+  await page.waitForSelector("#confirm", { state: "hidden" });
+}
+
+/** The keys of the step history's rows, top to bottom. */
+const stepKeys = async (page: Page) => Promise.all((await page.locator("#steps tr.step").all()).map((row) => row.getAttribute("data-key")));
+const stepRow = (key: string) => `#steps tr.step[data-key="${key}"]`;
+const countOf = (page: Page, status: string) => page.textContent(`#counts .count[data-status="${status}"] .n`);
+
+it("triggers a machine instance from the form, shows its steps finish, sends an event and shows the new state", async () => {
+  const page = await openDashboard("gated");
+  await trigger(page, "from-the-browser", '{"instance":"from-the-browser"}');
 
   await page.waitForSelector("#timeline >> text=step 0.gated.a#1 succeeded");
   await page.waitForSelector("#timeline >> text=step 0.gated.c#1 succeeded");
   await page.waitForSelector('.state.active[data-state="approval"]');
-  expect(await page.textContent("#detail-status")).toBe("waiting");
+  await page.waitForSelector("#detail-status:text-is('waiting')");
+  expect(await page.textContent("#params")).toContain('"instance": "from-the-browser"');
+  // The machine's steps by actor name, newest first.
+  await page.waitForSelector(stepRow("0.gated.c#1"));
+  const names = await page.locator("#steps tr.step[data-kind='step'] td.name").allTextContents();
+  expect(names).toEqual(["cstep", "bstep", "astep"]);
 
   await page.fill("#event-type", "approve");
   await page.fill("#event-payload", '"from the browser"');
@@ -58,6 +88,111 @@ it("creates an instance, shows its steps finish, sends an event from the form an
   await page.waitForSelector("#detail-status:text-is('complete')");
   expect(await page.textContent("#output")).toContain("from the browser");
   expect(await page.locator("#timeline >> text=event approve").count()).toBe(1);
+  await page.waitForSelector(`${stepRow("approve#1")} >> text=ok`);
   await page.waitForSelector("#instances tr.row[data-id='from-the-browser'] .status.complete");
+  await page.close();
+});
+
+it("refuses params that are not JSON in the trigger form, and creates nothing", async () => {
+  const page = await openDashboard("booking");
+  await page.click("#trigger-open");
+  await page.fill("#trigger-id", "bad-json");
+  await page.fill("#trigger-params", "{ fail: true");
+  await page.click("#trigger-submit");
+  await page.waitForSelector("#trigger-error:has-text('Params are not valid JSON')");
+  expect(await page.isVisible("#trigger")).toBe(true);
+  await page.click("#trigger-cancel");
+  await page.waitForSelector("#trigger", { state: "hidden" });
+  expect(await page.locator("#instances tr.row[data-id='bad-json']").count()).toBe(0);
+  await page.close();
+});
+
+it("shows a code-first step history: counts, search, kind filter, attempts, config, [REDACTED] output, rollback steps, restart from a step", async () => {
+  const page = await openDashboard("booking");
+  await trigger(page, "declined", '{"fail": true}');
+  await page.waitForSelector(`${stepRow("waitForEvent:approval-1")} >> text=waiting`);
+  await page.fill("#event-type", "approve");
+  await page.fill("#event-payload", '{"by": "Ada"}');
+  await page.click("#send-event");
+  await page.waitForSelector("#detail-status:text-is('errored')");
+  await page.waitForSelector(stepRow("rollback:do:reserve seat-1"));
+  expect(await page.textContent("#error")).toContain("card declined");
+
+  // Newest first: the rollbacks, newest first themselves, then the charge that failed.
+  const order = await stepKeys(page);
+  expect(order).toEqual([
+    "rollback:do:reserve seat-1",
+    "rollback:do:charge card-1",
+    "do:charge card-1",
+    "waitForEvent:approval-1",
+    "sleep:cool down-1",
+    "do:notify-2",
+    "do:notify-1",
+    "do:reserve seat-1",
+    "do:mint token-1",
+  ]);
+  await page.waitForSelector('#counts .count[data-status="errored"] .n:text-is("1")');
+
+  await page.fill("#step-search", "notify");
+  expect(await stepKeys(page)).toEqual(["do:notify-2", "do:notify-1"]);
+  await page.fill("#step-search", "");
+  await page.selectOption("#step-kind", "rollback");
+  expect(await page.locator("#steps tr.step").count()).toBe(2);
+  await page.selectOption("#step-kind", "sleep");
+  expect(await stepKeys(page)).toEqual(["sleep:cool down-1"]);
+  await page.fill("#step-search", "nothing like it");
+  await page.waitForSelector("#steps >> text=No steps match.");
+  await page.fill("#step-search", "");
+  await page.selectOption("#step-kind", "");
+
+  await page.click(`${stepRow("do:mint token-1")} button.expand`);
+  const mint = '#steps tr.step-detail[data-key="do:mint token-1"]';
+  await page.waitForSelector(mint);
+  expect(await page.textContent(`${mint} pre.output`)).toBe('"[REDACTED]"');
+  expect(await page.textContent(`${mint} pre.config`)).toContain('"sensitive": "output"');
+  expect(await page.content()).not.toContain("s3cr3t");
+
+  await page.click(`${stepRow("do:reserve seat-1")} button.expand`);
+  const reserve = '#steps tr.step-detail[data-key="do:reserve seat-1"]';
+  await page.waitForSelector(reserve);
+  expect(await page.locator(`${reserve} table.attempts tbody tr`).count()).toBe(2);
+  expect(await page.textContent(`${reserve} table.attempts tbody tr:first-child`)).toContain("Error: seat map busy");
+  expect(await page.textContent(`${reserve} pre.output`)).toContain('"seat": "12A"');
+  expect(await page.textContent(`${reserve} pre.config`)).toContain('"limit": 2');
   await page.screenshot({ path: new URL("../docs/dashboard.png", import.meta.url).pathname });
+
+  // Restart from the sleep: the steps before it stay, the sleep runs again, and the run waits for approval anew.
+  await page.click(`${stepRow("sleep:cool down-1")} button.restart-from`);
+  await confirm(page, "earlier completed steps are kept");
+  await page.waitForSelector(`${stepRow("waitForEvent:approval-1")} >> text=waiting`);
+  await page.waitForSelector("#detail-status:text-is('waiting')");
+  expect(await page.locator(stepRow("do:charge card-1")).count()).toBe(0);
+  expect(await page.locator("#steps tr.step[data-kind='rollback']").count()).toBe(0);
+  expect(await page.locator(stepRow("do:mint token-1")).count()).toBe(1);
+  await page.close();
+});
+
+it("terminates with the rollback option, deletes one instance, then deletes them all", async () => {
+  const page = await openDashboard("booking");
+  await trigger(page, "undone", "{}");
+  await page.waitForSelector(`${stepRow("waitForEvent:approval-1")} >> text=waiting`);
+  await page.click("#detail [data-action='terminate']");
+  await confirm(page, "its log is kept", true);
+  await page.waitForSelector("#detail-status:text-is('terminated')");
+  await page.waitForSelector(`${stepRow("rollback:do:reserve seat-1")} >> text=ok`);
+
+  await trigger(page, "doomed", "{}");
+  await page.waitForSelector("#instances tr.row[data-id='doomed']");
+  await page.click("#instances tr.row[data-id='doomed'] button[data-row-action='delete']");
+  await confirm(page, "whole log are wiped");
+  await page.waitForSelector("#instances tr.row[data-id='doomed']", { state: "detached" });
+  await page.waitForSelector("#detail >> text=Choose an instance");
+  await page.waitForSelector("#instances tr.row[data-id='undone']");
+
+  await page.click("#delete-all");
+  await confirm(page, "Every instance of this workflow");
+  await page.waitForSelector("#instances >> text=No instances.");
+  await page.waitForSelector("#message:has-text('Deleted')");
+  for (const status of ["running", "waiting", "complete", "errored", "terminated"]) expect(await countOf(page, status)).toBe("0");
+  await page.close();
 });

@@ -3,7 +3,7 @@ import { assertInstanceId } from "../core/ids";
 import type { SubscribeOptions } from "../core/instance-events";
 import type { LogRecord } from "../core/records";
 import type { InstanceSubscription } from "./subscription";
-import type { InstanceStatus, InstanceStatusName } from "../core/status";
+import { INSTANCE_STATUSES, type InstanceStatus, type InstanceStatusName } from "../core/status";
 
 export interface CreateOptions<TParams = unknown> {
   /** Defaults to a random UUID. */
@@ -84,6 +84,10 @@ export interface WorkflowClient<TParams = unknown> {
   deleteBatch(ids: string[]): Promise<{ deleted: { id: string }[]; errors: { id: string; code: string; message: string }[] }>;
   get(id: string): Promise<InstanceHandle>;
   list(options?: ListOptions): Promise<{ instances: InstanceSummary[]; cursor?: string }>;
+  /** How many instances have each status; every status is there, 0 when none has it. */
+  counts(): Promise<Record<InstanceStatusName, number>>;
+  /** Deletes every instance of the workflow, as delete() does each; the ids can be used again. */
+  deleteAll(): Promise<{ deleted: number }>;
 }
 
 export const MAX_BATCH = 100;
@@ -132,6 +136,24 @@ export async function createInBatch(input: unknown, create: Creates): Promise<{ 
   );
   const created = results.filter((r): r is InstanceHandle => "status" in r);
   return legacy ? created : { created, errors: results.filter((r): r is BatchError => "code" in r) };
+}
+
+/** Every status, with the count given for it or 0. */
+export function statusCounts(counted: Partial<Record<InstanceStatusName, number>>): Record<InstanceStatusName, number> {
+  return Object.fromEntries(INSTANCE_STATUSES.map((status) => [status, counted[status] ?? 0])) as Record<InstanceStatusName, number>;
+}
+
+/** Deletes every instance `list` shows, a page at a time; `remove` answers whether the id was there to delete. */
+export async function deleteEvery(list: WorkflowClient["list"], remove: (id: string) => Promise<boolean>): Promise<{ deleted: number }> {
+  let deleted = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await list({ limit: MAX_BATCH, ...(cursor === undefined ? {} : { cursor }) });
+    const removed = await Promise.all(page.instances.map(({ id }) => remove(id)));
+    deleted += removed.filter(Boolean).length;
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return { deleted };
 }
 
 /** Cloudflare's `deleteBatch`: one entry per id given, a repeated id deleted once and reported each time. */

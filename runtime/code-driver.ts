@@ -3,6 +3,7 @@ import {
   assertStepName,
   delayFromFunction,
   DELAY_FUNCTION_MS,
+  loggedConfig,
   MAX_SLEEP_MS,
   NonRetryableDelayError,
   resolveStepConfig,
@@ -455,7 +456,7 @@ export class CodeDriver implements HostedInstance {
   private startAttempt(key: string, attempt: number): void {
     const registered = this.callbacks.get(key);
     if (!registered) return;
-    this.append([{ type: "step.started", data: { key, attempt } }]);
+    this.append([{ type: "step.started", data: { key, attempt, ...(attempt === 1 ? loggedConfig(registered.config) : {}) } }]);
     const controller = new AbortController();
     const ctx: WorkflowStepContext = { step: { name: registered.name, count: registered.count }, attempt, config: registered.config.publicConfig };
     const timeout = registered.config.timeoutMs;
@@ -627,7 +628,7 @@ export class CodeDriver implements HostedInstance {
     const stopped = () => this.disposed || this.pass !== epoch || (this.state.book.ended !== null && trigger === "error");
     for (let attempt = 1, failures = 0; ; attempt++) {
       if (stopped()) return "stopped";
-      this.append([{ type: "rollback.step.started", data: { key, attempt } }]);
+      this.append([{ type: "rollback.step.started", data: { key, attempt, ...(attempt === 1 ? loggedConfig(handler.config) : {}) } }]);
       const timeout = handler.config.timeoutMs;
       let cancel = () => undefined as void;
       const timedOut = new Promise<never>((_, reject) => {

@@ -12,6 +12,7 @@ import {
   UnknownWorkflowError,
 } from "../core/errors";
 import type { LogRecord } from "../core/records";
+import { BOOKING_ROLLBACKS, BOOKING_STEPS } from "./booking";
 import { until } from "./until";
 import { workflows } from "./worker";
 
@@ -65,8 +66,8 @@ function expectError(answer: Reply, status: number, code: string): string {
 const instances = (workflow = "gated") => `/workflows/${workflow}/instances`;
 const instancePath = (id: string, workflow = "gated") => `${instances(workflow)}/${encodeURIComponent(id)}`;
 
-async function history(id: string): Promise<LogRecord[]> {
-  const answer = await get(`${instancePath(id)}/history`);
+async function history(id: string, workflow = "gated"): Promise<LogRecord[]> {
+  const answer = await get(`${instancePath(id, workflow)}/history`);
   expect(answer.status).toBe(200);
   return answer.body.records as LogRecord[];
 }
@@ -94,11 +95,11 @@ async function approveAndComplete(id: string, payload: unknown = { by: id }): Pr
 }
 
 /** Runs `refuse` against an idle instance and checks its log is exactly as it was. */
-async function logUnchanged(id: string, refuse: () => Promise<void>): Promise<void> {
-  const before = await history(id);
+async function logUnchanged(id: string, refuse: () => Promise<void>, workflow = "gated"): Promise<void> {
+  const before = await history(id, workflow);
   expect(before.length).toBeGreaterThan(0);
   await refuse();
-  expect(await history(id)).toEqual(before);
+  expect(await history(id, workflow)).toEqual(before);
 }
 
 describe("auth", () => {
@@ -387,7 +388,7 @@ describe("bad input is refused with the right status and code, and changes nothi
     expectError(await post(`${instancePath("bad-unknowns-missing")}/events`, { type: "approve" }), 404, "instance.not_found");
     expectError(await post(`${instancePath("bad-unknowns-missing")}/pause`), 404, "instance.not_found");
     expectError(await get("/nothing-here"), 404, "route.not_found");
-    expectError(await get("/workflows/gated"), 404, "route.not_found");
+    expectError(await get("/workflows/gated/nothing"), 404, "route.not_found");
   });
 
   it("refuses invalid instance ids, in the URL and in the body", async () => {
@@ -629,5 +630,293 @@ describe("the typed client over RPC", () => {
     const { created, errors } = await gated.createBatch({ instances: [{ id: "rpc-batch-1", params: { instance: "rpc-batch-1" } }, { id: "rpc-errors" }] });
     expect(created.map((instance) => instance.id)).toEqual(["rpc-batch-1"]);
     expect(errors).toEqual([{ index: 1, id: "rpc-errors", code: "instance.already_exists", message: expect.stringContaining("rpc-errors") }]);
+  });
+});
+
+describe("the dashboard's API: counts, delete all, batches, step history, restart from a step, terminate with rollback", () => {
+  const bookingPath = (id: string) => instancePath(id, "booking");
+  const ZERO = { queued: 0, running: 0, paused: 0, errored: 0, terminated: 0, complete: 0, waiting: 0, waitingForPause: 0, rollingBack: 0, unknown: 0 };
+
+  async function createBooking(id: string, params: Record<string, unknown> = {}): Promise<void> {
+    const answer = await post(instances("booking"), { id, params });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+  }
+
+  /** A booking waiting for its approval: the retry, the parallel steps and the sleep are behind it. */
+  const atBookingApproval = (id: string) =>
+    until(() => history(id, "booking"), (log) => log.some((r) => r.type === "wait.started"), `${id} waiting for approval`);
+
+  const bookingStatus = (id: string, status: string) => until(async () => (await get(bookingPath(id))).body, (body) => body.status === status, `${id} ${status}`);
+
+  async function approved(id: string, params: Record<string, unknown> = {}): Promise<void> {
+    await createBooking(id, params);
+    await atBookingApproval(id);
+    expect((await post(`${bookingPath(id)}/events`, { type: "approve", payload: { by: "Ada" } })).status).toBe(202);
+    await bookingStatus(id, params.fail ? "errored" : "complete");
+  }
+
+  const steps = async (id: string, workflow = "booking") => {
+    const answer = await get(`${instancePath(id, workflow)}/steps`);
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    return answer.body.steps as Body[];
+  };
+  const outline = (list: Body[]) => list.map((s) => [s.kind, s.name, s.count]);
+
+  it("counts instances per status, deletes every instance of a workflow, and then the ids can be used again", async () => {
+    expect((await api("DELETE", instances("booking"))).status).toBe(200);
+    expect(await get("/workflows/booking")).toEqual({ status: 200, body: { name: "booking", counts: ZERO } });
+
+    const ids = ["count-1", "count-2", "count-3"];
+    for (const id of ids.slice(0, 2)) {
+      await createBooking(id);
+      await atBookingApproval(id);
+    }
+    await approved(ids[2]!);
+    const counted = await until(
+      () => get("/workflows/booking"),
+      (answer) => answer.body.counts.waiting === 2 && answer.body.counts.complete === 1,
+      "the registry to count two waiting and one complete",
+    );
+    expect(counted.body.counts).toEqual({ ...ZERO, waiting: 2, complete: 1 });
+
+    expectError(await get("/workflows/nope"), 404, "workflow.not_found");
+    expectError(await api("DELETE", instances("nope")), 404, "workflow.not_found");
+    expect((await get(bookingPath("count-1"))).status).toBe(200);
+
+    const deleted = await api("DELETE", instances("booking"));
+    expect(deleted).toEqual({ status: 200, body: { deleted: 3 } });
+    for (const id of ids) expectError(await get(bookingPath(id)), 404, "instance.not_found");
+    expect((await get(instances("booking"))).body).toEqual({ instances: [] });
+    expect((await get("/workflows/booking")).body.counts).toEqual(ZERO);
+    expect(await api("DELETE", instances("booking"))).toEqual({ status: 200, body: { deleted: 0 } });
+
+    await createBooking("count-1");
+    await atBookingApproval("count-1");
+    expect((await history("count-1", "booking")).filter((r) => r.type === "instance.created")).toHaveLength(1);
+  });
+
+  it("creates `count` instances in a batch, and deletes a batch by ids, reporting each refusal by id", async () => {
+    const made = await post(`${instances("booking")}/batch`, { count: 2, params: {} });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect(made.body.errors).toEqual([]);
+    const [first, second] = (made.body.created as { id: string }[]).map(({ id }) => id) as [string, string];
+    for (const id of [first, second]) await atBookingApproval(id);
+    expectError(await post(`${instances("booking")}/batch`, { count: 0 }), 400, "batch.invalid");
+    expectError(await post(`${instances("booking")}/batch`, { count: 101 }), 400, "batch.invalid");
+
+    const keep = "batch-delete-keep";
+    await createBooking(keep);
+    await atBookingApproval(keep);
+    await logUnchanged(
+      keep,
+      async () => {
+        for (const refused of [{}, { ids: [] }, { ids: keep }, { ids: Array.from({ length: 101 }, () => keep) }]) {
+          expectError(await post(`${instances("booking")}/batch/delete`, refused), 400, "batch.invalid");
+        }
+        expectError(await post(`${instances("nope")}/batch/delete`, { ids: [keep] }), 404, "workflow.not_found");
+      },
+      "booking",
+    );
+
+    const partly = await post(`${instances("booking")}/batch/delete`, { ids: [first, "batch-delete-missing", first, "-bad"] });
+    expect(partly.status).toBe(207);
+    expect(partly.body.deleted).toEqual([{ id: first }, { id: first }]);
+    expect((partly.body.errors as Body[]).map(({ id, code }) => ({ id, code }))).toEqual([
+      { id: "batch-delete-missing", code: "instance.not_found" },
+      { id: "-bad", code: "instance.invalid_id" },
+    ]);
+    expectError(await get(bookingPath(first)), 404, "instance.not_found");
+
+    expect(await post(`${instances("booking")}/batch/delete`, { ids: [second] })).toEqual({ status: 200, body: { deleted: [{ id: second }], errors: [] } });
+    expectError(await get(bookingPath(second)), 404, "instance.not_found");
+    expect((await get(bookingPath(keep))).status).toBe(200);
+  });
+
+  it("shows a code-first instance's steps: kinds, attempts, config, a sensitive output [REDACTED], the rollback steps", async () => {
+    const id = "steps-declined";
+    await approved(id, { fail: true });
+    const answer = await get(`${bookingPath(id)}/steps`);
+    expect(JSON.stringify(answer.body)).not.toContain("s3cr3t");
+    const list = answer.body.steps as Body[];
+    expect(outline(list)).toEqual([...BOOKING_STEPS, ...BOOKING_ROLLBACKS]);
+    const [mint, reserve, , , , approval, charge, undoCharge, undoReserve] = list as Body[];
+    expect(mint).toMatchObject({ key: "do:mint token-1", output: "[REDACTED]", success: true, restartable: true, config: { sensitive: "output" } });
+    expect(reserve!.attempts.map((a: Body) => [a.attempt, a.success, a.error?.message ?? null])).toEqual([
+      [1, false, "seat map busy"],
+      [2, true, null],
+    ]);
+    expect(reserve!.config).toEqual({ retries: { limit: 2, backoff: "constant", delay: 50 }, timeout: "10 minutes" });
+    expect(approval!.output).toMatchObject({ type: "approve", payload: { by: "Ada" } });
+    expect(charge).toMatchObject({ success: false, error: { name: "NonRetryableError", message: "card declined" } });
+    expect(undoCharge).toMatchObject({ key: "do:charge card-1", success: true, restartable: false });
+    expect(undoReserve).toMatchObject({ key: "do:reserve seat-1", success: true, restartable: false });
+    expect(undoCharge!.start).toBeLessThanOrEqual(undoReserve!.start);
+  });
+
+  it("shows a machine's steps by actor, with the definition's config, and refuses unknown instances", async () => {
+    const id = "steps-machine";
+    await atApproval(id);
+    const list = await steps(id, "gated");
+    expect(outline(list.filter((s) => s.kind === "step"))).toEqual([
+      ["step", "a", 1],
+      ["step", "b", 1],
+      ["step", "c", 1],
+    ]);
+    expect(list.find((s) => s.name === "b")).toMatchObject({ key: "0.gated.b#1", restartable: true, output: "b done", config: { retries: { limit: 2, delay: 20, backoff: "constant" } } });
+    expect(list.filter((s) => s.kind === "timer").map((s) => s.success)).toEqual([true, null]);
+    expectError(await get(`${instancePath("steps-missing")}/steps`), 404, "instance.not_found");
+    expectError(await get(`${instancePath(id, "nope")}/steps`), 404, "workflow.not_found");
+  });
+
+  it("restarts a code-first instance from a step named as Cloudflare names it; the steps before it stay as they were", async () => {
+    const id = "restart-named";
+    await approved(id);
+    const before = await steps(id);
+    await logUnchanged(
+      id,
+      async () => {
+        expectError(await post(`${bookingPath(id)}/restart`, { from: { name: "nope" } }), 409, "instance.cannot_restart");
+        expectError(await post(`${bookingPath(id)}/restart`, { from: { name: "notify", count: 3 } }), 409, "instance.cannot_restart");
+        expectError(await post(`${bookingPath(id)}/restart`, { from: { name: "cool down" } }), 409, "instance.cannot_restart");
+      },
+      "booking",
+    );
+    const restarted = await post(`${bookingPath(id)}/restart`, { from: { name: "cool down", type: "sleep" } });
+    expect(restarted.status, JSON.stringify(restarted.body)).toBe(200);
+    await atBookingApproval(id);
+    const after = await until(() => steps(id), (list) => list.length === 6, "the restarted run to wait for approval");
+    expect(after.slice(0, 4)).toEqual(before.slice(0, 4));
+    expect(after[4]).toMatchObject({ kind: "sleep", name: "cool down", success: true });
+    expect(after[4]!.start).toBeGreaterThanOrEqual(before.at(-1)!.end);
+    expect(after[5]).toMatchObject({ kind: "waitForEvent", success: null });
+  });
+
+  it("terminates with rollback: the started steps' handlers run, and the step history shows them", async () => {
+    const id = "terminate-rollback";
+    await createBooking(id);
+    await atBookingApproval(id);
+    await logUnchanged(
+      id,
+      async () => {
+        expectError(await post(`${bookingPath(id)}/terminate`, { rollback: "yes" }), 400, "request.invalid");
+        expectError(await post(`${bookingPath(id)}/terminate`, { rollback: 1 }), 400, "request.invalid");
+      },
+      "booking",
+    );
+    expect((await post(`${bookingPath(id)}/terminate`, { rollback: true })).status).toBe(200);
+    await bookingStatus(id, "terminated");
+    const list = await steps(id);
+    expect(outline(list.slice(-2))).toEqual([
+      ["waitForEvent", "approval", 1],
+      ["rollback", "reserve seat", 1],
+    ]);
+    expect(list.at(-2)).toMatchObject({ success: null, cancelled: true });
+    expect(list.at(-1)).toMatchObject({ success: true });
+    expect((await history(id, "booking")).find((r) => r.type === "rollback.started")!.data).toMatchObject({ trigger: "terminate" });
+  });
+});
+
+describe("the event stream: subscribe() as Server-Sent Events", () => {
+  interface Sse {
+    id: number;
+    event: Body;
+  }
+
+  /** Splits Server-Sent Events text into messages, checking each one's id is its event's eventId. */
+  function parse(text: string): Sse[] {
+    return text
+      .split("\n\n")
+      .filter(Boolean)
+      .map((block) => {
+        const lines = block.split("\n");
+        const id = Number(lines.find((line) => line.startsWith("id: "))!.slice(4));
+        const event = JSON.parse(lines.find((line) => line.startsWith("data: "))!.slice(6)) as Body;
+        expect(event.eventId).toBe(id);
+        return { id, event };
+      });
+  }
+
+  const stream = (id: string, query = "", headers: Record<string, string> = AUTH) =>
+    worker.fetch(new Request(`${BASE}${instancePath(id, "booking")}/events${query}`, { headers }));
+
+  async function completedBooking(id: string): Promise<void> {
+    expect((await post(instances("booking"), { id, params: {} })).status).toBe(201);
+    await until(() => history(id, "booking"), (log) => log.some((r) => r.type === "wait.started"), `${id} waiting`);
+    await post(`${instancePath(id, "booking")}/events`, { type: "approve" });
+    await until(async () => (await get(instancePath(id, "booking"))).body.status, (status) => status === "complete", `${id} complete`);
+  }
+
+  it("sends every event with its eventId as the id, and ends after the terminal event", async () => {
+    const id = "sse-complete";
+    await completedBooking(id);
+    const response = await stream(id);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const all = parse(await response.text());
+    expect(all.map((m) => m.id)).toEqual(all.map((_, i) => i + 1));
+    expect(all[0]!.event).toMatchObject({ type: "workflow_queued", instanceId: id });
+    expect(all.at(-1)!.event.type).toBe("workflow_completed");
+    expect(all.filter((m) => m.event.type === "step_completed" && m.event.stepName === "mint token-1").map((m) => m.event.output)).toEqual(["[REDACTED]"]);
+
+    // The same events as subscribe() gives through the client.
+    const subscription = await (await client().workflow("booking").get(id)).subscribe();
+    const direct: unknown[] = [];
+    for (let next = await subscription.next(); !next.done; next = await subscription.next()) direct.push(next.value);
+    expect(all.map((m) => m.event)).toEqual(JSON.parse(JSON.stringify(direct)));
+  });
+
+  it("resumes after Last-Event-ID or ?cursor=, filters by type, and answers 204 when nothing is left", async () => {
+    const id = "sse-resume";
+    await completedBooking(id);
+    const all = parse(await (await stream(id)).text());
+    const last = all.at(-1)!.id;
+
+    expect(parse(await (await stream(id, "", { ...AUTH, "last-event-id": "5" })).text())).toEqual(all.slice(5));
+    expect(parse(await (await stream(id, "?cursor=5")).text())).toEqual(all.slice(5));
+    // A reconnecting EventSource sends Last-Event-ID with the URL it first opened: the header wins.
+    expect(parse(await (await stream(id, "?cursor=1", { ...AUTH, "last-event-id": "7" })).text())).toEqual(all.slice(7));
+
+    const filtered = parse(await (await stream(id, "?filter=step_completed,workflow_completed")).text());
+    expect(filtered).toEqual(all.filter((m) => ["step_completed", "workflow_completed"].includes(m.event.type as string)));
+    expect(parse(await (await stream(id, "?filter=step_completed&filter=sleep_completed")).text())).toEqual(
+      all.filter((m) => ["step_completed", "sleep_completed"].includes(m.event.type as string)),
+    );
+
+    const done = await stream(id, `?cursor=${last}`);
+    expect(done.status).toBe(204);
+    expect(await done.text()).toBe("");
+  });
+
+  it("streams a live instance as it runs, and ends when it completes", async () => {
+    const id = "sse-live";
+    expect((await post(instances("booking"), { id, params: {} })).status).toBe(201);
+    const response = await stream(id, `?token=test-token`, {});
+    expect(response.status).toBe(200);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes('"wait_started"')) {
+      const { value, done } = await reader.read();
+      expect(done).toBe(false);
+      text += value;
+    }
+    expect(text).not.toContain("workflow_completed");
+    await post(`${instancePath(id, "booking")}/events`, { type: "approve" });
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += chunk.value;
+    const all = parse(text);
+    expect(all.map((m) => m.id)).toEqual(all.map((_, i) => i + 1));
+    expect(all.at(-1)!.event.type).toBe("workflow_completed");
+  });
+
+  it("refuses a bad cursor or filter, an unknown instance and a missing token, before streaming", async () => {
+    const id = "sse-refusals";
+    await completedBooking(id);
+    const refusal = async (response: Promise<Response>, status: number, code: string) => expectError(await reply(await response), status, code);
+    await refusal(stream(id, "?cursor=-1"), 400, "subscription.invalid");
+    await refusal(stream(id, "?cursor=two"), 400, "subscription.invalid");
+    await refusal(stream(id, "", { ...AUTH, "last-event-id": "" }), 400, "subscription.invalid");
+    await refusal(stream(id, "?filter=step_completed,nope"), 400, "subscription.invalid");
+    await refusal(stream("sse-missing"), 404, "instance.not_found");
+    await refusal(stream(id, "", {}), 401, "auth.invalid");
+    await refusal(stream(id, "?token=wrong", {}), 401, "auth.invalid");
   });
 });

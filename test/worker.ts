@@ -2,6 +2,7 @@ import { createWorkflows } from "../worker";
 import { dataPipeline } from "../machines/data-pipeline";
 import { groceryAgent } from "../machines/grocery-agent";
 import { trainingLoop } from "../machines/training-loop";
+import { booking } from "./booking";
 import { skewClock } from "./skew-clock";
 import { conformanceWorkflows } from "./conformance/classes";
 import { gated, secret, streamed, trip } from "./workflows";
@@ -9,7 +10,7 @@ import { gated, secret, streamed, trip } from "./workflows";
 export { RunLedger } from "./run-ledger";
 export * from "./conformance/classes";
 
-export const workflows = createWorkflows({ workflows: [gated, trainingLoop, dataPipeline, groceryAgent, ...conformanceWorkflows, secret, trip, streamed], snapshotEvery: 2, clock: skewClock });
+export const workflows = createWorkflows({ workflows: [gated, trainingLoop, dataPipeline, groceryAgent, ...conformanceWorkflows, secret, trip, streamed, booking], snapshotEvery: 2, clock: skewClock });
 export const { WorkflowInstance, WorkflowRegistry } = workflows;
 
 export default { fetch: workflows.fetch } satisfies ExportedHandler;

@@ -43,6 +43,12 @@ export function createRegistryObject() {
       this.ctx.storage.sql.exec("DELETE FROM instances WHERE id = ?", id);
     }
 
+    /** How many instances have each status, as the registry last heard; statuses without any are left out. */
+    async counts(): Promise<Partial<Record<InstanceStatusName, number>>> {
+      const rows = this.ctx.storage.sql.exec<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM instances GROUP BY status").toArray();
+      return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+    }
+
     async list(options: { status?: InstanceStatusName; limit: number; cursor?: string }): Promise<{ instances: InstanceSummary[]; cursor?: string }> {
       const rows = this.ctx.storage.sql
         .exec<Row>(

@@ -9,6 +9,7 @@ import {
   DEFAULT_HISTORY_LIMIT,
   MAX_LIST_LIMIT,
   restartKey,
+  statusCounts,
   type CreateOptions,
   type InstanceHandle,
   type InstanceSummary,
@@ -130,6 +131,16 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
           .filter((summary) => status === undefined || summary.status === status);
         const page = summaries.slice(0, Math.min(limit, MAX_LIST_LIMIT));
         return summaries.length > page.length ? { instances: page, cursor: page.at(-1)!.id } : { instances: page };
+      },
+      async counts() {
+        const counts = statusCounts({});
+        for (const id of storage.ids(workflow)) counts[load(workflow, id).summary().status] += 1;
+        return counts;
+      },
+      async deleteAll() {
+        const ids = storage.ids(workflow);
+        for (const id of ids) remove(workflow, id);
+        return { deleted: ids.length };
       },
     };
   }

@@ -1,10 +1,10 @@
-import { DurableMachinesError, InvalidOperationError } from "../../core/errors";
+import { DurableMachinesError, InstanceNotFoundError, InvalidOperationError } from "../../core/errors";
 import { assertInstanceId } from "../../core/ids";
 import { toJson } from "../../core/json";
 import type { LogRecord } from "../../core/records";
-import type { InstanceStatus, InstanceStatusName } from "../../core/status";
+import { INSTANCE_STATUSES, type InstanceStatus, type InstanceStatusName } from "../../core/status";
 import type { WorkflowCatalog } from "../../runtime/catalog";
-import { createdId, createInBatch, deleteInBatch, restartKey, DEFAULT_HISTORY_LIMIT, MAX_LIST_LIMIT, type CreateOptions, type InstanceHandle, type InstanceSummary, type WorkflowClient } from "../../runtime/client";
+import { createdId, createInBatch, deleteEvery, deleteInBatch, restartKey, statusCounts, DEFAULT_HISTORY_LIMIT, MAX_LIST_LIMIT, type CreateOptions, type InstanceHandle, type InstanceSummary, type WorkflowClient } from "../../runtime/client";
 import { subscribe } from "../../runtime/subscription";
 import { unwrap, type Outcome } from "../../runtime/wire";
 import type { InstanceCommand } from "../durable-object/instance-object";
@@ -29,9 +29,9 @@ export interface InstanceStub {
 
 interface RegistryStub {
   list(options: { status?: InstanceStatusName; limit: number; cursor?: string }): Promise<{ instances: InstanceSummary[]; cursor?: string }>;
+  counts(): Promise<Partial<Record<InstanceStatusName, number>>>;
+  remove(id: string): Promise<void>;
 }
-
-const STATUSES: readonly InstanceStatusName[] = ["queued", "running", "paused", "errored", "terminated", "complete", "waiting", "waitingForPause", "rollingBack", "unknown"];
 
 export interface WorkersClient {
   workflow<TParams = unknown>(name: string): WorkflowClient<TParams>;
@@ -91,6 +91,14 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
 
   function workflow(name: string): WorkflowClient {
     catalog.latest(name);
+    const registry = () => registries!.get(registries!.idFromName(name)) as unknown as RegistryStub;
+    const list: WorkflowClient["list"] = async ({ status, limit = 100, cursor } = {}) => {
+      if (status !== undefined && !INSTANCE_STATUSES.includes(status)) {
+        throw new InvalidOperationError("list.invalid_status", `Unknown status "${status}"; use one of ${INSTANCE_STATUSES.join(", ")}.`);
+      }
+      if (!Number.isInteger(limit) || limit < 1) throw new InvalidOperationError("list.invalid_limit", `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}.`);
+      return registry().list({ limit: Math.min(limit, MAX_LIST_LIMIT), ...(status === undefined ? {} : { status }), ...(cursor === undefined ? {} : { cursor }) });
+    };
     return {
       create: (options) => create(name, options),
       createBatch: ((input: unknown) => createInBatch(input, (options) => create(name, options))) as WorkflowClient["createBatch"],
@@ -100,14 +108,20 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
         unwrap(await stub(name, id).status(name, id));
         return handle(name, id);
       },
-      async list({ status, limit = 100, cursor } = {}) {
-        if (status !== undefined && !STATUSES.includes(status)) {
-          throw new InvalidOperationError("list.invalid_status", `Unknown status "${status}"; use one of ${STATUSES.join(", ")}.`);
-        }
-        if (!Number.isInteger(limit) || limit < 1) throw new InvalidOperationError("list.invalid_limit", `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}.`);
-        const registry = registries!.get(registries!.idFromName(name)) as unknown as RegistryStub;
-        return registry.list({ limit: Math.min(limit, MAX_LIST_LIMIT), ...(status === undefined ? {} : { status }), ...(cursor === undefined ? {} : { cursor }) });
-      },
+      list,
+      counts: async () => statusCounts(await registry().counts()),
+      deleteAll: () =>
+        deleteEvery(list, async (id) => {
+          try {
+            await remove(name, id);
+            return true;
+          } catch (error) {
+            if (!(error instanceof InstanceNotFoundError)) throw error;
+            // Listed but gone: a status report that arrived after the instance was deleted. The registry forgets it too.
+            await registry().remove(id);
+            return false;
+          }
+        }),
     };
   }
 

@@ -33,7 +33,7 @@ export function createWorkflows(options: WorkflowsOptions) {
     async fetch(request: Request, env: unknown): Promise<Response> {
       const url = new URL(request.url);
       if (url.pathname === "/api" || url.pathname.startsWith("/api/")) {
-        return handleApi(request, () => client(env), (env as Record<string, unknown>).API_TOKEN, catalog.names());
+        return handleApi(request, () => client(env), (env as Record<string, unknown>).API_TOKEN, catalog);
       }
       if (url.pathname === "/" && request.method === "GET") return new Response(DASHBOARD_HTML, { headers: { "content-type": "text/html; charset=utf-8" } });
       return new Response("durable-machines: the dashboard is at /, the API under /api/workflows (see the README).\n", { status: 404 });

@@ -1,7 +1,12 @@
 /**
  * The local dashboard, served at `/` by every Worker made with
  * createWorkflows: one self-contained page (no build step, nothing fetched
- * from the network) over the HTTP API and the live inspection socket.
+ * from the network) over the HTTP API and the live inspection socket. It
+ * offers what Cloudflare's local explorer offers for workflows (counts per
+ * status, a trigger form, row actions, delete all, a step history with
+ * search, a kind filter, expandable attempts, config and output, restart
+ * from a step) and shows what the explorer hides: rollback steps, the
+ * machine and the whole log.
  */
 export const DASHBOARD_HTML = /* html */ `<!doctype html>
 <html lang="en">
@@ -15,21 +20,35 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
   body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--text); background: var(--bg); }
   header { display: flex; gap: 12px; align-items: center; padding: 10px 16px; background: var(--panel); border-bottom: 1px solid var(--line); }
   header h1 { font-size: 16px; margin: 0 12px 0 0; }
-  main { display: grid; grid-template-columns: minmax(320px, 420px) 1fr; gap: 16px; padding: 16px; }
-  section { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px; min-width: 0; }
-  h2 { font-size: 14px; margin: 0 0 8px; }
+  main { display: grid; grid-template-columns: minmax(380px, 480px) minmax(0, 1fr); gap: 16px; padding: 16px; }
+  @media (max-width: 1100px) { main { grid-template-columns: 1fr; } }
+  section { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px; min-width: 0; overflow-x: auto; }
+  h2 { font-size: 14px; margin: 12px 0 8px; } h2:first-child { margin-top: 0; }
   input, select, button, textarea { font: inherit; }
   input, select, textarea { border: 1px solid var(--line); border-radius: 6px; padding: 4px 8px; background: #fff; }
-  button { border: 1px solid var(--line); border-radius: 6px; padding: 4px 10px; background: #fff; cursor: pointer; }
+  button { border: 1px solid var(--line); border-radius: 6px; padding: 3px 10px; background: #fff; cursor: pointer; }
+  button:disabled { opacity: 0.45; cursor: default; }
   button.primary { background: var(--accent); color: #fff; border-color: var(--accent); }
+  button.danger { color: var(--bad); border-color: #ffc9c9; }
+  button.small { padding: 0 6px; font-size: 12px; }
   table { width: 100%; border-collapse: collapse; }
-  th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid var(--line); white-space: nowrap; }
+  th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid var(--line); white-space: nowrap; vertical-align: top; }
+  th { font-weight: 600; color: var(--muted); font-size: 12px; }
+  td.actions { white-space: normal; } td.actions button { margin: 0 2px 2px 0; }
   tr.row { cursor: pointer; } tr.row:hover, tr.row.selected { background: #eef2ff; }
   .status { display: inline-block; padding: 0 6px; border-radius: 10px; font-size: 12px; background: #e9ecef; }
-  .status.complete { background: #d3f9d8; color: var(--ok); } .status.errored { background: #ffe3e3; color: var(--bad); }
-  .status.running { background: #dbe4ff; color: var(--accent); } .status.waiting { background: #fff3bf; color: var(--warn); }
-  .status.paused, .status.waitingForPause, .status.terminated { background: #e9ecef; color: var(--muted); }
-  .row-tools { display: flex; gap: 6px; flex-wrap: wrap; align-items: center; margin: 8px 0; }
+  .status.complete, .status.ok { background: #d3f9d8; color: var(--ok); } .status.errored, .status.failed { background: #ffe3e3; color: var(--bad); }
+  .status.running { background: #dbe4ff; color: var(--accent); } .status.waiting, .status.rollingBack { background: #fff3bf; color: var(--warn); }
+  .status.paused, .status.waitingForPause, .status.terminated, .status.cancelled { background: #e9ecef; color: var(--muted); }
+  .tag { display: inline-block; padding: 0 6px; border-radius: 4px; font-size: 11px; background: #f1f3f5; color: var(--muted); margin-left: 6px; }
+  .tag.rollback { background: #fff0f6; color: #a61e4d; }
+  .tools { display: flex; gap: 6px; flex-wrap: wrap; align-items: center; margin: 8px 0; }
+  .counts { display: grid; grid-template-columns: repeat(auto-fill, minmax(92px, 1fr)); gap: 6px; }
+  .count { border: 1px solid var(--line); border-radius: 6px; padding: 4px 8px; cursor: pointer; background: #fff; text-align: left; }
+  .count .n { display: block; font-size: 18px; font-weight: 600; } .count .label { font-size: 12px; color: var(--muted); }
+  .count.active { border-color: var(--accent); box-shadow: 0 0 0 2px #bac8ff; }
+  .summary { display: flex; gap: 24px; padding: 8px 0; border-bottom: 1px solid var(--line); }
+  .summary div span { display: block; font-size: 12px; color: var(--muted); }
   .muted { color: var(--muted); }
   .error { color: var(--bad); white-space: pre-wrap; }
   .state { border: 1px solid var(--line); border-radius: 8px; padding: 6px 8px; margin: 6px 0 0; background: #fff; }
@@ -38,11 +57,19 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
   .state.final > .name::after { content: " (final)"; color: var(--muted); font-weight: 400; }
   .state.parallel > .children { display: flex; gap: 8px; flex-wrap: wrap; } .state.parallel > .children > .state { flex: 1; }
   .transitions { font-size: 12px; color: var(--muted); }
-  .timeline { max-height: 360px; overflow: auto; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
+  .timeline { max-height: 300px; overflow: auto; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
   .timeline div { padding: 2px 0; border-bottom: 1px dashed #eee; }
   .timeline .failed { color: var(--bad); } .timeline .ok { color: var(--ok); }
-  pre { background: #f8f9fa; border-radius: 6px; padding: 8px; overflow: auto; max-height: 200px; }
-  .grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
+  pre { background: #f8f9fa; border-radius: 6px; padding: 8px; margin: 4px 0; overflow: auto; max-height: 200px; white-space: pre-wrap; }
+  .grid2 { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 12px; }
+  .grid3 { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 12px; }
+  tr.step-detail > td { background: #fbfbfc; white-space: normal; }
+  tr.step-detail table { margin: 4px 0 8px; }
+  dialog { border: 1px solid var(--line); border-radius: 8px; padding: 16px; min-width: 380px; }
+  dialog::backdrop { background: rgba(0, 0, 0, 0.25); }
+  dialog label { display: block; margin: 8px 0 2px; }
+  dialog input[type="text"], dialog textarea { width: 100%; }
+  dialog .tools { justify-content: flex-end; margin-top: 12px; }
 </style>
 </head>
 <body>
@@ -54,23 +81,51 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
 </header>
 <main>
   <section>
-    <h2>Instances</h2>
-    <div class="row-tools">
-      <label>Status <select id="filter"><option value="">all</option><option>running</option><option>waiting</option><option>paused</option><option>waitingForPause</option><option>complete</option><option>errored</option><option>terminated</option></select></label>
+    <div id="counts" class="counts"></div>
+    <div class="tools">
+      <label>Status <select id="filter"><option value="">all</option></select></label>
       <button id="refresh">Refresh</button>
+      <button id="trigger-open" class="primary">Trigger…</button>
+      <button id="delete-all" class="danger">Delete all…</button>
     </div>
-    <table><thead><tr><th>id</th><th>status</th><th>started</th><th>duration</th></tr></thead><tbody id="instances"></tbody></table>
-    <div class="row-tools"><button id="more" hidden>Next page</button></div>
-    <h2>New instance</h2>
-    <div class="row-tools"><input id="new-id" placeholder="id (optional)" size="14"><input id="new-params" placeholder='params, e.g. {"n":1}' size="22"><button id="create" class="primary">Create</button></div>
+    <table><thead><tr><th>id</th><th>status</th><th>started</th><th>duration</th><th></th></tr></thead><tbody id="instances"></tbody></table>
+    <div class="tools"><button id="more" hidden>Next page</button></div>
   </section>
   <section id="detail">
-    <p class="muted">Choose an instance.</p>
+    <p class="muted">Choose an instance, or trigger one.</p>
   </section>
 </main>
+
+<dialog id="trigger">
+  <form method="dialog">
+    <h2>Trigger an instance</h2>
+    <label for="trigger-id">Instance id</label>
+    <input id="trigger-id" type="text" placeholder="Auto-generated UUID if empty">
+    <label for="trigger-params">Params (JSON)</label>
+    <textarea id="trigger-params" rows="6" placeholder='{"n": 1}'></textarea>
+    <div id="trigger-error" class="error"></div>
+    <div class="tools"><button id="trigger-cancel" type="button">Cancel</button><button id="trigger-submit" class="primary">Trigger</button></div>
+  </form>
+</dialog>
+
+<dialog id="confirm">
+  <form method="dialog">
+    <h2 id="confirm-title"></h2>
+    <p id="confirm-text"></p>
+    <label id="confirm-rollback-label" hidden><input id="confirm-rollback" type="checkbox"> Run rollback handlers (compensations) first</label>
+    <div class="tools"><button id="confirm-cancel" value="cancel">Cancel</button><button id="confirm-ok" class="primary" value="ok">OK</button></div>
+  </form>
+</dialog>
+
 <script>
 const $ = (id) => document.getElementById(id);
-const state = { workflow: "", cursor: undefined, selected: undefined, socket: undefined, definition: undefined };
+const STATUSES = ["running", "waiting", "paused", "waitingForPause", "rollingBack", "complete", "errored", "terminated", "queued"];
+const LABELS = { waitingForPause: "pausing", rollingBack: "rolling back" };
+const FINISHED = ["complete", "errored", "terminated"];
+const state = { workflow: "", cursor: undefined, selected: undefined, socket: undefined, definition: undefined, steps: [], expanded: new Set() };
+
+// ---- plumbing -------------------------------------------------------------
+
 $("token").value = localStorage.getItem("dm-token") || "";
 $("token").addEventListener("change", () => { localStorage.setItem("dm-token", $("token").value); start(); });
 
@@ -80,10 +135,69 @@ async function api(path, init = {}) {
   if (!response.ok) throw new Error(body.error ? body.error.code + ": " + body.error.message : response.status + " " + response.statusText);
   return body;
 }
+const workflowPath = () => "/workflows/" + encodeURIComponent(state.workflow);
+const instancePath = (id) => workflowPath() + "/instances/" + encodeURIComponent(id);
 function say(text, isError) { $("message").textContent = text; $("message").className = isError ? "error" : "muted"; }
+const failed = (error) => say(String(error.message || error), true);
 const esc = (text) => String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 const time = (ms) => new Date(ms).toLocaleTimeString();
 const span = (ms) => ms < 1000 ? ms + " ms" : ms < 60000 ? (ms / 1000).toFixed(1) + " s" : Math.round(ms / 60000) + " min";
+const pretty = (value) => esc(JSON.stringify(value, null, 2));
+
+/** Parses a JSON field, or throws an error that names the field and what is wrong with it. */
+function parseJson(text, what) {
+  if (!text.trim()) return undefined;
+  try { return JSON.parse(text); } catch (error) { throw new Error(what + " are not valid JSON: " + error.message); }
+}
+
+/** The confirm dialog; resolves to { ok, rollback }. */
+function ask(title, text, offerRollback) {
+  $("confirm-title").textContent = title;
+  $("confirm-text").textContent = text;
+  $("confirm-rollback-label").hidden = !offerRollback;
+  $("confirm-rollback").checked = false;
+  $("confirm").showModal();
+  return new Promise((resolve) => $("confirm").addEventListener("close", () => resolve({ ok: $("confirm").returnValue === "ok", rollback: $("confirm-rollback").checked }), { once: true }));
+}
+
+// ---- instance actions, from a row or from the instance page -----------------
+
+/** Each resolves to whether it was done (the user may cancel a confirm). */
+const ACTIONS = {
+  pause: (id) => api(instancePath(id) + "/pause", { method: "POST", body: "{}" }).then(() => true),
+  resume: (id) => api(instancePath(id) + "/resume", { method: "POST", body: "{}" }).then(() => true),
+  async terminate(id) {
+    const answer = await ask("Terminate " + id + "?", "The instance stops for good; its log is kept.", true);
+    if (answer.ok) await api(instancePath(id) + "/terminate", { method: "POST", body: JSON.stringify({ rollback: answer.rollback }) });
+    return answer.ok;
+  },
+  async restart(id) {
+    const answer = await ask("Restart " + id + "?", "The instance runs again from the start with the same params; its log keeps the earlier run.");
+    if (answer.ok) await api(instancePath(id) + "/restart", { method: "POST", body: "{}" });
+    return answer.ok;
+  },
+  async delete(id) {
+    const answer = await ask("Delete " + id + "?", "The instance and its whole log are wiped; the id can be used again.");
+    if (!answer.ok) return false;
+    await api(instancePath(id), { method: "DELETE" });
+    if (state.selected === id) closeInstance();
+    return true;
+  },
+};
+/** Which actions make sense for a status (terminate and restart are refused by the API otherwise). */
+const allowed = (action, status) => action === "pause" ? !FINISHED.includes(status) && status !== "paused"
+  : action === "resume" ? status === "paused" || status === "waitingForPause"
+  : action === "terminate" ? !FINISHED.includes(status) : true;
+
+async function act(action, id) {
+  try {
+    if (!(await ACTIONS[action](id))) return;
+    say(action + " " + id + " done");
+    await refresh();
+  } catch (error) { failed(error); }
+}
+
+// ---- the workflow: counts, filter, instances, trigger, delete all -----------
 
 async function start() {
   try {
@@ -93,34 +207,81 @@ async function start() {
     state.workflow = $("workflow").value;
     say("");
     await list();
-  } catch (error) { say(String(error.message || error), true); }
+  } catch (error) { failed(error); }
+}
+$("filter").innerHTML += STATUSES.map((s) => "<option>" + s + "</option>").join("");
+
+async function counts() {
+  const { counts } = await api(workflowPath());
+  $("counts").innerHTML = STATUSES.filter((s) => s !== "queued").map((s) =>
+    '<button class="count' + ($("filter").value === s ? " active" : "") + '" data-status="' + s + '"><span class="n">' + counts[s] + '</span><span class="label">' + (LABELS[s] || s) + "</span></button>").join("");
+}
+$("counts").addEventListener("click", (event) => {
+  const card = event.target.closest(".count");
+  if (!card) return;
+  $("filter").value = $("filter").value === card.dataset.status ? "" : card.dataset.status;
+  list();
+});
+
+function rowHtml(i) {
+  const finished = FINISHED.includes(i.status);
+  const buttons = ["pause", "resume", "terminate", "restart", "delete"].filter((a) => allowed(a, i.status))
+    .map((a) => '<button class="small' + (a === "delete" ? " danger" : "") + '" data-row-action="' + a + '">' + a + "</button>").join(" ");
+  return '<tr class="row' + (i.id === state.selected ? " selected" : "") + '" data-id="' + esc(i.id) + '"><td>' + esc(i.id) + '</td><td><span class="status ' + esc(i.status) + '">' + esc(i.status) + "</span></td><td>" + time(i.createdAt) + "</td><td>" + span((finished ? i.updatedAt : Date.now()) - i.createdAt) + '</td><td class="actions">' + buttons + "</td></tr>";
 }
 async function list(more) {
   const query = new URLSearchParams({ limit: "20" });
   if ($("filter").value) query.set("status", $("filter").value);
   if (more && state.cursor) query.set("cursor", state.cursor);
-  const page = await api("/workflows/" + encodeURIComponent(state.workflow) + "/instances?" + query);
+  const [page] = await Promise.all([api(workflowPath() + "/instances?" + query), counts()]);
   state.cursor = page.cursor;
   $("more").hidden = !page.cursor;
-  const rows = page.instances.map((i) => '<tr class="row' + (i.id === state.selected ? " selected" : "") + '" data-id="' + esc(i.id) + '"><td>' + esc(i.id) + '</td><td><span class="status ' + esc(i.status) + '">' + esc(i.status) + "</span></td><td>" + time(i.createdAt) + "</td><td>" + span((["complete", "errored", "terminated"].includes(i.status) ? i.updatedAt : Date.now()) - i.createdAt) + "</td></tr>").join("");
-  if (more) $("instances").insertAdjacentHTML("beforeend", rows); else $("instances").innerHTML = rows || '<tr><td colspan="4" class="muted">No instances.</td></tr>';
+  const rows = page.instances.map(rowHtml).join("");
+  if (more) $("instances").insertAdjacentHTML("beforeend", rows); else $("instances").innerHTML = rows || '<tr><td colspan="5" class="muted">No instances.</td></tr>';
 }
-$("workflow").addEventListener("change", () => { state.workflow = $("workflow").value; state.cursor = undefined; list(); });
-$("filter").addEventListener("change", () => list());
-$("refresh").addEventListener("click", () => list());
-$("more").addEventListener("click", () => list(true));
-$("instances").addEventListener("click", (event) => { const row = event.target.closest("tr.row"); if (row) open(row.dataset.id); });
-$("create").addEventListener("click", async () => {
+async function refresh() {
+  await list().catch(failed);
+  if (state.selected) await render();
+}
+$("workflow").addEventListener("change", () => { state.workflow = $("workflow").value; state.cursor = undefined; closeInstance(); list().catch(failed); });
+$("filter").addEventListener("change", () => list().catch(failed));
+$("refresh").addEventListener("click", () => refresh());
+$("more").addEventListener("click", () => list(true).catch(failed));
+$("instances").addEventListener("click", (event) => {
+  const row = event.target.closest("tr.row");
+  if (!row) return;
+  const action = event.target.dataset.rowAction;
+  if (action) act(action, row.dataset.id); else openInstance(row.dataset.id);
+});
+
+$("trigger-open").addEventListener("click", () => { $("trigger-error").textContent = ""; $("trigger").showModal(); });
+$("trigger-cancel").addEventListener("click", () => $("trigger").close());
+$("trigger-submit").addEventListener("click", async (event) => {
+  event.preventDefault();
   try {
-    const body = {};
-    if ($("new-id").value) body.id = $("new-id").value;
-    if ($("new-params").value) body.params = JSON.parse($("new-params").value);
-    const created = await api("/workflows/" + encodeURIComponent(state.workflow) + "/instances", { method: "POST", body: JSON.stringify(body) });
+    const body = { params: parseJson($("trigger-params").value, "Params") };
+    if ($("trigger-id").value.trim()) body.id = $("trigger-id").value.trim();
+    const created = await api(workflowPath() + "/instances", { method: "POST", body: JSON.stringify(body) });
+    $("trigger").close();
+    $("trigger-id").value = "";
     say("Created " + created.id);
     await list();
-    open(created.id);
-  } catch (error) { say(String(error.message || error), true); }
+    openInstance(created.id);
+  } catch (error) { $("trigger-error").textContent = String(error.message || error); }
 });
+
+$("delete-all").addEventListener("click", async () => {
+  const answer = await ask("Delete all instances of " + state.workflow + "?", "Every instance of this workflow and its whole log are wiped. This cannot be undone.");
+  if (!answer.ok) return;
+  try {
+    const { deleted } = await api(workflowPath() + "/instances", { method: "DELETE" });
+    say("Deleted " + deleted + " instance" + (deleted === 1 ? "" : "s"));
+    closeInstance();
+    await list();
+  } catch (error) { failed(error); }
+});
+
+// ---- the machine and the log --------------------------------------------------
 
 function activePaths(value, prefix) {
   if (typeof value === "string") return [prefix ? prefix + "." + value : value];
@@ -166,13 +327,64 @@ function durations(records) {
   });
 }
 
-async function open(id) {
+// ---- step history --------------------------------------------------------------
+
+const outcome = (s) => s.success === true ? ["ok", "ok"] : s.success === false ? ["failed", "failed"] : s.cancelled ? ["cancelled", "cancelled"] : ["running", s.kind === "waitForEvent" || s.kind === "sleep" || s.kind === "timer" ? "waiting" : "running"];
+/** A rollback step shares its key with the step it undoes. */
+const stepId = (s) => (s.kind === "rollback" ? "rollback:" : "") + s.key;
+
+function stepRows(s) {
+  const [kind, label] = outcome(s);
+  const open = state.expanded.has(stepId(s));
+  const restart = s.restartable ? '<button class="small restart-from" data-key="' + esc(s.key) + '">Restart from step</button>' : "";
+  const row = '<tr class="step" data-key="' + esc(stepId(s)) + '" data-kind="' + esc(s.kind) + '"><td><button class="small expand" title="attempts, config and output">' + (open ? "−" : "+") + "</button></td>" +
+    '<td class="name">' + esc(s.name) + (s.count > 1 ? ' <span class="muted">#' + s.count + "</span>" : "") + '<span class="tag ' + esc(s.kind) + '">' + esc(s.kind) + "</span></td>" +
+    '<td><span class="status ' + kind + '">' + label + "</span></td><td>" + time(s.start) + "</td><td>" + (s.end === undefined ? "" : time(s.end)) + "</td><td>" + span((s.end === undefined ? Date.now() : s.end) - s.start) + "</td><td>" + restart + "</td></tr>";
+  if (!open) return row;
+  const attempts = s.attempts.length ? '<table class="attempts"><thead><tr><th>attempt</th><th>start</th><th>end</th><th>outcome</th><th>error</th></tr></thead><tbody>' + s.attempts.map((a) =>
+    "<tr><td>" + a.attempt + "</td><td>" + time(a.start) + "</td><td>" + (a.end === undefined ? "" : time(a.end)) + "</td><td>" + (a.success === true ? "ok" : a.success === false ? "failed" : s.end === undefined ? "running" : "cut off") + '</td><td class="error">' + (a.error ? esc(a.error.name + ": " + a.error.message) : "") + "</td></tr>").join("") + "</tbody></table>" : '<p class="muted">No attempts: not a step that runs code.</p>';
+  const detail = '<div class="grid3"><div><h2>Config</h2><pre class="config">' + (s.config === undefined ? "none" : pretty(s.config)) + '</pre></div><div><h2>Output</h2><pre class="output">' + (s.output === undefined ? "none" : pretty(s.output)) + "</pre></div>" +
+    "<div><h2>Error</h2>" + (s.error ? '<pre class="error">' + esc(s.error.name + ": " + s.error.message) + "</pre>" : '<p class="muted">none</p>') + "</div></div>";
+  return row + '<tr class="step-detail" data-key="' + esc(stepId(s)) + '"><td></td><td colspan="6"><h2>Attempts</h2>' + attempts + detail + "</td></tr>";
+}
+function drawSteps() {
+  const search = $("step-search").value.trim().toLowerCase();
+  const kind = $("step-kind").value;
+  const kinds = [...new Set(state.steps.map((s) => s.kind))];
+  $("step-kind").innerHTML = '<option value="">all kinds</option>' + kinds.map((k) => "<option" + (k === kind ? " selected" : "") + ">" + esc(k) + "</option>").join("");
+  const shown = state.steps.filter((s) => (!kind || s.kind === kind) && (!search || s.name.toLowerCase().includes(search))).reverse();
+  $("steps").innerHTML = shown.map(stepRows).join("") || '<tr><td colspan="7" class="muted">No steps' + (state.steps.length ? " match." : " yet.") + "</td></tr>";
+}
+
+// ---- one instance ------------------------------------------------------------
+
+function closeInstance() {
+  state.selected = undefined;
+  if (state.socket) state.socket.close();
+  $("detail").innerHTML = '<p class="muted">Choose an instance, or trigger one.</p>';
+}
+
+/** Lays out the instance page once; render() fills it, so typing in its fields survives live updates. */
+async function openInstance(id) {
   state.selected = id;
   state.definition = undefined;
+  state.steps = [];
+  state.expanded = new Set();
   document.querySelectorAll("tr.row").forEach((row) => row.classList.toggle("selected", row.dataset.id === id));
+  $("detail").innerHTML =
+    '<h2><span id="detail-id">' + esc(id) + '</span> <span class="status" id="detail-status"></span></h2>' +
+    '<div class="tools">' + ["pause", "resume", "terminate", "restart", "delete"].map((a) => '<button data-action="' + a + '"' + (a === "delete" ? ' class="danger"' : "") + ">" + a[0].toUpperCase() + a.slice(1) + (a === "terminate" || a === "restart" || a === "delete" ? "…" : "") + "</button>").join("") +
+    '<span class="muted">·</span><input id="event-type" placeholder="event type" size="12"><input id="event-payload" placeholder="payload JSON" size="16"><button id="send-event" class="primary">Send event</button></div>' +
+    '<div class="summary" id="summary"></div>' +
+    '<div class="grid3"><div><h2>Input params</h2><pre id="params"></pre></div><div><h2>Output</h2><pre id="output"></pre></div><div><h2>Error</h2><pre id="error" class="error"></pre></div></div>' +
+    '<h2>Step history</h2><div class="tools"><input id="step-search" type="search" placeholder="search steps by name" size="22"><select id="step-kind"></select><span class="muted">newest first · + shows attempts, config and output</span></div>' +
+    '<table><thead><tr><th></th><th>step</th><th>outcome</th><th>start</th><th>end</th><th>duration</th><th></th></tr></thead><tbody id="steps"></tbody></table>' +
+    '<div class="grid2"><div><h2>Machine</h2><div id="diagram"><p class="muted">Connecting to the live inspector…</p></div></div><div><h2>Log</h2><div class="timeline" id="timeline"></div></div></div>';
+  $("step-search").addEventListener("input", drawSteps);
+  $("step-kind").addEventListener("change", drawSteps);
   if (state.socket) state.socket.close();
   await render();
-  const url = new URL("/api/workflows/" + encodeURIComponent(state.workflow) + "/instances/" + encodeURIComponent(id) + "/inspect", location.href);
+  const url = new URL("/api" + instancePath(id) + "/inspect", location.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   url.searchParams.set("token", $("token").value);
   const socket = new WebSocket(url);
@@ -180,7 +392,7 @@ async function open(id) {
   let pending;
   socket.addEventListener("message", (message) => {
     const event = JSON.parse(message.data);
-    if (event.type === "@xstate.actor" && event.definition && event.sessionId === id) { state.definition = JSON.parse(event.definition); }
+    if (event.type === "@xstate.actor" && event.definition && event.sessionId === id) state.definition = JSON.parse(event.definition);
     clearTimeout(pending);
     pending = setTimeout(() => { if (state.selected === id) render(); }, 50);
   });
@@ -189,37 +401,55 @@ async function open(id) {
 async function render() {
   const id = state.selected;
   if (!id) return;
-  const base = "/workflows/" + encodeURIComponent(state.workflow) + "/instances/" + encodeURIComponent(id);
   try {
-    const [status, history] = await Promise.all([api(base), api(base + "/history?limit=10000")]);
-    const active = activePaths(status.value, "");
-    const diagram = state.definition ? drawState(state.definition.id || state.workflow, state.definition, "", active) : '<p class="muted">Connecting to the live inspector…</p>';
-    const spans = durations(history.records);
-    const timeline = history.records.map((r, i) => { const [kind, text] = describe(r); return '<div class="' + kind + '">' + time(r.at) + " · " + esc(text) + spans[i] + "</div>"; }).join("");
-    $("detail").innerHTML =
-      '<h2>' + esc(id) + ' <span class="status ' + esc(status.status) + '" id="detail-status">' + esc(status.status) + "</span></h2>" +
-      '<div class="row-tools"><button data-action="pause">Pause</button><button data-action="resume">Resume</button><button data-action="terminate">Terminate</button><button data-action="restart">Restart</button>' +
-      '<span class="muted">·</span><input id="event-type" placeholder="event type" size="12"><input id="event-payload" placeholder="payload JSON" size="16"><button id="send-event" class="primary">Send event</button></div>' +
-      '<div class="grid2"><div><h2>Machine</h2><div id="diagram">' + diagram + '</div></div><div><h2>Timeline</h2><div class="timeline" id="timeline">' + timeline + "</div></div></div>" +
-      (status.output !== undefined ? "<h2>Output</h2><pre id=\\"output\\">" + esc(JSON.stringify(status.output, null, 2)) + "</pre>" : "") +
-      (status.error ? '<h2>Error</h2><pre class="error">' + esc(status.error.name + ": " + status.error.message) + "</pre>" : "");
+    const [status, history, { steps }] = await Promise.all([api(instancePath(id)), api(instancePath(id) + "/history?limit=10000"), api(instancePath(id) + "/steps")]);
+    if (state.selected !== id) return;
+    const records = history.records;
+    const created = records[0];
+    const last = records[records.length - 1];
+    $("detail-status").textContent = status.status;
+    $("detail-status").className = "status " + status.status;
+    document.querySelectorAll("#detail [data-action]").forEach((button) => { button.disabled = !allowed(button.dataset.action, status.status); });
+    const completed = steps.filter((s) => s.success === true && !["event", "timer", "rollback"].includes(s.kind)).length;
+    $("summary").innerHTML = "<div><span>Status</span>" + esc(status.status) + "</div><div><span>Steps completed</span>" + completed + "</div><div><span>Duration</span>" + span((FINISHED.includes(status.status) ? last.at : Date.now()) - created.at) + "</div>";
+    $("params").textContent = created.data.params === undefined ? "none" : JSON.stringify(created.data.params, null, 2);
+    $("output").textContent = status.output === undefined ? "none" : JSON.stringify(status.output, null, 2);
+    $("error").textContent = status.error ? status.error.name + ": " + status.error.message : "none";
+    state.steps = steps;
+    drawSteps();
+    if (state.definition) $("diagram").innerHTML = drawState(state.definition.id || state.workflow, state.definition, "", activePaths(status.value, ""));
+    const spans = durations(records);
+    $("timeline").innerHTML = records.map((r, i) => { const [kind, text] = describe(r); return '<div class="' + kind + '">' + time(r.at) + " · " + esc(text) + spans[i] + "</div>"; }).join("");
     $("timeline").scrollTop = $("timeline").scrollHeight;
-  } catch (error) { say(String(error.message || error), true); }
+  } catch (error) { failed(error); }
 }
-document.getElementById("detail").addEventListener("click", async (event) => {
+
+$("detail").addEventListener("click", async (event) => {
   const id = state.selected;
-  const base = "/workflows/" + encodeURIComponent(state.workflow) + "/instances/" + encodeURIComponent(id);
+  const target = event.target;
   try {
-    const action = event.target.dataset && event.target.dataset.action;
-    if (action) { await api(base + "/" + action, { method: "POST", body: "{}" }); say(action + " sent"); }
-    if (event.target.id === "send-event") {
-      const payload = $("event-payload").value ? JSON.parse($("event-payload").value) : undefined;
-      await api(base + "/events", { method: "POST", body: JSON.stringify({ type: $("event-type").value, payload }) });
+    if (target.dataset.action) return act(target.dataset.action, id);
+    if (target.id === "send-event") {
+      const payload = parseJson($("event-payload").value, "The payload");
+      await api(instancePath(id) + "/events", { method: "POST", body: JSON.stringify({ type: $("event-type").value, payload }) });
       say("event " + $("event-type").value + " sent");
+      return refresh();
     }
-    if (action || event.target.id === "send-event") { await render(); await list(); }
-  } catch (error) { say(String(error.message || error), true); }
+    if (target.classList.contains("expand")) {
+      const key = target.closest("tr.step").dataset.key;
+      if (!state.expanded.delete(key)) state.expanded.add(key);
+      return drawSteps();
+    }
+    if (target.classList.contains("restart-from")) {
+      const answer = await ask("Restart " + id + " from this step?", "Saved state for this step and later steps will be cleared, while earlier completed steps are kept.");
+      if (!answer.ok) return;
+      await api(instancePath(id) + "/restart", { method: "POST", body: JSON.stringify({ from: target.dataset.key }) });
+      say("restarted " + id + " from " + target.dataset.key);
+      return refresh();
+    }
+  } catch (error) { failed(error); }
 });
+
 setInterval(() => { if (state.workflow && $("token").value) list().catch(() => undefined); }, 5000);
 start();
 </script>

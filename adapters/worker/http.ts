@@ -1,9 +1,12 @@
 import { DurableMachinesError } from "../../core/errors";
 import { MAX_PAYLOAD_BYTES, utf8Length } from "../../core/json";
-import { redacted } from "../../core/records";
+import { redacted, type LogRecord } from "../../core/records";
 import type { InstanceStatusName } from "../../core/status";
-import type { CreateOptions, RestartFrom } from "../../runtime/client";
+import { stepHistory } from "../../core/step-history";
+import type { WorkflowCatalog } from "../../runtime/catalog";
+import { MAX_LIST_LIMIT, type CreateOptions, type InstanceHandle, type RestartFrom } from "../../runtime/client";
 import type { WorkersClient } from "./client";
+import { eventStream, streamOptions } from "./event-stream";
 
 /**
  * Each payload is held to 1 MiB as JSON once parsed; the body around it may be
@@ -100,11 +103,26 @@ function decodePart(part: string): string {
   }
 }
 
-type Route = (request: Request, url: URL, client: WorkersClient, params: string[]) => Promise<Response>;
+type Route = (request: Request, url: URL, client: WorkersClient, params: string[], catalog: WorkflowCatalog) => Promise<Response>;
+
+/** The whole log, read a page at a time. */
+async function wholeLog(instance: InstanceHandle): Promise<LogRecord[]> {
+  const log: LogRecord[] = [];
+  for (;;) {
+    const page = await instance.history({ after: log.at(-1)?.seq ?? 0, limit: MAX_LIST_LIMIT });
+    log.push(...page);
+    if (page.length < MAX_LIST_LIMIT) return log;
+  }
+}
+
+/** A batch's answer: 207 when some of it was refused. */
+const withErrors = <T extends { errors: unknown[] }>(result: T, allDone: number) => json(result, result.errors.length ? 207 : allDone);
 
 const INSTANCE_ACTIONS = new Set(["pause", "resume", "terminate", "restart"]);
 
 const routes: [method: string, pattern: RegExp, route: Route][] = [
+  ["GET", /^\/api\/workflows\/([^/]+)$/, async (_request, _url, client, [name]) => json({ name, counts: await client.workflow(name!).counts() })],
+  ["DELETE", /^\/api\/workflows\/([^/]+)\/instances$/, async (_request, _url, client, [name]) => json(await client.workflow(name!).deleteAll())],
   ["GET", /^\/api\/workflows\/([^/]+)\/instances$/, async (_request, url, client, [name]) => {
     const status = url.searchParams.get("status") ?? undefined;
     const limit = optionalInteger(url, "limit");
@@ -112,15 +130,20 @@ const routes: [method: string, pattern: RegExp, route: Route][] = [
     return json(await client.workflow(name!).list({ ...(status ? { status: status as InstanceStatusName } : {}), ...(limit === undefined ? {} : { limit }), ...(cursor ? { cursor } : {}) }));
   }],
   ["POST", /^\/api\/workflows\/([^/]+)\/instances$/, async (request, _url, client, [name]) => {
-    const { id, params } = await body(request);
+    const { id, params, retention, locationHint } = await body(request);
     if (id !== undefined && typeof id !== "string") throw new HttpError(400, "instance.invalid_id", "`id` must be a string.");
-    const instance = await client.workflow(name!).create({ ...(id === undefined ? {} : { id }), params });
+    const instance = await client.workflow(name!).create({ ...(id === undefined ? {} : { id }), params, retention, locationHint } as CreateOptions);
     return json({ id: instance.id, ...(await instance.status()) }, 201);
   }],
   ["POST", /^\/api\/workflows\/([^/]+)\/instances\/batch$/, async (request, _url, client, [name]) => {
-    const { instances } = await body(request);
-    const { created, errors } = await client.workflow(name!).createBatch({ instances: instances as CreateOptions[] });
-    return json({ created: created.map((instance) => ({ id: instance.id })), errors }, errors.length ? 207 : 201);
+    // `{ instances }` or `{ count, params }`, as the binding's createBatch takes them; it checks the shape.
+    const batch = (await body(request)) as { instances: CreateOptions[] };
+    const { created, errors } = await client.workflow(name!).createBatch(batch);
+    return withErrors({ created: created.map((instance) => ({ id: instance.id })), errors }, 201);
+  }],
+  ["POST", /^\/api\/workflows\/([^/]+)\/instances\/batch\/delete$/, async (request, _url, client, [name]) => {
+    const { ids } = await body(request);
+    return withErrors(await client.workflow(name!).deleteBatch(ids as string[]), 200);
   }],
   ["GET", /^\/api\/workflows\/([^/]+)\/instances\/([^/]+)$/, async (_request, _url, client, [name, id]) => {
     const instance = await client.workflow(name!).get(id!);
@@ -142,7 +165,8 @@ const routes: [method: string, pattern: RegExp, route: Route][] = [
       await instance.restart(from === undefined ? {} : { from: from as RestartFrom });
     } else if (action === "terminate") {
       const { rollback } = await body(request);
-      await instance.terminate(rollback === true ? { rollback: true } : {});
+      if (rollback !== undefined && typeof rollback !== "boolean") throw new HttpError(400, "request.invalid", "`rollback` must be true or false.");
+      await instance.terminate(rollback ? { rollback: true } : {});
     } else {
       await instance[action as "pause" | "resume"]();
     }
@@ -161,14 +185,22 @@ const routes: [method: string, pattern: RegExp, route: Route][] = [
     const records = (await instance.history({ ...(after === undefined ? {} : { after }), ...(limit === undefined ? {} : { limit }) })).map(redacted);
     return json({ records, ...(records.length ? { next: records.at(-1)!.seq } : {}) });
   }],
+  ["GET", /^\/api\/workflows\/([^/]+)\/instances\/([^/]+)\/steps$/, async (_request, _url, client, [name, id], catalog) => {
+    const log = await wholeLog(await client.workflow(name!).get(id!));
+    const created = log[0] as LogRecord<"instance.created">;
+    return json({ steps: stepHistory(log, catalog.pinned(name!, id!, created.data.definitionHash)) });
+  }],
+  ["GET", /^\/api\/workflows\/([^/]+)\/instances\/([^/]+)\/events$/, async (request, url, client, [name, id]) => eventStream(await client.workflow(name!).get(id!), streamOptions(request, url))],
 ];
 
 /** The HTTP API: JSON in and out, bearer token required, errors as `{ error: { code, message } }`. */
-export async function handleApi(request: Request, client: () => WorkersClient, token: unknown, workflows: readonly string[]): Promise<Response> {
+export async function handleApi(request: Request, client: () => WorkersClient, token: unknown, catalog: WorkflowCatalog): Promise<Response> {
   try {
     const url = new URL(request.url);
     const inspect = /^\/api\/workflows\/([^/]+)\/instances\/([^/]+)\/inspect$/.exec(url.pathname);
-    await authorize(request, token, inspect !== null);
+    // Browsers' EventSource cannot set headers either.
+    const stream = request.method === "GET" && /^\/api\/workflows\/[^/]+\/instances\/[^/]+\/events$/.test(url.pathname);
+    await authorize(request, token, inspect !== null || stream);
     if (inspect && request.method === "GET") {
       const [name, id] = inspect.slice(1).map(decodePart) as [string, string];
       await client().workflow(name).get(id);
@@ -178,10 +210,10 @@ export async function handleApi(request: Request, client: () => WorkersClient, t
       forwarded.searchParams.append("instance", id);
       return await client().stub(name, id).fetch(new Request(forwarded, request));
     }
-    if (url.pathname === "/api/workflows" && request.method === "GET") return json({ workflows });
+    if (url.pathname === "/api/workflows" && request.method === "GET") return json({ workflows: catalog.names() });
     for (const [method, pattern, route] of routes) {
       const match = pattern.exec(url.pathname);
-      if (match && request.method === method) return await route(request, url, client(), match.slice(1).map(decodePart));
+      if (match && request.method === method) return await route(request, url, client(), match.slice(1).map(decodePart), catalog);
     }
     throw new HttpError(404, "route.not_found", `No route for ${request.method} ${url.pathname}; see the README for the API.`);
   } catch (error) {

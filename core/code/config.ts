@@ -1,5 +1,6 @@
 import { toMilliseconds } from "../durations";
 import { show } from "../errors";
+import type { Json } from "../json";
 import type { ErrorInfo } from "../records";
 import { retryDelay, type Backoff } from "../retry";
 import type { WorkflowDelayDuration, WorkflowDelayFunction, WorkflowStepConfig, WorkflowStepContext } from "./types";
@@ -90,6 +91,20 @@ export function resolveStepConfig(name: string, config: WorkflowStepConfig | und
   const publicConfig: WorkflowStepContext["config"] = { retries: publicRetries, timeout };
   if (config?.sensitive) publicConfig.sensitive = config.sensitive;
   return { limit, backoff, delay, timeoutMs, publicConfig };
+}
+
+/** The config of a step that gave none, as its callback sees it. */
+export const DEFAULT_PUBLIC_CONFIG: Json = resolveStepConfig("", undefined).publicConfig as Json;
+
+/**
+ * The config a step's first `step.started` record keeps, as Cloudflare's
+ * `step_started` event shows it (a delay function as "[dynamic]"); nothing
+ * for the default, so that the log of a step that gave none stays as small.
+ */
+export function loggedConfig(config: ResolvedStepConfig): { config?: Json } {
+  const { retries, ...rest } = config.publicConfig;
+  const shown = { retries: typeof config.delay === "function" ? { ...retries, delay: "[dynamic]" } : retries, ...rest } as Json;
+  return JSON.stringify(shown) === JSON.stringify(DEFAULT_PUBLIC_CONFIG) ? {} : { config: shown };
 }
 
 /** The wait before the retry that follows `failures` failed attempts, for a static delay. */

@@ -1,0 +1,241 @@
+import { DEFAULT_PUBLIC_CONFIG } from "./code/config";
+import { applyCodeRecord, foldCode, type CodeBook, type CodeFoldContext, type CodeState } from "./code/fold";
+import type { AnyWorkflowDefinition, WorkflowDefinition } from "./definition";
+import { stepName } from "./instance-events";
+import type { Json } from "./json";
+import { redacted, type ErrorInfo, type LogRecord } from "./records";
+
+/**
+ * Code-first steps are `do`, `sleep` and `waitForEvent` calls; a machine's are
+ * invoked actors, its delayed transitions and the events it received. Both
+ * kinds of workflow have `rollback` steps: handlers or compensations.
+ */
+export type StepKind = "do" | "sleep" | "waitForEvent" | "rollback" | "step" | "timer" | "event";
+
+export interface StepAttempt {
+  attempt: number;
+  start: number;
+  end?: number;
+  /** null while the attempt runs, or when it was cut off by a crash. */
+  success: boolean | null;
+  error?: { name: string; message: string };
+}
+
+/** One step as Cloudflare's local explorer lists it (its `steps[]`), from our log. */
+export interface HistoryStep {
+  /** The step's key in the log: `restart({ from: key })` restarts there when `restartable`. */
+  key: string;
+  /** The step's name, without Cloudflare's `-<n>`: a code-first step's, a machine step's actor, a timer's send id, an event's type. */
+  name: string;
+  /** Which call of that name and kind this is, from 1. */
+  count: number;
+  kind: StepKind;
+  start: number;
+  end?: number;
+  duration?: number;
+  /** null while under way, and for a step the run left behind (see `cancelled`). */
+  success: boolean | null;
+  /** The run ended, or a machine left the state, before the step did. */
+  cancelled?: true;
+  attempts: StepAttempt[];
+  config?: Json;
+  /** A step's result ("[REDACTED]" when it is sensitive), the event a wait received, an event's payload. */
+  output?: Json;
+  error?: { name: string; message: string };
+  restartable: boolean;
+}
+
+type Identity = Pick<HistoryStep, "key" | "name" | "count" | "kind" | "restartable"> & { config?: Json };
+
+const publicError = (error: ErrorInfo) => ({ name: error.name, message: error.message });
+
+/** `<name>-<n>`, Cloudflare's step name, split. */
+function numbered(named: string, separator: string): { name: string; count: number } {
+  const at = named.lastIndexOf(separator);
+  return at < 0 ? { name: named, count: 1 } : { name: named.slice(0, at), count: Number(named.slice(at + 1)) };
+}
+
+/** A machine step's config as the definition gives it, in Cloudflare's shape. */
+function machineConfig(def: WorkflowDefinition, actor: string): Json {
+  const { limit, delayMs, backoff, timeoutMs } = def.policy(actor);
+  const compensate = def.compensator(actor);
+  return { retries: { limit, delay: delayMs, backoff }, timeout: timeoutMs, ...(compensate ? { compensate } : {}) };
+}
+
+/** A step key: `do:<name>-<n>` and its kin for code-first, `<invoke id>#<n>` (`~undo` for a compensation) for machines. */
+function identifyStep(def: AnyWorkflowDefinition, key: string): Identity {
+  if (def.kind !== "machine") {
+    const kind = key.slice(0, key.indexOf(":")) as "do" | "sleep" | "waitForEvent";
+    return { key, kind, restartable: true, ...numbered(stepName(key), "-"), ...(kind === "do" ? { config: DEFAULT_PUBLIC_CONFIG } : {}) };
+  }
+  const undo = key.endsWith("~undo");
+  const { name: invokeId, count } = numbered(undo ? key.slice(0, -"~undo".length) : key, "#");
+  const actor = def.actorOf(invokeId) ?? invokeId;
+  const compensator = undo ? def.compensator(actor) : undefined;
+  return {
+    key,
+    name: actor,
+    count,
+    kind: undo ? "rollback" : "step",
+    restartable: !undo,
+    config: machineConfig(def, compensator ?? actor),
+  };
+}
+
+/** The history of one run: what the log says since the run's last restart, kept in order of first appearance. */
+class Run {
+  readonly steps = new Map<string, HistoryStep>();
+  private readonly eventCounts = new Map<string, number>();
+  private readonly openWaits = new Set<string>();
+
+  constructor(private readonly def: AnyWorkflowDefinition) {}
+
+  apply(record: LogRecord): void {
+    switch (record.type) {
+      case "step.started": {
+        const step = this.steps.get(record.data.key) ?? this.open(record.data.key, identifyStep(this.def, record.data.key), record.at);
+        if (record.data.config !== undefined) step.config = record.data.config;
+        step.attempts.push({ attempt: record.data.attempt, start: record.at, success: null });
+        break;
+      }
+      case "step.attempt_failed":
+      case "rollback.step.attempt_failed": {
+        const step = this.steps.get(record.type === "step.attempt_failed" ? record.data.key : `rollback:${record.data.key}`);
+        const attempt = step?.attempts.find((a) => a.attempt === record.data.attempt);
+        if (attempt) Object.assign(attempt, { end: record.at, success: false, error: publicError(record.data.error) });
+        break;
+      }
+      case "step.succeeded": {
+        const step = this.steps.get(record.data.key);
+        if (!step) break;
+        const attempt = step.attempts.find((a) => a.attempt === record.data.attempt);
+        if (attempt) Object.assign(attempt, { end: record.at, success: true });
+        if (record.data.output !== undefined) step.output = record.data.output;
+        this.finish(step, record.at, true);
+        break;
+      }
+      case "step.failed": {
+        const step = this.steps.get(record.data.key);
+        if (step) this.finish(step, record.at, false, record.data.error);
+        break;
+      }
+      case "timer.started": {
+        const { name, count } = numbered(this.def.kind === "machine" ? record.data.id : stepName(record.data.id), this.def.kind === "machine" ? "#" : "-");
+        const kind = this.def.kind === "machine" ? "timer" : "sleep";
+        this.open(record.data.id, { key: record.data.id, name, count, kind, restartable: kind === "sleep", config: { durationMs: record.data.dueAt - record.at } }, record.at);
+        break;
+      }
+      case "timer.fired": {
+        const step = this.steps.get(record.data.id);
+        if (step && (step.kind === "sleep" || step.kind === "timer")) this.finish(step, record.at, true);
+        break;
+      }
+      case "timer.cancelled": {
+        const step = this.steps.get(record.data.id);
+        if (step && step.end === undefined) this.cancel(step, record.at);
+        break;
+      }
+      case "wait.started":
+        this.open(record.data.key, { ...identifyStep(this.def, record.data.key), config: { type: record.data.type, timeout: record.data.timeoutMs } }, record.at);
+        this.openWaits.add(record.data.key);
+        break;
+      case "event.received": {
+        // Code-first events are the output of the wait that takes them; a machine's are steps of their own.
+        if (this.def.kind !== "machine") break;
+        const count = (this.eventCounts.get(record.data.type) ?? 0) + 1;
+        this.eventCounts.set(record.data.type, count);
+        const step = this.open(`${record.data.type}#${count}`, { key: `${record.data.type}#${count}`, name: record.data.type, count, kind: "event", restartable: false }, record.at);
+        if (record.data.payload !== undefined) step.output = record.data.payload;
+        this.finish(step, record.at, true);
+        break;
+      }
+      case "rollback.step.started": {
+        const key = `rollback:${record.data.key}`;
+        const step = this.steps.get(key) ?? this.open(key, { ...identifyStep(this.def, record.data.key), kind: "rollback", restartable: false, config: DEFAULT_PUBLIC_CONFIG }, record.at);
+        if (record.data.config !== undefined) step.config = record.data.config;
+        step.attempts.push({ attempt: record.data.attempt, start: record.at, success: null });
+        break;
+      }
+      case "rollback.step.succeeded": {
+        const step = this.steps.get(`rollback:${record.data.key}`);
+        if (!step) break;
+        const attempt = step.attempts.at(-1);
+        if (attempt && attempt.success === null) Object.assign(attempt, { end: record.at, success: true });
+        this.finish(step, record.at, true);
+        break;
+      }
+      case "rollback.step.failed": {
+        const step = this.steps.get(`rollback:${record.data.key}`);
+        if (step) this.finish(step, record.at, false, record.data.error);
+        break;
+      }
+      case "instance.completed":
+      case "instance.errored":
+      case "instance.terminated":
+        for (const step of this.steps.values()) if (step.end === undefined) this.cancel(step, record.at);
+        break;
+    }
+  }
+
+  /** Waits the code-first fold has answered since the last record: with an event, or by timing out. */
+  settleWaits(book: CodeBook, at: number): void {
+    for (const key of this.openWaits) {
+      const outcome = book.waits[key]?.outcome;
+      const step = this.steps.get(key);
+      if (!outcome || !step) continue;
+      this.openWaits.delete(key);
+      if (step.end !== undefined) continue;
+      if ("event" in outcome) {
+        const { type, payload, at: received } = outcome.event;
+        step.output = { type, payload: payload ?? null, timestamp: received };
+        this.finish(step, at, true);
+      } else {
+        this.finish(step, at, false, { name: "WorkflowTimeoutError", message: `Execution timed out after ${book.waits[key]!.timeoutMs}ms` });
+      }
+    }
+  }
+
+  private open(mapKey: string, identity: Identity, at: number): HistoryStep {
+    const step: HistoryStep = { ...identity, start: at, success: null, attempts: [] };
+    this.steps.set(mapKey, step);
+    return step;
+  }
+
+  private finish(step: HistoryStep, at: number, success: boolean, error?: ErrorInfo): void {
+    Object.assign(step, { end: at, duration: at - step.start, success, ...(error ? { error: publicError(error) } : {}) });
+  }
+
+  private cancel(step: HistoryStep, at: number): void {
+    Object.assign(step, { end: at, duration: at - step.start, cancelled: true });
+  }
+}
+
+function replay(log: readonly LogRecord[], def: AnyWorkflowDefinition): Run {
+  let run = new Run(def);
+  let code: CodeState | undefined;
+  const context: CodeFoldContext = { stateBefore: (seq) => foldCode(log.filter((r) => r.seq < seq)) };
+  for (const record of log) {
+    if (record.type === "instance.restarted") {
+      // As the fold does: a restart from a step keeps what the log held before that step first started.
+      const { cut } = record.data;
+      run = cut === undefined ? new Run(def) : replay(log.filter((r) => r.seq < cut), def);
+    } else {
+      run.apply(redacted(record));
+    }
+    if (def.kind === "code") {
+      code = applyCodeRecord(code, record, context);
+      run.settleWaits(code.book, record.at);
+    }
+  }
+  return run;
+}
+
+/**
+ * An instance's steps in the order they first started, read from its whole
+ * log: each with its attempts, config, output (redacted when sensitive) and
+ * outcome. Like Cloudflare's explorer it shows the current run only: a
+ * restart drops what it undid. Unlike it, rollback steps are listed.
+ */
+export function stepHistory(log: readonly LogRecord[], def: AnyWorkflowDefinition): HistoryStep[] {
+  return [...replay(log, def).steps.values()];
+}
