@@ -24,8 +24,8 @@ export interface InstanceStore {
 export interface ChunkStore {
   write(key: string, attempt: number, index: number, bytes: Uint8Array): void;
   read(key: string, attempt: number, index: number): Uint8Array | undefined;
-  /** Drops the rows of `key`: every attempt's, or one attempt's. */
-  drop(key: string, attempt?: number): void;
+  /** Drops the rows one attempt of `key` wrote. */
+  drop(key: string, attempt: number): void;
   /** Drops every row that belongs to none of these outputs. */
   keepOnly(outputs: readonly { key: string; attempt: number }[]): void;
   /** Bytes all rows hold. */

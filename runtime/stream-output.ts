@@ -36,6 +36,11 @@ export interface StreamTarget {
  */
 export async function storeStream(stream: ReadableStream<unknown>, target: StreamTarget): Promise<{ stored: StoredStream; preview: string }> {
   const { chunks, key, attempt, limits, signal } = target;
+  // A callback that answers after its attempt timed out must not touch the rows of the attempt after it.
+  if (signal.aborted) {
+    void stream.cancel(signal.reason).catch(() => undefined);
+    throw signal.reason;
+  }
   if (stream.locked) throw new InvalidStepReadableStreamError();
   let reader: ReadableStreamDefaultReader<unknown>;
   try {
@@ -45,8 +50,6 @@ export async function storeStream(stream: ReadableStream<unknown>, target: Strea
   }
   const stop = () => void reader.cancel(signal.reason).catch(() => undefined);
   signal.addEventListener("abort", stop, { once: true });
-  // The key has no recorded result, so whatever rows it has are an earlier attempt's garbage.
-  chunks.drop(key);
   let stored = chunks.bytes();
   const head = new Uint8Array(PREVIEW_BYTES);
   let headBytes = 0;

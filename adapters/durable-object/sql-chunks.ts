@@ -28,10 +28,8 @@ export class SqlChunkStore implements ChunkStore {
     return row ? new Uint8Array(row.bytes as ArrayBuffer) : undefined;
   }
 
-  drop(key: string, attempt?: number): void {
-    if (!this.ready) return;
-    if (attempt === undefined) this.sql.exec("DELETE FROM stream_chunks WHERE key = ?", key);
-    else this.sql.exec("DELETE FROM stream_chunks WHERE key = ? AND attempt = ?", key, attempt);
+  drop(key: string, attempt: number): void {
+    if (this.ready) this.sql.exec("DELETE FROM stream_chunks WHERE key = ? AND attempt = ?", key, attempt);
   }
 
   keepOnly(outputs: readonly { key: string; attempt: number }[]): void {

@@ -102,7 +102,7 @@ function chunkStore(rows: () => Map<string, Uint8Array[]>): ChunkStore {
       return rows().get(slot(key, attempt))?.[index]?.slice();
     },
     drop(key, attempt) {
-      for (const name of [...rows().keys()]) if (attempt === undefined ? name.startsWith(`${key}\u0000`) : name === slot(key, attempt)) rows().delete(name);
+      rows().delete(slot(key, attempt));
     },
     keepOnly(outputs) {
       const kept = new Set(outputs.map(({ key, attempt }) => slot(key, attempt)));

@@ -184,6 +184,36 @@ describe("a step that returns a ReadableStream", () => {
     expect(rows("slow").read("do:slow-1", 1, 0)).toBeUndefined();
   });
 
+  it("a stream that a timed-out attempt returns late leaves the retry's recorded rows alone", async () => {
+    let calls = 0;
+    const late = gate();
+    const { host, clock, client, rows } = hostFor(async (_event, step) => {
+      const stream = await step.do("slow", { retries: { limit: 1, delay: 10 }, timeout: 100 }, async () => {
+        const run = ++calls;
+        if (run === 1) await late.promise;
+        return streamOf(pattern(24, run));
+      });
+      const bytes = await bytesOf(stream);
+      await step.waitForEvent("go", { type: "go" });
+      return bytes;
+    });
+    const instance = await client.create({ id: "late" });
+    for (let i = 0; i < 5; i++) await flush();
+    clock.advance(100);
+    await settle(host);
+    clock.advance(10);
+    await settle(host);
+    expect(ofType(await instance.history(), "step.succeeded").map((r) => r.data.attempt)).toEqual([2]);
+    late.open();
+    await settle(host);
+    expect(rows("late").bytes()).toBe(24);
+    host.crash();
+    await settle(host);
+    await instance.sendEvent({ type: "go" });
+    await settle(host);
+    expect(await instance.status()).toMatchObject({ status: "complete", output: [...pattern(24, 2)] });
+  });
+
   it("an empty stream is stored as no rows and replays as an empty stream", async () => {
     const { host, client } = hostFor(async (_event, step) => bytesOf(await step.do("nothing", async () => streamOf())));
     const instance = await client.create({ id: "empty" });
@@ -310,6 +340,15 @@ describe("invalid streams end the instance as Cloudflare's engine does", () => {
     expect(ofType(log, "step.failed")).toHaveLength(1);
     expect(ofType(log, "step.succeeded")).toEqual([]);
     expect(rows("bad").bytes()).toBe(0);
+  });
+
+  it("run() cannot return the stream a step gave it: the workflow's output is not serialisable", async () => {
+    const { host, client } = hostFor(async (_event, step) => step.do("download", async () => streamOf(pattern(4))));
+    const instance = await client.create({ id: "returned" });
+    await settle(host);
+    const { status, error } = await instance.status();
+    expect(status).toBe("errored");
+    expect(error?.message).toContain("the workflow's output is a ReadableStream");
   });
 
   it("a stream inside another value is not serialisable", async () => {
