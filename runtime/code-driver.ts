@@ -99,6 +99,8 @@ export class CodeDriver implements HostedInstance {
   /** Rollback handlers the current pass registered, by step key. */
   private readonly rollbacks = new Map<string, Rollback>();
   private rollingBack = false;
+  /** A rollback stopped until a handler's retry is due; wake() takes it up again. */
+  private rollbackWaiting: { error: ErrorInfo; trigger: "error" | "terminate" } | undefined;
   /** Each replay of run() is a pass; a step call from an older pass is ignored. */
   private pass = 0;
   private readonly wakeUp: WakeUp;
@@ -175,7 +177,7 @@ export class CodeDriver implements HostedInstance {
       case "terminate":
         if (book.ended) throw cannotTerminate(book.instanceId, book.ended.status);
         // A saga already under way is cut short by a terminate, whatever it asks.
-        if (command.rollback && !this.rollingBack && (book.rollback || this.rollbackPlan().length)) {
+        if (command.rollback && !this.rollingBack && !this.rollbackWaiting && (book.rollback || this.rollbackPlan().length)) {
           void this.rollBack(TERMINATED, "terminate");
           return;
         }
@@ -201,6 +203,11 @@ export class CodeDriver implements HostedInstance {
   wake(): void {
     this.wakeUp.rang();
     if (this.disposed) return;
+    const waiting = this.rollbackWaiting;
+    if (waiting && !this.rollingBack) {
+      this.rollbackWaiting = undefined;
+      void this.rollBack(waiting.error, waiting.trigger);
+    }
     const { book } = this.state;
     if (book.ended || book.paused) return this.armWake();
     const now = this.now();
@@ -261,6 +268,7 @@ export class CodeDriver implements HostedInstance {
 
   private stopEverything(): void {
     this.pass++;
+    this.rollbackWaiting = undefined;
     for (const run of this.inflight.values()) run.controller.abort(new Error("The instance stopped this step."));
     this.inflight.clear();
     this.callbacks.clear();
@@ -422,7 +430,8 @@ export class CodeDriver implements HostedInstance {
       },
     } as WorkflowStep;
 
-    const event = { payload: book.params as never, timestamp: new Date(book.createdAt), instanceId: book.instanceId, workflowName: book.workflow };
+    // Cloudflare's params default to {}.
+    const event = { payload: (book.params ?? {}) as never, timestamp: new Date(book.createdAt), instanceId: book.instanceId, workflowName: book.workflow };
     const entrypoint = new this.def.entrypoint({ waitUntil: () => undefined } as never, this.options.env as never);
     Promise.resolve()
       .then(() => entrypoint.run(event as never, api))
@@ -601,6 +610,10 @@ export class CodeDriver implements HostedInstance {
       for (const [key, handler] of plan) {
         const failure = await this.runRollback(key, handler, error, trigger, epoch);
         if (failure === "stopped") return;
+        if (failure === "waiting") {
+          this.rollbackWaiting = { error, trigger };
+          return;
+        }
         if (failure) {
           this.append([{ type: "rollback.step.failed", data: { key, error: failure } }, { type: "rollback.errored", data: { error: failure } }, end]);
           return;
@@ -614,8 +627,11 @@ export class CodeDriver implements HostedInstance {
     }
   }
 
-  /** Runs one handler as a step of its own, with the attempts and timeout of its rollbackConfig. Returns its final error, if any. */
-  private async runRollback(key: string, handler: Rollback, error: ErrorInfo, trigger: "error" | "terminate", epoch: number): Promise<ErrorInfo | undefined | "stopped"> {
+  /**
+   * Runs one handler as a step of its own, with the attempts and timeout of its rollbackConfig. Returns its final
+   * error, if any, or "waiting" when a retry is due later: the wait is in the log, so an eviction can come in between.
+   */
+  private async runRollback(key: string, handler: Rollback, error: ErrorInfo, trigger: "error" | "terminate", epoch: number): Promise<ErrorInfo | undefined | "stopped" | "waiting"> {
     const { book } = this.state;
     const result = book.results[key];
     const argument = {
@@ -626,7 +642,10 @@ export class CodeDriver implements HostedInstance {
       stepName: `${handler.name}-${handler.count}`,
     };
     const stopped = () => this.disposed || this.pass !== epoch || (this.state.book.ended !== null && trigger === "error");
-    for (let attempt = 1, failures = 0; ; attempt++) {
+    // A crash or an eviction costs no retry: attempts go on from the log.
+    const resumed = book.rollback?.attempts[key];
+    for (let attempt = (resumed?.attempt ?? 0) + 1, failures = resumed?.failures ?? 0; ; attempt++) {
+      if ((this.state.book.rollback?.attempts[key]?.retryAt ?? -Infinity) > this.now()) return "waiting";
       if (stopped()) return "stopped";
       this.append([{ type: "rollback.step.started", data: { key, attempt, ...(attempt === 1 ? loggedConfig(handler.config) : {}) } }]);
       const timeout = handler.config.timeoutMs;
@@ -646,7 +665,6 @@ export class CodeDriver implements HostedInstance {
       const retryAt = retry ? this.now() + staticRetryDelay(handler.config, failures) : undefined;
       this.append([{ type: "rollback.step.attempt_failed", data: { key, attempt, error: outcome, ...(retryAt === undefined ? {} : { retryAt }) } }]);
       if (retryAt === undefined) return outcome;
-      await new Promise<void>((resolve) => this.clock.setTimer(retryAt, resolve));
     }
   }
 

@@ -714,6 +714,20 @@ describe("conformance: rollbacks, restarts, subscriptions, batches, step context
     expect(ofType(theirs, "attempt_errored").map((e) => e.error)).toEqual([{ name: "Error", message: "QuotaError: over quota" }]);
   });
 
+  it("params default to {}: run() gets an empty object when create() is given none", async () => {
+    const runs = await Promise.all(
+      [cloudflare, ours].map(async (engine) => {
+        const id = `${engine.name === "cloudflare" ? "cf" : "dm"}-no-params-${++serial}`;
+        const instance = await engine.create("restartable", id, undefined as never);
+        await instance.sendEvent({ type: "go", payload: { n: 1 } });
+        const { status } = await until(() => instance.status(), (s) => FINAL.has(s.status), id, 1500);
+        return { status, stamps: (await ledger().notes(`${id}:stamps`)).map((text) => (JSON.parse(text) as { params: unknown }).params) };
+      }),
+    );
+    expect(runs[1]).toEqual(runs[0]);
+    expect(runs[1]).toEqual({ status: "complete", stamps: [{}] });
+  });
+
   it("a step that returns a ReadableStream: run() reads the same bytes, the step runs once, and subscribe() shows the same events", async () => {
     const { theirs, mine } = await onBoth("streamed", { bytes: 300_000 });
     expect(mine.final).toEqual(theirs.final);

@@ -5,12 +5,13 @@ import { trainingLoop } from "../machines/training-loop";
 import { booking } from "./booking";
 import { skewClock } from "./skew-clock";
 import { conformanceWorkflows } from "./conformance/classes";
+import { evictedRelay, evictedSaga } from "./eviction-workflows";
 import { gated, secret, streamed, trip } from "./workflows";
 
 export { RunLedger } from "./run-ledger";
 export * from "./conformance/classes";
 
-export const workflows = createWorkflows({ workflows: [gated, trainingLoop, dataPipeline, groceryAgent, ...conformanceWorkflows, secret, trip, streamed, booking], snapshotEvery: 2, clock: skewClock });
+export const workflows = createWorkflows({ workflows: [gated, trainingLoop, dataPipeline, groceryAgent, ...conformanceWorkflows, secret, trip, evictedSaga, evictedRelay, streamed, booking], snapshotEvery: 2, clock: skewClock });
 export const { WorkflowInstance, WorkflowRegistry } = workflows;
 
 export default { fetch: workflows.fetch } satisfies ExportedHandler;

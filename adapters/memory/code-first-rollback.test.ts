@@ -126,10 +126,16 @@ describe("code-first rollbacks (saga)", () => {
     expect((await instance.status()).status).toBe("rollingBack");
     host.crash();
     await settle(host);
+    // The retry's time is in the log: the recovered instance waits for it rather than retrying at once.
+    expect(seen.map((s) => s.key)).toEqual(["ship-1", "charge-1"]);
+    expect((await instance.status()).status).toBe("rollingBack");
     clock.advance(1000);
     await settle(host);
     expect(seen.map((s) => s.key)).toEqual(["ship-1", "charge-1", "charge-1", "reserve-1"]);
     expect(await instance.status()).toMatchObject({ status: "errored", error: { message: "no courier" } });
+    // Attempts go on from the log: the crash cost the handler no retry.
+    const started = (await instance.history()).filter((r) => r.type === "rollback.step.started") as LogRecord<"rollback.step.started">[];
+    expect(started.map((r) => `${r.data.key}#${r.data.attempt}`)).toEqual(["do:ship-1#1", "do:charge-1#1", "do:charge-1#2", "do:reserve-1#1"]);
   });
 
   it("a handler's own step calls are refused with Cloudflare's message; nothing they ask for runs or reaches the log", async () => {

@@ -13,6 +13,14 @@ export interface PendingStep {
   retryAt?: number;
 }
 
+/** A rollback handler's attempts so far, so that a rollback resumed after a crash goes on from them. */
+export interface RollbackAttempts {
+  attempt: number;
+  failures: number;
+  /** When its retry is due, while it waits for one. */
+  retryAt?: number;
+}
+
 export interface ReceivedEvent {
   type: string;
   payload?: Json;
@@ -47,7 +55,7 @@ export interface CodeBook {
   /** The last attempt started of each step, for the context its rollback handler receives. */
   attempts: Record<string, number>;
   /** The saga, once an error escaped run() or a terminate asked for it. */
-  rollback: { error: ErrorInfo; trigger: "error" | "terminate"; done: string[]; finished: boolean } | null;
+  rollback: { error: ErrorInfo; trigger: "error" | "terminate"; done: string[]; finished: boolean; attempts: Record<string, RollbackAttempts> } | null;
   /** Seq where each step, sleep and wait of this run first started: where a restart from it cuts the log. */
   firstStarted: Record<string, number>;
   idempotencyKeys: Record<string, number>;
@@ -184,8 +192,20 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
         break;
       }
       case "rollback.started":
-        draft.rollback ??= { error: record.data.error, trigger: record.data.trigger, done: [], finished: false };
+        draft.rollback ??= { error: record.data.error, trigger: record.data.trigger, done: [], finished: false, attempts: {} };
         break;
+      case "rollback.step.started": {
+        const attempts = draft.rollback?.attempts;
+        if (attempts) attempts[record.data.key] = { attempt: record.data.attempt, failures: attempts[record.data.key]?.failures ?? 0 };
+        break;
+      }
+      case "rollback.step.attempt_failed": {
+        const attempts = draft.rollback?.attempts[record.data.key];
+        if (!attempts) break;
+        attempts.failures += 1;
+        if (record.data.retryAt !== undefined) attempts.retryAt = record.data.retryAt;
+        break;
+      }
       case "rollback.step.succeeded":
         draft.rollback?.done.push(record.data.key);
         break;
@@ -243,6 +263,7 @@ export function nextCodeWake(book: CodeBook): number | undefined {
     ...Object.values(book.sleeps).filter((s) => !s.done).map((s) => s.dueAt),
     ...Object.values(book.waits).filter((w) => !w.outcome).map((w) => w.dueAt),
     ...Object.values(book.steps).flatMap((s) => (s.phase === "backoff" && s.retryAt !== undefined ? [s.retryAt] : [])),
+    ...(book.rollback && !book.rollback.finished ? Object.values(book.rollback.attempts).flatMap((a) => (a.retryAt === undefined ? [] : [a.retryAt])) : []),
   ];
   return times.length ? Math.min(...times) : undefined;
 }
