@@ -8,6 +8,10 @@ export type { LogRecord, RecordType, RecordData, ErrorInfo } from "./core/record
 export type { InstanceStatus, InstanceStatusName } from "./core/status";
 export type { WorkflowClient, InstanceHandle, CreateOptions, SendEventOptions, ListOptions, InstanceSummary, BatchError } from "./runtime/client";
 export type { Clock } from "./runtime/clock";
+export type { RetentionOptions } from "./core/retention";
+export type { LocationHint } from "./core/location-hint";
+export { scheduledInstanceId, type CronFiring } from "./core/schedule";
+export type { ScheduledInstance } from "./runtime/schedules";
 export { WorkflowTimeoutError } from "./runtime/step-runner";
 export { createMemoryHost, type MemoryHost, type MemoryHostOptions } from "./adapters/memory/host";
 export { createManualClock, type ManualClock } from "./adapters/memory/manual-clock";

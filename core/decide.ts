@@ -1,6 +1,7 @@
 import type { ExecutableActionObject } from "xstate";
 import type { WorkflowDefinition } from "./definition";
 import { TERMINATED_FOR_ROLLBACK } from "./compensation";
+import { createdRecord, type Creation } from "./creation";
 import { DurableMachinesError } from "./errors";
 import { applyRecord, type FoldContext } from "./fold";
 import { toJson, type Json } from "./json";
@@ -126,10 +127,9 @@ class Batch {
 }
 
 /** The first records of an instance. Refuses params that the log could not carry. */
-export function create(def: WorkflowDefinition, instanceId: string, params: unknown, ctx: DecideContext): Decision {
-  const json = toJson(params, "params");
+export function create(def: WorkflowDefinition, instanceId: string, creation: Creation, ctx: DecideContext): Decision {
   const batch = new Batch(def, undefined, ctx);
-  batch.append({ type: "instance.created", data: { workflow: def.name, instanceId, definitionHash: def.hash, ...(json === undefined ? {} : { params: json }) } });
+  batch.append(createdRecord(def, instanceId, creation));
   return batch.finish(undefined);
 }
 

@@ -1,6 +1,7 @@
 import type { AnyStateMachine, AnyActorLogic } from "xstate";
 import { InvalidDefinitionError } from "./errors";
 import { hashString } from "./hash";
+import { parseSchedules } from "./schedule";
 import { toPolicy, type StepConfig, type StepPolicy } from "./retry";
 import { defineCodeWorkflow, type CodeWorkflowDefinition, type CodeWorkflowOptions } from "./code/definition";
 
@@ -12,6 +13,8 @@ export interface WorkflowOptions<TMachine extends AnyStateMachine> {
   version?: string;
   /** Retry policy and timeout per step actor (by its name in `setup({ actors })`). */
   steps?: Record<string, StepConfig>;
+  /** Cron expressions, as Cloudflare's `[[workflows]] schedules`: each firing creates an instance whose input is `{ schedule: { cron, scheduledTime } }`. */
+  schedules?: string | readonly string[];
 }
 
 export interface WorkflowDefinition<TMachine extends AnyStateMachine = AnyStateMachine> {
@@ -21,6 +24,8 @@ export interface WorkflowDefinition<TMachine extends AnyStateMachine = AnyStateM
   readonly version: string;
   /** Pinned by every instance at creation; replay refuses a definition with another hash. */
   readonly hash: string;
+  /** Cron expressions that create an instance when they fire; not part of the hash, since they never change a run. */
+  readonly schedules: readonly string[];
   policy(src: string): StepPolicy;
   /** The step body for an actor name, called with the attempt's context. */
   stepBody(src: string): StepBody;
@@ -152,6 +157,7 @@ function defineMachineWorkflow<TMachine extends AnyStateMachine>(options: Workfl
   if (typeof name !== "string" || !WORKFLOW_NAME.test(name)) {
     throw new InvalidDefinitionError(String(name), 'its name must be 1 to 64 letters, digits, "-" or "_".');
   }
+  const schedules = parseSchedules(name, options.schedules);
   const nodes = [...(machine as unknown as { idMap: Map<string, StateNodeLike> }).idMap.values()];
   const stepNames = new Set<string>();
   const problems = nodes.flatMap((node) => stateProblems(machine, node, stepNames));
@@ -180,6 +186,7 @@ function defineMachineWorkflow<TMachine extends AnyStateMachine>(options: Workfl
     machine,
     version,
     hash,
+    schedules,
     policy: (src) => policies.get(src) ?? toPolicy(src),
     stepBody: (src) => (machine.implementations.actors[src] as PromiseLikeLogic).config,
     compensator: (src) => compensators.get(src),

@@ -93,6 +93,26 @@ export class InvalidDurationError extends DurableMachinesError {
   }
 }
 
+/** A `retention` option Cloudflare would refuse: durations are whole milliseconds above 0, or strings like "7 days". */
+export class InvalidRetentionError extends DurableMachinesError {
+  constructor(problem: string) {
+    super("retention.invalid", `${problem} Pass retention as { successRetention?, errorRetention? }, each a whole number of milliseconds above 0 or a string like "7 days".`);
+  }
+}
+
+export class InvalidLocationHintError extends DurableMachinesError {
+  constructor(hint: unknown, hints: readonly string[]) {
+    super("location_hint.invalid", `Invalid option: expected one of ${hints.map((h) => `"${h}"`).join("|")}; locationHint was ${show(hint)}.`);
+  }
+}
+
+/** A workflow's `schedules` holds something that is not a cron expression Cloudflare's Cron Triggers accept. */
+export class InvalidScheduleError extends DurableMachinesError {
+  constructor(workflow: string, problem: string) {
+    super("schedule.invalid", `Workflow "${workflow}" has an invalid schedule: ${problem}`);
+  }
+}
+
 export class InvalidDefinitionError extends DurableMachinesError {
   constructor(workflow: string, problem: string) {
     super("definition.invalid", `Workflow "${workflow}" cannot be replayed safely: ${problem}`);

@@ -1,5 +1,7 @@
 import type { StoredStream } from "./code/streams";
 import type { Json } from "./json";
+import type { Retention } from "./retention";
+import type { CronFiring } from "./schedule";
 
 export interface ErrorInfo {
   name: string;
@@ -18,7 +20,8 @@ export interface ErrorInfo {
  * folding derives the same facts from the inputs and never needs them.
  */
 export interface RecordData {
-  "instance.created": { workflow: string; instanceId: string; definitionHash: string; params?: Json };
+  /** `retention`: how long the instance is kept once finished (logs from before retention have none: the default). `schedule`: the cron firing that created it. */
+  "instance.created": { workflow: string; instanceId: string; definitionHash: string; params?: Json; retention?: Retention; schedule?: CronFiring };
   /** `config`: a code-first step's config as its callback sees it, on the first attempt, when it is not the default. */
   "step.started": { key: string; attempt: number; config?: Json };
   "step.attempt_failed": { key: string; attempt: number; error: ErrorInfo; retryAt?: number };

@@ -2,6 +2,9 @@ import { DurableMachinesError, InvalidOperationError } from "../core/errors";
 import { assertInstanceId } from "../core/ids";
 import type { SubscribeOptions } from "../core/instance-events";
 import type { LogRecord } from "../core/records";
+import type { Creation } from "../core/creation";
+import { assertLocationHint, type LocationHint } from "../core/location-hint";
+import { resolveRetention, type Retention, type RetentionOptions } from "../core/retention";
 import type { InstanceSubscription } from "./subscription";
 import { INSTANCE_STATUSES, type InstanceStatus, type InstanceStatusName } from "../core/status";
 
@@ -9,6 +12,16 @@ export interface CreateOptions<TParams = unknown> {
   /** Defaults to a random UUID. */
   id?: string;
   params?: TParams;
+  /** How long the instance is kept once it has finished (default: 30 days, or the host's `retention`); then it is deleted as `delete()` does. */
+  retention?: RetentionOptions;
+  /** Where the instance's Durable Object should start: one of Cloudflare's location hints. The memory host checks it and has no use for it. */
+  locationHint?: LocationHint;
+}
+
+/** A create call, checked: everything a host needs to create the instance. */
+export interface CreateRequest extends Creation {
+  id: string;
+  locationHint?: LocationHint;
 }
 
 export interface SendEventOptions {
@@ -77,7 +90,9 @@ export interface ListOptions {
 export interface WorkflowClient<TParams = unknown> {
   create(options?: CreateOptions<TParams>): Promise<InstanceHandle>;
   /** Cloudflare's batch forms: every instance is tried, and each refusal is reported with its index; or `count` instances with random ids. */
-  createBatch(batch: { instances: CreateOptions<TParams>[] } | { count: number; params?: TParams }): Promise<{ created: InstanceHandle[]; errors: BatchError[] }>;
+  createBatch(
+    batch: { instances: CreateOptions<TParams>[] } | ({ count: number } & Pick<CreateOptions<TParams>, "params" | "retention" | "locationHint">),
+  ): Promise<{ created: InstanceHandle[]; errors: BatchError[] }>;
   /** Cloudflare's older form: only the created instances come back; duplicates and refusals are skipped. */
   createBatch(instances: CreateOptions<TParams>[]): Promise<InstanceHandle[]>;
   /** Deletes up to 100 instances; one entry per id given, in `deleted` or in `errors`. */
@@ -94,15 +109,31 @@ export const MAX_BATCH = 100;
 export const DEFAULT_HISTORY_LIMIT = 1000;
 export const MAX_LIST_LIMIT = 1000;
 
-/** The id an instance is created under: the one given, checked, or a random UUID when none is. */
-export function createdId(options: unknown): string {
+/**
+ * Checks create options as Cloudflare does: the id (a random UUID when none
+ * is given), the retention, filled in from the host's `retention`, and the
+ * location hint. A refusal throws before anything is created.
+ */
+export function createRequest(options: unknown, retention: Retention): CreateRequest {
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new InvalidOperationError("request.invalid", `Create options must be an object like { id?, params? }; got ${options === null ? "null" : typeof options}.`);
   }
-  const { id } = options as { id?: unknown };
-  const chosen = id === undefined ? crypto.randomUUID() : id;
-  assertInstanceId(chosen);
-  return chosen;
+  const given = options as CreateOptions;
+  const resolved = resolveRetention(given.retention, retention);
+  assertLocationHint(given.locationHint);
+  const id = given.id === undefined ? crypto.randomUUID() : given.id;
+  assertInstanceId(id);
+  return { id, params: given.params, retention: resolved, ...(given.locationHint === undefined ? {} : { locationHint: given.locationHint }) };
+}
+
+/** Cloudflare refuses a whole batch when one entry's retention or location hint is bad, before creating any. */
+function checkBatchOptions(batch: unknown[]): void {
+  for (const options of batch) {
+    if (typeof options !== "object" || options === null) continue;
+    const { retention, locationHint } = options as CreateOptions;
+    resolveRetention(retention);
+    assertLocationHint(locationHint);
+  }
 }
 
 type Creates = (options: CreateOptions<unknown>) => Promise<InstanceHandle>;
@@ -110,16 +141,18 @@ type Creates = (options: CreateOptions<unknown>) => Promise<InstanceHandle>;
 /** Every form of Cloudflare's `createBatch`, over one way to create an instance. */
 export async function createInBatch(input: unknown, create: Creates): Promise<{ created: InstanceHandle[]; errors: BatchError[] } | InstanceHandle[]> {
   const legacy = Array.isArray(input);
-  const request = input as { instances?: unknown; count?: unknown; params?: unknown } | undefined;
+  const request = input as ({ instances?: unknown; count?: unknown } & CreateOptions) | undefined;
   let batch: unknown[];
   if (legacy) batch = input;
   else if (request && "count" in request) {
     if (!Number.isInteger(request.count) || (request.count as number) < 1) throw new InvalidOperationError("batch.invalid", "count must be a positive integer.");
-    batch = Array.from({ length: request.count as number }, () => ({ params: request.params }));
+    const { params, retention, locationHint } = request;
+    batch = Array.from({ length: request.count as number }, () => ({ params, retention, locationHint }));
   } else batch = request?.instances as unknown[];
   if (!Array.isArray(batch) || batch.length === 0 || batch.length > MAX_BATCH) {
     throw new InvalidOperationError("batch.invalid", `A batch holds 1 to ${MAX_BATCH} instances; got ${Array.isArray(batch) ? batch.length : "no list"}.`);
   }
+  if (!legacy) checkBatchOptions(batch);
   const seen = new Set<unknown>();
   const results = await Promise.all(
     batch.map(async (options, index) => {

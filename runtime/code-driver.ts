@@ -12,6 +12,7 @@ import {
   type ResolvedStepConfig,
 } from "../core/code/config";
 import type { CodeWorkflowDefinition } from "../core/code/definition";
+import { createdRecord, type Creation } from "../core/creation";
 import { applyCodeRecord, foldCode, nextCodeWake, storedStreams, type CodeState, type StepResult } from "../core/code/fold";
 import { publicError, toRunError } from "../core/code/run-errors";
 import type { WorkflowStep, WorkflowStepConfig, WorkflowStepContext, WorkflowStepEvent, WorkflowStepRollbackOptions } from "../core/code/types";
@@ -19,7 +20,6 @@ import { toMilliseconds } from "../core/durations";
 import { isNonRetryable } from "../core/retry";
 import { DurableMachinesError } from "../core/errors";
 import { assertEventType } from "../core/ids";
-import { toJson } from "../core/json";
 import { fromStructured, toStructured } from "../core/code/structured";
 import { STREAM_LIMITS, streamFailure, type StoredStream } from "../core/code/streams";
 import { errorInfo } from "../core/planner";
@@ -33,6 +33,7 @@ import type { HostedInstance, InstanceCommand, InstanceSummaryState } from "./ho
 import { WorkflowTimeoutError } from "./step-runner";
 import type { InstanceStore } from "./store";
 import { replayStream, storeStream } from "./stream-output";
+import { Expiry } from "./retention";
 import { WakeUp } from "./wake";
 
 const DEFAULT_WAIT_MS = 24 * 3_600_000;
@@ -104,6 +105,7 @@ export class CodeDriver implements HostedInstance {
   /** Each replay of run() is a pass; a step call from an older pass is ignored. */
   private pass = 0;
   private readonly wakeUp: WakeUp;
+  private readonly expiry: Expiry;
   private disposed = false;
 
   private constructor(
@@ -114,12 +116,13 @@ export class CodeDriver implements HostedInstance {
     private state: CodeState,
   ) {
     this.wakeUp = new WakeUp(clock, options.alarm, () => this.wake());
+    this.expiry = new Expiry(store);
   }
 
-  static create(def: CodeWorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions, instanceId: string, params: unknown): CodeDriver {
-    const json = toJson(params, "params");
+  static create(def: CodeWorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions, instanceId: string, creation: Creation): CodeDriver {
+    const created = createdRecord(def, instanceId, creation);
     const driver = new CodeDriver(def, store, clock, options, undefined as unknown as CodeState);
-    driver.append([{ type: "instance.created", data: { workflow: def.name, instanceId, definitionHash: def.hash, ...(json === undefined ? {} : { params: json }) } }]);
+    driver.append([created]);
     driver.startPass();
     return driver;
   }
@@ -203,6 +206,7 @@ export class CodeDriver implements HostedInstance {
   wake(): void {
     this.wakeUp.rang();
     if (this.disposed) return;
+    if (this.expiry.due(this.state.book.ended, this.state.at, this.now())) return this.options.onExpired?.(this.summary());
     const waiting = this.rollbackWaiting;
     if (waiting && !this.rollingBack) {
       this.rollbackWaiting = undefined;
@@ -431,7 +435,7 @@ export class CodeDriver implements HostedInstance {
     } as WorkflowStep;
 
     // Cloudflare's params default to {}.
-    const event = { payload: (book.params ?? {}) as never, timestamp: new Date(book.createdAt), instanceId: book.instanceId, workflowName: book.workflow };
+    const event = { payload: (book.params ?? {}) as never, timestamp: new Date(book.createdAt), instanceId: book.instanceId, workflowName: book.workflow, ...(book.schedule ? { schedule: book.schedule } : {}) };
     const entrypoint = new this.def.entrypoint({ waitUntil: () => undefined } as never, this.options.env as never);
     Promise.resolve()
       .then(() => entrypoint.run(event as never, api))
@@ -669,7 +673,8 @@ export class CodeDriver implements HostedInstance {
   }
 
   private armWake(): void {
-    this.wakeUp.arm(this.disposed ? undefined : nextCodeWake(this.state.book), this.inflight.size > 0 || this.rollingBack);
+    if (this.disposed) return this.wakeUp.arm(undefined, false);
+    this.wakeUp.arm(nextCodeWake(this.state.book), this.inflight.size > 0 || this.rollingBack, this.expiry.at(this.state.book.ended, this.state.at));
   }
 
 }

@@ -1,6 +1,7 @@
 import { monotonicFactory } from "ulid";
 import type { StreamLimits } from "../core/code/streams";
 import { create, decide, type Command, type Decision, type DecideContext, type Effect } from "../core/decide";
+import type { Creation } from "../core/creation";
 import type { WorkflowDefinition } from "../core/definition";
 import { fold } from "../core/fold";
 import { isMachineInput, type LogRecord } from "../core/records";
@@ -9,6 +10,7 @@ import type { InstanceState } from "../core/state";
 import { nextWake, statusName, statusOf, type InstanceStatus } from "../core/status";
 import type { Clock } from "./clock";
 import type { HostedInstance, InstanceSummaryState } from "./hosted";
+import { Expiry } from "./retention";
 import { runAttempt } from "./step-runner";
 import type { InstanceStore } from "./store";
 import { WakeUp } from "./wake";
@@ -30,6 +32,8 @@ export interface DriverOptions {
   onAppend?(records: readonly LogRecord[], summary: InstanceSummaryState): void;
   /** A user action threw; the instance carries on, since replay never runs actions. */
   onActionError?(error: unknown, action: string): void;
+  /** The finished instance's retention ran out: the host deletes it as `delete()` would. */
+  onExpired?(summary: InstanceSummaryState): void;
   /** Limits on code-first steps' ReadableStream outputs; Cloudflare's when unset. */
   streamLimits?: StreamLimits;
 }
@@ -43,6 +47,7 @@ export class InstanceDriver implements HostedInstance {
   private readonly running = new Map<string, { attempt: number; controller: AbortController; done: Promise<void> }>();
   private readonly ulid = monotonicFactory();
   private readonly wakeUp: WakeUp;
+  private readonly expiry: Expiry;
   private inputsSinceSnapshot = 0;
   private disposed = false;
 
@@ -54,14 +59,15 @@ export class InstanceDriver implements HostedInstance {
     private state: InstanceState,
   ) {
     this.wakeUp = new WakeUp(clock, options.alarm, () => {
-      if (!this.disposed) this.command({ type: "wake" });
+      if (!this.disposed) this.wake();
     });
+    this.expiry = new Expiry(store);
   }
 
   /** Creates the instance: its first records, then its first steps and timers. */
-  static create(def: WorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions, instanceId: string, params: unknown): InstanceDriver {
+  static create(def: WorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions, instanceId: string, creation: Creation): InstanceDriver {
     const probe = new InstanceDriver(def, store, clock, options, undefined as unknown as InstanceState);
-    const decision = create(def, instanceId, params, probe.context());
+    const decision = create(def, instanceId, creation, probe.context());
     probe.state = decision.state;
     probe.commit(decision);
     return probe;
@@ -101,9 +107,10 @@ export class InstanceDriver implements HostedInstance {
     return decision;
   }
 
-  /** The host's alarm rang: fire what is due and set the next one. */
+  /** The host's alarm rang: fire what is due and set the next one, or hand a finished instance whose retention ran out to the host. */
   wake(): void {
     this.wakeUp.rang();
+    if (this.expiry.due(this.state.book.ended, this.state.at, this.clock.now())) return this.options.onExpired?.(this.summary());
     this.command({ type: "wake" });
   }
 
@@ -184,7 +191,8 @@ export class InstanceDriver implements HostedInstance {
   }
 
   private armWake(): void {
-    this.wakeUp.arm(this.disposed ? undefined : nextWake(this.state), this.running.size > 0);
+    if (this.disposed) return this.wakeUp.arm(undefined, false);
+    this.wakeUp.arm(nextWake(this.state), this.running.size > 0, this.expiry.at(this.state.book.ended, this.state.at));
   }
 
 }

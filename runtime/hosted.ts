@@ -1,3 +1,4 @@
+import type { Creation } from "../core/creation";
 import type { Command } from "../core/decide";
 import type { AnyWorkflowDefinition } from "../core/definition";
 import type { LogRecord } from "../core/records";
@@ -36,8 +37,8 @@ export interface HostedInstance {
   dispose(): void;
 }
 
-export function createInstance(def: AnyWorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions, instanceId: string, params: unknown): HostedInstance {
-  return def.kind === "code" ? CodeDriver.create(def, store, clock, options, instanceId, params) : InstanceDriver.create(def, store, clock, options, instanceId, params);
+export function createInstance(def: AnyWorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions, instanceId: string, creation: Creation): HostedInstance {
+  return def.kind === "code" ? CodeDriver.create(def, store, clock, options, instanceId, creation) : InstanceDriver.create(def, store, clock, options, instanceId, creation);
 }
 
 export function loadInstance(def: AnyWorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions): HostedInstance {

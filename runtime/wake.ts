@@ -17,22 +17,25 @@ export class WakeUp {
     private readonly ring: () => void,
   ) {}
 
-  arm(at: number | undefined, busy: boolean): void {
+  /** `at`: the next timer or retry; `expiresAt`: when a finished instance is due for deletion. */
+  arm(at: number | undefined, busy: boolean, expiresAt?: number): void {
+    const when = at ?? expiresAt;
     if (this.alarm) {
-      if (this.lastSet && this.lastSet.at === at && this.lastSet.busy === busy) return;
-      this.lastSet = { at, busy };
-      this.alarm.set(at, busy);
+      if (this.lastSet && this.lastSet.at === when && this.lastSet.busy === busy) return;
+      this.lastSet = { at: when, busy };
+      this.alarm.set(when, busy);
       return;
     }
-    if (at === this.timerAt) return;
+    if (when === this.timerAt) return;
     this.cancel();
-    this.timerAt = at;
-    if (at === undefined) return;
-    this.cancelTimer = this.clock.setTimer(at, () => {
+    this.timerAt = when;
+    if (when === undefined) return;
+    const ring = () => {
       this.cancelTimer = undefined;
       this.timerAt = undefined;
       this.ring();
-    });
+    };
+    this.cancelTimer = this.clock.setTimer(when, ring, { background: at === undefined });
   }
 
   /** The alarm rang and is used up: the next `arm` sets it again whatever it was. */

@@ -7,6 +7,7 @@ import type { GroceryOutput } from "../machines/grocery-agent";
 import { DELIVERED, LIST, WEEK, OVER_BUDGET } from "../machines/grocery-agent.scenario";
 import type { TrainingOutput } from "../machines/training-loop";
 import { APPROVED_IN_ROUND_3, CATS, THREE_ROUNDS_OF_STEPS } from "../machines/training-loop.scenario";
+import { expectOnlyRetentionAlarm } from "./retention-alarm";
 import { skipAhead } from "./skew-clock";
 import { until } from "./until";
 import { workflows } from "./worker";
@@ -164,8 +165,7 @@ async function expectFinished(workflow: string, id: string, event: { type: strin
   expect(refused.status, JSON.stringify(refused.body)).toBe(409);
   expect(refused.body.error.code).toBe("instance.finished");
   expect(await historyOf(workflow, id)).toEqual(history);
-  // Finished: no alarm is left behind.
-  expect(await runDurableObjectAlarm(objectOf(workflow, id))).toBe(false);
+  await expectOnlyRetentionAlarm(() => objectOf(workflow, id), () => read(workflow, id));
 }
 
 const ofType = <T extends LogRecord["type"]>(history: LogRecord[], type: T) => history.filter((r) => r.type === type) as LogRecord<T>[];

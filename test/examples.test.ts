@@ -7,6 +7,7 @@ import { groceryAgent } from "../machines/grocery-agent";
 import { DELIVERED, LIST, WEEK, OVER_BUDGET } from "../machines/grocery-agent.scenario";
 import { trainingLoop, type TrainingParams } from "../machines/training-loop";
 import { APPROVED_IN_ROUND_3, CATS, THREE_ROUNDS_OF_STEPS } from "../machines/training-loop.scenario";
+import { expectOnlyRetentionAlarm } from "./retention-alarm";
 import { skipAhead } from "./skew-clock";
 import { until } from "./until";
 import { workflows } from "./worker";
@@ -250,8 +251,7 @@ describe("training-loop on the Durable Object host", () => {
     });
     expect(ofType(seen.history, "timer.fired").map((x) => x.data.id)).toEqual(["xstate.after.feedbackWindow.training-loop.awaitingFeedback#1"]);
     expect(ofType(seen.history, "event.received")).toHaveLength(0);
-    // Finished: no alarm is left behind.
-    expect(await runDurableObjectAlarm(objectOf("training-loop", instance.id))).toBe(false);
+    await expectOnlyRetentionAlarm(() => objectOf("training-loop", instance.id), () => read(instance));
   });
 });
 
@@ -352,7 +352,7 @@ describe("grocery-agent on the Durable Object host", () => {
     expect(ofType(seen.history, "step.succeeded").map((x) => `${x.data.key}@${x.data.attempt}`)).toEqual(["compile#1@1", "stock#1@1", "order#1@3"]);
     expect(ofType(seen.history, "timer.cancelled").map((x) => x.data.id)).toEqual([window!.data.id]);
     expect(seen.history.at(-1)).toMatchObject({ type: "instance.completed", data: { output: DELIVERED } });
-    expect(await runDurableObjectAlarm(objectOf("grocery-agent", instance.id))).toBe(false);
+    await expectOnlyRetentionAlarm(() => objectOf("grocery-agent", instance.id), () => read(instance));
   });
 
   it("stops at overBudget without retrying when the order would cost more than the budget", async () => {

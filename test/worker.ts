@@ -3,6 +3,7 @@ import { dataPipeline } from "../machines/data-pipeline";
 import { groceryAgent } from "../machines/grocery-agent";
 import { trainingLoop } from "../machines/training-loop";
 import { booking } from "./booking";
+import { cronMachine, cronReport } from "./scheduled-workflows";
 import { skewClock } from "./skew-clock";
 import { conformanceWorkflows } from "./conformance/classes";
 import { evictedRelay, evictedSaga } from "./eviction-workflows";
@@ -11,7 +12,7 @@ import { gated, secret, streamed, trip } from "./workflows";
 export { RunLedger } from "./run-ledger";
 export * from "./conformance/classes";
 
-export const workflows = createWorkflows({ workflows: [gated, trainingLoop, dataPipeline, groceryAgent, ...conformanceWorkflows, secret, trip, evictedSaga, evictedRelay, streamed, booking], snapshotEvery: 2, clock: skewClock });
+export const workflows = createWorkflows({ workflows: [gated, trainingLoop, dataPipeline, groceryAgent, ...conformanceWorkflows, secret, trip, evictedSaga, evictedRelay, streamed, booking, cronMachine, cronReport], snapshotEvery: 2, clock: skewClock });
 export const { WorkflowInstance, WorkflowRegistry } = workflows;
 
-export default { fetch: workflows.fetch } satisfies ExportedHandler;
+export default { fetch: workflows.fetch, scheduled: workflows.scheduled } satisfies ExportedHandler;

@@ -7,6 +7,7 @@ import type { Clock } from "../../runtime/clock";
 import type { DriverOptions } from "../../runtime/driver";
 import { createInstance, loadInstance, type HostedInstance, type InstanceCommand, type InstanceSummaryState } from "../../runtime/hosted";
 import { capture, type Outcome } from "../../runtime/wire";
+import type { Creation } from "../../core/creation";
 import type { RegistryEntry } from "./registry-object";
 import { SqlInstanceStore } from "./sql-store";
 import { InspectionStream, inspectionEvents } from "../../core/inspection";
@@ -45,6 +46,8 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
     private loadError: DurableMachinesError | undefined;
     private reported: InstanceStatusName | undefined;
     private reportPending = false;
+    /** The wipe of an instance whose retention ran out, for the alarm to wait on. */
+    private expired: Promise<void> | undefined;
 
     constructor(ctx: DurableObjectState, env: Record<string, unknown>) {
       super(ctx, env);
@@ -52,11 +55,11 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       void ctx.blockConcurrencyWhile(async () => this.load());
     }
 
-    async create(workflow: string, instanceId: string, params: unknown): Promise<Outcome<InstanceStatus>> {
+    async create(workflow: string, instanceId: string, creation: Creation): Promise<Outcome<InstanceStatus>> {
       return capture(async () => {
         if (!this.store.isEmpty()) throw new InstanceExistsError(workflow, instanceId);
         const def = catalog.latest(workflow);
-        this.driver = createInstance(def, this.store, settings.clock, this.driverOptions(), instanceId, params);
+        this.driver = createInstance(def, this.store, settings.clock, this.driverOptions(), instanceId, creation);
         this.def = def;
         this.reportSoon();
         return this.driver.status();
@@ -87,22 +90,26 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       });
     }
 
-    /** Wipes the instance: its work stops, its storage and alarm go, its sockets close, the registry forgets it. */
     async remove(workflow: string, instanceId: string): Promise<Outcome<void>> {
       return capture(async () => {
         if (this.store.isEmpty()) throw new InstanceNotFoundError(workflow, instanceId);
-        this.driver?.dispose();
-        this.driver = undefined;
-        this.def = undefined;
-        this.loadError = undefined;
-        this.live = undefined;
-        this.reported = undefined;
-        for (const socket of this.ctx.getWebSockets()) socket.close(1000, "instance deleted");
-        await this.ctx.storage.deleteAlarm();
-        await this.ctx.storage.deleteAll();
-        this.store.forget();
-        await this.registry(workflow).remove(instanceId);
+        await this.wipe(workflow, instanceId);
       });
+    }
+
+    /** Wipes the instance: its work stops, its storage and alarm go, its sockets close, the registry forgets it. */
+    private async wipe(workflow: string, instanceId: string): Promise<void> {
+      this.driver?.dispose();
+      this.driver = undefined;
+      this.def = undefined;
+      this.loadError = undefined;
+      this.live = undefined;
+      this.reported = undefined;
+      for (const socket of this.ctx.getWebSockets()) socket.close(1000, "instance deleted");
+      await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
+      this.store.forget();
+      await this.registry(workflow).remove(instanceId);
     }
 
     /** Bytes of log and snapshots this instance stores. */
@@ -150,8 +157,12 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       for (const socket of sockets) for (const message of messages) socket.send(message);
     }
 
+    /** The one alarm: timers, retries and the keep-alive, or a finished instance's retention running out, which wipes it. */
     override async alarm(): Promise<void> {
       this.driver?.wake();
+      const expired = this.expired;
+      this.expired = undefined;
+      await expired;
     }
 
     private instance(workflow: string, instanceId: string): HostedInstance {
@@ -188,6 +199,9 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
         onAppend: (records) => {
           this.reportSoon();
           this.broadcast(records);
+        },
+        onExpired: ({ workflow, instanceId }) => {
+          this.expired = this.wipe(workflow, instanceId);
         },
         onActionError: (error, action) => console.error(`durable-machines: action "${action}" threw; the instance carries on.`, error),
       };

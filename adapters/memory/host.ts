@@ -2,15 +2,18 @@ import type { AnyWorkflowDefinition } from "../../core/definition";
 import { DurableMachinesError, InstanceExistsError, InstanceNotFoundError } from "../../core/errors";
 import { assertInstanceId } from "../../core/ids";
 import type { LogRecord } from "../../core/records";
+import { resolveRetention, type RetentionOptions } from "../../core/retention";
+import type { CronFiring } from "../../core/schedule";
 import {
-  createdId,
   createInBatch,
+  createRequest,
   deleteInBatch,
   DEFAULT_HISTORY_LIMIT,
   MAX_LIST_LIMIT,
   restartKey,
   statusCounts,
   type CreateOptions,
+  type CreateRequest,
   type InstanceHandle,
   type InstanceSummary,
   type WorkflowClient,
@@ -19,6 +22,7 @@ import { systemClock, type Clock } from "../../runtime/clock";
 import type { DriverOptions } from "../../runtime/driver";
 import { createInstance, loadInstance, type HostedInstance } from "../../runtime/hosted";
 import { WorkflowCatalog } from "../../runtime/catalog";
+import { fireSchedule, type ScheduledInstance } from "../../runtime/schedules";
 import { subscribe } from "../../runtime/subscription";
 import { MemoryStorage } from "./storage";
 
@@ -31,6 +35,8 @@ export interface MemoryHostOptions {
   /** Handed to every step body as `env`. */
   env?: unknown;
   onActionError?: DriverOptions["onActionError"];
+  /** How long finished instances are kept when create() does not say: 30 days unless set. */
+  retention?: RetentionOptions;
   /** Limits on code-first steps' ReadableStream outputs; Cloudflare's (16 MiB a chunk, 1 GiB an instance) when unset. */
   streamLimits?: DriverOptions["streamLimits"];
 }
@@ -42,6 +48,8 @@ export interface MemoryHost {
   crash(): void;
   /** Settles once no step attempt runs anywhere in the host. */
   idle(): Promise<void>;
+  /** A cron trigger fired: creates an instance of every workflow whose `schedules` list `cron`, once per firing however often it is delivered. */
+  fireSchedule(firing: CronFiring): Promise<ScheduledInstance[]>;
 }
 
 /**
@@ -52,7 +60,14 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
   const catalog = new WorkflowCatalog(options.workflows);
   const clock = options.clock ?? systemClock;
   const storage = options.storage ?? new MemoryStorage();
-  const driverOptions: DriverOptions = { snapshotEvery: options.snapshotEvery ?? 100, env: options.env ?? {}, onActionError: options.onActionError, streamLimits: options.streamLimits };
+  const retention = resolveRetention(options.retention);
+  const driverOptions: DriverOptions = {
+    snapshotEvery: options.snapshotEvery ?? 100,
+    env: options.env ?? {},
+    onActionError: options.onActionError,
+    streamLimits: options.streamLimits,
+    onExpired: ({ workflow, instanceId }) => remove(workflow, instanceId),
+  };
   let drivers = new Map<string, HostedInstance>();
 
   const slot = (workflow: string, id: string) => `${workflow}\u0000${id}`;
@@ -91,11 +106,11 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
     };
   }
 
-  function createOne(workflow: string, options: CreateOptions = {}): InstanceHandle {
+  function createOne(workflow: string, request: CreateRequest): InstanceHandle {
     const def = catalog.latest(workflow);
-    const id = createdId(options);
+    const { id, ...creation } = request;
     if (storage.has(workflow, id)) throw new InstanceExistsError(workflow, id);
-    const driver = createInstance(def, storage.store(workflow, id), clock, driverOptions, id, options.params);
+    const driver = createInstance(def, storage.store(workflow, id), clock, driverOptions, id, creation);
     drivers.set(slot(workflow, id), driver);
     return handle(workflow, id);
   }
@@ -111,8 +126,8 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
   function client(workflow: string): WorkflowClient {
     catalog.latest(workflow);
     return {
-      create: async (options) => createOne(workflow, options),
-      createBatch: ((input: unknown) => createInBatch(input, async (options) => createOne(workflow, options))) as WorkflowClient["createBatch"],
+      create: async (options: CreateOptions = {}) => createOne(workflow, createRequest(options, retention)),
+      createBatch: ((input: unknown) => createInBatch(input, async (options) => createOne(workflow, createRequest(options, retention)))) as WorkflowClient["createBatch"],
       deleteBatch: (ids) => deleteInBatch(ids, async (id) => remove(workflow, id)),
       async get(id) {
         assertInstanceId(id);
@@ -160,6 +175,7 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
         }
       }
     },
+    fireSchedule: (firing) => fireSchedule(catalog, firing, retention, async (workflow, request) => createOne(workflow, request)),
     async idle() {
       for (;;) {
         const busy = [...drivers.values()];

@@ -1,10 +1,15 @@
 import { DurableMachinesError, InstanceNotFoundError, InvalidOperationError } from "../../core/errors";
 import { assertInstanceId } from "../../core/ids";
 import { toJson } from "../../core/json";
+import type { Creation } from "../../core/creation";
+import type { LocationHint } from "../../core/location-hint";
 import type { LogRecord } from "../../core/records";
+import type { Retention } from "../../core/retention";
+import type { CronFiring } from "../../core/schedule";
 import { INSTANCE_STATUSES, type InstanceStatus, type InstanceStatusName } from "../../core/status";
 import type { WorkflowCatalog } from "../../runtime/catalog";
-import { createdId, createInBatch, deleteEvery, deleteInBatch, restartKey, statusCounts, DEFAULT_HISTORY_LIMIT, MAX_LIST_LIMIT, type CreateOptions, type InstanceHandle, type InstanceSummary, type WorkflowClient } from "../../runtime/client";
+import { createInBatch, createRequest, deleteEvery, deleteInBatch, restartKey, statusCounts, DEFAULT_HISTORY_LIMIT, MAX_LIST_LIMIT, type CreateOptions, type CreateRequest, type InstanceHandle, type InstanceSummary, type WorkflowClient } from "../../runtime/client";
+import { fireSchedule, type ScheduledInstance } from "../../runtime/schedules";
 import { subscribe } from "../../runtime/subscription";
 import { unwrap, type Outcome } from "../../runtime/wire";
 import type { InstanceCommand } from "../durable-object/instance-object";
@@ -16,7 +21,7 @@ export interface Bindings {
 
 /** What the Worker calls on an instance's object. */
 export interface InstanceStub {
-  create(workflow: string, id: string, params: unknown): Promise<Outcome<InstanceStatus>>;
+  create(workflow: string, id: string, creation: Creation): Promise<Outcome<InstanceStatus>>;
   status(workflow: string, id: string): Promise<Outcome<InstanceStatus>>;
   command(workflow: string, id: string, command: InstanceCommand): Promise<Outcome<InstanceStatus>>;
   history(workflow: string, id: string, range: { after?: number; limit?: number }): Promise<Outcome<LogRecord[]>>;
@@ -37,10 +42,12 @@ export interface WorkersClient {
   workflow<TParams = unknown>(name: string): WorkflowClient<TParams>;
   /** The stub of an instance's object, for tests and tools that need the object itself. */
   stub(workflow: string, id: string): InstanceStub;
+  /** A cron trigger fired: creates an instance of every workflow whose `schedules` list `cron`, once per firing however often it is delivered. */
+  fireSchedule(firing: CronFiring): Promise<ScheduledInstance[]>;
 }
 
 /** The client a Worker uses: the same shape as the memory host's, over the Durable Object host. */
-export function createClient(env: Record<string, unknown>, catalog: WorkflowCatalog, bindings: Bindings): WorkersClient {
+export function createClient(env: Record<string, unknown>, catalog: WorkflowCatalog, bindings: Bindings, retention: Retention): WorkersClient {
   const instances = env[bindings.instances] as DurableObjectNamespace | undefined;
   const registries = env[bindings.registry] as DurableObjectNamespace | undefined;
   if (!instances || !registries) {
@@ -49,7 +56,11 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
       `The Worker has no Durable Object bindings "${bindings.instances}" and "${bindings.registry}"; declare both in wrangler.toml (see the README).`,
     );
   }
-  const stub = (workflow: string, id: string) => instances.get(instances.idFromName(`${workflow}/${id}`)) as unknown as InstanceStub;
+  /** A location hint only matters where the object is first made: at create. */
+  const stub = (workflow: string, id: string, locationHint?: LocationHint) => {
+    const objectId = instances.idFromName(`${workflow}/${id}`);
+    return (locationHint === undefined ? instances.get(objectId) : instances.get(objectId, { locationHint })) as unknown as InstanceStub;
+  };
 
   /** A stub per call: once an object is reset, stubs that reached it stay broken. */
   function handle(workflow: string, id: string): InstanceHandle {
@@ -82,10 +93,10 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
     unwrap(await stub(workflow, id).remove(workflow, id));
   }
 
-  async function create(workflow: string, options: CreateOptions = {}): Promise<InstanceHandle> {
+  async function create(workflow: string, request: CreateRequest): Promise<InstanceHandle> {
     catalog.latest(workflow);
-    const id = createdId(options);
-    unwrap(await stub(workflow, id).create(workflow, id, toJson(options.params, "params")));
+    const { id, locationHint, ...creation } = request;
+    unwrap(await stub(workflow, id, locationHint).create(workflow, id, { ...creation, params: toJson(creation.params, "params") }));
     return handle(workflow, id);
   }
 
@@ -100,8 +111,8 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
       return registry().list({ limit: Math.min(limit, MAX_LIST_LIMIT), ...(status === undefined ? {} : { status }), ...(cursor === undefined ? {} : { cursor }) });
     };
     return {
-      create: (options) => create(name, options),
-      createBatch: ((input: unknown) => createInBatch(input, (options) => create(name, options))) as WorkflowClient["createBatch"],
+      create: async (options: CreateOptions = {}) => create(name, createRequest(options, retention)),
+      createBatch: ((input: unknown) => createInBatch(input, async (options) => create(name, createRequest(options, retention)))) as WorkflowClient["createBatch"],
       deleteBatch: (ids) => deleteInBatch(ids, (id) => remove(name, id)),
       async get(id) {
         assertInstanceId(id);
@@ -125,5 +136,9 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
     };
   }
 
-  return { workflow: workflow as WorkersClient["workflow"], stub };
+  return {
+    workflow: workflow as WorkersClient["workflow"],
+    stub,
+    fireSchedule: (firing) => fireSchedule(catalog, firing, retention, create),
+  };
 }

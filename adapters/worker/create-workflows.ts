@@ -1,4 +1,5 @@
 import type { AnyWorkflowDefinition } from "../../core/definition";
+import { resolveRetention, type RetentionOptions } from "../../core/retention";
 import { WorkflowCatalog } from "../../runtime/catalog";
 import { systemClock, type Clock } from "../../runtime/clock";
 import { createInstanceObject } from "../durable-object/instance-object";
@@ -15,6 +16,8 @@ export interface WorkflowsOptions {
   snapshotEvery?: number;
   /** The instances' clock (default: the system clock). Tests pass one that can jump ahead. */
   clock?: Clock;
+  /** How long finished instances are kept when create() does not say: 30 days unless set. */
+  retention?: RetentionOptions;
 }
 
 /**
@@ -25,11 +28,20 @@ export interface WorkflowsOptions {
 export function createWorkflows(options: WorkflowsOptions) {
   const catalog = new WorkflowCatalog(options.workflows);
   const bindings: Bindings = { instances: "WORKFLOW_INSTANCES", registry: "WORKFLOW_REGISTRY", ...options.bindings };
-  const client = (env: unknown): WorkersClient => createClient(env as Record<string, unknown>, catalog, bindings);
+  const retention = resolveRetention(options.retention);
+  const client = (env: unknown): WorkersClient => createClient(env as Record<string, unknown>, catalog, bindings, retention);
   return {
     WorkflowInstance: createInstanceObject(catalog, { snapshotEvery: options.snapshotEvery ?? 100, clock: options.clock ?? systemClock, registryBinding: bindings.registry }),
     WorkflowRegistry: createRegistryObject(),
     client,
+    /**
+     * The Worker's `scheduled` handler: creates an instance of every workflow
+     * whose `schedules` list `controller.cron` (which wrangler.toml's
+     * `[triggers] crons` must also list), once per firing.
+     */
+    async scheduled(controller: ScheduledController, env: unknown): Promise<void> {
+      await client(env).fireSchedule({ cron: controller.cron, scheduledTime: controller.scheduledTime });
+    },
     async fetch(request: Request, env: unknown): Promise<Response> {
       const url = new URL(request.url);
       if (url.pathname === "/api" || url.pathname.startsWith("/api/")) {

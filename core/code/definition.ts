@@ -1,5 +1,6 @@
 import { InvalidDefinitionError } from "../errors";
 import { hashString } from "../hash";
+import { parseSchedules } from "../schedule";
 import { DEFAULT_STEP_LIMIT, MAX_STEP_LIMIT } from "./config";
 import type { WorkflowEntrypointClass } from "./types";
 
@@ -11,6 +12,8 @@ export interface CodeWorkflowOptions {
   version?: string;
   /** `step.do` calls allowed per run, replayed ones included: Cloudflare's default is 10,000, and it can be raised to 25,000. */
   stepLimit?: number;
+  /** Cron expressions, as Cloudflare's `[[workflows]] schedules`: each firing creates an instance whose `event.schedule` is `{ cron, scheduledTime }`. */
+  schedules?: string | readonly string[];
 }
 
 export interface CodeWorkflowDefinition {
@@ -20,6 +23,8 @@ export interface CodeWorkflowDefinition {
   readonly hash: string;
   readonly entrypoint: WorkflowEntrypointClass;
   readonly stepLimit: number;
+  /** Cron expressions that create an instance when they fire. */
+  readonly schedules: readonly string[];
 }
 
 const WORKFLOW_NAME = /^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,63}$/;
@@ -38,5 +43,6 @@ export function defineCodeWorkflow(options: CodeWorkflowOptions): CodeWorkflowDe
   if (!Number.isInteger(stepLimit) || stepLimit < 1 || stepLimit > MAX_STEP_LIMIT) {
     throw new InvalidDefinitionError(name, `stepLimit must be a whole number from 1 to ${MAX_STEP_LIMIT.toLocaleString("en-US")} (Cloudflare's highest); got ${String(stepLimit)}.`);
   }
-  return { kind: "code", name, version, hash: hashString(JSON.stringify({ kind: "code", name, version })), entrypoint, stepLimit };
+  const schedules = parseSchedules(name, options.schedules);
+  return { kind: "code", name, version, hash: hashString(JSON.stringify({ kind: "code", name, version })), entrypoint, stepLimit, schedules };
 }

@@ -1,5 +1,6 @@
 import type { Json } from "../json";
 import type { ErrorInfo, LogRecord, RecordData } from "../records";
+import type { CronFiring } from "../schedule";
 import type { Ending } from "../state";
 import type { StoredStream } from "./streams";
 
@@ -45,6 +46,8 @@ export interface CodeBook {
   instanceId: string;
   definitionHash: string;
   params?: Json;
+  /** The cron firing that created the instance: `event.schedule`. */
+  schedule?: CronFiring;
   createdAt: number;
   results: Record<string, StepResult>;
   steps: Record<string, PendingStep>;
@@ -107,12 +110,13 @@ function fresh(book: CodeBook): CodeBook {
 export function applyCodeRecord(state: CodeState | undefined, record: LogRecord, context: CodeFoldContext): CodeState {
   if (!state) {
     if (record.type !== "instance.created") throw new Error(`A code-first log starts with ${record.type}, not instance.created.`);
-    const { workflow, instanceId, definitionHash, params } = record.data;
+    const { workflow, instanceId, definitionHash, params, schedule } = record.data;
     const book: CodeBook = {
       workflow,
       instanceId,
       definitionHash,
       ...(params === undefined ? {} : { params }),
+      ...(schedule === undefined ? {} : { schedule }),
       createdAt: record.at,
       results: {},
       steps: {},

@@ -1,4 +1,5 @@
 import type { Duration } from "../durations";
+import type { CronFiring } from "../schedule";
 
 /** The types of Cloudflare Workflows' code-first API (workers-types v5), so classes move over with their import changed. */
 export type WorkflowDurationLabel = "second" | "minute" | "hour" | "day" | "week" | "month" | "year";
@@ -43,6 +44,8 @@ export interface WorkflowEvent<T> {
   timestamp: Date;
   instanceId: string;
   workflowName: string;
+  /** Set when a cron schedule created the instance; `scheduledTime` in epoch milliseconds. */
+  schedule?: CronFiring;
 }
 
 export interface WorkflowStepEvent<T> {
