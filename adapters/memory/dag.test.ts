@@ -12,16 +12,6 @@ import {
   type WorkflowDefinition,
 } from "../../index";
 
-function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
 /** Lets pending promise callbacks run, without waiting on any step (for steps the test holds open). */
 const flush = async (times = 3) => {
   for (let i = 0; i < times; i++) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -36,7 +26,7 @@ const starts = (log: readonly LogRecord[]) => log.flatMap((r) => (r.type === "st
 
 /** A step body the test settles by hand, remembering which ones run now. */
 function held<T>() {
-  const running = new Map<string, ReturnType<typeof deferred<T>>>();
+  const running = new Map<string, (value: T) => void>();
   let most = 0;
   return {
     running,
@@ -44,13 +34,12 @@ function held<T>() {
       return most;
     },
     run(name: string): Promise<T> {
-      const gate = deferred<T>();
-      running.set(name, gate);
+      const result = new Promise<T>((resolve) => running.set(name, resolve));
       most = Math.max(most, running.size);
-      return gate.promise.finally(() => running.delete(name));
+      return result.finally(() => running.delete(name));
     },
     settle(name: string, value: T) {
-      running.get(name)!.resolve(value);
+      running.get(name)!(value);
     },
   };
 }
