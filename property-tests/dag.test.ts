@@ -1,8 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { applyRecord, fold } from "../core/fold";
+import { persist, restore } from "../core/snapshot";
 import type { LogRecord } from "../index";
 import { execute, failsForGood, reference, scenarioArbitrary, type GenDag, type GenTask, type Outcome, type Scenario } from "./dag-harness";
-import { formatLog } from "./harness";
+import { canonical, formatLog } from "./harness";
 
 const SEED = 20261124;
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 1000);
@@ -20,7 +22,7 @@ function describeDag(dag: GenDag): string {
 }
 
 function explain(scenario: Scenario, outcome: Outcome, problem: string): string {
-  return `${problem}\nDAG:\n${describeDag(scenario.dag)}\nops: ${JSON.stringify(scenario.ops)}, then ${scenario.crashEvery ? `a crash every ${scenario.crashEvery} rounds (4 at most)` : "no crash"} while settling the rest\nlog:\n${formatLog(outcome.log)}`;
+  return `${problem}\nDAG:\n${describeDag(scenario.dag)}\nops: ${JSON.stringify(scenario.ops)}, then ${scenario.crashEvery ? `a crash every ${scenario.crashEvery} rounds (3 at most)` : "no crash"} while settling the rest\nlog:\n${formatLog(outcome.log)}`;
 }
 
 /** Where each task finished in the log: its step's success, the last of its items, or its timer. */
@@ -89,12 +91,44 @@ async function checkCommon(scenario: Scenario, outcome: Outcome): Promise<Record
   return expected;
 }
 
+function deepFreeze(value: unknown): void {
+  if (typeof value !== "object" || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const inner of Object.values(value)) deepFreeze(inner);
+}
+
+/**
+ * The compiled machine keeps the fold pure, in a run without failures: no
+ * record changes the machine context it is folded onto (each is frozen
+ * first, so a change in place throws), and at a record picked at random, the
+ * state after a snapshot's JSON round trip folds it to the same state.
+ */
+function checkReplay(scenario: Scenario, outcome: Outcome, cutSeed: number): void {
+  const { definition: def, log } = outcome;
+  const cut = 1 + (cutSeed % (log.length - 1));
+  const context = { stateBefore: (seq: number) => fold(def, log.filter((r) => r.seq < seq)) };
+  let state = applyRecord(def, undefined, log[0]!, context).state;
+  for (const record of log.slice(1)) {
+    deepFreeze(state.machine.context);
+    // A change in place throws inside the transition, which errors the instance: a run without failures must not.
+    const next = applyRecord(def, state, record, context).state;
+    const error = next.book.ended?.status === "errored" ? next.book.ended.error : undefined;
+    expect(error, explain(scenario, outcome, `folding record ${record.seq} onto a frozen machine context failed`)).toBeUndefined();
+    if (record.seq === cut + 1) {
+      const again = applyRecord(def, restore(def, JSON.parse(JSON.stringify(persist(def, state)))), record, context).state;
+      expect(canonical(persist(def, again)), explain(scenario, outcome, `record ${record.seq} folds differently onto a restored snapshot`)).toBe(canonical(persist(def, next)));
+    }
+    state = next;
+  }
+}
+
 describe("DAG properties (fast-check, seeded)", () => {
-  it("without failures, across crashes: every task starts only after all it needs have succeeded, no recorded task runs again, and the output equals a plain executor's", async () => {
+  it("without failures, across crashes: every task starts only after all it needs have succeeded, no recorded task runs again, folding stays pure across snapshots, and the output equals a plain executor's", async () => {
     await fc.assert(
-      fc.asyncProperty(scenarioArbitrary({ failing: false }), async (scenario) => {
+      fc.asyncProperty(scenarioArbitrary({ failing: false }), fc.nat(), async (scenario, cutSeed) => {
         const outcome = await execute(scenario);
         const expected = await checkCommon(scenario, outcome);
+        checkReplay(scenario, outcome, cutSeed);
         expect(outcome.status.status, explain(scenario, outcome, "the instance did not complete")).toBe("complete");
         expect(outcome.status.output, explain(scenario, outcome, "the output differs from the plain executor's")).toEqual(expected);
       }),
