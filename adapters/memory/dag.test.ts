@@ -356,6 +356,36 @@ describe("DAG workflows on the memory host", () => {
     expect(await instance.status()).toMatchObject({ status: "errored", error: { message: "no funds" } });
   });
 
+  it("terminate({ rollback: true }) and restart({ from }) work on a DAG as on any machine", async () => {
+    const steps = held<string>();
+    const undone: string[] = [];
+    const runs: string[] = [];
+    const def = defineDag({
+      name: "lifecycle",
+      tasks: dagTasks()
+        .task("a", { run: () => (runs.push("a"), "A"), rollback: () => void undone.push("a") })
+        .task("b", { needs: ["a"], run: (_, { stepId }) => (runs.push(stepId), steps.run(stepId)), rollback: () => void undone.push("b") }),
+    });
+    const { host } = hostFor(def);
+    const first = await host.workflow("lifecycle").create({ id: "l1" });
+    await flush();
+    await first.terminate({ rollback: true });
+    await host.idle();
+    expect(undone).toEqual(["b", "a"]);
+    expect((await first.status()).status).toBe("terminated");
+
+    const second = await host.workflow("lifecycle").create({ id: "l2" });
+    await flush();
+    steps.settle("b#1", "B1");
+    await host.idle();
+    await second.restart({ from: "b#1" });
+    await flush();
+    steps.settle("b#2", "B2");
+    await host.idle();
+    expect(runs).toEqual(["a", "b#1", "a", "b#1", "b#2"]);
+    expect(await second.status()).toMatchObject({ status: "complete", output: { a: "A", b: "B2" } });
+  });
+
   it("a map over an output that is not a list fails the instance, naming both tasks", async () => {
     const def = defineDag({
       name: "not-a-list",
