@@ -1,3 +1,4 @@
+import { DEFAULT_PUBLIC_CONFIG } from "./code/config";
 import type { StoredStream } from "./code/streams";
 import { fromStructured } from "./code/structured";
 import { InvalidOperationError } from "./errors";
@@ -6,11 +7,14 @@ import { redacted, type ErrorInfo, type LogRecord, type RecordData } from "./rec
 
 /** Cloudflare's `WorkflowInstanceEvent` (workers-types v5), the shape `subscribe()` delivers. */
 export type WorkflowInstanceEvent = { instanceId: string; eventId: number; timestamp: number } & (
-  | { type: "workflow_queued" | "workflow_running" | "workflow_paused" | "workflow_waiting_for_pause" | "workflow_terminated" | "rollback_started" | "rollback_completed" | "rollback_errored" }
+  /** workflow_waiting is a type filters may name, as Cloudflare's; this engine reports waiting in status() only. */
+  | { type: "workflow_queued" | "workflow_running" | "workflow_paused" | "workflow_waiting_for_pause" | "workflow_waiting" | "workflow_terminated" | "rollback_started" | "rollback_completed" | "rollback_errored" }
   | { type: "workflow_started"; params?: Json }
   | { type: "workflow_completed"; output?: Json }
   | { type: "workflow_errored"; error: ErrorInfo }
-  | { type: "step_started" | "step_errored" | "sleep_completed" | "wait_completed" | "wait_timed_out" | "rollback_step_started" | "rollback_step_completed"; stepName: string }
+  | { type: "step_errored" | "sleep_completed" | "wait_completed" | "wait_timed_out" | "rollback_step_completed"; stepName: string }
+  /** A code-first step's config as its callback sees it (a delay function as "[dynamic]"). */
+  | { type: "step_started" | "rollback_step_started"; stepName: string; config?: Json }
   /** A step that returned a ReadableStream completes with a fresh stream of its bytes. */
   | { type: "step_completed"; stepName: string; output?: Json | ReadableStream<Uint8Array> }
   | { type: "attempt_started" | "attempt_completed" | "rollback_attempt_started" | "rollback_attempt_completed"; stepName: string; attempt: number }
@@ -31,6 +35,7 @@ const TYPES: readonly WorkflowInstanceEventType[] = [
   "workflow_running",
   "workflow_paused",
   "workflow_waiting_for_pause",
+  "workflow_waiting",
   "workflow_completed",
   "workflow_errored",
   "workflow_terminated",
@@ -83,6 +88,12 @@ export const stepName = (key: string) => key.replace(/^(do|sleep|waitForEvent):/
 /** A fresh stream of a step's stored output; without one, events carry the output's preview. */
 export type StreamReader = (key: string, attempt: number, stored: StoredStream) => ReadableStream<Uint8Array>;
 
+/** A code-first step's config for its started event: the log keeps it only when it is not the default. */
+function configOf(record: LogRecord<"step.started" | "rollback.step.started">): { config?: Json } {
+  if (record.data.config !== undefined) return { config: record.data.config };
+  return record.data.key.startsWith("do:") ? { config: DEFAULT_PUBLIC_CONFIG } : {};
+}
+
 /**
  * Maps an instance's log to Cloudflare's instance events, numbered densely
  * from 1 in log order, so a cursor from one call is good for the next.
@@ -116,7 +127,7 @@ export class InstanceEventStream {
         const name = stepName(record.data.key);
         const first = !this.running.has(record.data.key);
         this.running.add(record.data.key);
-        return [...(first ? [{ type: "step_started" as const, stepName: name }] : []), { type: "attempt_started", stepName: name, attempt: record.data.attempt }];
+        return [...(first ? [{ type: "step_started" as const, stepName: name, ...configOf(record) }] : []), { type: "attempt_started", stepName: name, attempt: record.data.attempt }];
       }
       case "step.attempt_failed":
         return [
@@ -176,7 +187,10 @@ export class InstanceEventStream {
         return [{ type: "rollback_started" }];
       case "rollback.step.started":
         this.rollbackAttempts.set(record.data.key, record.data.attempt);
-        return [...(record.data.attempt === 1 ? [{ type: "rollback_step_started" as const, stepName: stepName(record.data.key) }] : []), { type: "rollback_attempt_started", stepName: stepName(record.data.key), attempt: record.data.attempt }];
+        return [
+          ...(record.data.attempt === 1 ? [{ type: "rollback_step_started" as const, stepName: stepName(record.data.key), ...configOf(record) }] : []),
+          { type: "rollback_attempt_started", stepName: stepName(record.data.key), attempt: record.data.attempt },
+        ];
       case "rollback.step.attempt_failed":
         return [
           {

@@ -281,8 +281,7 @@ export class CodeDriver implements HostedInstance {
   }
 
   /** Appends records in one write, folds them, then settles every step call they answer. */
-  private append(bodies: RecordBody[]): void {
-    const now = this.now();
+  private append(bodies: RecordBody[], now = this.now()): void {
     const context = { stateBefore: (seq: number) => this.stateBefore(seq) };
     const first = (this.state?.seq ?? 0) + 1;
     const records = bodies.map((body, i) => ({ ...body, seq: first + i, id: this.ulid(now), at: now }) as LogRecord);
@@ -370,7 +369,7 @@ export class CodeDriver implements HostedInstance {
           const callback = withoutConfig ? configOrCallback : (callbackOrRollback as (ctx: WorkflowStepContext) => Promise<T>);
           const rollback = withoutConfig ? (callbackOrRollback as WorkflowStepRollbackOptions<T> | undefined) : maybeRollback;
           const config = resolveStepConfig(name, withoutConfig ? undefined : configOrCallback);
-          if (typeof callback !== "function") throw new WorkflowFatalError(`Step "${name}" has no callback; call step.do(name, [config], callback).`);
+          if (typeof callback !== "function") throw new WorkflowFatalError(`Step "${name}" requires a callback function`);
           const undo = rollback === undefined ? undefined : resolveRollback(name, rollback);
           if (++steps > this.def.stepLimit) {
             throw new WorkflowFatalError(`The limit of ${this.def.stepLimit} steps has been reached. This limit can be changed in your worker configuration.`);
@@ -522,24 +521,26 @@ export class CodeDriver implements HostedInstance {
     if (outcome.fatal) return this.endFatally(key, attempt, { name: "WorkflowFatalError", message: outcome.fatal.attempt }, outcome.fatal.instance);
     const failures = (this.state.book.steps[key]?.failures ?? 0) + 1;
     let error = outcome.error;
-    let retryAt: number | undefined;
+    let wait: number | undefined;
     if (!isNonRetryable(error) && failures <= registered.config.limit) {
       try {
-        // The wait starts once the delay function has answered, as Cloudflare's does.
-        const wait = await this.retryDelay(registered, ctx, error, failures);
-        retryAt = this.now() + wait;
+        wait = await this.retryDelay(registered, ctx, error, failures);
       } catch (delayError) {
         error = { ...errorInfo(delayError), nonRetryable: true };
       }
     }
     if (!current()) return;
     this.inflight.delete(key);
+    // The wait starts once the delay function has answered, as Cloudflare's does; the record's time is the wait's start.
+    const now = this.now();
+    const retryAt = wait === undefined ? undefined : now + wait;
     // The attempt keeps its own error; a failed delay function is the step's error, as in Cloudflare's events.
     const attemptFailure = { key, attempt, error: outcome.error };
     this.append(
       retryAt === undefined
         ? [{ type: "step.attempt_failed", data: attemptFailure }, { type: "step.failed", data: { key, attempt, error } }]
         : [{ type: "step.attempt_failed", data: { ...attemptFailure, retryAt } }],
+      now,
     );
   }
 
@@ -666,8 +667,9 @@ export class CodeDriver implements HostedInstance {
       if (!outcome) return undefined;
       failures++;
       const retry = !isNonRetryable(outcome) && failures <= handler.config.limit && typeof handler.config.delay === "number";
-      const retryAt = retry ? this.now() + staticRetryDelay(handler.config, failures) : undefined;
-      this.append([{ type: "rollback.step.attempt_failed", data: { key, attempt, error: outcome, ...(retryAt === undefined ? {} : { retryAt }) } }]);
+      const now = this.now();
+      const retryAt = retry ? now + staticRetryDelay(handler.config, failures) : undefined;
+      this.append([{ type: "rollback.step.attempt_failed", data: { key, attempt, error: outcome, ...(retryAt === undefined ? {} : { retryAt }) } }], now);
       if (retryAt === undefined) return outcome;
     }
   }

@@ -450,7 +450,8 @@ describe("conformance: rollbacks, restarts, subscriptions, batches, step context
   it("subscribe(): the cursor is exclusive, a filter ends after the terminal event it hides, and bad options are refused", async () => {
     const { theirs, mine } = await onBoth("sequential");
     const [cf, dm] = [theirs.instance, mine.instance];
-    for (const options of [{ cursor: 3 }, { filter: ["step_completed", "attempt_started"] }, { cursor: 10, filter: ["step_completed"] }, { cursor: 100 }]) {
+    const filters = [["step_completed", "attempt_started"], ["workflow_waiting", "step_completed"]];
+    for (const options of [{ cursor: 3 }, ...filters.map((filter) => ({ filter })), { cursor: 10, filter: ["step_completed"] }, { cursor: 100 }]) {
       expect(await listEvents(dm, options), JSON.stringify(options)).toEqual(await listEvents(cf, options));
     }
     expect((await listEvents(dm, { cursor: 3 }))[0]).toEqual([4, "step_started", "a-1"]);
@@ -583,6 +584,15 @@ describe("conformance: rollbacks, restarts, subscriptions, batches, step context
       secret: { timeout: 5000, sensitive: "output" },
     });
     expect((mine.final.output as { dynamic: { config: { retries: object } } }).dynamic.config.retries).not.toHaveProperty("delay");
+    // step_started carries each step's config, a delay function's as "[dynamic]"; the default delay differs as above.
+    const configs = (run: Run, defaultDelay: number) =>
+      ofType(run, "step_started").map(({ stepName, config }) => {
+        const copy = structuredClone(config) as { retries: { delay: unknown } };
+        if (copy.retries.delay === defaultDelay) copy.retries.delay = "default";
+        return { stepName, config: copy };
+      });
+    expect(configs(mine, 10_000)).toEqual(configs(theirs, 1000));
+    expect(configs(mine, 10_000).find((e) => e.stepName === "dynamic-1")?.config).toEqual({ retries: { limit: 1, backoff: "exponential", delay: "[dynamic]" }, timeout: "10 minutes" });
   });
 
   it.each(["returns", "throws", "invalid"] as const)("a delay function that %s: the same calls with { ctx, error }, the same attempts and the same outcome", async (delayMode) => {
@@ -693,18 +703,22 @@ describe("conformance: rollbacks, restarts, subscriptions, batches, step context
   });
 
   it("resume() of a running instance and terminate() of a finished one: ours refuses both; the local engine ignores the resume", async () => {
-    const seen: Record<string, { resume?: unknown; terminate?: unknown }> = {};
+    const seen: Record<string, { resume?: unknown; terminate?: unknown; bigEvent?: unknown }> = {};
     await onBoth("held", {}, async (instance) => {
       const notes: (typeof seen)[string] = (seen[engineOf(instance)] = {});
       await until(() => instance.status(), (s) => s.status === "running" || s.status === "waiting", "the wait");
       await pause(100);
       notes.resume = await outcome(instance.resume());
+      notes.bigEvent = await outcome(instance.sendEvent({ type: "other", payload: "x".repeat(1024 * 1024 + 10) }));
       await instance.sendEvent({ type: "go" });
       await waitFor(instance, "complete");
       notes.terminate = await outcome(instance.terminate());
     });
     expect(seen.ours).toMatchObject({ resume: { code: "instance.cannot_resume" }, terminate: { code: "instance.cannot_terminate" } });
     expect(seen.cloudflare).toMatchObject({ resume: "ok", terminate: { message: expect.stringContaining("(instance.cannot_terminate)") } });
+    // An event payload over the documented 1 MiB: ours refuses it; the local engine takes it.
+    expect(seen.ours!.bigEvent).toMatchObject({ code: "payload.too_large" });
+    expect(seen.cloudflare!.bigEvent).toBe("ok");
   });
 
   it("errors in events: a custom error keeps its name in attempt_errored on ours; the local engine's RPC folds it into the message", async () => {
@@ -712,6 +726,32 @@ describe("conformance: rollbacks, restarts, subscriptions, batches, step context
     expect(mine.final).toEqual(theirs.final);
     expect(ofType(mine, "attempt_errored").map((e) => e.error)).toEqual([{ name: "QuotaError", message: "over quota" }]);
     expect(ofType(theirs, "attempt_errored").map((e) => e.error)).toEqual([{ name: "Error", message: "QuotaError: over quota" }]);
+  });
+
+  it("a custom error thrown by run() outside any step: status().error has its name folded into the message, as Cloudflare's RPC does", async () => {
+    const { theirs, mine } = await onBoth("customError", { throwOutside: true });
+    expect(mine.final).toEqual(theirs.final);
+    expect(mine.final).toEqual({ status: "errored", error: { name: "Error", message: "QuotaError: over quota, outside steps" } });
+    expect(mine.events, "subscribe() events").toEqual(theirs.events);
+  });
+
+  it("status().output is Cloudflare's JSON copy of what run() returned: Map, Set and RegExp as {}, BigInt and bytes as placeholders", async () => {
+    const { theirs, mine } = await onBoth("richOutput");
+    expect(mine.final).toEqual(theirs.final);
+    expect(mine.final.output).toEqual({ at: "1970-01-01T00:00:00.000Z", tags: {}, ids: {}, big: "[BigInt(10)]", bytes: "[Uint8Array(2 bytes)]", pattern: {}, holes: [null, 1] });
+  });
+
+  it("create() refuses an invalid id and an id in use", async () => {
+    const refusals = await Promise.all(
+      [cloudflare, ours].map(async (engine) => {
+        const id = `${engine.name === "cloudflare" ? "cf" : "dm"}-taken-${++serial}`;
+        await engine.create("sequential", id, {});
+        return { invalid: await outcome(engine.create("sequential", "-bad id", {})), taken: await outcome(engine.create("sequential", id, {})) };
+      }),
+    );
+    const [theirs, mine] = refusals as [(typeof refusals)[0], (typeof refusals)[0]];
+    expect(mine).toMatchObject({ invalid: { code: "instance.invalid_id" }, taken: { code: "instance.already_exists" } });
+    expect(theirs).toMatchObject({ invalid: { message: expect.stringContaining("Workflow instance has invalid id") }, taken: { message: expect.stringContaining("(instance.already_exists)") } });
   });
 
   it("params default to {}: run() gets an empty object when create() is given none", async () => {

@@ -73,7 +73,7 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
       resume: () => command({ type: "resume" }),
       terminate: (options = {}) => command({ type: "terminate", ...(options.rollback ? { rollback: true } : {}) }),
       restart: (options = {}) => command(options.from === undefined ? { type: "restart" } : { type: "restart", from: restartKey(options.from) }),
-      sendEvent: ({ type, payload, idempotencyKey }) =>
+      sendEvent: async ({ type, payload, idempotencyKey }) =>
         command({ type: "event", event: type, payload: toJson(payload, "the event payload"), ...(idempotencyKey === undefined ? {} : { idempotencyKey }) }),
       history: async ({ after, limit = DEFAULT_HISTORY_LIMIT } = {}) =>
         unwrap(await object().history(workflow, id, { ...(after === undefined ? {} : { after }), limit: Math.min(limit, MAX_LIST_LIMIT * 10) })),

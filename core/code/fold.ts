@@ -3,6 +3,7 @@ import type { ErrorInfo, LogRecord, RecordData } from "../records";
 import type { CronFiring } from "../schedule";
 import type { Ending } from "../state";
 import type { StoredStream } from "./streams";
+import { jsonCopy } from "./structured";
 
 /** A streamed output is where its rows are, under the step's key and the `attempt` that wrote them. */
 export type StepResult = { ok: true; output?: Json; meta?: Json } | { ok: true; stream: StoredStream & { attempt: number } } | { ok: false; error: ErrorInfo };
@@ -231,9 +232,12 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
         draft.steps = {};
         draft.paused = null;
         break;
-      case "instance.completed":
-        draft.ended ??= { status: "complete", ...(record.data.output === undefined ? {} : { output: record.data.output }) };
+      case "instance.completed": {
+        // What status() shows: Cloudflare's JSON copy of the output.
+        const output = jsonCopy(record.data);
+        draft.ended ??= { status: "complete", ...(output === undefined ? {} : { output }) };
         break;
+      }
       case "instance.errored":
         draft.ended ??= { status: "errored", error: record.data.error };
         break;

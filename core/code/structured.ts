@@ -37,6 +37,24 @@ export function toStructured(value: unknown, what: string, limit = MAX_PAYLOAD_B
   return meta === undefined ? { json: json as Json } : { json: json as Json, meta: meta as Json };
 }
 
+/** How Cloudflare's engine writes a value into its log's JSON: BigInt and binary data as placeholders. */
+function cloudflareReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === "bigint") return `[BigInt(${value})]`;
+  if (value instanceof ArrayBuffer) return `[ArrayBuffer(${value.byteLength} bytes)]`;
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return `[${value.constructor.name}(${value.byteLength} bytes)]`;
+  return value;
+}
+
+/**
+ * A stored value as Cloudflare's `status().output` shows it: a JSON copy, so a Date is its ISO string, a Map, a Set
+ * or a RegExp is `{}`, an undefined property is left out, and BigInt and binary data read "[BigInt(10)]" and
+ * "[Uint8Array(2 bytes)]".
+ */
+export function jsonCopy(stored: { output?: Json; meta?: Json }): Json | undefined {
+  const value = fromStructured(stored);
+  return value === undefined ? undefined : (JSON.parse(JSON.stringify(value, cloudflareReplacer)) as Json);
+}
+
 /** The value back from where it is stored: an `output` and, when it was more than JSON, its `meta`. */
 export function fromStructured(stored: { output?: Json; meta?: Json }): unknown {
   if (stored.output === undefined) return undefined;

@@ -21,6 +21,8 @@ export interface Params {
   /** What the delay function does: return a duration, throw, or return something that is not a duration. */
   delayMode?: "returns" | "throws" | "invalid";
   tag?: string;
+  /** customError: throw the custom error from run() itself, outside any step. */
+  throwOutside?: boolean;
   /** Bytes the "streamed" body's step returns as a ReadableStream. */
   bytes?: number;
 }
@@ -105,6 +107,7 @@ export const bodies = {
         this.name = "QuotaError";
       }
     }
+    if (event.payload.throwOutside) throw new QuotaError("over quota, outside steps");
     try {
       await step.do("quota", { retries: { limit: 0, delay: 0 } }, async () => {
         await ran(env, event, "quota");
@@ -235,6 +238,7 @@ export const bodies = {
     outcomes.rollbackNotObject = await badRollback(5);
     outcomes.rollbackNotFunction = await badRollback({ rollback: "undo" });
     outcomes.rollbackBadConfig = await badRollback({ rollback: async () => undefined, rollbackConfig: { timeout: 0 } });
+    outcomes.noCallback = await step.do("noCallback", {} as never).then(String, failure);
     return outcomes;
   },
   names: async (event, step, env) => {
@@ -278,6 +282,7 @@ export const bodies = {
     const big = await step.do("big", async () => "x".repeat(1024 * 1024 + 512)).then((value) => value.length, failure);
     return { long, big };
   },
+  richOutput: async () => ({ at: new Date(0), missing: undefined, tags: new Map([["a", 1]]), ids: new Set([1]), big: 10n, bytes: new Uint8Array([1, 2]), pattern: /x/g, holes: [undefined, 1] }),
   shapes: async (_event, step) => {
     const received = await step.waitForEvent<{ n: number }>("w", { type: "go", timeout: "1 minute" });
     return { keys: Object.keys(received).sort(), type: received.type, payload: received.payload, stamped: received.timestamp instanceof Date };
