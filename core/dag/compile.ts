@@ -57,12 +57,13 @@ function eventRunning(task: EventTask) {
 }
 
 /** A slot takes an item, runs it, and comes back for the next; once none is left, it finishes. */
-function slot(plan: DagPlan, name: string, k: number) {
+function slot(plan: DagPlan, task: MapTask, k: number) {
+  const name = task.name;
   const params = { task: name, slot: k };
   return {
     initial: "idle",
     states: {
-      idle: { always: [{ guard: { type: "canClaim", params }, target: "working", actions: { type: "claim", params } }, { target: "finished" }] },
+      idle: { always: [{ guard: { type: "canClaim", params: { ...params, over: task.over } }, target: "working", actions: { type: "claim", params } }, { target: "finished" }] },
       working: {
         invoke: {
           id: slotInvoke(name, k),
@@ -77,7 +78,7 @@ function slot(plan: DagPlan, name: string, k: number) {
 }
 
 function mapRunning(plan: DagPlan, task: MapTask) {
-  const slots = Array.from({ length: task.concurrency }, (_, k) => [`slot${k}`, slot(plan, task.name, k)]);
+  const slots = Array.from({ length: task.concurrency }, (_, k) => [`slot${k}`, slot(plan, task, k)]);
   return { type: "parallel", states: Object.fromEntries(slots), onDone: { target: "done", actions: { type: "finishMap", ...at(task.name) } } };
 }
 
@@ -94,12 +95,19 @@ function running(plan: DagPlan, task: TaskSpec) {
   }
 }
 
-/** One region per task, named after it: pending until what it needs is done (and a place is free), then running, then done. */
+/**
+ * One region per task, named after it: pending until what it needs is done
+ * (and a place is free), then running, then done. The guard's params name
+ * what the task waits for (and a slot's, the list it takes items from), for
+ * whoever reads the machine in the inspector.
+ */
 function region(plan: DagPlan, task: TaskSpec) {
   return {
     initial: "pending",
     states: {
-      pending: { always: { guard: { type: "canStart", ...at(task.name) }, target: "running", actions: { type: "start", ...at(task.name) } } },
+      pending: {
+        always: { guard: { type: "canStart", params: { task: task.name, needs: plan.waitsFor.get(task.name) } }, target: "running", actions: { type: "start", ...at(task.name) } },
+      },
       running: running(plan, task),
       done: { type: "final" },
     },
@@ -126,6 +134,16 @@ export function stepConfigs(tasks: readonly TaskSpec[]): Record<string, StepConf
     if (task.rollback) steps[rollbackActor(task.name)] = { ...task.rollbackConfig };
   }
   return steps;
+}
+
+/**
+ * The DAG's shape, kept in the root's meta because XState leaves eventless
+ * transitions (and so their guards' params) out of `machine.toJSON()`, which
+ * the pinned hash covers: what each task needs or maps over, and the bound.
+ */
+function shapeOf(plan: DagPlan) {
+  const tasks = plan.tasks.map((task) => ({ name: task.name, kind: task.kind, needs: task.needs, ...(task.kind === "map" ? { over: task.over } : {}) }));
+  return { tasks, ...(plan.maxConcurrency === undefined ? {} : { maxConcurrency: plan.maxConcurrency }) };
 }
 
 export type DagOutput = (outputs: Record<string, Json | undefined>, params: Json | undefined) => unknown;
@@ -163,6 +181,7 @@ export function compileDag(plan: DagPlan, output: DagOutput | undefined): AnySta
   }).createMachine({
     id: plan.name,
     type: "parallel",
+    meta: { dag: shapeOf(plan) },
     context: ({ input }) => initialContext(input),
     states: Object.fromEntries(plan.tasks.map((task) => [task.name, region(plan, task)])) as Record<string, object>,
     output: ({ context }) => (output ? output(context.outputs, context.params) : context.outputs),
