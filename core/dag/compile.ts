@@ -22,10 +22,10 @@ import { EventTimeoutError } from "./failures";
 import type { EventTask, MapTask, TaskSpec } from "./types";
 
 /** The actor that undoes a task (or one item of a map): a compensation step of the machine saga. */
-export const rollbackActor = (task: string) => `${task}.rollback`;
+const rollbackActor = (task: string) => `${task}.rollback`;
 
 /** The invoke of one slot of a map: its steps are keyed `<task>.slot<k>#<generation>`, a generation per item the slot takes. */
-export const slotInvoke = (task: string, slot: number) => `${task}.slot${slot}`;
+const slotInvoke = (task: string, slot: number) => `${task}.slot${slot}`;
 
 type DagEvent = { type: string; output?: Json; payload?: Json };
 type TaskParams = { task: string };
