@@ -754,6 +754,33 @@ describe("conformance: rollbacks, restarts, subscriptions, batches, step context
     expect(theirs).toMatchObject({ invalid: { message: expect.stringContaining("Workflow instance has invalid id") }, taken: { message: expect.stringContaining("(instance.already_exists)") } });
   });
 
+  it("what ours refuses and the local engine takes: params and payloads that are not JSON, event types that are not names", async () => {
+    const results = await Promise.all(
+      [cloudflare, ours].map(async (engine) => {
+        const id = `${engine.name === "cloudflare" ? "cf" : "dm"}-strict-${++serial}`;
+        const dated = await outcome(engine.create("returnsNothing", `${id}-dated`, { until: new Date(0) } as never));
+        const instance = await engine.create("returnsNothing", id, {});
+        const mapPayload = await outcome(instance.sendEvent({ type: "other", payload: new Map([["a", 1]]) }));
+        const spacedType = await outcome(instance.sendEvent({ type: "not a name" }));
+        return { dated, mapPayload, spacedType };
+      }),
+    );
+    const [theirs, mine] = results as [(typeof results)[0], (typeof results)[0]];
+    expect(theirs).toEqual({ dated: "ok", mapPayload: "ok", spacedType: "ok" });
+    expect(mine).toMatchObject({ dated: { code: "payload.not_serializable" }, mapPayload: { code: "payload.not_serializable" }, spacedType: { code: "event.invalid" } });
+  });
+
+  it("a run that returns nothing, and a missing instance: the local engine says output null and throws a bare 'instance.not_found'", async () => {
+    const { theirs, mine } = await onBoth("returnsNothing", {}, (instance) => instance.sendEvent({ type: "go" }));
+    expect(mine.final).toEqual({ status: "complete" });
+    expect(theirs.final).toEqual({ status: "complete", output: null });
+    const raw = await (await cloudflareBinding("returnsNothing").get(theirs.instance.id)).status();
+    expect(raw).toHaveProperty("__LOCAL_DEV_STEP_OUTPUTS");
+    expect(await mine.instance.status()).not.toHaveProperty("__LOCAL_DEV_STEP_OUTPUTS");
+    expect(await outcome(cloudflare.get("returnsNothing", "cf-never-created"))).toMatchObject({ name: "Error", message: "instance.not_found" });
+    expect(await outcome(ours.get("returnsNothing", "dm-never-created"))).toMatchObject({ code: "instance.not_found" });
+  });
+
   it("params default to {}: run() gets an empty object when create() is given none", async () => {
     const runs = await Promise.all(
       [cloudflare, ours].map(async (engine) => {

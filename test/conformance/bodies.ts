@@ -282,6 +282,9 @@ export const bodies = {
     const big = await step.do("big", async () => "x".repeat(1024 * 1024 + 512)).then((value) => value.length, failure);
     return { long, big };
   },
+  returnsNothing: async (_event, step) => {
+    await step.waitForEvent("go", { type: "go", timeout: "1 minute" });
+  },
   richOutput: async () => ({ at: new Date(0), missing: undefined, tags: new Map([["a", 1]]), ids: new Set([1]), big: 10n, bytes: new Uint8Array([1, 2]), pattern: /x/g, holes: [undefined, 1] }),
   shapes: async (_event, step) => {
     const received = await step.waitForEvent<{ n: number }>("w", { type: "go", timeout: "1 minute" });

@@ -46,6 +46,7 @@ export const CfSleepNames = cloudflareClass("sleepNames");
 export const CfOutsideLimits = cloudflareClass("outsideLimits");
 export const CfShapes = cloudflareClass("shapes");
 export const CfRichOutput = cloudflareClass("richOutput");
+export const CfReturnsNothing = cloudflareClass("returnsNothing");
 export const CfStreamed = cloudflareClass("streamed");
 
 /** Step limits other than the default, the same on both engines (Cloudflare's: `limits.steps` in test/wrangler.toml). */
