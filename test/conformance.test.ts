@@ -374,6 +374,8 @@ describe("conformance: rollbacks, restarts, subscriptions, batches, step context
     await sameRuns(theirs, mine, ["reserve", "charge", "ship", "undo charge"]);
     const mineAttempts = ofType(mine, "rollback_attempt_errored").map(({ attempt, error, retryDelayMs }) => ({ attempt, error, retryDelayMs }));
     expect(mineAttempts).toEqual(ofType(theirs, "rollback_attempt_errored").map(({ attempt, error, retryDelayMs }) => ({ attempt, error, retryDelayMs })));
+    const rollbackConfigs = (run: Run) => ofType(run, "rollback_step_started").map(({ stepName, config }) => ({ stepName, config }));
+    expect(rollbackConfigs(mine)).toEqual(rollbackConfigs(theirs));
     // Status while the handlers run: rollingBack on ours (and Cloudflare's newer engine), running on the local engine.
     expect(mine.seen).toContain("rollingBack");
     expect(theirs.seen).not.toContain("rollingBack");
@@ -540,6 +542,7 @@ describe("conformance: rollbacks, restarts, subscriptions, batches, step context
           await waitFor(instance, "complete");
         }
         const batch = await engine.batches("sequential").deleteBatch([`${prefix}-x`, `${prefix}-missing`, `${prefix}-x`, `${prefix}-y`]);
+        const invalidId = await outcome(engine.batches("sequential").deleteBatch([`${prefix}-y`, "not an id!"]));
         const strip = (id: string) => id.replace(prefix, "");
         const gone = await outcome(engine.get("sequential", `${prefix}-x`));
         const single = await engine.get("sequential", `${prefix}-z`);
@@ -555,14 +558,18 @@ describe("conformance: rollbacks, restarts, subscriptions, batches, step context
           goneToo: goneToo !== "ok",
           final,
           runs: await ledger().count(`${prefix}-z:a`),
+          invalidId,
         };
       }),
     );
     const [theirs, mine] = results as [(typeof results)[0], (typeof results)[0]];
-    expect({ ...mine, codes: undefined }).toEqual({ ...theirs, codes: undefined });
+    expect({ ...mine, codes: undefined, invalidId: undefined }).toEqual({ ...theirs, codes: undefined, invalidId: undefined });
     expect(mine).toMatchObject({ deleted: ["-x", "-x", "-y"], errors: ["-missing"], gone: true, goneToo: true, final: { status: "complete" }, runs: 2 });
     expect(mine.codes).toEqual(["instance.not_found"]);
     expect(theirs.codes).toEqual([10400]);
+    // An invalid id: the local engine refuses the whole batch; ours answers at its position (and deletes the rest).
+    expect(theirs.invalidId).toMatchObject({ message: expect.stringContaining("(instance.invalid_id) Instance ID is invalid") });
+    expect(mine.invalidId).toBe("ok");
   });
 
   it("the step context: { step: { name, count }, attempt, config } with defaults filled in, and no retries.delay for a delay function", async () => {
