@@ -237,6 +237,18 @@ describe("the definition hash", () => {
     expect(defineWorkflow({ name: "order", machine: reshaped }).hash).not.toBe(base);
   });
 
+  it("changes when only an eventless transition changes (XState's toJSON leaves them out)", () => {
+    const gate = (guard: "ready" | "approved", target: "done" | "failed") =>
+      setup({ guards: { ready: () => true, approved: () => true } }).createMachine({
+        id: "gate",
+        initial: "waiting",
+        states: { waiting: { always: { guard, target } }, done: { type: "final" }, failed: { type: "final" } },
+      });
+    const hashes = [gate("ready", "done"), gate("approved", "done"), gate("ready", "failed")].map((machine) => defineWorkflow({ name: "gate", machine }).hash);
+    expect(new Set(hashes).size).toBe(3);
+    expect(defineWorkflow({ name: "gate", machine: gate("ready", "done") }).hash).toBe(hashes[0]);
+  });
+
   it("changes with the version", () => {
     const v1 = defineWorkflow({ name: "order", machine: orderMachine() });
     const v2 = defineWorkflow({ name: "order", machine: orderMachine(), version: "2" });

@@ -79,10 +79,15 @@ interface StateNodeLike {
   id: string;
   entry: unknown[];
   exit: unknown[];
-  always?: { actions: unknown[] }[];
+  always?: { actions: unknown[]; toJSON(): unknown }[];
   transitions: Map<string, { actions: unknown[] }[]>;
   invoke: { id: string; src: string }[];
   after: { delay: unknown }[];
+}
+
+/** `machine.toJSON()` leaves eventless transitions out, so the pinned hash adds them: their targets, guards and actions. */
+function eventlessTransitions(nodes: StateNodeLike[]): [string, unknown[]][] {
+  return nodes.flatMap((node) => (node.always?.length ? [[node.id, node.always.map((transition) => transition.toJSON())]] : []));
 }
 
 function actionProblems(machine: AnyStateMachine, stateId: string, actions: unknown[]): string[] {
@@ -178,7 +183,9 @@ function defineMachineWorkflow<TMachine extends AnyStateMachine>(options: Workfl
 
   const policies = new Map([...stepNames].map((src) => [src, toPolicy(src, steps[src])]));
   const actors = new Map(nodes.flatMap((node) => node.invoke.map((invoke) => [invoke.id, invoke.src] as const)));
-  const hash = hashString(JSON.stringify({ version, machine: machine.toJSON(), steps: [...policies], ...(compensators.size ? { compensators: [...compensators] } : {}) }));
+  const hash = hashString(
+    JSON.stringify({ version, machine: machine.toJSON(), always: eventlessTransitions(nodes), steps: [...policies], ...(compensators.size ? { compensators: [...compensators] } : {}) }),
+  );
 
   return {
     kind: "machine",

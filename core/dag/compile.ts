@@ -137,9 +137,9 @@ export function stepConfigs(tasks: readonly TaskSpec[]): Record<string, StepConf
 }
 
 /**
- * The DAG's shape, kept in the root's meta because XState leaves eventless
- * transitions (and so their guards' params) out of `machine.toJSON()`, which
- * the pinned hash covers: what each task needs or maps over, and the bound.
+ * The DAG's shape, kept in the root's meta so that the pinned hash covers
+ * the bound (it lives in guard implementations, which no JSON shows) and
+ * the inspector shows what each task needs or maps over.
  */
 function shapeOf(plan: DagPlan) {
   const tasks = plan.tasks.map((task) => ({ name: task.name, kind: task.kind, needs: task.needs, ...(task.kind === "map" ? { over: task.over } : {}) }));
