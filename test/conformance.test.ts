@@ -602,7 +602,11 @@ describe("conformance: rollbacks, restarts, subscriptions, batches, step context
     expect(configs(mine, 10_000).find((e) => e.stepName === "dynamic-1")?.config).toEqual({ retries: { limit: 1, backoff: "exponential", delay: "[dynamic]" }, timeout: "10 minutes" });
   });
 
-  it.each(["returns", "throws", "invalid"] as const)("a delay function that %s: the same calls with { ctx, error }, the same attempts and the same outcome", async (delayMode) => {
+  it.each([
+    ["returns a duration", "returns"],
+    ["throws", "throws"],
+    ["returns something that is not a duration", "invalid"],
+  ] as const)("a delay function that %s: the same calls with { ctx, error }, the same attempts and the same outcome", async (_label, delayMode) => {
     const { theirs, mine } = await onBoth("delays", { delayMode, backoff: "constant" });
     expect(mine.events, "subscribe() events").toEqual(theirs.events);
     expect(await mine.notes("delay calls")).toEqual(await theirs.notes("delay calls"));
