@@ -19,6 +19,8 @@ import {
   type DagPlan,
 } from "./context";
 import { EventTimeoutError } from "./failures";
+import { withRoutedEvents } from "./routing";
+import { withDirectStart } from "./start";
 import type { EventTask, MapTask, TaskSpec } from "./types";
 
 /** The actor that undoes a task (or one item of a map): a compensation step of the machine saga. */
@@ -159,7 +161,7 @@ export type DagOutput = (outputs: Record<string, Json | undefined>, params: Json
  */
 export function compileDag(plan: DagPlan, output: DagOutput | undefined): AnyStateMachine {
   const doneWith = (task: string, context: DagContext, value: Json | undefined) => finished(plan, context, task, value);
-  return setup({
+  const machine = setup({
     types: { context: {} as DagContext, input: {} as Json | undefined, events: {} as DagEvent },
     actors: actorsOf(plan.tasks),
     guards: {
@@ -186,4 +188,5 @@ export function compileDag(plan: DagPlan, output: DagOutput | undefined): AnySta
     states: Object.fromEntries(plan.tasks.map((task) => [task.name, region(plan, task)])) as Record<string, object>,
     output: ({ context }) => (output ? output(context.outputs, context.params) : context.outputs),
   });
+  return withRoutedEvents(withDirectStart(machine, plan));
 }

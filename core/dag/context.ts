@@ -44,21 +44,17 @@ export interface DagPlan {
   byName: ReadonlyMap<string, TaskSpec>;
   waitsFor: ReadonlyMap<string, readonly string[]>;
   maxConcurrency: number | undefined;
-  /** For each step or map, those declared before it: when places are scarce, they start first. */
-  aheadOf: ReadonlyMap<string, readonly string[]>;
 }
 
 const counted = (task: TaskSpec) => task.kind === "task" || task.kind === "map";
 
 export function planOf(name: string, tasks: readonly TaskSpec[], maxConcurrency: number | undefined): DagPlan {
-  const steps = tasks.filter(counted).map((task) => task.name);
   return {
     name,
     tasks,
     byName: new Map(tasks.map((task) => [task.name, task])),
     waitsFor: new Map(tasks.map((task) => [task.name, dependencies(task)])),
     maxConcurrency,
-    aheadOf: new Map(steps.map((name, i) => [name, steps.slice(0, i)])),
   };
 }
 
@@ -71,17 +67,33 @@ function ready(plan: DagPlan, context: DagContext, task: string): boolean {
 }
 
 /**
+ * The tasks that start from this context: every ready one, except that when
+ * places are scarce the ready steps and maps declared first take them.
+ */
+function startable(plan: DagPlan, context: DagContext): ReadonlySet<string> {
+  const starting = new Set<string>();
+  let places = plan.maxConcurrency === undefined ? Infinity : plan.maxConcurrency - context.running;
+  for (const task of plan.tasks) {
+    if (!ready(plan, context, task.name)) continue;
+    if (!counted(task)) starting.add(task.name);
+    else if (places-- > 0) starting.add(task.name);
+  }
+  return starting;
+}
+
+/** Contexts are never changed once made, so what starts from one is worked out once, not once per pending region. */
+const startableFrom = new WeakMap<DagContext, ReadonlySet<string>>();
+
+/**
  * Whether a pending task starts now. XState takes every enabled eventless
- * transition of a microstep at once, against one context, so when places
- * are scarce each ready task counts the ready ones declared before it: those
- * take the places first, and exactly as many start as there are places.
+ * transition of a microstep at once, against one context, so the guards of
+ * all the pending regions share one answer computed from that context: when
+ * places are scarce, exactly as many start as there are places.
  */
 export function canStart(plan: DagPlan, context: DagContext, task: string): boolean {
-  if (!ready(plan, context, task)) return false;
-  const ahead = plan.aheadOf.get(task);
-  if (plan.maxConcurrency === undefined || !ahead) return true;
-  const before = ahead.filter((other) => ready(plan, context, other)).length;
-  return context.running + before < plan.maxConcurrency;
+  let starting = startableFrom.get(context);
+  if (!starting) startableFrom.set(context, (starting = startable(plan, context)));
+  return starting.has(task);
 }
 
 function itemsOf(plan: DagPlan, context: DagContext, task: string): Json[] {
