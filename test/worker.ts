@@ -7,12 +7,13 @@ import { cronMachine, cronReport } from "./scheduled-workflows";
 import { skewClock } from "./skew-clock";
 import { conformanceWorkflows } from "./conformance/classes";
 import { evictedRelay, evictedSaga } from "./eviction-workflows";
+import { dagDiamond, dagFanOut } from "./dag-workflows";
 import { gated, secret, streamed, trip } from "./workflows";
 
 export { RunLedger } from "./run-ledger";
 export * from "./conformance/classes";
 
-export const workflows = createWorkflows({ workflows: [gated, trainingLoop, dataPipeline, groceryAgent, ...conformanceWorkflows, secret, trip, evictedSaga, evictedRelay, streamed, booking, cronMachine, cronReport], snapshotEvery: 2, clock: skewClock });
+export const workflows = createWorkflows({ workflows: [gated, trainingLoop, dataPipeline, groceryAgent, ...conformanceWorkflows, secret, trip, evictedSaga, evictedRelay, streamed, booking, cronMachine, cronReport, dagDiamond, dagFanOut], snapshotEvery: 2, clock: skewClock });
 export const { WorkflowInstance, WorkflowRegistry } = workflows;
 
 export default { fetch: workflows.fetch, scheduled: workflows.scheduled } satisfies ExportedHandler;
