@@ -14,7 +14,7 @@ import {
 import type { CodeWorkflowDefinition } from "../core/code/definition";
 import { createdRecord, type Creation } from "../core/creation";
 import { applyCodeRecord, foldCode, nextCodeWake, storedStreams, type CodeState, type StepResult } from "../core/code/fold";
-import { publicError, toRunError } from "../core/code/run-errors";
+import { toRunError } from "../core/code/run-errors";
 import type { WorkflowStep, WorkflowStepConfig, WorkflowStepContext, WorkflowStepEvent, WorkflowStepRollbackOptions } from "../core/code/types";
 import { toMilliseconds } from "../core/durations";
 import { isNonRetryable } from "../core/retry";
@@ -347,7 +347,7 @@ export class CodeDriver implements HostedInstance {
       return { count, key: `${type}:${name}-${count}` };
     };
     const live = () => pass === this.pass && !this.disposed;
-    /** A refusal as run() receives it from Cloudflare, whose step calls cross RPC: Error("WorkflowFatalError: …"). */
+    /** A refusal as run() receives it: a WorkflowFatalError with Cloudflare's message, its name kept (docs/cloudflare-compat.md, 17). */
     const refused = (error: unknown): Promise<never> =>
       Promise.reject(toRunError(errorInfo(error instanceof DurableMachinesError ? new WorkflowFatalError(error.message) : error)));
     /** A call that gets no answer: refused while handlers roll back (Cloudflare's message), ignored from an older pass. */
@@ -445,14 +445,14 @@ export class CodeDriver implements HostedInstance {
           try {
             structured = toStructured(output, "the workflow's output");
           } catch (error) {
-            this.append([{ type: "instance.errored", data: { error: publicError(error) } }]);
+            this.append([{ type: "instance.errored", data: { error: errorInfo(error) } }]);
             return;
           }
           this.append([{ type: "instance.completed", data: structured === undefined ? {} : { output: structured.json, ...(structured.meta === undefined ? {} : { meta: structured.meta }) } }]);
         },
         (error: unknown) => {
           if (!live() || this.state.book.ended) return;
-          this.fail(publicError(error));
+          this.fail(errorInfo(error));
         },
       );
   }

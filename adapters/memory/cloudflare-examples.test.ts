@@ -205,7 +205,7 @@ describe("the workflows-starter MyWorkflow", () => {
     await advance(1);
     expect(await instance.status()).toMatchObject({
       status: "errored",
-      error: { name: "Error", message: "WorkflowTimeoutError: Execution timed out after 3600000ms" },
+      error: { name: "WorkflowTimeoutError", message: "Execution timed out after 3600000ms" },
     });
     expect(count("report")).toBe(0);
     expect(count("write the results somewhere that might fail")).toBe(1);

@@ -158,7 +158,7 @@ describe("code-first rollbacks (saga)", () => {
     const { host, client } = hostFor(Inside as never);
     const instance = await client.create({ id: "s7" });
     await settle(host);
-    expect(refusals).toEqual(Array(4).fill("Error: WorkflowFatalError: Cannot execute steps during rollback phase"));
+    expect(refusals).toEqual(Array(4).fill("WorkflowFatalError: Cannot execute steps during rollback phase"));
     expect(insideRuns).toBe(0);
     expect(await instance.status()).toMatchObject({ status: "errored", error: { name: "TypeError", message: "cancelled" } });
     const log = await instance.history();
@@ -171,7 +171,7 @@ describe("code-first rollbacks (saga)", () => {
     class Bad extends WorkflowEntrypoint {
       async run(_event: WorkflowEvent<unknown>, step: WorkflowStep) {
         for (const options of [5, { rollback: "nope" }, { rollback: async () => undefined, rollbackConfig: { retries: { limit: -1, delay: 1 } } }]) {
-          await step.do("x", async () => 1, options as never).catch((error: Error) => messages.push(error.message));
+          await step.do("x", async () => 1, options as never).catch((error: Error) => messages.push(`${error.name}: ${error.message}`));
         }
         return messages;
       }

@@ -88,8 +88,8 @@ describe("step config (§1 Step config)", () => {
     ["a duration with an unknown unit", { retries: { limit: 1, delay: "1 h" } }],
   ];
 
-  // run() receives Cloudflare's refusals as Cloudflare delivers them across its RPC boundary: a plain Error whose
-  // message starts with "WorkflowFatalError: " (checked against its engine in test/conformance.test.ts).
+  // run() receives Cloudflare's refusal messages under the name they were thrown with; Cloudflare's engine
+  // folds it into the message instead (docs/cloudflare-compat.md, test/conformance.test.ts).
   it.each(invalid)("%s: step.do throws Cloudflare's message into run(), and the callback never runs", async (_label, config) => {
     let calls = 0;
     const { host, client } = hostFor(async (_event, step) => caught(step.do("charge card", config as WorkflowStepConfig, async () => void calls++)));
@@ -97,23 +97,20 @@ describe("step config (§1 Step config)", () => {
     await settle(host);
     expect(await instance.status()).toMatchObject({
       status: "complete",
-      output: { name: "Error", message: `WorkflowFatalError: Step config for "charge card" is in a invalid format. ${CONFIG_HELP}` },
+      output: { name: "WorkflowFatalError", message: `Step config for "charge card" is in a invalid format. ${CONFIG_HELP}` },
     });
     expect(calls).toBe(0);
     expect(ofType(await instance.history(), "step.started")).toEqual([]);
   });
 
-  it.each(invalid)("%s, uncaught: status() reports it as Cloudflare does", async (_label, config) => {
+  it.each(invalid)("%s, uncaught: status() reports it with Cloudflare's message and the name it was thrown with", async (_label, config) => {
     let calls = 0;
     const { host, client } = hostFor(async (_event, step) => step.do("charge card", config as WorkflowStepConfig, async () => void calls++));
     const instance = await client.create({ id: "uncaught" });
     await settle(host);
-    // The reference (§2.3 table) says a step-limit, name or config error reads
-    // { name: "Error", message: "WorkflowFatalError: …" } in status(): workerd keeps the name
-    // of built-in errors only. publicError() folds the name into the message the same way.
     expect(await instance.status()).toMatchObject({
       status: "errored",
-      error: { name: "Error", message: `WorkflowFatalError: Step config for "charge card" is in a invalid format. ${CONFIG_HELP}` },
+      error: { name: "WorkflowFatalError", message: `Step config for "charge card" is in a invalid format. ${CONFIG_HELP}` },
     });
     expect(calls).toBe(0);
   });
@@ -229,9 +226,9 @@ describe("retries (§2.1)", () => {
     expect(await instance.status()).toMatchObject({
       status: "complete",
       output: {
-        custom: { name: "Error", message: "QuotaError: quota exceeded" },
+        custom: { name: "QuotaError", message: "quota exceeded" },
         byMessage: { name: "Error", message: "NonRetryableError: the card was declined" },
-        plain: { name: "Error", message: "NonRetryableError: nope" },
+        plain: { name: "NonRetryableError", message: "nope" },
       },
     });
   });
@@ -270,7 +267,7 @@ describe("retries (§2.1)", () => {
     await settle(host);
     expect(await instance.status()).toMatchObject({
       status: "complete",
-      output: { slow: { name: "Error", message: "WorkflowTimeoutError: Execution timed out after 100ms" }, recovers: "attempt 2" },
+      output: { slow: { name: "WorkflowTimeoutError", message: "Execution timed out after 100ms" }, recovers: "attempt 2" },
     });
     const failures = ofType(await instance.history(), "step.attempt_failed");
     expect(failures.map((r) => [r.data.key, r.data.error.name, r.data.error.message])).toEqual([
@@ -348,7 +345,7 @@ describe("delay functions (§1 Delay function, §2.1)", () => {
     await settle(host);
     expect(attempts).toBe(1);
     const message = 'The delay function for step "flaky-2" threw an error: no delay for you';
-    expect(await instance.status()).toMatchObject({ status: "complete", output: { name: "Error", message: `NonRetryableDelayError: ${message}` } });
+    expect(await instance.status()).toMatchObject({ status: "complete", output: { name: "NonRetryableDelayError", message } });
     const log = await instance.history();
     expect(ofType(log, "step.failed")[0]?.data).toMatchObject({ key: "do:flaky-2", error: { name: "NonRetryableDelayError", message } });
     // The attempt itself failed with its own error, as Cloudflare's attempt_errored event says.
@@ -377,7 +374,12 @@ describe("delay functions (§1 Delay function, §2.1)", () => {
     expect(await instance.status()).toMatchObject({ status: "complete", output: "second attempt" });
   });
 
-  it.each([["soon"], [-1], [{}], ["1 fortnight"]])("a delay function that returns %j ends the step with the invalid-value message", async (value) => {
+  it.each([
+    ["soon", '"soon"'],
+    [-1, "-1"],
+    [{}, "{}"],
+    ["1 fortnight", '"1 fortnight"'],
+  ])("a delay function that returns %j ends the step with the invalid-value message", async (value, shown) => {
     let attempts = 0;
     const { host, client } = hostFor(async (_event, step) =>
       caught(
@@ -390,11 +392,10 @@ describe("delay functions (§1 Delay function, §2.1)", () => {
     const instance = await client.create({ id: "fn-nonsense" });
     await settle(host);
     expect(attempts).toBe(1);
-    const { output } = await instance.status();
-    expect(output).toMatchObject({ name: "Error" });
-    expect((output as { message: string }).message).toContain(
-      'NonRetryableDelayError: The delay function for step "flaky-1" returned an invalid delay value (expected a number of ms or a duration string like "30 seconds")',
-    );
+    expect((await instance.status()).output).toEqual({
+      name: "NonRetryableDelayError",
+      message: `The delay function for step "flaky-1" returned an invalid delay value (expected a number of ms or a duration string like "30 seconds"), got ${shown}`,
+    });
   });
 
   it("a delay function that never returns ends the step after 5 seconds", async () => {
@@ -418,13 +419,13 @@ describe("delay functions (§1 Delay function, §2.1)", () => {
     expect(attempts).toBe(1);
     expect(await instance.status()).toMatchObject({
       status: "complete",
-      output: { name: "Error", message: 'NonRetryableDelayError: The delay function for step "flaky-1" did not return within 5 seconds' },
+      output: { name: "NonRetryableDelayError", message: 'The delay function for step "flaky-1" did not return within 5 seconds' },
     });
   });
 });
 
 describe("step names (§2.2)", () => {
-  const refusal = (name: string) => ({ name: "Error", message: `WorkflowFatalError: Step name "${name}" exceeds max length (256 chars) or invalid characters found` });
+  const refusal = (name: string) => ({ name: "WorkflowFatalError", message: `Step name "${name}" exceeds max length (256 chars) or invalid characters found` });
   const long = "n".repeat(257);
 
   it("refuses a name over 256 characters or with a control character, for do, sleep and waitForEvent; accepts 256 characters and \"\"", async () => {
@@ -460,7 +461,7 @@ describe("step names (§2.2)", () => {
     expect(ofType(await instance.history(), "step.started").map((r) => r.data.key)).toEqual([`do:${"n".repeat(256)}-1`, "do:-1"]);
   });
 
-  it("an invalid name, uncaught, errors the instance as { name: Error, message: WorkflowFatalError: … } (§2.3)", async () => {
+  it("an invalid name, uncaught, errors the instance as { name: WorkflowFatalError, message: … } (§2.3)", async () => {
     const { host, client } = hostFor(async (_event, step) => step.do(long, async () => 1));
     const instance = await client.create({ id: "name-uncaught" });
     await settle(host);
@@ -494,7 +495,7 @@ describe("the step limit (§2.2)", () => {
     clock.advance(1000);
     await settle(host);
     expect(calls).toEqual(["one", "two", "three"]);
-    expect(await instance.status()).toMatchObject({ status: "complete", output: { name: "Error", message: `WorkflowFatalError: ${limitMessage}` } });
+    expect(await instance.status()).toMatchObject({ status: "complete", output: { name: "WorkflowFatalError", message: limitMessage } });
   });
 
   it("is configurable up to Cloudflare's highest, 25,000; above it, or not a whole number above 0, the definition is refused", () => {
@@ -522,11 +523,11 @@ describe("the step limit (§2.2)", () => {
     expect(calls).toBe(25_000);
     expect(await instance.status()).toMatchObject({
       status: "complete",
-      output: { name: "Error", message: "WorkflowFatalError: The limit of 25000 steps has been reached. This limit can be changed in your worker configuration." },
+      output: { name: "WorkflowFatalError", message: "The limit of 25000 steps has been reached. This limit can be changed in your worker configuration." },
     });
   });
 
-  it("counts replayed steps too, and uncaught errors the instance as { name: Error, message: WorkflowFatalError: … }", async () => {
+  it("counts replayed steps too, and uncaught errors the instance as { name: WorkflowFatalError, message: … }", async () => {
     let calls = 0;
     const { host, clock, client } = hostFor(
       async (_event, step) => {
@@ -543,7 +544,7 @@ describe("the step limit (§2.2)", () => {
     clock.advance(1000);
     await settle(host);
     expect(calls).toBe(3);
-    expect(await instance.status()).toMatchObject({ status: "errored", error: { name: "Error", message: `WorkflowFatalError: ${limitMessage}` } });
+    expect(await instance.status()).toMatchObject({ status: "errored", error: { name: "WorkflowFatalError", message: limitMessage } });
   });
 });
 
@@ -607,10 +608,44 @@ describe("sleeps (§1, §2.11, §4.8)", () => {
     expect(await instance.status()).toMatchObject({ status: "waiting", value: ["sleep:a year-1"] });
     const [recorded] = ofType(await instance.history(), "step.succeeded");
     expect(recorded?.data.output).toEqual({
-      tooLong: { name: "Error", message: expect.stringMatching(/^WorkflowFatalError: .*365/) },
-      tooLongMs: { name: "Error", message: expect.stringMatching(/^WorkflowFatalError: .*365/) },
-      tooFar: { name: "Error", message: expect.stringMatching(/^WorkflowFatalError: .*365/) },
+      tooLong: { name: "WorkflowFatalError", message: 'Sleep "too long" is longer than the 365-day limit.' },
+      tooLongMs: { name: "WorkflowFatalError", message: 'Sleep "too long ms" is longer than the 365-day limit.' },
+      tooFar: { name: "WorkflowFatalError", message: 'Sleep "too far" is longer than the 365-day limit.' },
     });
+  });
+});
+
+// Cloudflare folds a custom name into the message as the error crosses RPC (§2.3); no RPC boundary sits
+// between our steps and run(), so the name is kept (docs/cloudflare-compat.md, "Custom error names").
+describe("custom error names (§2.3)", () => {
+  class QuotaError extends Error {
+    constructor(message: string) {
+      super(message);
+      this.name = "QuotaError";
+    }
+  }
+  const failing = (step: WorkflowStep) =>
+    step.do("quota", { retries: { limit: 0, delay: 0 } }, async () => {
+      throw new QuotaError("over quota");
+    });
+
+  it("a step's custom error reaches run() with its name and message, and the log keeps them", async () => {
+    const { host, client } = hostFor(async (_event, step) => caught(failing(step)));
+    const instance = await client.create({ id: "custom-caught" });
+    await settle(host);
+    expect(await instance.status()).toMatchObject({ status: "complete", output: { name: "QuotaError", message: "over quota" } });
+    expect(ofType(await instance.history(), "step.failed").map((r) => r.data.error)).toEqual([{ name: "QuotaError", message: "over quota" }]);
+  });
+
+  it.each([
+    ["from a step", async (step: WorkflowStep) => failing(step), "over quota"],
+    ["outside any step", async () => Promise.reject(new QuotaError("over quota, outside steps")), "over quota, outside steps"],
+  ] as const)("thrown %s and uncaught, it ends the instance with its name and message in status().error", async (_label, body, message) => {
+    const { host, client } = hostFor(async (_event, step) => body(step));
+    const instance = await client.create({ id: "custom-uncaught" });
+    await settle(host);
+    expect(await instance.status()).toMatchObject({ status: "errored", error: { name: "QuotaError", message } });
+    expect(ofType(await instance.history(), "instance.errored").map((r) => r.data.error)).toEqual([{ name: "QuotaError", message }]);
   });
 });
 
@@ -662,7 +697,7 @@ describe("step outputs (§2.3, §4.10)", () => {
     await settle(host);
     clock.advance(600);
     await settle(host);
-    expect(await instance.status()).toMatchObject({ status: "complete", output: { name: "Error", message: "WorkflowTimeoutError: Execution timed out after 1000ms" } });
+    expect(await instance.status()).toMatchObject({ status: "complete", output: { name: "WorkflowTimeoutError", message: "Execution timed out after 1000ms" } });
   });
 
   it("a second restart from a step cuts this run's log, not the first run's", async () => {
@@ -767,7 +802,7 @@ describe("events (§2.4)", () => {
           first: { n: 1 },
           second: { n: 2 },
           firstType: "go",
-          third: { name: "Error", message: "WorkflowTimeoutError: Execution timed out after 1000ms" },
+          third: { name: "WorkflowTimeoutError", message: "Execution timed out after 1000ms" },
           other: { x: 1 },
         },
       });
@@ -863,7 +898,7 @@ describe("restart from a step (§2.7)", () => {
     await settle(host);
     expect(await instance.status()).toMatchObject({
       status: "complete",
-      output: { a: "a1", b: "b2", go: 1, c: "c1", extra: { name: "Error", message: "WorkflowTimeoutError: Execution timed out after 1000ms" } },
+      output: { a: "a1", b: "b2", go: 1, c: "c1", extra: { name: "WorkflowTimeoutError", message: "Execution timed out after 1000ms" } },
     });
     expect(calls).toEqual({ a: 1, b: 2, c: 1 });
 
@@ -930,7 +965,7 @@ describe("waits, paused time and lifecycle refusals (§1, §2.5-§2.7, §4.9)", 
     expect(await instance.status()).toMatchObject({ status: "waiting", value: ["waitForEvent:approval-1"] });
     clock.advance(1);
     await settle(host);
-    expect(await instance.status()).toMatchObject({ status: "complete", output: { name: "Error", message: "WorkflowTimeoutError: Execution timed out after 86400000ms" } });
+    expect(await instance.status()).toMatchObject({ status: "complete", output: { name: "WorkflowTimeoutError", message: "Execution timed out after 86400000ms" } });
   });
 
   it("a retry delay paused partway resumes with what was left of it; status says waiting meanwhile", async () => {

@@ -104,7 +104,7 @@ describe("code-first workflows on the memory host", () => {
         try {
           await step.waitForEvent("never", { type: "nothing", timeout: 5000 });
         } catch (error) {
-          timedOut = (error as Error).message;
+          timedOut = `${(error as Error).name}: ${(error as Error).message}`;
         }
         return { first: first.payload.n, second: second.payload.n, timedOut, when: first.timestamp instanceof Date };
       }
