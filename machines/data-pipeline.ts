@@ -1,26 +1,26 @@
-import { assign, setup } from "xstate";
-import { defineWorkflow, NonRetryableError, step, type StepArgs, type StepConfig } from "../index";
-import { required } from "./params";
+import { dagTasks, defineDag, NonRetryableError, type StepConfig } from "../index";
 
 /**
- * A data pipeline: ingest a source into 1 to 4 partitions of records, fan out
- * one transform per partition in parallel (a region per partition slot;
- * slots past `partitions` finish at once), join when every region is done,
- * and aggregate the transformed partitions into a summary.
+ * A data pipeline as a DAG: ingest a source into partitions of records,
+ * transform the partitions in parallel (a map, two at a time), join the
+ * transformed partitions into a summary, and publish a manifest of them.
  *
  * Nothing outside is called: the source and the sink are simulated inside
- * the step bodies. Every transform is idempotent: its output depends only on
- * its input, and it writes to an object named after the source and partition,
+ * the tasks. Every transform is idempotent: its output depends only on its
+ * input, and it writes to an object named after the source and partition,
  * so a re-run after a crash rewrites the same object with the same bytes. The
  * sink refuses the first write of partition 1 (a simulated transient 503), so
- * that transform is retried.
+ * that item is retried on its own while the other partitions go on.
  */
 
-export const MAX_PARTITIONS = 4;
+export const MAX_PARTITIONS = 8;
+
+/** Partitions transformed at once. */
+export const TRANSFORM_CONCURRENCY = 2;
 
 export interface PipelineParams {
   source: string;
-  /** 1 to 4. */
+  /** 1 to 8. */
   partitions: number;
 }
 
@@ -33,7 +33,7 @@ export interface TransformResult {
   partition: number;
   /** Where the partition was written: the same name on every run, which makes the write idempotent. */
   object: string;
-  /** The step key, sent to the sink as the write's idempotency key. */
+  /** The step's id, sent to the sink as the write's idempotency key. */
   writeId: string;
   records: number;
   duplicatesDropped: number;
@@ -48,24 +48,17 @@ export interface PipelineSummary {
   objects: string[];
 }
 
-export type PipelineOutcome = "done" | "failed" | "rejected";
-
-export interface PipelineContext {
-  source: string;
-  partitions: number;
-  batches: Batch[];
-  /** One slot per region; null until that region's transform has succeeded (or for slots past `partitions`). */
-  results: (TransformResult | null)[];
-  summary: PipelineSummary | null;
-  error: { step: string; message: string } | null;
-  outcome: PipelineOutcome | null;
+export interface Publication {
+  manifest: string;
+  /** The step's id, sent with the manifest as its idempotency key. */
+  publishId: string;
+  checksum: number;
 }
 
 export interface PipelineOutput {
   source: string;
-  outcome: PipelineOutcome | null;
-  summary: PipelineSummary | null;
-  error: PipelineContext["error"];
+  summary: PipelineSummary;
+  manifest: string;
 }
 
 /** A stable checksum of some strings (Adler-32 style, so the same records always sum the same). */
@@ -87,179 +80,56 @@ function sourceRecords(source: string, partition: number): string[] {
   return [...records, records[0]!];
 }
 
-function errorMessage(error: unknown): string {
-  return typeof error === "object" && error !== null && "message" in error ? String((error as { message: unknown }).message) : String(error);
+function ingest({ source, partitions }: PipelineParams): Batch[] {
+  if (!source) throw new NonRetryableError('data-pipeline needs params like {"source": "orders", "partitions": 3}');
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
+    throw new NonRetryableError(`partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${JSON.stringify(partitions)}`);
+  }
+  return Array.from({ length: partitions }, (_, partition) => ({ partition, records: sourceRecords(source, partition) }));
 }
 
-const pipelineMachine = setup({
-  types: {
-    context: {} as PipelineContext,
-    input: {} as PipelineParams,
-    output: {} as PipelineOutput,
-  },
-  actors: {
-    ingest: step(async ({ input }: StepArgs<PipelineParams>): Promise<Batch[]> => {
-      const { source, partitions } = input;
-      if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
-        throw new NonRetryableError(`partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${JSON.stringify(partitions)}`);
-      }
-      if (!source) throw new NonRetryableError("source must name something to ingest");
-      return Array.from({ length: partitions }, (_, partition) => ({ partition, records: sourceRecords(source, partition) }));
-    }),
-    transform: step(async ({ input, attempt, stepId }: StepArgs<{ source: string; batch: Batch }>): Promise<TransformResult> => {
-      const { source, batch } = input;
-      const cleaned = [...new Set(batch.records.map((record) => record.trim().toLowerCase()))].sort();
-      // The simulated sink throttles the first write of partition 1.
-      if (batch.partition === 1 && attempt === 1) throw new Error(`sink returned 503 for partition 1 (simulated transient error)`);
-      return {
-        partition: batch.partition,
-        object: `warehouse/${source}/part-${batch.partition}.jsonl`,
-        writeId: stepId,
-        records: cleaned.length,
-        duplicatesDropped: batch.records.length - cleaned.length,
-        checksum: checksumOf(cleaned),
-      };
-    }),
-    aggregate: step(async ({ input }: StepArgs<{ results: TransformResult[] }>): Promise<PipelineSummary> => {
-      const results = [...input.results].sort((x, y) => x.partition - y.partition);
-      return {
-        partitions: results.length,
-        records: results.reduce((sum, r) => sum + r.records, 0),
-        duplicatesDropped: results.reduce((sum, r) => sum + r.duplicatesDropped, 0),
-        checksum: checksumOf(results.map((r) => `${r.object}:${r.checksum}`)),
-        objects: results.map((r) => r.object),
-      };
-    }),
-  },
-  guards: {
-    hasPartition: ({ context }, { slot }: { slot: number }) => slot < context.batches.length,
-  },
-  actions: {
-    storeResult: assign({
-      results: ({ context, event }, { slot }: { slot: number }) =>
-        context.results.map((result, i) => (i === slot && "output" in event ? (event.output as TransformResult) : result)),
-    }),
-    recordError: assign({
-      error: ({ event }, { step }: { step: string }) => ({ step, message: "error" in event ? errorMessage(event.error) : "unknown error" }),
-    }),
-  },
-}).createMachine({
-  id: "data-pipeline",
-  context: ({ input }) => ({
-    source: required(input?.source, 'data-pipeline needs params like {"source": "orders", "partitions": 3}'),
-    partitions: input.partitions,
-    batches: [],
-    results: Array.from({ length: MAX_PARTITIONS }, () => null),
-    summary: null,
-    error: null,
-    outcome: null,
-  }),
-  initial: "ingesting",
-  states: {
-    ingesting: {
-      invoke: {
-        id: "ingest",
-        src: "ingest",
-        input: ({ context }) => ({ source: context.source, partitions: context.partitions }),
-        onDone: { target: "transforming", actions: assign({ batches: ({ event }) => event.output }) },
-        onError: { target: "rejected", actions: { type: "recordError", params: { step: "ingest" } } },
-      },
-    },
-    transforming: {
-      type: "parallel",
-      onDone: "aggregating",
-      // One region per partition slot; the same shape four times, so that each region is plain to read.
-      states: {
-        p0: {
-          initial: "routing",
-          states: {
-            routing: { always: [{ guard: { type: "hasPartition", params: { slot: 0 } }, target: "running" }, { target: "skipped" }] },
-            running: {
-              invoke: {
-                id: "transform-0",
-                src: "transform",
-                input: ({ context }) => ({ source: context.source, batch: context.batches[0]! }),
-                onDone: { target: "done", actions: { type: "storeResult", params: { slot: 0 } } },
-                onError: { target: "#data-pipeline.failed", actions: { type: "recordError", params: { step: "transform-0" } } },
-              },
-            },
-            done: { type: "final" },
-            skipped: { type: "final" },
-          },
-        },
-        p1: {
-          initial: "routing",
-          states: {
-            routing: { always: [{ guard: { type: "hasPartition", params: { slot: 1 } }, target: "running" }, { target: "skipped" }] },
-            running: {
-              invoke: {
-                id: "transform-1",
-                src: "transform",
-                input: ({ context }) => ({ source: context.source, batch: context.batches[1]! }),
-                onDone: { target: "done", actions: { type: "storeResult", params: { slot: 1 } } },
-                onError: { target: "#data-pipeline.failed", actions: { type: "recordError", params: { step: "transform-1" } } },
-              },
-            },
-            done: { type: "final" },
-            skipped: { type: "final" },
-          },
-        },
-        p2: {
-          initial: "routing",
-          states: {
-            routing: { always: [{ guard: { type: "hasPartition", params: { slot: 2 } }, target: "running" }, { target: "skipped" }] },
-            running: {
-              invoke: {
-                id: "transform-2",
-                src: "transform",
-                input: ({ context }) => ({ source: context.source, batch: context.batches[2]! }),
-                onDone: { target: "done", actions: { type: "storeResult", params: { slot: 2 } } },
-                onError: { target: "#data-pipeline.failed", actions: { type: "recordError", params: { step: "transform-2" } } },
-              },
-            },
-            done: { type: "final" },
-            skipped: { type: "final" },
-          },
-        },
-        p3: {
-          initial: "routing",
-          states: {
-            routing: { always: [{ guard: { type: "hasPartition", params: { slot: 3 } }, target: "running" }, { target: "skipped" }] },
-            running: {
-              invoke: {
-                id: "transform-3",
-                src: "transform",
-                input: ({ context }) => ({ source: context.source, batch: context.batches[3]! }),
-                onDone: { target: "done", actions: { type: "storeResult", params: { slot: 3 } } },
-                onError: { target: "#data-pipeline.failed", actions: { type: "recordError", params: { step: "transform-3" } } },
-              },
-            },
-            done: { type: "final" },
-            skipped: { type: "final" },
-          },
-        },
-      },
-    },
-    aggregating: {
-      invoke: {
-        id: "aggregate",
-        src: "aggregate",
-        input: ({ context }) => ({ results: context.results.filter((result): result is TransformResult => result !== null) }),
-        onDone: { target: "done", actions: assign({ summary: ({ event }) => event.output }) },
-        onError: { target: "failed", actions: { type: "recordError", params: { step: "aggregate" } } },
-      },
-    },
-    done: { type: "final", entry: assign({ outcome: "done" }) },
-    failed: { type: "final", entry: assign({ outcome: "failed" }) },
-    rejected: { type: "final", entry: assign({ outcome: "rejected" }) },
-  },
-  output: ({ context }) => ({ source: context.source, outcome: context.outcome, summary: context.summary, error: context.error }),
-});
+function transform(source: string, batch: Batch, attempt: number, writeId: string): TransformResult {
+  const cleaned = [...new Set(batch.records.map((record) => record.trim().toLowerCase()))].sort();
+  // The simulated sink throttles the first write of partition 1.
+  if (batch.partition === 1 && attempt === 1) throw new Error(`sink returned 503 for partition 1 (simulated transient error)`);
+  return {
+    partition: batch.partition,
+    object: `warehouse/${source}/part-${batch.partition}.jsonl`,
+    writeId,
+    records: cleaned.length,
+    duplicatesDropped: batch.records.length - cleaned.length,
+    checksum: checksumOf(cleaned),
+  };
+}
+
+/** The map hands its results back in input order, so the summary is in partition order whatever order they finished in. */
+function join(results: readonly TransformResult[]): PipelineSummary {
+  return {
+    partitions: results.length,
+    records: results.reduce((sum, r) => sum + r.records, 0),
+    duplicatesDropped: results.reduce((sum, r) => sum + r.duplicatesDropped, 0),
+    checksum: checksumOf(results.map((r) => `${r.object}:${r.checksum}`)),
+    objects: results.map((r) => r.object),
+  };
+}
 
 const transient: StepConfig = { retries: { limit: 3, delay: "5 seconds", backoff: "exponential" }, timeout: "15 minutes" };
 
-export const dataPipeline = defineWorkflow({
+export const dataPipeline = defineDag({
   name: "data-pipeline",
-  machine: pipelineMachine,
-  steps: { ingest: transient, transform: transient, aggregate: transient },
+  tasks: dagTasks<PipelineParams>()
+    .task("ingest", { ...transient, run: (_, { params }) => ingest(params ?? ({} as PipelineParams)) })
+    .map("transform", {
+      over: "ingest",
+      concurrency: TRANSFORM_CONCURRENCY,
+      ...transient,
+      run: (batch, { params, attempt, stepId }) => transform(params.source, batch, attempt, stepId),
+    })
+    .task("join", { needs: ["transform"], ...transient, run: ({ transform }) => join(transform) })
+    .task("publish", {
+      needs: ["join"],
+      ...transient,
+      run: ({ join }, { params, stepId }): Publication => ({ manifest: `warehouse/${params.source}/_manifest.json`, publishId: stepId, checksum: join.checksum }),
+    }),
+  output: ({ join, publish }, params): PipelineOutput => ({ source: params.source, summary: join, manifest: publish.manifest }),
 });

@@ -2,7 +2,6 @@ import { env, exports } from "cloudflare:workers";
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { LogRecord } from "../core/records";
-import type { PipelineParams } from "../machines/data-pipeline";
 import type { GroceryOutput } from "../machines/grocery-agent";
 import { DELIVERED, LIST, WEEK, OVER_BUDGET } from "../machines/grocery-agent.scenario";
 import type { TrainingOutput } from "../machines/training-loop";
@@ -11,7 +10,7 @@ import { expectOnlyRetentionAlarm } from "./retention-alarm";
 import { skipAhead } from "./skew-clock";
 import { until } from "./until";
 import { workflows } from "./worker";
-import { ORDERS_DONE } from "../machines/data-pipeline.scenario";
+import { ORDERS, ORDERS_DONE, ORDERS_SUCCEEDED, THROTTLED, THROTTLED_KEY } from "../machines/data-pipeline.scenario";
 
 /**
  * The three example workflows, end to end, through the HTTP API alone, as a
@@ -260,15 +259,14 @@ describe("grocery-agent over HTTP", () => {
 // ---------------------------------------------------------------- data-pipeline
 
 describe("data-pipeline over HTTP", () => {
-  it("fans three partitions out, retries the throttled write from the alarm, aggregates, and is listed as complete", async () => {
+  it("transforms three partitions two at a time, retries the throttled write from the alarm, joins, publishes, and is listed as complete", async () => {
     const wf = "data-pipeline";
     const id = uniqueId("http-pipeline");
-    const params: PipelineParams = { source: "orders", partitions: 3 };
-    await create(wf, id, params);
+    await create(wf, id, ORDERS);
 
-    let seen = await settle(wf, id, (s) => s.status.status === "waiting" && failuresOf(s.history, "transform-1#1").length === 1, "the throttled write");
-    expect(seen.status).toEqual({ id, status: "waiting", value: { transforming: { p0: "done", p1: "running", p2: "done", p3: "skipped" } } });
-    const [failure] = failuresOf(seen.history, "transform-1#1");
+    let seen = await settle(wf, id, (s) => s.status.status === "waiting" && failuresOf(s.history, THROTTLED_KEY).length === 1, "the throttled write");
+    expect(seen.status).toEqual({ id, status: "waiting", value: THROTTLED });
+    const [failure] = failuresOf(seen.history, THROTTLED_KEY);
     expect(failure!.data).toMatchObject({ attempt: 1, error: { message: "sink returned 503 for partition 1 (simulated transient error)" } });
     expect(failure!.data.retryAt! - failure!.at).toBe(5 * SECOND);
 
@@ -277,40 +275,36 @@ describe("data-pipeline over HTTP", () => {
     expect(seen.status).toMatchObject({
       id,
       status: "complete",
-      value: "done",
+      value: { ingest: "done", transform: "done", join: "done", publish: "done" },
       output: ORDERS_DONE,
     });
     const output = seen.status.output as Body;
-    expect(Object.keys(output).sort()).toEqual(["error", "outcome", "source", "summary"]);
+    expect(Object.keys(output).sort()).toEqual(["manifest", "source", "summary"]);
     expect(Object.keys(output.summary).sort()).toEqual(["checksum", "duplicatesDropped", "objects", "partitions", "records"]);
     expect(Number.isInteger(output.summary.checksum)).toBe(true);
 
     const { history } = seen;
     await expectWellFormedLog(wf, id, history, output);
-    expect(history[0]).toMatchObject({ data: { params } });
-    expect(ofType(history, "step.attempt_failed").map((r) => `${r.data.key}@${r.data.attempt}`)).toEqual(["transform-1#1@1"]);
-    expect(ofType(history, "step.succeeded").map((r) => `${r.data.key}@${r.data.attempt}`)).toEqual([
-      "ingest#1@1",
-      "transform-0#1@1",
-      "transform-2#1@1",
-      "transform-1#1@2",
-      "aggregate#1@1",
-    ]);
-    // The aggregate's own output is the summary reported.
-    expect(ofType(history, "step.succeeded").at(-1)!.data.output).toEqual(output.summary);
-    // The transforms' outputs are what the summary adds up.
+    expect(history[0]).toMatchObject({ data: { params: ORDERS } });
+    expect(ofType(history, "step.attempt_failed").map((r) => `${r.data.key}@${r.data.attempt}`)).toEqual([`${THROTTLED_KEY}@1`]);
+    expect(ofType(history, "step.succeeded").map((r) => `${r.data.key}@${r.data.attempt}`)).toEqual(ORDERS_SUCCEEDED);
+    const outputOf = (key: string) => ofType(history, "step.succeeded").find((r) => r.data.key === key)!.data.output as Body;
+    // The join's own output is the summary reported; the publication names the manifest, with the step's id to make it idempotent.
+    expect(outputOf("join#1")).toEqual(output.summary);
+    expect(outputOf("publish#1")).toEqual({ manifest: output.manifest, publishId: "publish#1", checksum: output.summary.checksum });
+    // The transforms' outputs are what the summary adds up; each wrote under its step's id.
     const transforms = ofType(history, "step.succeeded")
-      .filter((r) => r.data.key.startsWith("transform-"))
+      .filter((r) => r.data.key.startsWith("transform."))
       .map((r) => r.data.output as { partition: number; object: string; writeId: string; records: number; duplicatesDropped: number });
     expect(transforms.map((t) => [t.partition, t.object, t.writeId, t.records, t.duplicatesDropped]).sort()).toEqual([
-      [0, "warehouse/orders/part-0.jsonl", "transform-0#1", 3, 1],
-      [1, "warehouse/orders/part-1.jsonl", "transform-1#1", 4, 1],
-      [2, "warehouse/orders/part-2.jsonl", "transform-2#1", 5, 1],
+      [0, "warehouse/orders/part-0.jsonl", "transform.slot0#1", 3, 1],
+      [1, "warehouse/orders/part-1.jsonl", THROTTLED_KEY, 4, 1],
+      [2, "warehouse/orders/part-2.jsonl", "transform.slot0#2", 5, 1],
     ]);
-    // The aggregate starts only after every partition is written.
-    const index = (type: string, key: string) => history.findIndex((r) => r.type === type && "key" in r.data && r.data.key === key);
-    for (const key of ["transform-0#1", "transform-1#1", "transform-2#1"]) expect(index("step.started", "aggregate#1")).toBeGreaterThan(index("step.succeeded", key));
-    expect(ofType(history, "step.started").filter((r) => r.data.key === "transform-3#1")).toHaveLength(0);
+    // The join starts only after every partition is written, and publishing only after the join.
+    const index = (type: string, key: string) => history.findLastIndex((r) => r.type === type && "key" in r.data && r.data.key === key);
+    for (const key of ["transform.slot0#1", "transform.slot0#2", THROTTLED_KEY]) expect(index("step.started", "join#1")).toBeGreaterThan(index("step.succeeded", key));
+    expect(index("step.started", "publish#1")).toBeGreaterThan(index("step.succeeded", "join#1"));
 
     await expectFinished(wf, id, { type: "anything" }, history);
     await expectListedComplete(wf, id);

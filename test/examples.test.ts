@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createManualClock, createMemoryHost, type InstanceHandle, type InstanceStatus, type LogRecord, type WorkflowDefinition } from "../index";
-import { dataPipeline, type PipelineOutput, type PipelineParams } from "../machines/data-pipeline";
+import { dataPipeline, type PipelineOutput } from "../machines/data-pipeline";
 import { groceryAgent } from "../machines/grocery-agent";
 import { DELIVERED, LIST, WEEK, OVER_BUDGET } from "../machines/grocery-agent.scenario";
 import { trainingLoop, type TrainingParams } from "../machines/training-loop";
@@ -11,7 +11,7 @@ import { expectOnlyRetentionAlarm } from "./retention-alarm";
 import { skipAhead } from "./skew-clock";
 import { until } from "./until";
 import { workflows } from "./worker";
-import { ORDERS_DONE } from "../machines/data-pipeline.scenario";
+import { ORDERS, ORDERS_DONE, ORDERS_SUCCEEDED, THROTTLED, THROTTLED_KEY } from "../machines/data-pipeline.scenario";
 
 /**
  * The three example workflows, end to end, on the Durable Object host inside
@@ -257,13 +257,11 @@ describe("training-loop on the Durable Object host", () => {
 
 // ---------------------------------------------------------------- data-pipeline
 
-const ORDERS: PipelineParams = { source: "orders", partitions: 3 };
-
 async function pipelineRun(r: Runner, id: string): Promise<Seen> {
   const instance = await r.create(id, ORDERS);
   await r.settle(
     instance,
-    (seen) => seen.status.status === "waiting" && failuresOf(seen.history, "transform-1#1").length === 1,
+    (seen) => seen.status.status === "waiting" && failuresOf(seen.history, THROTTLED_KEY).length === 1,
     "partitions 0 and 2 to be written and partition 1's throttled write to wait",
   );
   await r.pause(instance);
@@ -272,13 +270,13 @@ async function pipelineRun(r: Runner, id: string): Promise<Seen> {
 }
 
 describe("data-pipeline on the Durable Object host", () => {
-  it("fans three partitions out in parallel, retries the throttled write from the alarm, joins and aggregates", async () => {
+  it("transforms the partitions two at a time, retries the throttled write from the alarm, joins and publishes", async () => {
     const r = objectRunner("data-pipeline");
     const instance = await r.create("ex-pipeline-3", ORDERS);
 
-    let seen = await r.settle(instance, (s) => s.status.status === "waiting" && failuresOf(s.history, "transform-1#1").length === 1, "the throttled write");
-    expect(seen.status).toEqual({ status: "waiting", value: { transforming: { p0: "done", p1: "running", p2: "done", p3: "skipped" } } });
-    const [failure] = failuresOf(seen.history, "transform-1#1");
+    let seen = await r.settle(instance, (s) => s.status.status === "waiting" && failuresOf(s.history, THROTTLED_KEY).length === 1, "the throttled write");
+    expect(seen.status).toEqual({ status: "waiting", value: THROTTLED });
+    const [failure] = failuresOf(seen.history, THROTTLED_KEY);
     expect(failure!.data).toMatchObject({ attempt: 1, error: { message: "sink returned 503 for partition 1 (simulated transient error)" } });
     expect(failure!.data.retryAt! - failure!.at).toBe(5 * SECOND);
 
@@ -286,7 +284,7 @@ describe("data-pipeline on the Durable Object host", () => {
     seen = await r.settle(instance, complete, "completion");
     expect(seen.status).toMatchObject({
       status: "complete",
-      value: "done",
+      value: { ingest: "done", transform: "done", join: "done", publish: "done" },
       output: ORDERS_DONE,
     });
     // The whole output, checksum included, is the memory host's.
@@ -294,16 +292,12 @@ describe("data-pipeline on the Durable Object host", () => {
     expect(seen.status.output as unknown as PipelineOutput).toEqual(memory.status.output);
 
     const types = seen.history.map((x) => (x.type === "step.started" || x.type === "step.succeeded" ? `${x.type} ${x.data.key}` : x.type));
-    expect(types.slice(3, 6)).toEqual(["step.started transform-0#1", "step.started transform-1#1", "step.started transform-2#1"]);
-    expect(types.indexOf("step.started aggregate#1")).toBeGreaterThan(types.indexOf("step.succeeded transform-1#1"));
-    expect(ofType(seen.history, "step.succeeded").map((x) => `${x.data.key}@${x.data.attempt}`)).toEqual([
-      "ingest#1@1",
-      "transform-0#1@1",
-      "transform-2#1@1",
-      "transform-1#1@2",
-      "aggregate#1@1",
-    ]);
-    expect(firstStarts(seen.history)).toEqual({ "ingest#1": 1, "transform-0#1": 1, "transform-1#1": 1, "transform-2#1": 1, "aggregate#1": 1 });
+    // Two transforms start together; the third waits for a free slot.
+    expect(types.slice(3, 5)).toEqual(["step.started transform.slot0#1", "step.started transform.slot1#1"]);
+    expect(types.indexOf("step.started transform.slot0#2")).toBeGreaterThan(types.indexOf("step.succeeded transform.slot0#1"));
+    expect(types.indexOf("step.started join#1")).toBeGreaterThan(types.indexOf(`step.succeeded ${THROTTLED_KEY}`));
+    expect(ofType(seen.history, "step.succeeded").map((x) => `${x.data.key}@${x.data.attempt}`)).toEqual(ORDERS_SUCCEEDED);
+    expect(firstStarts(seen.history)).toEqual({ "ingest#1": 1, "transform.slot0#1": 1, "transform.slot1#1": 1, "transform.slot0#2": 1, "join#1": 1, "publish#1": 1 });
     expect(seen.history.at(-1)).toEqual(expect.objectContaining({ type: "instance.completed", data: { output: seen.status.output } }));
   });
 });
@@ -414,7 +408,7 @@ describe("the same inputs on both hosts", () => {
     expect(object.history.map((x) => x.type)).toContain("timer.cancelled");
   });
 
-  it("data-pipeline: the parallel fan-out and its retry are logged in the same order on both hosts", async () => {
+  it("data-pipeline: the fan-out, two at a time, and its retry are logged in the same order on both hosts", async () => {
     const memory = await pipelineRun(memoryRunner(dataPipeline), "ex-pipeline-both");
     const object = await pipelineRun(objectRunner("data-pipeline"), "ex-pipeline-both");
     expect(object.status).toEqual(memory.status);
@@ -433,6 +427,17 @@ describe("the same inputs on both hosts", () => {
 // ---------------------------------------------------------------- crashes
 
 describe("an example aborted while it waits", () => {
+  it("data-pipeline: aborted while partition 1's write waits for its retry, it transforms no partition twice and ends as the memory host's run", async () => {
+    const memory = await pipelineRun(memoryRunner(dataPipeline), "ex-pipeline-crash");
+    const r = objectRunner("data-pipeline", { crash: true });
+    const crashed = await pipelineRun(r, "ex-pipeline-crash");
+    expect(r.aborts).toBe(1);
+    expect(crashed.status).toEqual(memory.status);
+    expect(crashed.status).toMatchObject({ status: "complete", output: ORDERS_DONE });
+    expect(Object.values(firstStarts(crashed.history)).every((n) => n === 1)).toBe(true);
+    expect(shape(crashed.history)).toEqual(shape(memory.history));
+  });
+
   it("training-loop: aborted during its retry backoff and at both reviews, it ends as the memory host's run without crashes, re-running no step", async () => {
     const memory = await trainRejectThenApprove(memoryRunner(trainingLoop), "ex-train-crash");
     const r = objectRunner("training-loop", { crash: true });
