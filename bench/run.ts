@@ -3,7 +3,8 @@
  * bound (ours, and Cloudflare's local Workflows engine through a
  * [[workflows]] binding), runs each workload after a warm-up, takes the
  * median of several runs, prints one table and writes bench/results/latest.json.
- * Set BENCH_QUICK=1 for a short run that only checks the harness.
+ * Set BENCH_QUICK=1 for a short run that only checks the harness, and
+ * BENCH_ONLY=dags to run the DAG workloads alone (neither writes the results).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -12,10 +13,11 @@ import { unstable_dev } from "wrangler";
 
 process.env.WRANGLER_SEND_METRICS = "false";
 const quick = process.env.BENCH_QUICK === "1";
+const dagsOnly = process.env.BENCH_ONLY === "dags";
 const root = new URL("..", import.meta.url).pathname;
 const persistTo = mkdtempSync(join(tmpdir(), "dm-bench-"));
 
-type Engine = "theirs" | "ours-code" | "ours-machine" | "ours-machine-nosnap";
+type Engine = "theirs" | "ours-code" | "ours-machine" | "ours-machine-nosnap" | "ours-dag";
 type Worker = Awaited<ReturnType<typeof unstable_dev>>;
 
 async function start(): Promise<Worker> {
@@ -56,9 +58,9 @@ const rows: Row[] = [];
 const better = (ours: number, theirs: number | null, lowerIsBetter: boolean) => (theirs === null ? null : lowerIsBetter ? theirs / ours : ours / theirs);
 
 async function sequential(worker: Worker, engine: Engine, n: number, runs: number): Promise<number> {
-  await call(worker, `/sequential?engine=${engine}&n=${Math.min(n, 50)}&tag=${tag()}`);
+  await call(worker, `/complete?engine=${engine}&n=${Math.min(n, 50)}&tag=${tag()}`);
   const times: number[] = [];
-  for (let i = 0; i < runs; i++) times.push((await call<{ ms: number }>(worker, `/sequential?engine=${engine}&n=${n}&tag=${tag()}`)).ms / n);
+  for (let i = 0; i < runs; i++) times.push((await call<{ ms: number }>(worker, `/complete?engine=${engine}&n=${n}&tag=${tag()}`)).ms / n);
   return median(times);
 }
 
@@ -79,6 +81,56 @@ async function creations(worker: Worker, engine: Engine, instances: number, runs
   return median(rates);
 }
 
+/** Milliseconds from create to complete for one instance; the warm-up runs the same size, since a DAG's size is part of its definition. */
+async function complete(worker: Worker, engine: Engine, workload: "chain" | "wide", n: number, runs: number): Promise<number> {
+  await call(worker, `/complete?engine=${engine}&workload=${workload}&n=${n}&tag=${tag()}`);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push((await call<{ ms: number }>(worker, `/complete?engine=${engine}&workload=${workload}&n=${n}&tag=${tag()}`)).ms);
+  return median(times);
+}
+
+/**
+ * DAGs against the code a code-first engine runs for the same work: n
+ * independent steps, 50 at a time (Promise.all batches; the DAG's
+ * maxConcurrency), and a chain of steps (in a row; each task needing the one before).
+ */
+async function dags(worker: Worker): Promise<Row[]> {
+  const runs = quick ? 1 : 3;
+  const sizes = quick ? { wide: 100, deep: 20 } : { wide: 1000, deep: 200 };
+  const workloads = [
+    { workload: "wide" as const, n: sizes.wide, label: `6. a wide DAG: ${sizes.wide} tasks, no dependencies, 50 at once` },
+    { workload: "chain" as const, n: sizes.deep, label: `6. a deep DAG: a chain of ${sizes.deep} tasks` },
+  ];
+  const measured: Row[] = [];
+  for (const { workload, n, label } of workloads) {
+    console.error(`6/6 DAGs: ${label}`);
+    const theirs = await complete(worker, "theirs", workload, n, runs);
+    const code = await complete(worker, "ours-code", workload, n, runs);
+    const dag = await complete(worker, "ours-dag", workload, n, runs);
+    measured.push({
+      workload: label,
+      unit: "ms, create to complete",
+      ours: code,
+      machine: dag,
+      theirs,
+      ratio: better(dag, theirs, true),
+      note: "ours (machine) is the DAG, and the ratio compares it with theirs; ours (code-first) and theirs run the same class: Promise.all in batches of 50, or steps in a row",
+    });
+  }
+  return measured;
+}
+
+function printTable(machine: { cpu: string; date: string }, workerdVersion: string, wranglerVersion: string): void {
+  const fmt = (value: number | null | undefined) => (value === null || value === undefined ? "n/a" : value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));
+  const table = [
+    "| workload | unit | ours (code-first) | ours (machine) | theirs (Cloudflare local) | ratio, code-first vs theirs (>1 = ours better) |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...rows.map((r) => `| ${r.workload} | ${r.unit} | ${fmt(r.ours)} | ${fmt(r.machine)} | ${fmt(r.theirs)} | ${r.ratio === null ? "n/a" : `${fmt(r.ratio)}x`} |`),
+  ].join("\n");
+  console.log(`\n${cpus().length} cores (${machine.cpu}), workerd ${workerdVersion}, wrangler ${wranglerVersion}, ${machine.date}${quick ? " (quick run)" : ""}\n`);
+  console.log(table);
+}
+
 function bytesUnder(dir: string, match: (path: string) => boolean): number {
   let total = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -97,6 +149,15 @@ async function main() {
   const workerdVersion = JSON.parse(readFileSync(join(root, "node_modules/wrangler/node_modules/workerd/package.json"), "utf8").toString()).version as string;
   const wranglerVersion = JSON.parse(readFileSync(join(root, "node_modules/wrangler/package.json"), "utf8")).version as string;
   let worker = await start();
+  const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version, workerd: workerdVersion, wrangler: wranglerVersion, date: new Date().toISOString(), quick };
+
+  if (dagsOnly) {
+    rows.push(...(await dags(worker)));
+    await worker.stop();
+    printTable(machine, workerdVersion, wranglerVersion);
+    rmSync(persistTo, { recursive: true, force: true });
+    return;
+  }
 
   console.error(`1/5 sequential: ${sequentialSteps} steps`);
   const seq = { theirs: await sequential(worker, "theirs", sequentialSteps, runs), code: await sequential(worker, "ours-code", sequentialSteps, runs), machine: await sequential(worker, "ours-machine", sequentialSteps, runs) };
@@ -118,6 +179,8 @@ async function main() {
   const createCount = quick ? 20 : 200;
   const made = { theirs: await creations(worker, "theirs", createCount, runs), code: await creations(worker, "ours-code", createCount, runs), machine: await creations(worker, "ours-machine", createCount, runs) };
   rows.push({ workload: `3. creating ${createCount} instances at once`, unit: "creations per second", ours: made.code, machine: made.machine, theirs: made.theirs, ratio: better(made.code, made.theirs, false) });
+
+  const dagRows = await dags(worker);
 
   console.error("4/5 recovery: preparing instances");
   const engines: Engine[] = ["ours-machine", "ours-machine-nosnap", "ours-code", "theirs"];
@@ -177,15 +240,8 @@ async function main() {
     note: "ours: log and snapshot bytes as SQLite holds them; theirs: growth of their engine's SQLite files. Object memory: workerd does not report it.",
   });
 
-  const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version, workerd: workerdVersion, wrangler: wranglerVersion, date: new Date().toISOString(), quick };
-  const fmt = (value: number | null | undefined) => (value === null || value === undefined ? "n/a" : value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));
-  const table = [
-    "| workload | unit | ours (code-first) | ours (machine) | theirs (Cloudflare local) | ratio, code-first vs theirs (>1 = ours better) |",
-    "| --- | --- | --- | --- | --- | --- |",
-    ...rows.map((r) => `| ${r.workload} | ${r.unit} | ${fmt(r.ours)} | ${fmt(r.machine)} | ${fmt(r.theirs)} | ${r.ratio === null ? "n/a" : `${fmt(r.ratio)}x`} |`),
-  ].join("\n");
-  console.log(`\n${cpus().length} cores (${machine.cpu}), workerd ${workerdVersion}, wrangler ${wranglerVersion}, ${machine.date}${quick ? " (quick run)" : ""}\n`);
-  console.log(table);
+  rows.push(...dagRows);
+  printTable(machine, workerdVersion, wranglerVersion);
   if (!quick) writeFileSync(join(root, "bench/results/latest.json"), JSON.stringify({ machine, rows }, null, 2) + "\n");
   rmSync(persistTo, { recursive: true, force: true });
 }

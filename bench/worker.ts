@@ -1,14 +1,17 @@
 import { WorkflowEntrypoint as CloudflareEntrypoint, type WorkflowEvent as CfEvent, type WorkflowStep as CfStep } from "cloudflare:workers";
 import { createWorkflows } from "../worker";
 import type { WorkflowEvent, WorkflowStep } from "../index";
-import { chain, codeChain, machineChain, type ChainParams } from "./workflows";
+import { chain, codeChain, codeWide, deepDag, machineChain, wide, wideDag, type ChainParams } from "./workflows";
 
 /**
  * The benchmark Worker: our engine (machine and code-first, with snapshots
  * and without) and Cloudflare's local engine, bound in one workerd. Each
  * endpoint runs one measurement inside the Worker, so no HTTP hop is timed.
  */
-const withSnapshots = createWorkflows({ workflows: [machineChain, codeChain], snapshotEvery: 100 });
+/** The DAG workloads at the sizes of a full run and of a quick one (BENCH_QUICK=1): a DAG's size is part of its definition. */
+const dags = [wideDag(1000), wideDag(100), deepDag(200), deepDag(20)];
+
+const withSnapshots = createWorkflows({ workflows: [machineChain, codeChain, codeWide, ...dags], snapshotEvery: 100 });
 const withoutSnapshots = createWorkflows({
   workflows: [machineChain, codeChain],
   snapshotEvery: Number.MAX_SAFE_INTEGER,
@@ -25,24 +28,40 @@ export class TheirChain extends CloudflareEntrypoint<unknown, ChainParams> {
   }
 }
 
-interface Env {
-  THEIR_CHAIN: Workflow<ChainParams>;
+export class TheirWide extends CloudflareEntrypoint<unknown, ChainParams> {
+  override async run(event: CfEvent<ChainParams>, step: CfStep) {
+    return wide(event as unknown as WorkflowEvent<ChainParams>, step as unknown as WorkflowStep);
+  }
 }
 
-type Engine = "theirs" | "ours-code" | "ours-machine" | "ours-machine-nosnap";
+interface Env {
+  THEIR_CHAIN: Workflow<ChainParams>;
+  THEIR_WIDE: Workflow<ChainParams>;
+}
+
+type Engine = "theirs" | "ours-code" | "ours-machine" | "ours-machine-nosnap" | "ours-dag";
+
+/** What runs: n steps in a row (the DAG: a chain of n tasks), or n independent steps, 50 at a time. */
+type Workload = "chain" | "wide";
+
+function workflowOf(engine: Exclude<Engine, "theirs">, workload: Workload, n: number): string {
+  if (engine === "ours-dag") return workload === "wide" ? `dag-wide-${n}` : `dag-deep-${n}`;
+  if (engine === "ours-code") return workload === "wide" ? "code-wide" : "code-chain";
+  return "machine-chain";
+}
 
 interface Probe {
   status(): Promise<{ status: string; __LOCAL_DEV_STEP_OUTPUTS?: unknown[] }>;
   sendEvent(event: { type: string }): Promise<void>;
 }
 
-async function create(env: Env, engine: Engine, id: string, params: ChainParams): Promise<Probe> {
+async function create(env: Env, engine: Engine, id: string, params: ChainParams, workload: Workload = "chain"): Promise<Probe> {
   if (engine === "theirs") {
-    const instance = await env.THEIR_CHAIN.create({ id, params });
+    const instance = await (workload === "wide" ? env.THEIR_WIDE : env.THEIR_CHAIN).create({ id, params });
     return { status: () => instance.status(), sendEvent: (event) => instance.sendEvent({ ...event, payload: null }) };
   }
   const host = engine === "ours-machine-nosnap" ? withoutSnapshots : withSnapshots;
-  return host.client(env).workflow(engine === "ours-code" ? "code-chain" : "machine-chain").create({ id, params });
+  return host.client(env).workflow(workflowOf(engine, workload, params.n)).create({ id, params });
 }
 
 async function get(env: Env, engine: Engine, id: string): Promise<Probe> {
@@ -73,9 +92,9 @@ async function measure(env: Env, url: URL): Promise<unknown> {
   const tag = url.searchParams.get("tag") ?? crypto.randomUUID();
   const n = Number(url.searchParams.get("n") ?? "0");
   switch (url.pathname) {
-    case "/sequential": {
+    case "/complete": {
       const start = Date.now();
-      const probe = await create(env, engine, `seq-${tag}`, { n });
+      const probe = await create(env, engine, `one-${tag}`, { n }, (url.searchParams.get("workload") ?? "chain") as Workload);
       const reads = await watch(probe, finished);
       return { ms: Date.now() - start, reads };
     }

@@ -1,5 +1,5 @@
 import { assign, setup } from "xstate";
-import { defineWorkflow, step, WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "../index";
+import { dagTasks, defineDag, defineWorkflow, step, WorkflowEntrypoint, type DagTasks, type WorkflowEvent, type WorkflowStep } from "../index";
 
 /** What every benchmark workflow takes: how many trivial steps, how big each step's output, and whether to wait for a `go` event at the end. */
 export interface ChainParams {
@@ -43,3 +43,39 @@ const machine = setup({
 
 export const machineChain = defineWorkflow({ name: "machine-chain", machine, steps: { tick: { retries: { limit: 0, delay: 0 } } } });
 export const codeChain = defineWorkflow({ name: "code-chain", entrypoint: OurChain });
+
+/** How many steps of the wide workload run at once: a Promise.all batch for code-first engines, maxConcurrency for the DAG. */
+export const WIDE_BATCH = 50;
+
+/** n independent steps, started WIDE_BATCH at a time with Promise.all, as code-first engines fan out; the next batch starts when the last one has finished. */
+export async function wide(event: WorkflowEvent<ChainParams>, step: WorkflowStep): Promise<number> {
+  const { n } = event.payload;
+  for (let first = 0; first < n; first += WIDE_BATCH) {
+    const batch = Array.from({ length: Math.min(WIDE_BATCH, n - first) }, (_, k) => first + k);
+    await Promise.all(batch.map((i) => step.do(`t${i}`, async () => i)));
+  }
+  return n;
+}
+
+export class OurWide extends WorkflowEntrypoint<unknown, ChainParams> {
+  async run(event: WorkflowEvent<ChainParams>, step: WorkflowStep) {
+    return wide(event, step);
+  }
+}
+
+export const codeWide = defineWorkflow({ name: "code-wide", entrypoint: OurWide });
+
+/** Task names made in a loop are not known to the type checker, so the list is typed loosely. */
+type LooseTasks = DagTasks<unknown, unknown, Record<string, number>>;
+
+function trivialTasks(n: number, needs: (i: number) => string[]): LooseTasks {
+  let tasks = dagTasks() as unknown as LooseTasks;
+  for (let i = 0; i < n; i++) tasks = tasks.task(`t${i}` as never, { needs: needs(i), run: () => i }) as unknown as LooseTasks;
+  return tasks;
+}
+
+/** The wide workload as a DAG: n tasks that need nothing, at most WIDE_BATCH running at once. */
+export const wideDag = (n: number) => defineDag({ name: `dag-wide-${n}`, tasks: trivialTasks(n, () => []), maxConcurrency: WIDE_BATCH, output: () => n });
+
+/** The chain as a DAG: n tasks, each needing the one before. */
+export const deepDag = (n: number) => defineDag({ name: `dag-deep-${n}`, tasks: trivialTasks(n, (i) => (i ? [`t${i - 1}`] : [])), output: () => n });
