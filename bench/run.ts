@@ -82,7 +82,7 @@ async function creations(worker: Worker, engine: Engine, instances: number, runs
 }
 
 /** Milliseconds from create to complete for one instance; the warm-up runs the same size, since a DAG's size is part of its definition. */
-async function complete(worker: Worker, engine: Engine, workload: "chain" | "wide", n: number, runs: number): Promise<number> {
+async function complete(worker: Worker, engine: Engine, workload: "chain" | "wide" | "map", n: number, runs: number): Promise<number> {
   await call(worker, `/complete?engine=${engine}&workload=${workload}&n=${n}&tag=${tag()}`);
   const times: number[] = [];
   for (let i = 0; i < runs; i++) times.push((await call<{ ms: number }>(worker, `/complete?engine=${engine}&workload=${workload}&n=${n}&tag=${tag()}`)).ms);
@@ -92,32 +92,27 @@ async function complete(worker: Worker, engine: Engine, workload: "chain" | "wid
 /**
  * DAGs against the code a code-first engine runs for the same work: n
  * independent steps, 50 at a time (Promise.all batches; the DAG's
- * maxConcurrency), and a chain of steps (in a row; each task needing the one before).
+ * maxConcurrency, or a map's concurrency), and a chain of steps (in a row;
+ * each task needing the one before).
  */
 async function dags(worker: Worker): Promise<Row[]> {
   const runs = quick ? 1 : 3;
   const sizes = quick ? { wide: 100, deep: 20 } : { wide: 1000, deep: 200 };
-  const workloads = [
-    { workload: "wide" as const, n: sizes.wide, label: `6. a wide DAG: ${sizes.wide} tasks, no dependencies, 50 at once` },
-    { workload: "chain" as const, n: sizes.deep, label: `6. a deep DAG: a chain of ${sizes.deep} tasks` },
+  const note = "ours (machine) is the DAG, and the ratio compares it with theirs; ours (code-first) and theirs run the same class: Promise.all in batches of 50, or steps in a row";
+  const row = (label: string, code: number, dag: number, theirs: number): Row => ({ workload: label, unit: "ms, create to complete", ours: code, machine: dag, theirs, ratio: better(dag, theirs, true), note });
+
+  console.error(`6/6 DAGs: ${sizes.wide} independent steps`);
+  const wide = { theirs: await complete(worker, "theirs", "wide", sizes.wide, runs), code: await complete(worker, "ours-code", "wide", sizes.wide, runs) };
+  const tasks = await complete(worker, "ours-dag", "wide", sizes.wide, runs);
+  const map = await complete(worker, "ours-dag", "map", sizes.wide, runs);
+  console.error(`6/6 DAGs: a chain of ${sizes.deep}`);
+  const deep = { theirs: await complete(worker, "theirs", "chain", sizes.deep, runs), code: await complete(worker, "ours-code", "chain", sizes.deep, runs) };
+  const chain = await complete(worker, "ours-dag", "chain", sizes.deep, runs);
+  return [
+    row(`6. a wide DAG: ${sizes.wide} tasks, no dependencies, 50 at once`, wide.code, tasks, wide.theirs),
+    row(`6. the same ${sizes.wide} steps as one DAG map, 50 at once`, wide.code, map, wide.theirs),
+    row(`6. a deep DAG: a chain of ${sizes.deep} tasks`, deep.code, chain, deep.theirs),
   ];
-  const measured: Row[] = [];
-  for (const { workload, n, label } of workloads) {
-    console.error(`6/6 DAGs: ${label}`);
-    const theirs = await complete(worker, "theirs", workload, n, runs);
-    const code = await complete(worker, "ours-code", workload, n, runs);
-    const dag = await complete(worker, "ours-dag", workload, n, runs);
-    measured.push({
-      workload: label,
-      unit: "ms, create to complete",
-      ours: code,
-      machine: dag,
-      theirs,
-      ratio: better(dag, theirs, true),
-      note: "ours (machine) is the DAG, and the ratio compares it with theirs; ours (code-first) and theirs run the same class: Promise.all in batches of 50, or steps in a row",
-    });
-  }
-  return measured;
 }
 
 function printTable(machine: { cpu: string; date: string }, workerdVersion: string, wranglerVersion: string): void {

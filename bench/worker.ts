@@ -1,7 +1,7 @@
 import { WorkflowEntrypoint as CloudflareEntrypoint, type WorkflowEvent as CfEvent, type WorkflowStep as CfStep } from "cloudflare:workers";
 import { createWorkflows } from "../worker";
 import type { WorkflowEvent, WorkflowStep } from "../index";
-import { chain, codeChain, codeWide, deepDag, machineChain, wide, wideDag, type ChainParams } from "./workflows";
+import { chain, codeChain, codeWide, deepDag, machineChain, mapDag, wide, wideDag, type ChainParams } from "./workflows";
 
 /**
  * The benchmark Worker: our engine (machine and code-first, with snapshots
@@ -9,7 +9,7 @@ import { chain, codeChain, codeWide, deepDag, machineChain, wide, wideDag, type 
  * endpoint runs one measurement inside the Worker, so no HTTP hop is timed.
  */
 /** The DAG workloads at the sizes of a full run and of a quick one (BENCH_QUICK=1): a DAG's size is part of its definition. */
-const dags = [wideDag(1000), wideDag(100), deepDag(200), deepDag(20)];
+const dags = [wideDag(1000), wideDag(100), mapDag(1000), mapDag(100), deepDag(200), deepDag(20)];
 
 const withSnapshots = createWorkflows({ workflows: [machineChain, codeChain, codeWide, ...dags], snapshotEvery: 100 });
 const withoutSnapshots = createWorkflows({
@@ -41,12 +41,12 @@ interface Env {
 
 type Engine = "theirs" | "ours-code" | "ours-machine" | "ours-machine-nosnap" | "ours-dag";
 
-/** What runs: n steps in a row (the DAG: a chain of n tasks), or n independent steps, 50 at a time. */
-type Workload = "chain" | "wide";
+/** What runs: n steps in a row (the DAG: a chain of n tasks), or n independent steps, 50 at a time (the DAG: n tasks, or one map over n items). */
+type Workload = "chain" | "wide" | "map";
 
 function workflowOf(engine: Exclude<Engine, "theirs">, workload: Workload, n: number): string {
-  if (engine === "ours-dag") return workload === "wide" ? `dag-wide-${n}` : `dag-deep-${n}`;
-  if (engine === "ours-code") return workload === "wide" ? "code-wide" : "code-chain";
+  if (engine === "ours-dag") return workload === "chain" ? `dag-deep-${n}` : `dag-${workload}-${n}`;
+  if (engine === "ours-code") return workload === "chain" ? "code-chain" : "code-wide";
   return "machine-chain";
 }
 
@@ -57,7 +57,7 @@ interface Probe {
 
 async function create(env: Env, engine: Engine, id: string, params: ChainParams, workload: Workload = "chain"): Promise<Probe> {
   if (engine === "theirs") {
-    const instance = await (workload === "wide" ? env.THEIR_WIDE : env.THEIR_CHAIN).create({ id, params });
+    const instance = await (workload === "chain" ? env.THEIR_CHAIN : env.THEIR_WIDE).create({ id, params });
     return { status: () => instance.status(), sendEvent: (event) => instance.sendEvent({ ...event, payload: null }) };
   }
   const host = engine === "ours-machine-nosnap" ? withoutSnapshots : withSnapshots;

@@ -77,5 +77,15 @@ function trivialTasks(n: number, needs: (i: number) => string[]): LooseTasks {
 /** The wide workload as a DAG: n tasks that need nothing, at most WIDE_BATCH running at once. */
 export const wideDag = (n: number) => defineDag({ name: `dag-wide-${n}`, tasks: trivialTasks(n, () => []), maxConcurrency: WIDE_BATCH, output: () => n });
 
+/** The wide workload as one DAG task's list and a map over it, WIDE_BATCH items at a time: a region per slot, not per item. */
+export const mapDag = (n: number) =>
+  defineDag({
+    name: `dag-map-${n}`,
+    tasks: dagTasks()
+      .task("list", { run: () => Array.from({ length: n }, (_, i) => i) })
+      .map("each", { over: "list", concurrency: WIDE_BATCH, run: (i) => i }),
+    output: () => n,
+  });
+
 /** The chain as a DAG: n tasks, each needing the one before. */
 export const deepDag = (n: number) => defineDag({ name: `dag-deep-${n}`, tasks: trivialTasks(n, (i) => (i ? [`t${i - 1}`] : [])), output: () => n });
