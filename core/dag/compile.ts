@@ -19,6 +19,7 @@ import {
   type DagPlan,
 } from "./context";
 import { EventTimeoutError } from "./failures";
+import { withLightAssigns } from "./assigns";
 import { withRoutedEvents } from "./routing";
 import { withDirectStart } from "./start";
 import type { EventTask, MapTask, TaskSpec } from "./types";
@@ -188,5 +189,5 @@ export function compileDag(plan: DagPlan, output: DagOutput | undefined): AnySta
     states: Object.fromEntries(plan.tasks.map((task) => [task.name, region(plan, task)])) as Record<string, object>,
     output: ({ context }) => (output ? output(context.outputs, context.params) : context.outputs),
   });
-  return withRoutedEvents(withDirectStart(machine, plan));
+  return withLightAssigns(withRoutedEvents(withDirectStart(machine, plan)));
 }

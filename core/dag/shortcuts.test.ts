@@ -1,23 +1,36 @@
 import { describe, expect, it } from "vitest";
-import { initialTransition, transition, type AnyEventObject, type AnyMachineSnapshot, type AnyStateMachine, type ExecutableActionObject } from "xstate";
+import { assign, initialTransition, transition, type AnyEventObject, type AnyMachineSnapshot, type AnyStateMachine, type ExecutableActionObject } from "xstate";
 import type { WorkflowDefinition } from "../definition";
 import { defineDag } from "./define";
 import { dagTasks, type DagTasks } from "./tasks";
 
 /**
- * A compiled DAG enters its first state directly (start.ts) and hands events
- * only to the regions that take them (routing.ts). Both must give what
- * XState's own code gives: the same machine with those two methods removed
- * is the reference, driven through the same events.
+ * A compiled DAG enters its first state directly (start.ts), hands events
+ * only to the regions that take them (routing.ts) and resolves its assigns
+ * without rebuilding the state (assigns.ts). All must give what XState's own
+ * code gives: the same machine with those two methods removed and XState's
+ * own assigns is the reference, driven through the same events.
  */
 
 const machineOf = (def: WorkflowDefinition) => (def as unknown as { machine: AnyStateMachine }).machine;
 
-/** The same DAG, compiled twice: with the shortcuts, and with XState's own methods. */
+/** XState's own assign in place of each light one, made from the same assignment. */
+function stockAssigns(machine: AnyStateMachine) {
+  const actions = Object.fromEntries(
+    Object.entries(machine.implementations.actions).map(([type, action]) => {
+      const light = action as unknown as { type?: string; assignment: Parameters<typeof assign>[0] };
+      return [type, light.type === "xstate.assign" ? assign(light.assignment) : action];
+    }),
+  );
+  return { ...machine.implementations, actions };
+}
+
+/** The same DAG, compiled twice: with the shortcuts, and with XState's own methods and assigns. */
 function pair(build: () => WorkflowDefinition): { fast: AnyStateMachine; stock: AnyStateMachine } {
   const stock = machineOf(build()) as unknown as Record<string, unknown>;
   delete stock.getInitialSnapshot;
   delete stock.getTransitionData;
+  stock.implementations = stockAssigns(stock as unknown as AnyStateMachine);
   return { fast: machineOf(build()), stock: stock as unknown as AnyStateMachine };
 }
 
@@ -25,6 +38,7 @@ function pair(build: () => WorkflowDefinition): { fast: AnyStateMachine; stock: 
 function seen(snapshot: AnyMachineSnapshot, actions: ExecutableActionObject[]) {
   return {
     value: snapshot.value,
+    nodes: (snapshot as unknown as { _nodes: { id: string }[] })._nodes.map((node) => node.id).sort(),
     context: snapshot.context,
     status: snapshot.status,
     output: snapshot.output,
