@@ -29,7 +29,8 @@ type Deferrable = RecordBody<"step.succeeded" | "step.failed" | "timer.fired" | 
  * A copy of the book that folding one record may change freely; the state it
  * came from is left as it was. (Immer did this first; in a profile of a
  * 2,000-step instance its proxies took half the fold's time, and the book is
- * small enough to copy.) Idempotency keys can grow large, so they are copied
+ * small enough to copy.) Idempotency keys and the generation counters (one
+ * per invoke and timer ever started) grow with the run, so they are copied
  * only where one is added.
  */
 function writable(book: Book): Book {
@@ -42,8 +43,6 @@ function writable(book: Book): Book {
     ...book,
     steps: copy(book.steps),
     timers: copy(book.timers),
-    stepGenerations: { ...book.stepGenerations },
-    timerGenerations: { ...book.timerGenerations },
     inbox: [...book.inbox],
     paused: book.paused && { ...book.paused, deferred: [...book.paused.deferred] },
     compensable: book.compensable.map((done) => ({ ...done })),

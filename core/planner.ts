@@ -6,6 +6,7 @@ import type { ErrorInfo } from "./records";
 import type { Book, TimerEntry } from "./state";
 import { pureTransition } from "./transition";
 import { fail } from "./compensation";
+import { invokeActive } from "./active-invokes";
 
 /**
  * Interprets what one transition asked for. Built-in actions come back inert
@@ -32,11 +33,6 @@ export function withoutChildren(snapshot: AnyMachineSnapshot): AnyMachineSnapsho
   return Object.keys(snapshot.children).length ? { ...snapshot, children: {} } : snapshot;
 }
 
-function activeInvokes(snapshot: AnyMachineSnapshot): Set<string> {
-  const nodes = (snapshot as unknown as { _nodes: { invoke: { id: string }[] }[] })._nodes;
-  return new Set(nodes.flatMap((node) => node.invoke.map((invoke) => invoke.id)));
-}
-
 function plan(def: WorkflowDefinition, book: Book, actions: ExecutableActionObject[], at: number, custom: ExecutableActionObject[]): void {
   for (const action of actions) {
     const params = (action.params ?? {}) as Record<string, unknown>;
@@ -47,7 +43,7 @@ function plan(def: WorkflowDefinition, book: Book, actions: ExecutableActionObje
         if (typeof src !== "string") throw new InvalidDefinitionError(def.name, `the child "${invokeId}" has no actor name; invoke steps by name.`);
         for (const entry of Object.values(book.steps)) if (entry.invokeId === invokeId) delete book.steps[entry.key];
         const generation = (book.stepGenerations[invokeId] ?? 0) + 1;
-        book.stepGenerations[invokeId] = generation;
+        book.stepGenerations = { ...book.stepGenerations, [invokeId]: generation };
         const key = `${invokeId}#${generation}`;
         book.steps[key] = {
           key,
@@ -65,7 +61,7 @@ function plan(def: WorkflowDefinition, book: Book, actions: ExecutableActionObje
         const sendId = params.id;
         if (typeof sendId !== "string") throw new InvalidDefinitionError(def.name, "a delayed raise() has no id; give it one so its timer survives replay.");
         const generation = (book.timerGenerations[sendId] ?? 0) + 1;
-        book.timerGenerations[sendId] = generation;
+        book.timerGenerations = { ...book.timerGenerations, [sendId]: generation };
         book.timers[sendId] = {
           id: `${sendId}#${generation}`,
           sendId,
@@ -95,8 +91,7 @@ function settle(def: WorkflowDefinition, book: Book, machine: AnyMachineSnapshot
     book.inbox = [];
     return;
   }
-  const active = activeInvokes(machine);
-  for (const entry of Object.values(book.steps)) if (!active.has(entry.invokeId)) delete book.steps[entry.key];
+  for (const entry of Object.values(book.steps)) if (!invokeActive(machine, entry.invokeId)) delete book.steps[entry.key];
 }
 
 type Step = () => [AnyMachineSnapshot, ExecutableActionObject[]];

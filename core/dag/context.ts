@@ -44,6 +44,8 @@ export interface DagPlan {
   byName: ReadonlyMap<string, TaskSpec>;
   waitsFor: ReadonlyMap<string, readonly string[]>;
   maxConcurrency: number | undefined;
+  /** Every task is a step or a map: once the places are taken, nothing else starts. */
+  onlyCounted: boolean;
 }
 
 const counted = (task: TaskSpec) => task.kind === "task" || task.kind === "map";
@@ -55,6 +57,7 @@ export function planOf(name: string, tasks: readonly TaskSpec[], maxConcurrency:
     byName: new Map(tasks.map((task) => [task.name, task])),
     waitsFor: new Map(tasks.map((task) => [task.name, dependencies(task)])),
     maxConcurrency,
+    onlyCounted: tasks.every(counted),
   };
 }
 
@@ -74,6 +77,7 @@ function startable(plan: DagPlan, context: DagContext): ReadonlySet<string> {
   const starting = new Set<string>();
   let places = plan.maxConcurrency === undefined ? Infinity : plan.maxConcurrency - context.running;
   for (const task of plan.tasks) {
+    if (places <= 0 && plan.onlyCounted) break;
     if (!ready(plan, context, task.name)) continue;
     if (!counted(task)) starting.add(task.name);
     else if (places-- > 0) starting.add(task.name);
