@@ -1,13 +1,15 @@
 import { DEFAULT_PUBLIC_CONFIG } from "./code/config";
+import { CodeStatusReader } from "./code/status";
 import type { StoredStream } from "./code/streams";
 import { fromStructured } from "./code/structured";
 import { InvalidOperationError } from "./errors";
 import type { Json } from "./json";
 import { redacted, type ErrorInfo, type LogRecord, type RecordData } from "./records";
+import type { InstanceStatusName } from "./status";
 
 /** Cloudflare's `WorkflowInstanceEvent` (workers-types v5), the shape `subscribe()` delivers. */
 export type WorkflowInstanceEvent = { instanceId: string; eventId: number; timestamp: number } & (
-  /** workflow_waiting is a type filters may name, as Cloudflare's; this engine reports waiting in status() only. */
+  /** workflow_waiting and workflow_running also mark a code-first run's moves between running and waiting, as Cloudflare's newer engine's. */
   | { type: "workflow_queued" | "workflow_running" | "workflow_paused" | "workflow_waiting_for_pause" | "workflow_waiting" | "workflow_terminated" | "rollback_started" | "rollback_completed" | "rollback_errored" }
   | { type: "workflow_started"; params?: Json }
   | { type: "workflow_completed"; output?: Json }
@@ -94,12 +96,26 @@ function configOf(record: LogRecord<"step.started" | "rollback.step.started">): 
   return record.data.key.startsWith("do:") ? { config: DEFAULT_PUBLIC_CONFIG } : {};
 }
 
+/** Whether an instance runs a code-first workflow, told by the definition its log was created with. */
+export type CodeFirstCheck = (definitionHash: string) => boolean;
+
+/** The status each status event tells a subscriber of. */
+const ANNOUNCED: Partial<Record<WorkflowInstanceEventType, InstanceStatusName>> = {
+  workflow_running: "running",
+  workflow_waiting: "waiting",
+  workflow_waiting_for_pause: "waitingForPause",
+  workflow_paused: "paused",
+};
+
 /**
  * Maps an instance's log to Cloudflare's instance events, numbered densely
  * from 1 in log order, so a cursor from one call is good for the next.
  */
 export class InstanceEventStream {
   private eventId = 0;
+  /** A code-first instance's status after each record; undefined for a machine's, whose status needs its definition to fold. */
+  private status: CodeStatusReader | undefined;
+  private announced: InstanceStatusName | undefined;
   private readonly waits = new Map<string, string>();
   private readonly openWaits: string[] = [];
   private readonly running = new Set<string>();
@@ -109,14 +125,36 @@ export class InstanceEventStream {
   constructor(
     private readonly instanceId: string,
     private readonly streamOf?: StreamReader,
+    private readonly isCodeFirst?: CodeFirstCheck,
   ) {}
 
   push(records: readonly LogRecord[]): WorkflowInstanceEvent[] {
     const events: WorkflowInstanceEvent[] = [];
     for (const record of records) {
-      for (const event of this.map(redacted(record))) events.push({ ...event, instanceId: this.instanceId, eventId: ++this.eventId, timestamp: record.at } as WorkflowInstanceEvent);
+      for (const event of this.withStatusMoves(record, this.map(redacted(record)))) {
+        events.push({ ...event, instanceId: this.instanceId, eventId: ++this.eventId, timestamp: record.at } as WorkflowInstanceEvent);
+      }
     }
     return events;
+  }
+
+  /**
+   * A record's events with the move between running and waiting that the
+   * record made, as the status the log folds to after it: workflow_running
+   * before them (the run woke to write them), workflow_waiting after them.
+   * Pauses, resumes, restarts and rollbacks announce their own statuses.
+   */
+  private withStatusMoves(record: LogRecord, events: EventBody[]): EventBody[] {
+    if (record.type === "instance.created" && this.isCodeFirst?.(record.data.definitionHash)) this.status = new CodeStatusReader();
+    if (!this.status) return events;
+    const status = this.status.after(record);
+    const moved: EventBody[] = status === "running" && this.announced === "waiting" ? [{ type: "workflow_running" }, ...events] : [...events];
+    for (const event of moved) this.announced = ANNOUNCED[event.type] ?? this.announced;
+    if (status === "waiting" && this.announced === "running") {
+      moved.push({ type: "workflow_waiting" });
+      this.announced = "waiting";
+    }
+    return moved;
   }
 
   private map(record: LogRecord): EventBody[] {

@@ -15,6 +15,7 @@ import type { CodeWorkflowDefinition } from "../core/code/definition";
 import { createdRecord, type Creation } from "../core/creation";
 import { applyCodeRecord, foldCode, nextCodeWake, storedStreams, type CodeState, type StepResult } from "../core/code/fold";
 import { toRunError } from "../core/code/run-errors";
+import { codeStatusName } from "../core/code/status";
 import type { WorkflowStep, WorkflowStepConfig, WorkflowStepContext, WorkflowStepEvent, WorkflowStepRollbackOptions } from "../core/code/types";
 import { toMilliseconds } from "../core/durations";
 import { isNonRetryable } from "../core/retry";
@@ -239,17 +240,8 @@ export class CodeDriver implements HostedInstance {
     this.stopEverything();
   }
 
-  /** `waiting` only while nothing runs and the run waits on time or an event: between two steps, run() itself is running. */
   private statusName(): InstanceStatusName {
-    const { ended, paused, steps, sleeps, waits, rollback } = this.state.book;
-    if (ended) return ended.status;
-    if (rollback && !rollback.finished) return "rollingBack";
-    const running = Object.values(steps).some((step) => step.phase === "running");
-    if (paused) return running ? "waitingForPause" : "paused";
-    if (running) return "running";
-    const waitsOnSomething =
-      Object.values(steps).some((step) => step.phase === "backoff") || Object.values(sleeps).some((sleep) => !sleep.done) || Object.values(waits).some((wait) => !wait.outcome);
-    return waitsOnSomething ? "waiting" : "running";
+    return codeStatusName(this.state.book);
   }
 
   /** What the run is waiting on, for status(): the open step, sleep and event-wait keys. */

@@ -1,4 +1,4 @@
-import { assertSubscribeOptions, InstanceEventStream, TERMINAL_EVENTS, type SubscribeOptions, type WorkflowInstanceEvent } from "../core/instance-events";
+import { assertSubscribeOptions, InstanceEventStream, TERMINAL_EVENTS, type CodeFirstCheck, type SubscribeOptions, type WorkflowInstanceEvent } from "../core/instance-events";
 import type { LogRecord } from "../core/records";
 import { replayStream } from "./stream-output";
 
@@ -20,13 +20,20 @@ const LAST_POLL_MS = 500;
  * backing off from 20 ms to 500 ms while nothing happens), done after the
  * run's terminal event, even when the filter hides it. A step that returned
  * a ReadableStream completes with a fresh stream, whose rows are read only
- * as its reader pulls them.
+ * as its reader pulls them. A code-first run's moves between running and
+ * waiting show as workflow_running and workflow_waiting.
  */
-export function subscribe(instanceId: string, read: (after: number) => Promise<LogRecord[]>, readChunk: ChunkReader, options?: SubscribeOptions): InstanceSubscription {
+export function subscribe(
+  instanceId: string,
+  read: (after: number) => Promise<LogRecord[]>,
+  readChunk: ChunkReader,
+  isCodeFirst: CodeFirstCheck,
+  options?: SubscribeOptions,
+): InstanceSubscription {
   assertSubscribeOptions(options);
   const cursor = options?.cursor ?? 0;
   const filter = options?.filter;
-  const stream = new InstanceEventStream(instanceId, (key, attempt, stored) => replayStream(stored, (index) => readChunk(key, attempt, index)));
+  const stream = new InstanceEventStream(instanceId, (key, attempt, stored) => replayStream(stored, (index) => readChunk(key, attempt, index)), isCodeFirst);
   const queue: WorkflowInstanceEvent[] = [];
   let readUpTo = 0;
   let finished = false;

@@ -100,6 +100,7 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
           id,
           async (after) => driver().history({ after, limit: MAX_LIST_LIMIT }),
           async (key, attempt, index) => storage.store(workflow, id).chunks.read(key, attempt, index),
+          (hash) => catalog.pinned(workflow, id, hash).kind === "code",
           options,
         ),
       delete: async () => remove(workflow, id),

@@ -82,6 +82,7 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
           id,
           async (after) => unwrap(await object().history(workflow, id, { after, limit: MAX_LIST_LIMIT })),
           async (key, attempt, index) => unwrap(await object().streamChunk(workflow, id, key, attempt, index)) ?? undefined,
+          (hash) => catalog.pinned(workflow, id, hash).kind === "code",
           options,
         ),
       delete: () => remove(workflow, id),

@@ -54,6 +54,12 @@ export interface CodeBook {
   steps: Record<string, PendingStep>;
   sleeps: Record<string, { dueAt: number; done: boolean }>;
   waits: Record<string, Wait>;
+  /**
+   * The sleeps still open, and the keys of the waits still open in the order they started: `sleeps` and `waits`
+   * keep every answered one for replay, and status and matching, read after every record, look at open ones only.
+   */
+  openSleeps: number;
+  openWaits: string[];
   /** Events that arrived before a wait for their type, oldest first. */
   buffer: ReceivedEvent[];
   /** The last attempt started of each step, for the context its rollback handler receives. */
@@ -79,14 +85,15 @@ export interface CodeFoldContext {
 
 /** Gives buffered events to open waits: each event to the earliest wait for its type, each wait one event, in arrival order. */
 function match(book: CodeBook): void {
-  if (book.paused) return;
-  for (const [key, wait] of Object.entries(book.waits)) {
-    if (wait.outcome) continue;
+  if (book.paused || !book.buffer.length) return;
+  book.openWaits = book.openWaits.filter((key) => {
+    const wait = book.waits[key]!;
     const index = book.buffer.findIndex((event) => event.type === wait.type);
-    if (index < 0) continue;
+    if (index < 0) return true;
     const [event] = book.buffer.splice(index, 1);
-    book.waits[key]!.outcome = { event: event! };
-  }
+    wait.outcome = { event: event! };
+    return false;
+  });
 }
 
 function shiftDeadlines(book: CodeBook, by: number): void {
@@ -96,7 +103,7 @@ function shiftDeadlines(book: CodeBook, by: number): void {
 }
 
 function fresh(book: CodeBook): CodeBook {
-  return { ...book, results: {}, steps: {}, sleeps: {}, waits: {}, buffer: [], attempts: {}, rollback: null, firstStarted: {}, paused: null, ended: null };
+  return { ...book, results: {}, steps: {}, sleeps: {}, waits: {}, openSleeps: 0, openWaits: [], buffer: [], attempts: {}, rollback: null, firstStarted: {}, paused: null, ended: null };
 }
 
 /**
@@ -123,6 +130,8 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
       steps: {},
       sleeps: {},
       waits: {},
+      openSleeps: 0,
+      openWaits: [],
       buffer: [],
       attempts: {},
       rollback: null,
@@ -171,18 +180,30 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
         break;
       }
       case "timer.started":
-        draft.sleeps[record.data.id] ??= { dueAt: record.data.dueAt, done: false };
+        if (!draft.sleeps[record.data.id]) {
+          draft.sleeps[record.data.id] = { dueAt: record.data.dueAt, done: false };
+          draft.openSleeps += 1;
+        }
         draft.firstStarted[record.data.id] ??= record.seq;
         break;
       case "timer.fired": {
         const sleep = draft.sleeps[record.data.id];
-        if (sleep) sleep.done = true;
+        if (sleep && !sleep.done) {
+          sleep.done = true;
+          draft.openSleeps -= 1;
+        }
         const wait = draft.waits[record.data.id];
-        if (wait && !wait.outcome) wait.outcome = { timedOut: true };
+        if (wait && !wait.outcome) {
+          wait.outcome = { timedOut: true };
+          draft.openWaits = draft.openWaits.filter((key) => key !== record.data.id);
+        }
         break;
       }
       case "wait.started":
-        draft.waits[record.data.key] ??= { type: record.data.type, dueAt: record.data.dueAt, timeoutMs: record.data.timeoutMs };
+        if (!draft.waits[record.data.key]) {
+          draft.waits[record.data.key] = { type: record.data.type, dueAt: record.data.dueAt, timeoutMs: record.data.timeoutMs };
+          draft.openWaits.push(record.data.key);
+        }
         draft.firstStarted[record.data.key] ??= record.seq;
         match(draft);
         break;
