@@ -15,6 +15,7 @@ import type { LogRecord } from "../core/records";
 import { BOOKING_ROLLBACKS, BOOKING_STEPS } from "./booking";
 import { until } from "./until";
 import { workflows } from "./worker";
+import { B_RETRY_DELAY } from "./workflows";
 
 /** The Worker's default export, called in-process through its loopback binding. */
 const worker = (exports as unknown as { default: Fetcher }).default;
@@ -762,7 +763,7 @@ describe("the dashboard's API: counts, delete all, batches, step history, restar
       ["step", "b", 1],
       ["step", "c", 1],
     ]);
-    expect(list.find((s) => s.name === "b")).toMatchObject({ key: "0.gated.b#1", restartable: true, output: "b done", config: { retries: { limit: 2, delay: 20, backoff: "constant" } } });
+    expect(list.find((s) => s.name === "b")).toMatchObject({ key: "0.gated.b#1", restartable: true, output: "b done", config: { retries: { limit: 2, delay: B_RETRY_DELAY, backoff: "constant" } } });
     expect(list.filter((s) => s.kind === "timer").map((s) => s.success)).toEqual([true, null]);
     expectError(await get(`${instancePath("steps-missing")}/steps`), 404, "instance.not_found");
     expectError(await get(`${instancePath(id, "nope")}/steps`), 404, "workflow.not_found");

@@ -3,6 +3,8 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { describe, expect, it } from "vitest";
 import { workflows } from "./worker";
 import { until } from "./until";
+import { skipAhead } from "./skew-clock";
+import { B_RETRY_DELAY } from "./workflows";
 
 const client = () => workflows.client(env);
 const ledger = () => env.RUN_LEDGER.get(env.RUN_LEDGER.idFromName("ledger"));
@@ -82,6 +84,9 @@ describe.each(idleCrashes)("an idle instance %s", (_how, crash) => {
     const instance = await client().workflow("gated").create({ id, params: { instance: id, failB: "once" } });
     await until(() => instance.history(), (h) => h.some((r) => r.type === "step.attempt_failed"), "b's first attempt to fail");
     await crash(id);
+    expect(await ledger().count(`${id}:b`)).toBe(1);
+    skipAhead(B_RETRY_DELAY);
+    await until(() => runDurableObjectAlarm(objectOf(id)).then(() => ledger().count(`${id}:b`)), (n) => n === 2, "b's retry through the alarm");
     expect((await approveAndFinish(id)).output).toEqual(expected(id));
     expect(await ledger().count(`${id}:a`)).toBe(1);
     expect(await ledger().count(`${id}:b`)).toBe(2);

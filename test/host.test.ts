@@ -1,8 +1,10 @@
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { workflows } from "./worker";
 import { until } from "./until";
+import { skipAhead } from "./skew-clock";
+import { B_RETRY_DELAY } from "./workflows";
 
 const client = () => workflows.client(env);
 const ledger = () => env.RUN_LEDGER.get(env.RUN_LEDGER.idFromName("ledger"));
@@ -25,11 +27,13 @@ it("keeps an event sent before the machine waits for it, and delivers it when a 
 it("retries a failed step from the object's alarm, with the attempt and retry time in the log", async () => {
   const id = "retry-alarm";
   const instance = await client().workflow("gated").create({ id, params: { instance: id, failB: "once" } });
-  await until(() => instance.status(), (s) => s.value === "approval", "the retry to succeed");
+  await until(() => instance.history(), (h) => h.some((r) => r.type === "step.attempt_failed"), "b's first attempt to fail");
+  skipAhead(B_RETRY_DELAY);
+  await until(() => runDurableObjectAlarm(objectOf(id)).then(() => instance.status()), (s) => s.value === "approval", "the retry to succeed");
   const history = await instance.history();
   const failed = history.find((r) => r.type === "step.attempt_failed")!;
   expect(failed.data).toMatchObject({ key: "0.gated.b#1", attempt: 1, error: { name: "Error", message: "b failed once" } });
-  expect((failed.data as { retryAt: number }).retryAt - failed.at).toBe(20);
+  expect((failed.data as { retryAt: number }).retryAt - failed.at).toBe(B_RETRY_DELAY);
   const retried = history.find((r) => r.type === "step.started" && r.data.attempt === 2)!;
   expect(retried.at).toBeGreaterThanOrEqual((failed.data as { retryAt: number }).retryAt);
   expect(await ledger().count(`${id}:b`)).toBe(2);

@@ -22,6 +22,13 @@ const counted = (name: string) =>
 
 type Params = { instance: string; holdB?: boolean; failB?: "once" | "always"; wait?: number };
 
+/**
+ * How long b waits before its retry: long enough that the retry never comes
+ * on its own during a test, which moves the clock (`skipAhead`) and rings the
+ * alarm to reach it.
+ */
+export const B_RETRY_DELAY = 60_000;
+
 /** Three steps in a row, then a short durable sleep, then an event with a timeout. */
 export const gated = defineWorkflow({
   name: "gated",
@@ -55,7 +62,7 @@ export const gated = defineWorkflow({
     },
     output: ({ context }) => ({ results: context.results, approval: context.approval }),
   }),
-  steps: { b: { retries: { limit: 2, delay: 20, backoff: "constant" } } },
+  steps: { b: { retries: { limit: 2, delay: B_RETRY_DELAY, backoff: "constant" } } },
 });
 
 /** A code-first workflow with a sensitive step, for the redaction of what the API shows. */
