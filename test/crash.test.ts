@@ -95,9 +95,13 @@ describe.each(idleCrashes)("an idle instance %s", (_how, crash) => {
 
   it("while a timer is pending: the timer survives and fires from the alarm", async () => {
     const id = `timer-${_how}`;
-    const instance = await client().workflow("gated").create({ id, params: { instance: id, wait: 400 } });
+    // A minute: the sleep cannot end on its own before the crash; the clock is moved past it after.
+    const wait = 60_000;
+    const instance = await client().workflow("gated").create({ id, params: { instance: id, wait } });
     await until(() => instance.status(), (s) => s.value === "sleeping", "the durable sleep");
     await crash(id);
+    expect((await instance.status()).value).toBe("sleeping");
+    skipAhead(wait);
     await until(() => runDurableObjectAlarm(objectOf(id)).then(() => instance.status()), (s) => s.value === "approval", "the sleep to end through the alarm");
     expect((await approveAndFinish(id)).output).toEqual(expected(id));
     expect((await instance.history()).filter((r) => r.type === "timer.fired")).toHaveLength(1);
