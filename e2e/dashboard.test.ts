@@ -196,3 +196,57 @@ it("terminates with the rollback option, deletes one instance, then deletes them
   for (const status of ["running", "waiting", "complete", "errored", "terminated"]) expect(await countOf(page, status)).toBe("0");
   await page.close();
 });
+
+/** The DAG graph's tasks, name → state, and its arrows, "need→task". */
+const dagStates = async (page: Page) =>
+  Object.fromEntries(await page.locator("#diagram .dag-task").evaluateAll((boxes) => boxes.map((box) => [box.getAttribute("data-task"), box.getAttribute("data-task-state")])));
+const dagEdges = async (page: Page) =>
+  (await page.locator("#diagram path.edge").evaluateAll((paths) => paths.map((path) => `${path.getAttribute("data-from")}→${path.getAttribute("data-to")}`))).sort();
+const dagTask = (name: string, taskState: string) => `#diagram .dag-task[data-task="${name}"][data-task-state="${taskState}"]`;
+const leftOf = async (page: Page, name: string) => (await page.locator(`#diagram .dag-task[data-task="${name}"]`).boundingBox())!.x;
+
+it("draws a DAG instance as a graph: a box per task with its kind and live state, in columns by depth, an arrow per need", async () => {
+  const page = await openDashboard("dag-diamond");
+  // b is held at the ledger on its first run, so the graph stays put: a and c done (c after a retry), b running, d waiting for both.
+  await trigger(page, "dag-held", '{"instance":"dag-held","holdB":true}');
+  await page.waitForSelector(dagTask("c", "done"));
+  expect(await dagStates(page)).toEqual({ a: "done", b: "running", c: "done", d: "pending" });
+  expect(await dagEdges(page)).toEqual(["a→b", "a→c", "b→d", "c→d"]);
+  expect(await page.locator("#diagram .dag-task .tag").allTextContents()).toEqual(["step", "step", "step", "step"]);
+  expect(await page.textContent('#diagram .dag-task[data-task="b"] .status.running')).toBe("running");
+  const left = { a: await leftOf(page, "a"), b: await leftOf(page, "b"), c: await leftOf(page, "c"), d: await leftOf(page, "d") };
+  expect(left.a).toBeLessThan(left.b);
+  expect(left.b).toBe(left.c);
+  expect(left.c).toBeLessThan(left.d);
+  expect(await page.locator("#diagram .state").count()).toBe(0);
+  await page.screenshot({ path: new URL("../docs/dashboard-dag.png", import.meta.url).pathname });
+
+  // Ended while it ran, b is cancelled; d never started.
+  await page.click("#detail [data-action='terminate']");
+  await confirm(page, "its log is kept");
+  await page.waitForSelector(dagTask("b", "cancelled"));
+  expect(await dagStates(page)).toEqual({ a: "done", b: "cancelled", c: "done", d: "pending" });
+  await page.close();
+});
+
+it("draws a map task with its items done, and every task done once the DAG completes", async () => {
+  const page = await openDashboard("dag-fanout");
+  await trigger(page, "dag-fanned", '{"instance":"dag-fanned"}');
+  await page.waitForSelector("#detail-status:text-is('complete')");
+  await page.waitForSelector(dagTask("join", "done"));
+  expect(await dagStates(page)).toEqual({ list: "done", upper: "done", join: "done" });
+  expect(await dagEdges(page)).toEqual(["list→upper", "upper→join"]);
+  expect(await page.textContent('#diagram .dag-task[data-task="upper"] .tag')).toBe("map");
+  expect(await page.textContent('#diagram .dag-task[data-task="upper"] .items')).toBe("5 items");
+  await page.close();
+});
+
+it("marks the DAG task whose step failed for good, and leaves the tasks after it pending", async () => {
+  const page = await openDashboard("data-pipeline");
+  await trigger(page, "no-source", "{}");
+  await page.waitForSelector("#detail-status:text-is('errored')");
+  await page.waitForSelector(dagTask("ingest", "failed"));
+  expect(await dagStates(page)).toEqual({ ingest: "failed", transform: "pending", join: "pending", publish: "pending" });
+  expect(await dagEdges(page)).toEqual(["ingest→transform", "join→publish", "transform→join"]);
+  await page.close();
+});

@@ -57,6 +57,14 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
   .state.final > .name::after { content: " (final)"; color: var(--muted); font-weight: 400; }
   .state.parallel > .children { display: flex; gap: 8px; flex-wrap: wrap; } .state.parallel > .children > .state { flex: 1; }
   .transitions { font-size: 12px; color: var(--muted); }
+  #diagram { overflow-x: auto; padding-bottom: 4px; }
+  .dag { position: relative; margin: 6px 4px 0 2px; }
+  .dag svg { position: absolute; left: 0; top: 0; overflow: visible; }
+  .dag .edge { fill: none; stroke: #adb5bd; stroke-width: 1.5; }
+  .dag-task { position: absolute; border: 1px solid var(--line); border-radius: 8px; padding: 4px 8px; background: #fff; }
+  .dag-task .name { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+  .dag-task .tag { margin-left: 4px; }
+  .dag-task.running { border-color: var(--accent); box-shadow: 0 0 0 2px #bac8ff; } .dag-task.failed { border-color: var(--bad); box-shadow: 0 0 0 2px #ffc9c9; }
   .timeline { max-height: 300px; overflow: auto; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
   .timeline div { padding: 2px 0; border-bottom: 1px dashed #eee; }
   .timeline .failed { color: var(--bad); } .timeline .ok { color: var(--ok); }
@@ -122,7 +130,7 @@ const $ = (id) => document.getElementById(id);
 const STATUSES = ["running", "waiting", "paused", "waitingForPause", "rollingBack", "complete", "errored", "terminated", "queued"];
 const LABELS = { waitingForPause: "pausing", rollingBack: "rolling back" };
 const FINISHED = ["complete", "errored", "terminated"];
-const state = { workflow: "", cursor: undefined, selected: undefined, socket: undefined, definition: undefined, steps: [], expanded: new Set() };
+const state = { workflow: "", cursor: undefined, selected: undefined, socket: undefined, definition: undefined, context: undefined, steps: [], expanded: new Set(), renders: 0, drawn: 0 };
 
 // ---- plumbing -------------------------------------------------------------
 
@@ -327,6 +335,69 @@ function durations(records) {
   });
 }
 
+// ---- a DAG: its tasks in columns by dependency depth, an arrow per need -------
+
+const TASK_KINDS = { task: "step", event: "waitForEvent" };
+const TASK_BADGES = { done: "ok", failed: "failed", running: "running", cancelled: "cancelled" };
+const BOX = { width: 124, height: 52, gapX: 34, gapY: 14 };
+const needsOf = (task) => [...new Set([...(task.over ? [task.over] : []), ...task.needs])];
+
+function depths(tasks) {
+  const byName = new Map(tasks.map((t) => [t.name, t]));
+  const depth = new Map();
+  const of = (name) => {
+    if (!depth.has(name)) depth.set(name, Math.max(-1, ...needsOf(byName.get(name)).map(of)) + 1);
+    return depth.get(name);
+  };
+  tasks.forEach((t) => of(t.name));
+  return depth;
+}
+
+/** The task's region says pending, running or done; a step of it that failed for good, or the run ending while it ran, says more. */
+function taskState(name, value, steps, ended) {
+  const region = value && value[name];
+  const here = typeof region === "string" ? region : region ? Object.keys(region)[0] : "pending";
+  if (here !== "running") return here;
+  if (steps.some((s) => s.name === name && s.kind === "step" && s.success === false)) return "failed";
+  return ended ? "cancelled" : "running";
+}
+
+/** A map's items done and in all, from the machine's context (see MapProgress in core/dag/context.ts). */
+function itemsDone(name, context) {
+  const progress = context && context.maps && context.maps[name];
+  if (progress) return progress.next - progress.slots.filter((slot) => slot !== null).length + "/" + progress.results.length + " items";
+  const output = context && context.outputs && context.outputs[name];
+  return Array.isArray(output) ? output.length + " items" : "";
+}
+
+function drawDag(shape, value, steps, context, ended) {
+  const depth = depths(shape.tasks);
+  const columns = [];
+  shape.tasks.forEach((t) => (columns[depth.get(t.name)] ||= []).push(t.name));
+  const tallest = Math.max(...columns.map((c) => c.length));
+  const at = new Map(columns.flatMap((names, column) => names.map((name, row) => [name, {
+    x: column * (BOX.width + BOX.gapX),
+    y: (row + (tallest - names.length) / 2) * (BOX.height + BOX.gapY),
+  }])));
+  const width = columns.length * (BOX.width + BOX.gapX) - BOX.gapX;
+  const height = tallest * (BOX.height + BOX.gapY) - BOX.gapY;
+  const edges = shape.tasks.flatMap((task) => needsOf(task).map((need) => {
+    const from = at.get(need), to = at.get(task.name);
+    const x1 = from.x + BOX.width, y1 = from.y + BOX.height / 2, x2 = to.x - 2, y2 = to.y + BOX.height / 2, bend = (x1 + x2) / 2;
+    return '<path class="edge" data-from="' + esc(need) + '" data-to="' + esc(task.name) + '" d="M' + x1 + " " + y1 + " C" + bend + " " + y1 + " " + bend + " " + y2 + " " + x2 + " " + y2 + '" marker-end="url(#dag-arrow)"/>';
+  }));
+  const boxes = shape.tasks.map((task) => {
+    const { x, y } = at.get(task.name);
+    const now = taskState(task.name, value, steps, ended);
+    const items = task.kind === "map" && now !== "pending" ? ' <span class="muted items">' + itemsDone(task.name, context) + "</span>" : "";
+    return '<div class="dag-task ' + now + '" data-task="' + esc(task.name) + '" data-task-state="' + now + '" style="left:' + x + "px;top:" + y + "px;width:" + BOX.width + "px;height:" + BOX.height + 'px">' +
+      '<div class="name" title="' + esc(task.name) + '">' + esc(task.name) + '<span class="tag">' + esc(TASK_KINDS[task.kind] || task.kind) + "</span></div>" +
+      '<span class="status ' + (TASK_BADGES[now] || "") + '">' + now + "</span>" + items + "</div>";
+  });
+  const arrow = '<defs><marker id="dag-arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0 L8 4 L0 8 z" fill="#adb5bd"/></marker></defs>';
+  return '<div class="dag" style="width:' + width + "px;height:" + height + 'px"><svg width="' + width + '" height="' + height + '">' + arrow + edges.join("") + "</svg>" + boxes.join("") + "</div>";
+}
+
 // ---- step history --------------------------------------------------------------
 
 const outcome = (s) => s.success === true ? ["ok", "ok"] : s.success === false ? ["failed", "failed"] : s.cancelled ? ["cancelled", "cancelled"] : ["running", s.kind === "waitForEvent" || s.kind === "sleep" || s.kind === "timer" ? "waiting" : "running"];
@@ -368,6 +439,7 @@ function closeInstance() {
 async function openInstance(id) {
   state.selected = id;
   state.definition = undefined;
+  state.context = undefined;
   state.steps = [];
   state.expanded = new Set();
   document.querySelectorAll("tr.row").forEach((row) => row.classList.toggle("selected", row.dataset.id === id));
@@ -393,6 +465,7 @@ async function openInstance(id) {
   socket.addEventListener("message", (message) => {
     const event = JSON.parse(message.data);
     if (event.type === "@xstate.actor" && event.definition && event.sessionId === id) state.definition = JSON.parse(event.definition);
+    if (event.sessionId === id && event.snapshot && event.snapshot.context) state.context = event.snapshot.context;
     clearTimeout(pending);
     pending = setTimeout(() => { if (state.selected === id) render(); }, 50);
   });
@@ -400,10 +473,13 @@ async function openInstance(id) {
 
 async function render() {
   const id = state.selected;
+  // Renders overlap (socket messages, actions): one that answers after a later one has drawn would draw older state.
+  const turn = ++state.renders;
   if (!id) return;
   try {
     const [status, history, { steps }] = await Promise.all([api(instancePath(id)), api(instancePath(id) + "/history?limit=10000"), api(instancePath(id) + "/steps")]);
-    if (state.selected !== id) return;
+    if (state.selected !== id || turn < state.drawn) return;
+    state.drawn = turn;
     const records = history.records;
     const created = records[0];
     const last = records[records.length - 1];
@@ -417,7 +493,9 @@ async function render() {
     $("error").textContent = status.error ? status.error.name + ": " + status.error.message : "none";
     state.steps = steps;
     drawSteps();
-    if (state.definition) $("diagram").innerHTML = drawState(state.definition.id || state.workflow, state.definition, "", activePaths(status.value, ""));
+    const dag = state.definition && state.definition.meta && state.definition.meta.dag;
+    if (dag) $("diagram").innerHTML = drawDag(dag, status.value, steps, state.context, FINISHED.includes(status.status));
+    else if (state.definition) $("diagram").innerHTML = drawState(state.definition.id || state.workflow, state.definition, "", activePaths(status.value, ""));
     const spans = durations(records);
     $("timeline").innerHTML = records.map((r, i) => { const [kind, text] = describe(r); return '<div class="' + kind + '">' + time(r.at) + " · " + esc(text) + spans[i] + "</div>"; }).join("");
     $("timeline").scrollTop = $("timeline").scrollHeight;
