@@ -5,11 +5,14 @@ import type { TestEnv } from "./workflows";
 export interface EvictionParams {
   /** The rollback handler that holds on its first run. */
   holdUndo?: string;
-  /** The rollback handler whose first run fails (its rollbackConfig retries it after a second). */
+  /** The rollback handler whose first run fails (its rollbackConfig retries it after UNDO_RETRY_DELAY). */
   failUndo?: string;
   /** Which run of step "b" holds (2: the run a restart makes). */
   holdB?: number;
 }
+
+/** Long enough that the handler's retry never comes on its own during a test, which moves the clock to reach it. */
+export const UNDO_RETRY_DELAY = 60_000;
 
 const ledger = (env: TestEnv) => env.RUN_LEDGER.get(env.RUN_LEDGER.idFromName("ledger"));
 
@@ -31,7 +34,7 @@ export const evictedSaga = defineWorkflow({
           const run = await counted(this.env, event, `undo ${name}`, (n) => n === 1 && event.payload.holdUndo === name);
           if (run === 1 && event.payload.failUndo === name) throw new Error(`undo ${name} failed once`);
         },
-        rollbackConfig: { retries: { limit: 1, delay: "1 second" as const, backoff: "constant" as const } },
+        rollbackConfig: { retries: { limit: 1, delay: UNDO_RETRY_DELAY, backoff: "constant" as const } },
       });
       for (const name of ["reserve", "charge", "ship"]) await step.do(name, async () => counted(this.env, event, name, () => false), undo(name));
       throw new TypeError("parcel lost");

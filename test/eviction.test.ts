@@ -2,6 +2,8 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { LogRecord } from "../index";
+import { UNDO_RETRY_DELAY } from "./eviction-workflows";
+import { skipAhead } from "./skew-clock";
 import { until } from "./until";
 import { workflows } from "./worker";
 
@@ -52,6 +54,7 @@ describe("a rollback interrupted by its object going away", () => {
     await evict("evicted-saga", id);
     expect(await runs(id, "undo charge")).toBe(1);
     expect((await instance.status()).status).toBe("rollingBack");
+    skipAhead(UNDO_RETRY_DELAY);
     expect(await ended("evicted-saga", id)).toMatchObject({ status: "errored", error: { name: "TypeError", message: "parcel lost" } });
     expect([await runs(id, "undo ship"), await runs(id, "undo charge"), await runs(id, "undo reserve")]).toEqual([1, 2, 1]);
     const log = await instance.history();
