@@ -1,5 +1,10 @@
-/** Polls `read` until `done` holds, and fails with the last value seen if it never does. */
-export async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, attempts = 400): Promise<T> {
+/**
+ * Polls `read` until `done` holds, and fails with the last value seen if it
+ * never does. The default gives up after 15 s or more, not sooner: a loaded
+ * two-core CI machine can be that slow, and a condition that holds ends the
+ * wait at once.
+ */
+export async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, attempts = 1500): Promise<T> {
   let last: T | undefined;
   for (let i = 0; i < attempts; i++) {
     last = await read();
