@@ -1,14 +1,17 @@
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { expect, it } from "vitest";
+import { skipAhead } from "./skew-clock";
 import { until } from "./until";
 import { workflows } from "./worker";
 
 const client = () => workflows.client(env);
 const ledger = () => env.RUN_LEDGER.get(env.RUN_LEDGER.idFromName("ledger"));
 
+const objectOf = (workflow: string, id: string) => client().stub(workflow, id) as unknown as DurableObjectStub;
+
 async function abort(workflow: string, id: string): Promise<void> {
-  await runInDurableObject(client().stub(workflow, id) as unknown as DurableObjectStub, (_object, state) => state.abort("crash injected by the test")).catch(() => undefined);
+  await runInDurableObject(objectOf(workflow, id), (_object, state) => state.abort("crash injected by the test")).catch(() => undefined);
 }
 
 it("a code-first instance aborted while it waits replays run() from its log: done steps are not run again", async () => {
@@ -27,12 +30,19 @@ it("a code-first instance aborted while it waits replays run() from its log: don
 
 it("a code-first instance aborted during its sleep wakes from the alarm and finishes", async () => {
   const id = "code-crash-2";
-  const instance = await client().workflow("dm-held").create({ id });
+  // A minute: the sleep cannot end on its own before the abort; the clock is moved past it after.
+  const nap = 60_000;
+  const instance = await client().workflow("dm-held").create({ id, params: { nap } });
   await until(() => instance.status(), (s) => (s.value as string[]).includes("waitForEvent:go-1"), "the wait");
   await instance.sendEvent({ type: "go" });
   await until(() => instance.status(), (s) => (s.value as string[]).includes("sleep:nap-1"), "the sleep");
   await abort("dm-held", id);
-  const status = await until(() => instance.status().catch(() => ({ status: "down" })), (s) => s.status === "complete", "completion after the alarm");
+  const back = await until(() => instance.status().catch(() => undefined), (s) => s !== undefined, "the object to come back");
+  expect(back!.value).toContain("sleep:nap-1");
+  expect(await ledger().count(`${id}:third`)).toBe(0);
+  skipAhead(nap);
+  const ring = async () => (await runDurableObjectAlarm(objectOf("dm-held", id)), instance.status());
+  const status = await until(() => ring().catch(() => ({ status: "down" })), (s) => s.status === "complete", "completion after the alarm");
   expect(status).toMatchObject({ output: 3 });
   for (const step of ["first", "second", "third"]) expect(await ledger().count(`${id}:${step}`)).toBe(1);
 });

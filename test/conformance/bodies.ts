@@ -25,6 +25,8 @@ export interface Params {
   throwOutside?: boolean;
   /** Bytes the "streamed" body's step returns as a ReadableStream. */
   bytes?: number;
+  /** How long the "held" body's sleep lasts (300 ms unless given): long where a test moves the clock past it. */
+  nap?: number;
 }
 
 const ledger = (env: TestEnv) => env.RUN_LEDGER.get(env.RUN_LEDGER.idFromName("ledger"));
@@ -149,7 +151,7 @@ export const bodies = {
     await step.do("first", async () => (await ran(env, event, "first"), 1));
     await step.waitForEvent("go", { type: "go", timeout: "1 minute" });
     await step.do("second", async () => (await ran(env, event, "second"), 2));
-    await step.sleep("nap", 300);
+    await step.sleep("nap", event.payload.nap ?? 300);
     return step.do("third", async () => (await ran(env, event, "third"), 3));
   },
   structured: async (event, step, env) => {
