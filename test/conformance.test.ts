@@ -139,8 +139,10 @@ function withoutWaitMoves<E>(events: E[], typeOf: (event: E) => unknown): E[] {
   });
 }
 
+type Drive = (instance: Handle, seen: string[], events: [unknown, unknown, unknown][]) => Promise<void>;
+
 /** Runs one scenario on one engine: create, then `drive` (events, pause…), then wait for a final status. */
-async function scenario(engine: Engine, body: BodyName, params: Params, drive?: (instance: Handle, seen: string[]) => Promise<void>): Promise<Run> {
+async function scenario(engine: Engine, body: BodyName, params: Params, drive?: Drive): Promise<Run> {
   const id = `${engine.name === "cloudflare" ? "cf" : "dm"}-${body}-${++serial}`;
   const instance = await engine.create(body, id, params);
   const subscription = await instance.subscribe();
@@ -165,7 +167,7 @@ async function scenario(engine: Engine, body: BodyName, params: Params, drive?: 
     if (seen.at(-1) !== status.status) seen.push(status.status);
     return status;
   };
-  await drive?.({ ...instance, status: watch }, seen);
+  await drive?.({ ...instance, status: watch }, seen, events);
   const final = await until(watch, (s) => FINAL.has(s.status), `${id} to finish`, 1500);
   await collected;
   return {
@@ -180,7 +182,7 @@ async function scenario(engine: Engine, body: BodyName, params: Params, drive?: 
   };
 }
 
-async function onBoth(body: BodyName, params: Params = {}, drive?: (instance: Handle, seen: string[]) => Promise<void>) {
+async function onBoth(body: BodyName, params: Params = {}, drive?: Drive) {
   const [theirs, mine] = await Promise.all([scenario(cloudflare, body, params, drive), scenario(ours, body, params, drive)]);
   return { theirs, mine };
 }
@@ -200,6 +202,12 @@ const nameKept = (failure: string) => failure.replace(/^Error\|(\w+): /, "$1|");
 const namesKept = (outcomes: Record<string, string>) => Object.fromEntries(Object.entries(outcomes).map(([label, failure]) => [label, nameKept(failure)]));
 
 const waitFor = (instance: Handle, status: string) => until(() => instance.status(), (s) => s.status === status, status);
+
+/** Waits until the ledger shows `step`'s callback ran `times` times on this instance, on either engine. */
+const ranTimes = (instance: Handle, step: string, times: number) => until(() => ledger().count(`${instance.id}:${step}`), (n) => n === times, `${instance.id}: ${step} to run ${times} time(s)`);
+
+/** Waits until subscribe() has announced the run's wait for an event: it sits there on either engine, with the steps before it recorded. */
+const inWait = (instance: Handle, events: [unknown, unknown, unknown][]) => until(async () => events.some(([type]) => type === "wait_started"), Boolean, `${instance.id}: the wait`);
 
 describe("conformance with Cloudflare's local Workflows engine", () => {
   it("sequential steps: same output, each callback once, and the same events from subscribe()", async () => {
@@ -299,9 +307,9 @@ describe("conformance with Cloudflare's local Workflows engine", () => {
   });
 
   it("pause and resume: nothing runs twice, and the run finishes after resume", async () => {
-    const { theirs, mine } = await onBoth("held", {}, async (instance) => {
-      await until(() => instance.status(), (s) => s.status === "running" || s.status === "waiting", "the wait");
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    const { theirs, mine } = await onBoth("held", {}, async (instance, _seen, events) => {
+      await ranTimes(instance, "first", 1);
+      await inWait(instance, events);
       await instance.pause();
       await waitFor(instance, "paused");
       await instance.sendEvent({ type: "go" });
@@ -314,8 +322,9 @@ describe("conformance with Cloudflare's local Workflows engine", () => {
   });
 
   it("terminate: the instance ends terminated and no later step runs", async () => {
-    const { theirs, mine } = await onBoth("held", {}, async (instance) => {
-      await new Promise((resolve) => setTimeout(resolve, 150));
+    const { theirs, mine } = await onBoth("held", {}, async (instance, _seen, events) => {
+      await ranTimes(instance, "first", 1);
+      await inWait(instance, events);
       await instance.terminate();
     });
     expect(mine.final).toEqual(theirs.final);
@@ -328,7 +337,7 @@ describe("conformance with Cloudflare's local Workflows engine", () => {
       await instance.sendEvent({ type: "go" });
       await waitFor(instance, "complete");
       await instance.restart();
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await ranTimes(instance, "first", 2);
       await instance.sendEvent({ type: "go" });
     });
     expect(mine.final).toEqual(theirs.final);
@@ -350,8 +359,9 @@ describe("conformance with Cloudflare's local Workflows engine", () => {
   });
 
   it("rollbacks: terminate({ rollback: true }) undoes the started steps, then ends terminated", async () => {
-    const { theirs, mine } = await onBoth("saga", { failTimes: 0 }, async (instance) => {
-      await new Promise((resolve) => setTimeout(resolve, 300));
+    const { theirs, mine } = await onBoth("saga", { failTimes: 0 }, async (instance, _seen, events) => {
+      await ranTimes(instance, "plain", 1);
+      await inWait(instance, events);
       await instance.terminate({ rollback: true });
     });
     expect(mine.final).toEqual(theirs.final);
