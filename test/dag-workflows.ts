@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { dagTasks, defineDag, type TaskContext } from "../index";
 import type { TestEnv } from "./workflows";
 
@@ -15,8 +16,15 @@ async function counted(ctx: TaskContext<DagParams, TestEnv>, what: string): Prom
   return ledger(ctx.env).ran(`${ctx.params.instance}:${what}`);
 }
 
-/** One retry a second after a first failure: long enough for a test to evict the idle object while it waits. */
-const retryOnce = { retries: { limit: 1, delay: "1 second" as const, backoff: "constant" as const } };
+/**
+ * How long a failed task waits for its one retry. A minute unless the Worker's DAG_RETRY_DELAY_MS var says
+ * otherwise: the workerd tests evict the idle object while it waits and then move the clock past it, so the
+ * retry can never come first on its own. The e2e dashboard tests run under wrangler dev, where nothing moves
+ * the clock, and set the var to a second.
+ */
+export const DAG_RETRY_DELAY = Number((env as { DAG_RETRY_DELAY_MS?: string }).DAG_RETRY_DELAY_MS ?? 60_000);
+
+const retryOnce = { retries: { limit: 1, delay: DAG_RETRY_DELAY, backoff: "constant" as const } };
 
 /** a, then b and c together, then d with both: c's first attempt fails, so the object sits idle with b recorded (unless b is held). */
 export const dagDiamond = defineDag({

@@ -2,7 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { LogRecord } from "../index";
-import { FANOUT_ITEMS } from "./dag-workflows";
+import { DAG_RETRY_DELAY, FANOUT_ITEMS } from "./dag-workflows";
 import { skipAhead } from "./skew-clock";
 import { until } from "./until";
 import { workflows } from "./worker";
@@ -10,10 +10,11 @@ import { workflows } from "./worker";
 /**
  * DAG workflows on the Durable Object host, with real SQLite and alarms,
  * driven once through the client and once through the HTTP API. Each run is
- * evicted in the middle: a task has failed once and waits a second for its
+ * evicted in the middle: a task has failed once and waits a minute for its
  * retry, with the tasks beside it recorded, so nothing runs in the object and
- * the runtime can tear it down. The alarm brings it back; the ledger, outside
- * the object, counts how often each task's callback ran.
+ * the runtime can tear it down. The test then moves the clock past the retry
+ * and rings the alarm, which brings it back; the ledger, outside the object,
+ * counts how often each task's callback ran.
  */
 
 const client = () => workflows.client(env);
@@ -89,7 +90,7 @@ async function evictAndFinish(way: Way, workflow: string, id: string): Promise<S
 
 /** Moves the clock past the retry and rings the alarm, as the runtime would, until the instance has ended. */
 async function finish(way: Way, workflow: string, id: string): Promise<Seen> {
-  skipAhead(1000);
+  skipAhead(DAG_RETRY_DELAY);
   const read = async () => {
     await runDurableObjectAlarm(objectOf(workflow, id));
     return way.status(workflow, id);
@@ -122,7 +123,7 @@ describe.each(ways)("a diamond DAG on %s, evicted while a task waits for its ret
     expect(attempts(log, "step.started")).toEqual(["a#1@1", "b#1@1", "c#1@1", "c#1@2", "d#1@1"]);
     expect(attempts(log, "step.succeeded")).toEqual(["a#1@1", "b#1@1", "c#1@2", "d#1@1"]);
     expect(ofType(log, "step.attempt_failed").map((r) => ({ key: r.data.key, attempt: r.data.attempt, message: r.data.error.message, wait: r.data.retryAt! - r.at }))).toEqual([
-      { key: "c#1", attempt: 1, message: "c failed once", wait: 1000 },
+      { key: "c#1", attempt: 1, message: "c failed once", wait: DAG_RETRY_DELAY },
     ]);
     // b and c started together, both after a; d only after both had succeeded.
     expect(seqOf(log, "step.started", "b#1")).toBeGreaterThan(seqOf(log, "step.succeeded", "a#1"));
