@@ -724,9 +724,8 @@ describe("conformance: rollbacks, restarts, subscriptions, batches, step context
   });
 
   it("a sleepUntil that already passed does not fail when run() replays after a pause (the local engine's bug)", async () => {
-    const { theirs, mine } = await onBoth("untilReplay", {}, async (instance) => {
-      await until(() => instance.status(), (s) => s.status !== "queued", "the run to start");
-      await pause(250);
+    const { theirs, mine } = await onBoth("untilReplay", {}, async (instance, _seen, events) => {
+      await inWait(instance, events);
       await instance.pause();
       await waitFor(instance, "paused");
       await instance.resume();
@@ -739,9 +738,9 @@ describe("conformance: rollbacks, restarts, subscriptions, batches, step context
   });
 
   it("an event a wait consumed is not delivered again after a pause (the local engine's bug); status says waiting meanwhile", async () => {
-    const { theirs, mine } = await onBoth("consumedOnce", {}, async (instance) => {
+    const { theirs, mine } = await onBoth("consumedOnce", {}, async (instance, _seen, events) => {
       await instance.sendEvent({ type: "go", payload: { n: 1 } });
-      await pause(120);
+      await until(async () => events.some(([type]) => type === "sleep_started"), Boolean, `${instance.id}: the first wait to take its event`);
       await instance.pause();
       await waitFor(instance, "paused");
       await instance.resume();

@@ -261,8 +261,8 @@ export const bodies = {
     return step.do("fourth", async () => (await ran(env, event, "fourth"), 4)).then(String, failure);
   },
   untilReplay: async (event, step, env) => {
-    // A deadline that stays the same on every replay: 100 ms after the instance was created.
-    await step.sleepUntil("soon", event.timestamp.getTime() + 100);
+    // A deadline that stays the same on every replay: 500 ms after the instance was created, which the run reaches first on a slow machine too.
+    await step.sleepUntil("soon", event.timestamp.getTime() + 500);
     await step.waitForEvent("go", { type: "go", timeout: "1 minute" });
     return step.do("after", async () => (await ran(env, event, "after"), "woke"));
   },
