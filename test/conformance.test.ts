@@ -461,7 +461,7 @@ describe("conformance: rollbacks, restarts, subscriptions, batches, step context
       notes.lateEvent = await outcome(instance.sendEvent({ type: "extra", payload: "sent after the end" }));
       notes.unknownStep = await outcome(instance.restart({ from: { name: "nope" } }));
       await instance.restart({ from: { name: "b" } });
-      await pause(150);
+      await ranTimes(instance, "b", 2);
       await instance.sendEvent({ type: "go", payload: { n: 2 } });
       await waitFor(instance, "complete");
       notes.after = await listEvents(instance);
