@@ -35,3 +35,6 @@ export const THREE_ROUNDS_OF_STEPS = [
   "train#3",
   "evaluate#3",
 ];
+
+/** The steps up to the first review, each with the attempt that succeeded: round 1's training is preempted once. */
+export const TWO_ROUNDS_WITH_ATTEMPTS = ["label#1@1", "feed#1@1", "train#1@2", "evaluate#1@1", "feed#2@1", "train#2@1", "evaluate#2@1"];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock, createMemoryHost, type LogRecord } from "../index";
 import { trainingLoop, type TrainingOutput, type TrainingParams } from "./training-loop";
-import { THREE_ROUNDS_OF_STEPS } from "./training-loop.scenario";
+import { APPROVED_IN_ROUND_3, THREE_ROUNDS_OF_STEPS } from "./training-loop.scenario";
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -94,18 +94,7 @@ describe("training-loop", () => {
     expect(await instance.status()).toEqual({
       status: "complete",
       value: "approved",
-      output: {
-        dataset: "cats-vs-dogs",
-        outcome: "approved",
-        rounds: 3,
-        checkpoint: "ckpt-r3",
-        loss: 0.2,
-        losses: [0.8, 0.4, 0.2],
-        reviews: [
-          { round: 2, approve: false, note: "more epochs" },
-          { round: 3, approve: true, note: null },
-        ],
-      },
+      output: APPROVED_IN_ROUND_3,
     });
     history = await instance.history();
     expect(ofType(history, "step.succeeded").map((r) => r.data.key)).toEqual(THREE_ROUNDS_OF_STEPS);
