@@ -26,7 +26,8 @@ export interface InstanceStatus {
   value: Json;
 }
 
-function publicError(error: ErrorInfo): { name: string; message: string } {
+/** An error as users are shown it: its name and message, without the engine's own flags. */
+export function publicError(error: ErrorInfo): { name: string; message: string } {
   return { name: error.name, message: error.message };
 }
 

@@ -4,6 +4,7 @@ import type { AnyWorkflowDefinition, WorkflowDefinition } from "./definition";
 import { stepName } from "./instance-events";
 import type { Json } from "./json";
 import { redacted, type ErrorInfo, type LogRecord } from "./records";
+import { publicError } from "./status";
 
 /**
  * Code-first steps are `do`, `sleep` and `waitForEvent` calls; a machine's are
@@ -46,8 +47,6 @@ export interface HistoryStep {
 }
 
 type Identity = Pick<HistoryStep, "key" | "name" | "count" | "kind" | "restartable"> & { config?: Json };
-
-const publicError = (error: ErrorInfo) => ({ name: error.name, message: error.message });
 
 /** `<name>-<n>`, Cloudflare's step name, split. */
 function numbered(named: string, separator: string): { name: string; count: number } {
