@@ -78,6 +78,12 @@ export class PayloadTooLargeError extends DurableMachinesError {
   }
 }
 
+export class PayloadTooDeepError extends DurableMachinesError {
+  constructor(what: string, path: string, limit: number) {
+    super("payload.too_deep", `${what} nests arrays and objects more than ${limit} levels deep (at ${path}); flatten it or store it elsewhere and pass a reference.`);
+  }
+}
+
 export class InvalidEventError extends DurableMachinesError {
   constructor(message: string) {
     super("event.invalid", message);

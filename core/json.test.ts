@@ -1,6 +1,6 @@
 import { describe, it, expect } from "vitest";
-import { MAX_PAYLOAD_BYTES, toJson, utf8Length } from "./json";
-import { NotSerializableError, PayloadTooLargeError } from "./errors";
+import { jsonTextDepth, MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES, parseBoundedJson, toJson, utf8Length } from "./json";
+import { NotSerializableError, PayloadTooDeepError, PayloadTooLargeError } from "./errors";
 
 function refusal(value: unknown, what = "params"): NotSerializableError {
   let caught: unknown;
@@ -128,5 +128,39 @@ describe("toJson and sparse arrays", () => {
   it("refuses a hole, which JSON would turn into null", () => {
     // eslint-disable-next-line no-sparse-arrays
     expect(() => toJson([1, , 2], "params")).toThrow(/params\[1\] is a hole in a sparse array/);
+  });
+});
+
+describe("nesting depth", () => {
+  const nested = (levels: number): unknown => {
+    let value: unknown = "leaf";
+    for (let i = 0; i < levels; i++) value = i % 2 ? { a: value } : [value];
+    return value;
+  };
+
+  it("stores values nested up to MAX_JSON_DEPTH levels and refuses one level more with payload.too_deep", () => {
+    expect(toJson(nested(MAX_JSON_DEPTH), "params")).toEqual(nested(MAX_JSON_DEPTH));
+    expect(() => toJson(nested(MAX_JSON_DEPTH + 1), "params")).toThrow(PayloadTooDeepError);
+    expect(() => toJson(nested(MAX_JSON_DEPTH + 1), "params")).toThrow(/params nests arrays and objects more than 100 levels/);
+  });
+
+  it("refuses a value nested far past any stack with a typed error, not a RangeError", () => {
+    expect(() => toJson(nested(200_000), "the event payload")).toThrow(PayloadTooDeepError);
+  });
+
+  it("measures the nesting of JSON text as JSON.parse would build it, ignoring brackets inside strings", () => {
+    for (const levels of [0, 1, 2, 37, MAX_JSON_DEPTH]) expect(jsonTextDepth(JSON.stringify(nested(levels)))).toBe(levels);
+    expect(jsonTextDepth(JSON.stringify({ text: "[[[{{{\\\"[[[" }))).toBe(1);
+    expect(jsonTextDepth(JSON.stringify(["\\", ["\\\\"]]))).toBe(2);
+  });
+
+  it("stops counting once past the bound, so a hostile text costs one pass at most", () => {
+    const text = "[".repeat(1_000_000);
+    expect(jsonTextDepth(text, 100)).toBe(101);
+  });
+
+  it("parses bounded text and refuses deeper text before JSON.parse sees it", () => {
+    expect(parseBoundedJson(JSON.stringify(nested(MAX_JSON_DEPTH)), "the request body")).toEqual(nested(MAX_JSON_DEPTH));
+    expect(() => parseBoundedJson("[".repeat(5000) + "]".repeat(5000), "the request body")).toThrow(PayloadTooDeepError);
   });
 });

@@ -1,9 +1,17 @@
-import { NotSerializableError, PayloadTooLargeError } from "./errors";
+import { NotSerializableError, PayloadTooDeepError, PayloadTooLargeError } from "./errors";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** Cloudflare Workflows' limit for params, event payloads and step results. */
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+/**
+ * How deeply arrays and objects may nest in a value the engine stores. Every
+ * walk over user data (this module's check, workerd's RPC serializer, the
+ * JSON of an event stream) recurses, and a few thousand levels overflow a
+ * stack: the bound is checked before anything walks the value.
+ */
+export const MAX_JSON_DEPTH = 100;
 
 function describe(value: unknown): string {
   if (value === undefined) return "undefined";
@@ -20,7 +28,7 @@ function isPlainObject(value: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-function check(value: unknown, what: string, path: string, seen: Set<object>): void {
+function check(value: unknown, what: string, path: string, seen: Set<object>, depth: number, maxDepth: number): void {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -31,16 +39,17 @@ function check(value: unknown, what: string, path: string, seen: Set<object>): v
     case "object": {
       if (value === null) return;
       if (seen.has(value)) throw new NotSerializableError(what, path, "a circular reference");
+      if (depth >= maxDepth) throw new PayloadTooDeepError(what, path, maxDepth);
       seen.add(value);
       if (Array.isArray(value)) {
         for (let i = 0; i < value.length; i++) {
           const item: unknown = value[i];
           if (item === undefined) throw new NotSerializableError(what, `${path}[${i}]`, i in value ? "undefined" : "a hole in a sparse array");
-          check(item, what, `${path}[${i}]`, seen);
+          check(item, what, `${path}[${i}]`, seen, depth + 1, maxDepth);
         }
       } else if (isPlainObject(value)) {
         for (const [key, item] of Object.entries(value)) {
-          if (item !== undefined) check(item, what, `${path}.${key}`, seen);
+          if (item !== undefined) check(item, what, `${path}.${key}`, seen, depth + 1, maxDepth);
         }
       } else {
         throw new NotSerializableError(what, path, describe(value));
@@ -59,9 +68,9 @@ function check(value: unknown, what: string, path: string, seen: Set<object>): v
  * Live execution always continues from this copy, so a live run and a replay
  * see the same value. `undefined` stays `undefined` (stored as absent).
  */
-export function toJson(value: unknown, what: string, limit = MAX_PAYLOAD_BYTES): Json | undefined {
+export function toJson(value: unknown, what: string, limit = MAX_PAYLOAD_BYTES, maxDepth = MAX_JSON_DEPTH): Json | undefined {
   if (value === undefined) return undefined;
-  check(value, what, what, new Set());
+  check(value, what, what, new Set(), 0, maxDepth);
   const text = JSON.stringify(value);
   const bytes = utf8Length(text);
   if (bytes > limit) throw new PayloadTooLargeError(what, bytes, limit);
@@ -72,4 +81,32 @@ const encoder = new TextEncoder();
 
 export function utf8Length(text: string): number {
   return encoder.encode(text).byteLength;
+}
+
+/**
+ * How deeply the arrays and objects of a JSON text nest, counted without
+ * parsing or recursing (brackets inside strings do not count), stopping as
+ * soon as it passes `max`. Run before `JSON.parse` on text from outside.
+ */
+export function jsonTextDepth(text: string, max = MAX_JSON_DEPTH): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > deepest && (deepest = depth) > max) return deepest;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
+/** Parses JSON text from outside once its nesting is known to be within bounds; throws `payload.too_deep` otherwise. */
+export function parseBoundedJson(text: string, what: string, maxDepth = MAX_JSON_DEPTH): unknown {
+  if (jsonTextDepth(text, maxDepth) > maxDepth) throw new PayloadTooDeepError(what, what, maxDepth);
+  return JSON.parse(text) as unknown;
 }

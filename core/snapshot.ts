@@ -1,7 +1,10 @@
 import type { AnyActorScope, AnyMachineSnapshot } from "xstate";
 import type { WorkflowDefinition } from "./definition";
 import { DurableMachinesError } from "./errors";
-import { toJson, type Json } from "./json";
+import { MAX_JSON_DEPTH, toJson, type Json } from "./json";
+
+/** A machine's context holds stored values (each at most MAX_JSON_DEPTH deep) a few levels down, never thousands. */
+const SNAPSHOT_DEPTH = 10 * MAX_JSON_DEPTH;
 import type { Book, InstanceState } from "./state";
 
 /** A state as stored beside the log: plain JSON that survives any round trip, history states included. */
@@ -21,7 +24,7 @@ export class SnapshotError extends DurableMachinesError {
 export function persist(def: WorkflowDefinition, state: InstanceState): PersistedState {
   const { children: _children, ...machine } = def.machine.getPersistedSnapshot(state.machine) as Record<string, unknown>;
   try {
-    return { seq: state.seq, at: state.at, machine: toJson(machine, "machine snapshot", Infinity) as Json, book: state.book };
+    return { seq: state.seq, at: state.at, machine: toJson(machine, "machine snapshot", Infinity, SNAPSHOT_DEPTH) as Json, book: state.book };
   } catch (error) {
     throw new SnapshotError(def.name, error as Error);
   }
