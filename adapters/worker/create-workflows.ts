@@ -5,7 +5,7 @@ import { systemClock, type Clock } from "../../runtime/clock";
 import { createInstanceObject } from "../durable-object/instance-object";
 import { createRegistryObject } from "../durable-object/registry-object";
 import { createClient, type Bindings, type WorkersClient } from "./client";
-import { DASHBOARD_HTML } from "./dashboard";
+import { serveDashboard } from "./dashboard";
 import { handleApi } from "./http";
 
 export interface WorkflowsOptions {
@@ -47,7 +47,8 @@ export function createWorkflows(options: WorkflowsOptions) {
       if (url.pathname === "/api" || url.pathname.startsWith("/api/")) {
         return handleApi(request, () => client(env), (env as Record<string, unknown>).API_TOKEN, catalog);
       }
-      if (url.pathname === "/" && request.method === "GET") return new Response(DASHBOARD_HTML, { headers: { "content-type": "text/html; charset=utf-8" } });
+      const page = request.method === "GET" ? serveDashboard(url.pathname) : undefined;
+      if (page) return page;
       return new Response("durable-machines: the dashboard is at /, the API under /api/workflows (see the README).\n", { status: 404 });
     },
   };

