@@ -31,6 +31,13 @@ export interface SendEventOptions {
   idempotencyKey?: string;
 }
 
+/** A page of an instance's log. */
+export interface HistoryPage {
+  records: LogRecord[];
+  /** `after` for the next page; absent when this page reached the end of the log */
+  next?: number;
+}
+
 /** One instance, as Cloudflare's WorkflowInstance shapes it, plus the log. */
 export interface InstanceHandle {
   readonly id: string;
@@ -45,7 +52,15 @@ export interface InstanceHandle {
    */
   restart(options?: { from?: RestartFrom }): Promise<void>;
   sendEvent(event: SendEventOptions): Promise<void>;
-  /** The log, oldest first: records with seq after `after`, at most `limit` (default 1000). */
+  /**
+   * One page of the log after `after`: at most `limit` records (default 1000, max 1000) and at most
+   * MAX_PAGE_BYTES (4 MiB) of record JSON, always at least one record when any is left.
+   */
+  historyPage(options?: { after?: number; limit?: number }): Promise<HistoryPage>;
+  /**
+   * The records of one page of the log, oldest first, as historyPage() reads it: it may hold fewer than
+   * `limit` records before the end of the log, so read on from its last seq (or use historyPage's `next`).
+   */
   history(options?: { after?: number; limit?: number }): Promise<LogRecord[]>;
   /** Cloudflare's subscription: the log as its instance events, from `cursor`, live, until the run ends. */
   subscribe(options?: SubscribeOptions): Promise<InstanceSubscription>;
@@ -107,6 +122,10 @@ export interface WorkflowClient<TParams = unknown> {
 
 export const MAX_BATCH = 100;
 export const DEFAULT_HISTORY_LIMIT = 1000;
+/** The most records a history page holds. */
+export const MAX_HISTORY_LIMIT = 1000;
+/** The most record JSON a history page holds, in UTF-8 bytes, so that a page crosses workerd's 32 MiB RPC limit with room to spare. */
+export const MAX_PAGE_BYTES = 4 * 1024 * 1024;
 export const MAX_LIST_LIMIT = 1000;
 
 /**

@@ -32,7 +32,7 @@ import type { Clock } from "./clock";
 import type { DriverOptions } from "./driver";
 import type { HostedInstance, InstanceCommand, InstanceSummaryState } from "./hosted";
 import { WorkflowTimeoutError } from "./step-runner";
-import type { InstanceStore } from "./store";
+import type { InstanceStore, ReadRange } from "./store";
 import { replayStream, storeStream } from "./stream-output";
 import { Expiry } from "./retention";
 import { WakeUp } from "./wake";
@@ -155,7 +155,7 @@ export class CodeDriver implements HostedInstance {
   }
 
   /** The log as readers see it: a sensitive step's output shows as "[REDACTED]" (replay reads the store, which keeps it). */
-  history(range: { after?: number; limit?: number } = {}): LogRecord[] {
+  history(range: ReadRange = {}): LogRecord[] {
     return this.store.read(range).map(redacted);
   }
 

@@ -12,7 +12,7 @@ import type { Clock } from "./clock";
 import type { HostedInstance, InstanceSummaryState } from "./hosted";
 import { Expiry } from "./retention";
 import { runAttempt } from "./step-runner";
-import type { InstanceStore } from "./store";
+import type { InstanceStore, ReadRange } from "./store";
 import { WakeUp } from "./wake";
 
 /** A durable wake-up, such as a Durable Object's alarm: one at a time, the latest `set` wins. */
@@ -94,7 +94,7 @@ export class InstanceDriver implements HostedInstance {
     return { workflow: book.workflow, instanceId: book.instanceId, createdAt: book.createdAt, updatedAt: this.state.at, seq: this.state.seq, status: statusName(this.state) };
   }
 
-  history(range: { after?: number; limit?: number } = {}): LogRecord[] {
+  history(range: ReadRange = {}): LogRecord[] {
     return this.store.read(range);
   }
 

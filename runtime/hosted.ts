@@ -6,7 +6,7 @@ import type { InstanceStatus, InstanceStatusName } from "../core/status";
 import type { Clock } from "./clock";
 import { CodeDriver } from "./code-driver";
 import { InstanceDriver, type DriverOptions } from "./driver";
-import type { InstanceStore } from "./store";
+import type { InstanceStore, ReadRange } from "./store";
 
 /** What a host asks of an instance from outside. */
 export type InstanceCommand = Exclude<Command, { type: "step.result" | "wake" | "recover" }>;
@@ -27,7 +27,7 @@ export interface HostedInstance {
   summary(): InstanceSummaryState;
   status(): InstanceStatus;
   command(command: InstanceCommand): void;
-  history(range?: { after?: number; limit?: number }): LogRecord[];
+  history(range?: ReadRange): LogRecord[];
   /** The host's alarm rang. */
   wake(): void;
   /** Settles once no step attempt is in flight. */

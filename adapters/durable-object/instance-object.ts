@@ -6,6 +6,8 @@ import type { WorkflowCatalog } from "../../runtime/catalog";
 import type { Clock } from "../../runtime/clock";
 import type { DriverOptions } from "../../runtime/driver";
 import { createInstance, loadInstance, type HostedInstance, type InstanceCommand, type InstanceSummaryState } from "../../runtime/hosted";
+import type { HistoryPage } from "../../runtime/client";
+import { readHistoryPage } from "../../runtime/history-pages";
 import { capture, type Outcome } from "../../runtime/wire";
 import type { Creation } from "../../core/creation";
 import type { RegistryEntry } from "./registry-object";
@@ -78,8 +80,9 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       });
     }
 
-    async history(workflow: string, instanceId: string, range: { after?: number; limit?: number }): Promise<Outcome<LogRecord[]>> {
-      return capture(() => this.instance(workflow, instanceId).history(range));
+    /** One page of the log, bounded by count and bytes so that it always fits an RPC answer. */
+    async history(workflow: string, instanceId: string, range: { after?: number; limit?: number }): Promise<Outcome<HistoryPage>> {
+      return capture(() => readHistoryPage(this.instance(workflow, instanceId), range));
     }
 
     /** One stored row of a step's streamed output, for a subscriber's stream of it. */

@@ -1,6 +1,6 @@
 import type { LogRecord } from "../../core/records";
 import type { PersistedState } from "../../core/snapshot";
-import type { InstanceStore } from "../../runtime/store";
+import { RECORD_FRAME_BYTES, type InstanceStore, type ReadRange } from "../../runtime/store";
 import { SqlChunkStore } from "./sql-chunks";
 
 /** Snapshots kept besides the newest: enough for a restart from a recent step without folding from the start. */
@@ -39,10 +39,27 @@ export class SqlInstanceStore implements InstanceStore {
     }
   }
 
-  read({ after = 0, before = Number.MAX_SAFE_INTEGER, limit = -1 } = {}): LogRecord[] {
+  /**
+   * The byte budget is summed by a window over `octet_length(data)`, which
+   * SQLite answers from the row header without loading the text, so only
+   * the rows returned are read in full.
+   */
+  read({ after = 0, before = Number.MAX_SAFE_INTEGER, limit = -1, bytes = Number.MAX_SAFE_INTEGER }: ReadRange = {}): LogRecord[] {
     if (!this.ready) return [];
     return this.sql
-      .exec<Row>("SELECT seq, id, at, type, data FROM log WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?", after, Math.min(before, Number.MAX_SAFE_INTEGER), limit)
+      .exec<Row>(
+        `SELECT seq, id, at, type, data FROM log WHERE seq IN (
+           SELECT seq FROM (
+             SELECT seq, SUM(size) OVER (ORDER BY seq) AS total, ROW_NUMBER() OVER (ORDER BY seq) AS n
+             FROM (SELECT seq, octet_length(data) + ? AS size FROM log WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?)
+           ) WHERE total <= ? OR n = 1
+         ) ORDER BY seq`,
+        RECORD_FRAME_BYTES,
+        after,
+        Math.min(before, Number.MAX_SAFE_INTEGER),
+        limit,
+        Math.min(bytes, Number.MAX_SAFE_INTEGER),
+      )
       .toArray()
       .map((row) => ({ seq: row.seq, id: row.id, at: row.at, type: row.type, data: JSON.parse(row.data as string) }) as LogRecord);
   }

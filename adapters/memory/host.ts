@@ -8,7 +8,6 @@ import {
   createInBatch,
   createRequest,
   deleteInBatch,
-  DEFAULT_HISTORY_LIMIT,
   MAX_LIST_LIMIT,
   restartKey,
   statusCounts,
@@ -23,6 +22,7 @@ import type { DriverOptions } from "../../runtime/driver";
 import { createInstance, loadInstance, type HostedInstance } from "../../runtime/hosted";
 import { WorkflowCatalog } from "../../runtime/catalog";
 import { fireSchedule, type ScheduledInstance } from "../../runtime/schedules";
+import { readHistoryPage } from "../../runtime/history-pages";
 import { subscribe } from "../../runtime/subscription";
 import { MemoryStorage } from "./storage";
 
@@ -94,11 +94,12 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
       terminate: async (options = {}) => driver().command({ type: "terminate", ...(options.rollback ? { rollback: true } : {}) }),
       restart: async (restart = {}) => driver().command({ type: "restart", ...(restart.from === undefined ? {} : { from: restartKey(restart.from) }) }),
       sendEvent: async ({ type, payload, idempotencyKey }) => void driver().command({ type: "event", event: type, payload, idempotencyKey }),
-      history: async ({ after, limit = DEFAULT_HISTORY_LIMIT } = {}) => driver().history({ after, limit: Math.min(limit, MAX_LIST_LIMIT * 10) }),
+      historyPage: async (options) => readHistoryPage(driver(), options),
+      history: async (options) => readHistoryPage(driver(), options).records,
       subscribe: async (options) =>
         subscribe(
           id,
-          async (after) => driver().history({ after, limit: MAX_LIST_LIMIT }),
+          async (after) => readHistoryPage(driver(), { after }).records,
           async (key, attempt, index) => storage.store(workflow, id).chunks.read(key, attempt, index),
           (hash) => catalog.pinned(workflow, id, hash).kind === "code",
           options,

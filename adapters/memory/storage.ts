@@ -1,6 +1,6 @@
 import type { LogRecord } from "../../core/records";
 import type { PersistedState } from "../../core/snapshot";
-import type { ChunkStore, InstanceStore } from "../../runtime/store";
+import { recordBytes, type ChunkStore, type InstanceStore } from "../../runtime/store";
 
 interface StoredInstance {
   workflow: string;
@@ -69,10 +69,15 @@ export class MemoryStorage {
           log.push(copy(record));
         }
       },
-      read({ after = 0, before = Infinity, limit = Infinity } = {}) {
-        return instance()
-          .records.slice(after, Math.min(before - 1, after + limit))
-          .map(copy);
+      read({ after = 0, before = Infinity, limit = Infinity, bytes = Infinity } = {}) {
+        const page: LogRecord[] = [];
+        let total = 0;
+        for (const record of instance().records.slice(after, Math.min(before - 1, after + limit))) {
+          total += recordBytes(JSON.stringify(record.data));
+          if (page.length && total > bytes) break;
+          page.push(copy(record));
+        }
+        return page;
       },
       firstStart(stepKey) {
         return instance().records.find((r) => r.type === "step.started" && r.data.key === stepKey)?.seq;

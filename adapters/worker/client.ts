@@ -3,12 +3,11 @@ import { assertInstanceId } from "../../core/ids";
 import { toJson } from "../../core/json";
 import type { Creation } from "../../core/creation";
 import type { LocationHint } from "../../core/location-hint";
-import type { LogRecord } from "../../core/records";
 import type { Retention } from "../../core/retention";
 import type { CronFiring } from "../../core/schedule";
 import { INSTANCE_STATUSES, type InstanceStatus, type InstanceStatusName } from "../../core/status";
 import type { WorkflowCatalog } from "../../runtime/catalog";
-import { createInBatch, createRequest, deleteEvery, deleteInBatch, restartKey, statusCounts, DEFAULT_HISTORY_LIMIT, MAX_LIST_LIMIT, type CreateOptions, type CreateRequest, type InstanceHandle, type InstanceSummary, type WorkflowClient } from "../../runtime/client";
+import { createInBatch, createRequest, deleteEvery, deleteInBatch, restartKey, statusCounts, MAX_LIST_LIMIT, type CreateOptions, type HistoryPage, type CreateRequest, type InstanceHandle, type InstanceSummary, type WorkflowClient } from "../../runtime/client";
 import { fireSchedule, type ScheduledInstance } from "../../runtime/schedules";
 import { subscribe } from "../../runtime/subscription";
 import { unwrap, type Outcome } from "../../runtime/wire";
@@ -24,7 +23,8 @@ export interface InstanceStub {
   create(workflow: string, id: string, creation: Creation): Promise<Outcome<InstanceStatus>>;
   status(workflow: string, id: string): Promise<Outcome<InstanceStatus>>;
   command(workflow: string, id: string, command: InstanceCommand): Promise<Outcome<InstanceStatus>>;
-  history(workflow: string, id: string, range: { after?: number; limit?: number }): Promise<Outcome<LogRecord[]>>;
+  /** One page of the log, bounded by count and bytes (see InstanceHandle.historyPage). */
+  history(workflow: string, id: string, range: { after?: number; limit?: number }): Promise<Outcome<HistoryPage>>;
   streamChunk(workflow: string, id: string, key: string, attempt: number, index: number): Promise<Outcome<Uint8Array | null>>;
   footprint(): Promise<{ log: number; snapshots: number; records: number }>;
   remove(workflow: string, id: string): Promise<Outcome<void>>;
@@ -66,6 +66,7 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
   function handle(workflow: string, id: string): InstanceHandle {
     const object = () => stub(workflow, id);
     const command = async (command: InstanceCommand) => void unwrap(await object().command(workflow, id, command));
+    const historyPage = async (options: { after?: number; limit?: number } = {}) => unwrap(await object().history(workflow, id, options));
     return {
       id,
       status: async () => unwrap(await object().status(workflow, id)),
@@ -75,12 +76,12 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
       restart: (options = {}) => command(options.from === undefined ? { type: "restart" } : { type: "restart", from: restartKey(options.from) }),
       sendEvent: async ({ type, payload, idempotencyKey }) =>
         command({ type: "event", event: type, payload: toJson(payload, "the event payload"), ...(idempotencyKey === undefined ? {} : { idempotencyKey }) }),
-      history: async ({ after, limit = DEFAULT_HISTORY_LIMIT } = {}) =>
-        unwrap(await object().history(workflow, id, { ...(after === undefined ? {} : { after }), limit: Math.min(limit, MAX_LIST_LIMIT * 10) })),
+      historyPage,
+      history: async (options) => (await historyPage(options)).records,
       subscribe: async (options) =>
         subscribe(
           id,
-          async (after) => unwrap(await object().history(workflow, id, { after, limit: MAX_LIST_LIMIT })),
+          async (after) => (await historyPage({ after })).records,
           async (key, attempt, index) => unwrap(await object().streamChunk(workflow, id, key, attempt, index)) ?? undefined,
           (hash) => catalog.pinned(workflow, id, hash).kind === "code",
           options,
