@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { createManualClock, createMemoryHost, defineWorkflow, NonRetryableError, step, WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "../index";
 import { booking, BOOKING_DELAY_MS, BOOKING_ROLLBACKS, BOOKING_STEPS, type BookingParams } from "../test/booking";
 import { DEFAULT_PUBLIC_CONFIG } from "./code/config";
-import { stepHistory, type HistoryStep } from "./step-history";
+import type { LogRecord } from "./records";
+import { stepHistory, StepHistoryBuilder, type HistoryStep } from "./step-history";
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 async function settle(host: { idle(): Promise<void> }) {
@@ -108,6 +109,31 @@ describe("step history of a code-first instance", () => {
     clock.advance(BOOKING_DELAY_MS);
     await settle(host);
     expect(stepHistory(await instance.history(), booking)[1]!.attempts.map((a) => a.success)).toEqual([false, true]);
+  });
+
+  it("built a page at a time, gives what the whole log gives; a restart from a step asks for one more pass, with its cut kept", async () => {
+    const { host, clock, instance } = await bookedInstance();
+    clock.advance(5000);
+    await instance.restart({ from: { name: "cool down", type: "sleep" } });
+    await settle(host);
+    await instance.sendEvent({ type: "approve", payload: { by: "Grace" } });
+    clock.advance(BOOKING_DELAY_MS);
+    await settle(host);
+    const log = host.storage.store("booking", "b1").read();
+    const cut = (log.find((r) => r.type === "instance.restarted") as LogRecord<"instance.restarted">).data.cut!;
+
+    const first = new StepHistoryBuilder(booking);
+    for (const record of log) first.push([record]);
+    expect(first.missingCheckpoints).toEqual([cut]);
+    expect(() => first.steps()).toThrow();
+
+    const second = new StepHistoryBuilder(booking, first.missingCheckpoints);
+    for (let at = 0; at < log.length; at += 3) second.push(log.slice(at, at + 3));
+    expect(second.missingCheckpoints).toEqual([]);
+    const steps = second.steps();
+    expect(steps).toEqual(stepHistory(log, booking));
+    expect(outline(steps)).toEqual(BOOKING_STEPS);
+    expect(steps.find((s) => s.kind === "waitForEvent")!.output).toMatchObject({ payload: { by: "Grace" } });
   });
 
   it("marks a wait that timed out as failed, and what a terminate cut short as cancelled", async () => {

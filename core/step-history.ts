@@ -1,10 +1,11 @@
 import { DEFAULT_PUBLIC_CONFIG } from "./code/config";
-import { applyCodeRecord, foldCode, type CodeBook, type CodeFoldContext, type CodeState } from "./code/fold";
+import { applyCodeRecord, type CodeBook, type CodeFoldContext, type CodeState } from "./code/fold";
 import type { AnyWorkflowDefinition, WorkflowDefinition } from "./definition";
 import { stepName } from "./instance-events";
 import type { Json } from "./json";
 import { redacted, type ErrorInfo, type LogRecord } from "./records";
 import { publicError } from "./status";
+import { get } from "./table";
 
 /**
  * Code-first steps are `do`, `sleep` and `waitForEvent` calls; a machine's are
@@ -88,6 +89,15 @@ class Run {
   private readonly openWaits = new Set<string>();
 
   constructor(private readonly def: AnyWorkflowDefinition) {}
+
+  /** A copy that the original's later records do not change. */
+  copy(): Run {
+    const copy = new Run(this.def);
+    for (const [key, step] of this.steps) copy.steps.set(key, structuredClone(step));
+    for (const [type, count] of this.eventCounts) copy.eventCounts.set(type, count);
+    for (const key of this.openWaits) copy.openWaits.add(key);
+    return copy;
+  }
 
   apply(record: LogRecord): void {
     switch (record.type) {
@@ -179,7 +189,8 @@ class Run {
   /** Waits the code-first fold has answered since the last record: with an event, or by timing out. */
   settleWaits(book: CodeBook, at: number): void {
     for (const key of this.openWaits) {
-      const outcome = book.waits[key]?.outcome;
+      const wait = get(book.waits, key);
+      const outcome = wait?.outcome;
       const step = this.steps.get(key);
       if (!outcome || !step) continue;
       this.openWaits.delete(key);
@@ -189,7 +200,7 @@ class Run {
         step.output = { type, payload: payload ?? null, timestamp: received };
         this.finish(step, at, true);
       } else {
-        this.finish(step, at, false, { name: "WorkflowTimeoutError", message: `Execution timed out after ${book.waits[key]!.timeoutMs}ms` });
+        this.finish(step, at, false, { name: "WorkflowTimeoutError", message: `Execution timed out after ${wait!.timeoutMs}ms` });
       }
     }
   }
@@ -209,24 +220,69 @@ class Run {
   }
 }
 
-function replay(log: readonly LogRecord[], def: AnyWorkflowDefinition): Run {
-  let run = new Run(def);
-  let code: CodeState | undefined;
-  const context: CodeFoldContext = { stateBefore: (seq) => foldCode(log.filter((r) => r.seq < seq)) };
-  for (const record of log) {
+/**
+ * Builds an instance's step history from its log pushed a page at a time,
+ * oldest first. It keeps the steps and, for code-first workflows, the fold
+ * that settles their waits; never the records, so a long log with large
+ * payloads is read through rather than held.
+ *
+ * A restart from a step shows the history as it stood before that step first
+ * started (its `cut`), so the builder keeps a copy of its state at each seq in
+ * `checkpoints`. A pass that meets a restart whose cut it has no copy for
+ * lists it in `missingCheckpoints` and stops building; push the log again,
+ * from the start, into a builder given those cuts. Restarts from a step are
+ * rare, so most logs are read once.
+ */
+export class StepHistoryBuilder {
+  private run: Run;
+  private code: CodeState | undefined;
+  private readonly saved = new Map<number, { run: Run; code: CodeState | undefined }>();
+  private readonly wanted: ReadonlySet<number>;
+  private readonly missing = new Set<number>();
+  private readonly context: CodeFoldContext = { stateBefore: (seq) => structuredClone(this.saved.get(seq)!.code!) };
+
+  constructor(
+    private readonly def: AnyWorkflowDefinition,
+    checkpoints: readonly number[] = [],
+  ) {
+    this.run = new Run(def);
+    this.wanted = new Set(checkpoints);
+  }
+
+  push(records: readonly LogRecord[]): void {
+    for (const record of records) {
+      if (this.wanted.has(record.seq)) this.saved.set(record.seq, { run: this.run.copy(), code: this.code && structuredClone(this.code) });
+      const cut = record.type === "instance.restarted" ? record.data.cut : undefined;
+      if (cut !== undefined && !this.saved.has(cut)) this.missing.add(cut);
+      if (this.missing.size) continue;
+      this.apply(record);
+    }
+  }
+
+  /** The cuts of restarts this pass could not rebuild: when any, push the log again into `new StepHistoryBuilder(def, missingCheckpoints)`. */
+  get missingCheckpoints(): number[] {
+    return [...this.missing];
+  }
+
+  /** The steps of the current run, in the order they first started. */
+  steps(): HistoryStep[] {
+    if (this.missing.size) throw new Error("This step history needs another pass over the log, with the checkpoints it lists.");
+    return [...this.run.steps.values()];
+  }
+
+  private apply(record: LogRecord): void {
     if (record.type === "instance.restarted") {
       // As the fold does: a restart from a step keeps what the log held before that step first started.
       const { cut } = record.data;
-      run = cut === undefined ? new Run(def) : replay(log.filter((r) => r.seq < cut), def);
+      this.run = cut === undefined ? new Run(this.def) : this.saved.get(cut)!.run.copy();
     } else {
-      run.apply(redacted(record));
+      this.run.apply(redacted(record));
     }
-    if (def.kind === "code") {
-      code = applyCodeRecord(code, record, context);
-      run.settleWaits(code.book, record.at);
+    if (this.def.kind === "code") {
+      this.code = applyCodeRecord(this.code, record, this.context);
+      this.run.settleWaits(this.code.book, record.at);
     }
   }
-  return run;
 }
 
 /**
@@ -236,5 +292,10 @@ function replay(log: readonly LogRecord[], def: AnyWorkflowDefinition): Run {
  * restart drops what it undid. Unlike it, rollback steps are listed.
  */
 export function stepHistory(log: readonly LogRecord[], def: AnyWorkflowDefinition): HistoryStep[] {
-  return [...replay(log, def).steps.values()];
+  const first = new StepHistoryBuilder(def);
+  first.push(log);
+  if (!first.missingCheckpoints.length) return first.steps();
+  const second = new StepHistoryBuilder(def, first.missingCheckpoints);
+  second.push(log);
+  return second.steps();
 }
