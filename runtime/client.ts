@@ -164,7 +164,10 @@ export async function createInBatch(input: unknown, create: Creates): Promise<{ 
   let batch: unknown[];
   if (legacy) batch = input;
   else if (request && "count" in request) {
-    if (!Number.isInteger(request.count) || (request.count as number) < 1) throw new InvalidOperationError("batch.invalid", "count must be a positive integer.");
+    // Checked before the entries are built: a count of a billion would otherwise allocate them all first.
+    if (!Number.isInteger(request.count) || (request.count as number) < 1 || (request.count as number) > MAX_BATCH) {
+      throw new InvalidOperationError("batch.invalid", `count must be a whole number from 1 to ${MAX_BATCH}; got ${typeof request.count === "number" ? request.count : typeof request.count}.`);
+    }
     const { params, retention, locationHint } = request;
     batch = Array.from({ length: request.count as number }, () => ({ params, retention, locationHint }));
   } else batch = request?.instances as unknown[];
