@@ -163,7 +163,7 @@ export async function createInBatch(input: unknown, create: Creates): Promise<{ 
   const request = input as ({ instances?: unknown; count?: unknown } & CreateOptions) | undefined;
   let batch: unknown[];
   if (legacy) batch = input;
-  else if (request && "count" in request) {
+  else if (typeof request === "object" && request !== null && "count" in request) {
     // Checked before the entries are built: a count of a billion would otherwise allocate them all first.
     if (!Number.isInteger(request.count) || (request.count as number) < 1 || (request.count as number) > MAX_BATCH) {
       throw new InvalidOperationError("batch.invalid", `count must be a whole number from 1 to ${MAX_BATCH}; got ${typeof request.count === "number" ? request.count : typeof request.count}.`);

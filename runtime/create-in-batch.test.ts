@@ -24,3 +24,11 @@ describe("createInBatch checks every size before it allocates", () => {
     }
   });
 });
+
+describe("createInBatch refuses what is not a batch with batch.invalid", () => {
+  it("a string, a number, true or null, rather than throwing a TypeError", async () => {
+    for (const input of ["count", 7, true, null, undefined]) {
+      await expect(createInBatch(input, neverCreates), String(input)).rejects.toMatchObject({ code: "batch.invalid" });
+    }
+  });
+});
