@@ -1,4 +1,4 @@
-import { setup } from "xstate";
+import { assign, setup } from "xstate";
 import { MAX_PAYLOAD_BYTES } from "../core/json";
 import { defineWorkflow } from "../index";
 
@@ -8,14 +8,15 @@ export const LARGE_EVENTS = 40;
 /** An event whose payload is just under the 1 MiB limit, so each one is accepted. */
 export const largeEvent = (i: number) => ({ type: "note", payload: { i, text: "x".repeat(MAX_PAYLOAD_BYTES - 64) } });
 
-/** A machine that takes any number of `note` events without keeping them, until `stop`: its log grows, its state does not. */
+/** A machine that counts any number of `note` events without keeping them, until `stop`: its log grows, its state does not. */
 export const listener = defineWorkflow({
   name: "listener",
-  machine: setup({}).createMachine({
+  machine: setup({ types: { context: {} as { notes: number } } }).createMachine({
     id: "listener",
+    context: { notes: 0 },
     initial: "listening",
     states: {
-      listening: { on: { note: {}, stop: "done" } },
+      listening: { on: { note: { actions: assign({ notes: ({ context }) => context.notes + 1 }) }, stop: "done" } },
       done: { type: "final" },
     },
   }),

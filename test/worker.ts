@@ -9,11 +9,12 @@ import { conformanceWorkflows } from "./conformance/classes";
 import { evictedRelay, evictedSaga } from "./eviction-workflows";
 import { dagDiamond, dagFanOut } from "./dag-workflows";
 import { gated, secret, streamed, trip } from "./workflows";
+import { listener } from "./large-events";
 
 export { RunLedger } from "./run-ledger";
 export * from "./conformance/classes";
 
-export const workflows = createWorkflows({ workflows: [gated, trainingLoop, dataPipeline, groceryAgent, ...conformanceWorkflows, secret, trip, evictedSaga, evictedRelay, streamed, booking, cronMachine, cronReport, dagDiamond, dagFanOut], snapshotEvery: 2, clock: skewClock });
+export const workflows = createWorkflows({ workflows: [gated, trainingLoop, dataPipeline, groceryAgent, ...conformanceWorkflows, secret, trip, evictedSaga, evictedRelay, streamed, booking, cronMachine, cronReport, dagDiamond, dagFanOut, listener], snapshotEvery: 2, clock: skewClock });
 export const { WorkflowInstance, WorkflowRegistry } = workflows;
 
 export default { fetch: workflows.fetch, scheduled: workflows.scheduled } satisfies ExportedHandler;
