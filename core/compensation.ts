@@ -2,6 +2,7 @@ import type { WorkflowDefinition } from "./definition";
 import type { Json } from "./json";
 import type { ErrorInfo } from "./records";
 import type { Book } from "./state";
+import { get, put } from "./table";
 
 /**
  * The saga of a machine workflow. A step whose config names a `compensate`
@@ -14,7 +15,7 @@ import type { Book } from "./state";
 export const TERMINATED_FOR_ROLLBACK: ErrorInfo = { name: "Terminated", message: "Instance terminated during rollback" };
 
 export function rememberStart(def: WorkflowDefinition, book: Book, key: string): void {
-  const entry = book.steps[key];
+  const entry = get(book.steps, key);
   if (!entry || entry.compensates || !def.compensator(entry.src) || book.compensable.some((c) => c.key === key)) return;
   book.compensable.push({ key, src: entry.src, ...(entry.input === undefined ? {} : { input: entry.input }) });
 }
@@ -48,7 +49,7 @@ function nextCompensation(def: WorkflowDefinition, book: Book): void {
   }
   const done = book.compensable.find((c) => c.key === key)!;
   const undoKey = `${key}~undo`;
-  book.steps[undoKey] = {
+  put(book.steps, undoKey, {
     key: undoKey,
     invokeId: undoKey,
     src: def.compensator(done.src)!,
@@ -57,7 +58,7 @@ function nextCompensation(def: WorkflowDefinition, book: Book): void {
     failures: 0,
     phase: "ready",
     compensates: key,
-  };
+  });
 }
 
 /** A compensation settled: on to the next, or, if it failed for good, the chain stops with the run's own ending. */

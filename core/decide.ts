@@ -11,6 +11,7 @@ import type { ErrorInfo, LogRecord, RecordBody } from "./records";
 import { nextRetryAt } from "./retry";
 import type { Book, InstanceState } from "./state";
 import { statusName } from "./status";
+import { get } from "./table";
 
 export type StepOutcome = { ok: true; output: unknown } | { ok: false; error: ErrorInfo };
 
@@ -86,10 +87,10 @@ class Batch {
       after = this.current.book;
     }
     for (const timer of Object.values(after.timers)) {
-      if (before?.timers[timer.sendId]?.id !== timer.id) this.append({ type: "timer.started", data: { id: timer.id, dueAt: timer.dueAt } });
+      if ((before ? get(before.timers, timer.sendId)?.id : undefined) !== timer.id) this.append({ type: "timer.started", data: { id: timer.id, dueAt: timer.dueAt } });
     }
     for (const timer of Object.values(before?.timers ?? {})) {
-      if (timer.id !== fired && after.timers[timer.sendId]?.id !== timer.id) this.append({ type: "timer.cancelled", data: { id: timer.id } });
+      if (timer.id !== fired && get(after.timers, timer.sendId)?.id !== timer.id) this.append({ type: "timer.cancelled", data: { id: timer.id } });
     }
     if (!after.paused) {
       for (const entry of Object.values(after.steps)) {
@@ -113,7 +114,7 @@ class Batch {
     );
     const steps = this.current.book.steps;
     for (const [key, attempt] of wasRunning) {
-      const entry = steps[key];
+      const entry = get(steps, key);
       if (!entry || (entry.phase !== "running" && entry.phase !== "settled") || entry.attempt !== attempt) effects.push({ type: "step.stop", key });
     }
     effects.push(...this.actions.map((action) => ({ type: "action.run" as const, action })));
@@ -134,7 +135,7 @@ export function create(def: WorkflowDefinition, instanceId: string, creation: Cr
 }
 
 function stepResult(def: WorkflowDefinition, batch: Batch, command: Extract<Command, { type: "step.result" }>, now: number): void {
-  const entry = batch.current.book.steps[command.key];
+  const entry = get(batch.current.book.steps, command.key);
   if (!entry || entry.phase !== "running" || entry.attempt !== command.attempt) return;
   let outcome = command.outcome;
   if (outcome.ok) {

@@ -132,6 +132,17 @@ describe("defineWorkflow refuses", () => {
     expect(refusal({ name: "wf", machine }).message).toContain('state "wf.a" uses the delay "later", which is not in setup({ delays })');
   });
 
+  // setup()'s tables are plain objects: a name on Object.prototype must not pass for one the machine declared.
+  it.each(["constructor", "toString", "valueOf"])("an invoke of %j that setup({ actors }) does not have, as missing", (src) => {
+    const machine = createMachine({ id: "wf", initial: "a", states: { a: { invoke: { src } } } });
+    expect(refusal({ name: "wf", machine }).message).toContain(`state "wf.a" invokes "${src}", which is not in setup({ actors })`);
+  });
+
+  it.each(["constructor", "toString", "hasOwnProperty"])("`after` with the delay %j that setup({ delays }) does not have", (delay) => {
+    const machine = createMachine({ id: "wf", initial: "a", states: { a: { after: { [delay]: "b" } }, b: {} } });
+    expect(refusal({ name: "wf", machine }).message).toContain(`state "wf.a" uses the delay "${delay}", which is not in setup({ delays })`);
+  });
+
   it("a delayed raise without an id", () => {
     const machine = createMachine({
       id: "wf",

@@ -3,6 +3,7 @@ import { InvalidDefinitionError } from "./errors";
 import { hashString } from "./hash";
 import { parseSchedules } from "./schedule";
 import { toPolicy, type StepConfig, type StepPolicy } from "./retry";
+import { get, has } from "./table";
 import { defineCodeWorkflow, type CodeWorkflowDefinition, type CodeWorkflowOptions } from "./code/definition";
 
 export interface WorkflowOptions<TMachine extends AnyStateMachine> {
@@ -95,9 +96,9 @@ function actionProblems(machine: AnyStateMachine, stateId: string, actions: unkn
   for (const action of actions) {
     const resolved =
       typeof action === "string"
-        ? machine.implementations.actions[action]
+        ? get(machine.implementations.actions, action)
         : typeof action === "object" && action !== null && "type" in action
-          ? (machine.implementations.actions[(action as { type: string }).type] ?? action)
+          ? (get(machine.implementations.actions, (action as { type: string }).type) ?? action)
           : action;
     if (typeof resolved !== "function") continue;
     const builtin = resolved as unknown as { type?: string; delay?: unknown; id?: unknown };
@@ -119,7 +120,7 @@ function actionProblems(machine: AnyStateMachine, stateId: string, actions: unkn
 
 function delayProblems(machine: AnyStateMachine, stateId: string, delay: unknown): string[] {
   if (typeof delay === "number") return [];
-  if (typeof delay === "string" && delay in (machine.implementations.delays ?? {})) return [];
+  if (typeof delay === "string" && has(machine.implementations.delays ?? {}, delay)) return [];
   if (typeof delay === "string") return [`state "${stateId}" uses the delay "${delay}", which is not in setup({ delays }).`];
   return [`state "${stateId}" computes a delay inline; use a number or a delay named in setup({ delays }).`];
 }
@@ -127,7 +128,7 @@ function delayProblems(machine: AnyStateMachine, stateId: string, delay: unknown
 function stateProblems(machine: AnyStateMachine, node: StateNodeLike, stepNames: Set<string>): string[] {
   const problems: string[] = [];
   for (const invoke of node.invoke) {
-    const logic = machine.implementations.actors[invoke.src];
+    const logic = get(machine.implementations.actors, invoke.src);
     if (!logic) {
       problems.push(`state "${node.id}" invokes "${invoke.src}", which is not in setup({ actors }).`);
     } else if (!isPromiseLogic(logic)) {
@@ -170,7 +171,7 @@ function defineMachineWorkflow<TMachine extends AnyStateMachine>(options: Workfl
   const compensators = new Map<string, string>();
   for (const [src, config] of Object.entries(steps)) {
     if (config.compensate === undefined) continue;
-    if (!isPromiseLogic(machine.implementations.actors[config.compensate])) {
+    if (!isPromiseLogic(get(machine.implementations.actors, config.compensate))) {
       problems.push(`step "${src}" is compensated by "${config.compensate}", which is not a promise actor in setup({ actors }).`);
     }
     compensators.set(src, config.compensate);
@@ -181,7 +182,7 @@ function defineMachineWorkflow<TMachine extends AnyStateMachine>(options: Workfl
   }
   if (problems.length) throw new InvalidDefinitionError(name, problems.join(" "));
 
-  const policies = new Map([...stepNames].map((src) => [src, toPolicy(src, steps[src])]));
+  const policies = new Map([...stepNames].map((src) => [src, toPolicy(src, get(steps, src))]));
   const actors = new Map(nodes.flatMap((node) => node.invoke.map((invoke) => [invoke.id, invoke.src] as const)));
   const hash = hashString(
     JSON.stringify({ version, machine: machine.toJSON(), always: eventlessTransitions(nodes), steps: [...policies], ...(compensators.size ? { compensators: [...compensators] } : {}) }),
@@ -195,7 +196,7 @@ function defineMachineWorkflow<TMachine extends AnyStateMachine>(options: Workfl
     hash,
     schedules,
     policy: (src) => policies.get(src) ?? toPolicy(src),
-    stepBody: (src) => (machine.implementations.actors[src] as PromiseLikeLogic).config,
+    stepBody: (src) => (get(machine.implementations.actors, src) as PromiseLikeLogic).config,
     compensator: (src) => compensators.get(src),
     actorOf: (invokeId) => actors.get(invokeId),
   };

@@ -5,6 +5,7 @@ import type { LogRecord, RecordBody } from "./records";
 import { begin, deliver, type Delivery } from "./planner";
 import { compensationSettled, fail, rememberOutput, rememberStart } from "./compensation";
 import type { Book, InstanceState } from "./state";
+import { get, has, put } from "./table";
 
 export interface FoldContext {
   /** The state folded from every record before `seq`; needed only to fold a restart from a step. */
@@ -36,7 +37,7 @@ type Deferrable = RecordBody<"step.succeeded" | "step.failed" | "timer.fired" | 
 function writable(book: Book): Book {
   const copy = <T extends object>(table: Record<string, T>) => {
     const copied: Record<string, T> = {};
-    for (const key in table) copied[key] = { ...table[key]! };
+    for (const key in table) put(copied, key, { ...table[key]! });
     return copied;
   };
   return {
@@ -83,7 +84,7 @@ function toMachineEvent(book: Book, input: Deferrable): AnyEventObject | undefin
   switch (input.type) {
     case "step.succeeded":
     case "step.failed": {
-      const entry = book.steps[input.data.key];
+      const entry = get(book.steps, input.data.key);
       if (!entry) return undefined;
       delete book.steps[input.data.key];
       return input.type === "step.succeeded"
@@ -106,13 +107,13 @@ function admits(book: Book, input: Deferrable): boolean {
   switch (input.type) {
     case "step.succeeded":
     case "step.failed": {
-      const entry = book.steps[input.data.key];
+      const entry = get(book.steps, input.data.key);
       return entry?.phase === "running" && entry.attempt === input.data.attempt;
     }
     case "timer.fired":
       return Object.values(book.timers).some((t) => t.id === input.data.id);
     case "event.received":
-      return input.data.idempotencyKey === undefined || !(input.data.idempotencyKey in book.idempotencyKeys);
+      return input.data.idempotencyKey === undefined || !has(book.idempotencyKeys, input.data.idempotencyKey);
   }
 }
 
@@ -135,17 +136,20 @@ function rekeyed(prefix: InstanceState, current: Book, at: number): { book: Book
     const steps = Object.values(draft.steps);
     draft.steps = {};
     for (const entry of steps) {
-      const generation = (draft.stepGenerations[entry.invokeId] ?? 0) + 1;
-      draft.stepGenerations[entry.invokeId] = generation;
+      const generation = (get(draft.stepGenerations, entry.invokeId) ?? 0) + 1;
+      put(draft.stepGenerations, entry.invokeId, generation);
       const key = `${entry.invokeId}#${generation}`;
-      draft.steps[key] =
+      put(
+        draft.steps,
+        key,
         entry.phase === "backoff"
           ? { ...entry, key, retryAt: (entry.retryAt ?? at) + shift }
-          : { ...entry, key, attempt: 0, failures: 0, phase: "ready" };
+          : { ...entry, key, attempt: 0, failures: 0, phase: "ready" },
+      );
     }
     for (const timer of Object.values(draft.timers)) {
-      const generation = (draft.timerGenerations[timer.sendId] ?? 0) + 1;
-      draft.timerGenerations[timer.sendId] = generation;
+      const generation = (get(draft.timerGenerations, timer.sendId) ?? 0) + 1;
+      put(draft.timerGenerations, timer.sendId, generation);
       timer.id = `${timer.sendId}#${generation}`;
       timer.dueAt += shift;
     }
@@ -197,13 +201,13 @@ export function applyRecord(def: WorkflowDefinition, state: InstanceState | unde
       book = edit(book, (draft) => {
         switch (record.type) {
           case "step.started": {
-            const entry = draft.steps[record.data.key];
+            const entry = get(draft.steps, record.data.key);
             if (entry) Object.assign(entry, { attempt: record.data.attempt, phase: "running", retryAt: undefined });
             if (entry && record.data.attempt === 1) rememberStart(def, draft, record.data.key);
             break;
           }
           case "step.attempt_failed": {
-            const entry = draft.steps[record.data.key];
+            const entry = get(draft.steps, record.data.key);
             if (!entry || entry.attempt !== record.data.attempt || entry.phase !== "running") break;
             entry.failures += 1;
             // Paused time does not count: a retry scheduled during a pause starts its delay at the pause, so that resuming shifts it to resume + delay.
@@ -218,7 +222,7 @@ export function applyRecord(def: WorkflowDefinition, state: InstanceState | unde
             const input = { type: record.type, data: record.data } as Deferrable;
             if (!admits(draft as Book, input)) break;
             if (input.type === "step.succeeded" || input.type === "step.failed") {
-              const entry = draft.steps[input.data.key]!;
+              const entry = get(draft.steps, input.data.key)!;
               if (entry.compensates) {
                 compensationSettled(def, draft, entry.key, input.type === "step.failed" ? input.data.error : undefined);
                 break;
@@ -229,7 +233,7 @@ export function applyRecord(def: WorkflowDefinition, state: InstanceState | unde
               draft.idempotencyKeys = { ...draft.idempotencyKeys, [input.data.idempotencyKey]: record.seq };
             }
             if (draft.paused) {
-              const entry = "key" in input.data ? draft.steps[input.data.key] : undefined;
+              const entry = "key" in input.data ? get(draft.steps, input.data.key) : undefined;
               if (entry) entry.phase = "settled";
               draft.paused.deferred.push(input);
             } else {

@@ -4,6 +4,7 @@ import { applyRecord } from "./fold";
 import type { Json } from "./json";
 import { redacted, type LogRecord } from "./records";
 import type { InstanceState } from "./state";
+import { get } from "./table";
 
 /**
  * The inspection protocol of `@statelyai/inspect` (its `StatelyInspectionEvent`
@@ -74,7 +75,7 @@ function machineEvent(before: AnyState | undefined, record: LogRecord): ({ type:
       return { type: "xstate.init", input: record.data.params ?? null };
     case "step.succeeded":
     case "step.failed": {
-      const invokeId = before && "machine" in before ? before.book.steps[record.data.key]?.invokeId : undefined;
+      const invokeId = before && "machine" in before ? get(before.book.steps, record.data.key)?.invokeId : undefined;
       const actor = invokeId ?? record.data.key;
       return record.type === "step.succeeded"
         ? { type: `xstate.done.actor.${actor}`, output: record.data.output ?? null, actorId: actor }
@@ -144,7 +145,7 @@ function eventsOf(def: AnyWorkflowDefinition, before: AnyState | undefined, stat
     events.push({ ...base(0), type: "@xstate.actor", name: def.kind === "code" ? def.name : (def.machine.id as string), snapshot, definition: definitionOf(def), parentId: undefined });
   }
   if (record.type === "step.started" && record.data.attempt === 1) {
-    const entry = "machine" in state ? (state as InstanceState).book.steps[record.data.key] : undefined;
+    const entry = "machine" in state ? get((state as InstanceState).book.steps, record.data.key) : undefined;
     events.push({
       ...base(1),
       sessionId: `${root}/${record.data.key}`,

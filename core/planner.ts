@@ -7,6 +7,7 @@ import type { Book, TimerEntry } from "./state";
 import { pureTransition } from "./transition";
 import { fail } from "./compensation";
 import { invokeActive } from "./active-invokes";
+import { get, put } from "./table";
 
 /**
  * Interprets what one transition asked for. Built-in actions come back inert
@@ -42,10 +43,10 @@ function plan(def: WorkflowDefinition, book: Book, actions: ExecutableActionObje
         const src = params.src;
         if (typeof src !== "string") throw new InvalidDefinitionError(def.name, `the child "${invokeId}" has no actor name; invoke steps by name.`);
         for (const entry of Object.values(book.steps)) if (entry.invokeId === invokeId) delete book.steps[entry.key];
-        const generation = (book.stepGenerations[invokeId] ?? 0) + 1;
+        const generation = (get(book.stepGenerations, invokeId) ?? 0) + 1;
         book.stepGenerations = { ...book.stepGenerations, [invokeId]: generation };
         const key = `${invokeId}#${generation}`;
-        book.steps[key] = {
+        put(book.steps, key, {
           key,
           invokeId,
           src,
@@ -53,21 +54,21 @@ function plan(def: WorkflowDefinition, book: Book, actions: ExecutableActionObje
           attempt: 0,
           failures: 0,
           phase: "ready",
-        };
+        });
         break;
       }
       case "xstate.raise": {
         if (typeof params.delay !== "number") break;
         const sendId = params.id;
         if (typeof sendId !== "string") throw new InvalidDefinitionError(def.name, "a delayed raise() has no id; give it one so its timer survives replay.");
-        const generation = (book.timerGenerations[sendId] ?? 0) + 1;
+        const generation = (get(book.timerGenerations, sendId) ?? 0) + 1;
         book.timerGenerations = { ...book.timerGenerations, [sendId]: generation };
-        book.timers[sendId] = {
+        put(book.timers, sendId, {
           id: `${sendId}#${generation}`,
           sendId,
           event: toJson(params.event, `the event of timer "${sendId}"`) as TimerEntry["event"],
           dueAt: at + params.delay,
-        };
+        });
         break;
       }
       case "xstate.cancel":

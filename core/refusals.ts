@@ -3,6 +3,7 @@ import { assertEventType, assertIdempotencyKey } from "./ids";
 import { toJson } from "./json";
 import type { RecordBody } from "./records";
 import type { Ending } from "./state";
+import { has } from "./table";
 
 /** What any kind of instance needs to judge an event. */
 export interface EventTarget {
@@ -21,7 +22,7 @@ export function eventRecord(target: EventTarget, event: { event: string; payload
   assertEventType(event.event);
   assertIdempotencyKey(event.idempotencyKey);
   const payload = toJson(event.payload, "the event payload");
-  if (event.idempotencyKey !== undefined && event.idempotencyKey in target.idempotencyKeys) return undefined;
+  if (event.idempotencyKey !== undefined && has(target.idempotencyKeys, event.idempotencyKey)) return undefined;
   return {
     type: "event.received",
     data: { type: event.event, ...(payload === undefined ? {} : { payload }), ...(event.idempotencyKey === undefined ? {} : { idempotencyKey: event.idempotencyKey }) },

@@ -13,7 +13,7 @@ import {
 } from "../core/code/config";
 import type { CodeWorkflowDefinition } from "../core/code/definition";
 import { createdRecord, type Creation } from "../core/creation";
-import { applyCodeRecord, foldCode, nextCodeWake, storedStreams, type CodeState, type StepResult } from "../core/code/fold";
+import { applyCodeRecord, foldCode, nextCodeWake, rollbackAttempts, storedStreams, type CodeState, type StepResult } from "../core/code/fold";
 import { toRunError } from "../core/code/run-errors";
 import { codeStatusName } from "../core/code/status";
 import type { WorkflowStep, WorkflowStepConfig, WorkflowStepContext, WorkflowStepEvent, WorkflowStepRollbackOptions } from "../core/code/types";
@@ -28,6 +28,7 @@ import type { ErrorInfo, LogRecord, RecordBody, RecordData } from "../core/recor
 import { redacted } from "../core/records";
 import { cannotResume, cannotTerminate, eventRecord, stepNotFound } from "../core/refusals";
 import type { InstanceStatus, InstanceStatusName } from "../core/status";
+import { get, has } from "../core/table";
 import type { Clock } from "./clock";
 import type { DriverOptions } from "./driver";
 import type { HostedInstance, InstanceCommand, InstanceSummaryState } from "./hosted";
@@ -191,7 +192,7 @@ export class CodeDriver implements HostedInstance {
       case "restart": {
         let cut: number | undefined;
         if (command.from !== undefined) {
-          cut = book.firstStarted[command.from];
+          cut = get(book.firstStarted, command.from);
           if (cut === undefined) throw stepNotFound(command.from, book.instanceId);
         }
         this.stopEverything();
@@ -300,16 +301,17 @@ export class CodeDriver implements HostedInstance {
 
   /** The log's answer to a step call, if it has one. */
   private answer(key: string, book = this.state.book): { ok: true; value: unknown } | { ok: false; error: Error } | undefined {
-    const result: StepResult | undefined = book.results[key];
+    const result: StepResult | undefined = get(book.results, key);
     if (result) return result.ok ? { ok: true, value: this.valueOf(key, result) } : { ok: false, error: toRunError(result.error) };
-    const sleep = book.sleeps[key];
+    const sleep = get(book.sleeps, key);
     if (sleep?.done) return { ok: true, value: undefined };
-    const outcome = book.waits[key]?.outcome;
+    const wait = get(book.waits, key);
+    const outcome = wait?.outcome;
     if (outcome && "event" in outcome) {
       const event: WorkflowStepEvent<unknown> = { payload: outcome.event.payload as never, type: outcome.event.type, timestamp: new Date(outcome.event.at) };
       return { ok: true, value: event };
     }
-    if (outcome) return { ok: false, error: toRunError({ name: "WorkflowTimeoutError", message: `Execution timed out after ${book.waits[key]!.timeoutMs}ms` }) };
+    if (outcome) return { ok: false, error: toRunError({ name: "WorkflowTimeoutError", message: `Execution timed out after ${wait!.timeoutMs}ms` }) };
     return undefined;
   }
 
@@ -368,9 +370,9 @@ export class CodeDriver implements HostedInstance {
           }
           const { count, key } = next("do", name);
           if (undo) this.rollbacks.set(key, { name, count, ...undo, forward: config.publicConfig });
-          if (this.state.book.results[key]) return this.await<T>(key, pass);
+          if (has(this.state.book.results, key)) return this.await<T>(key, pass);
           this.callbacks.set(key, { name, count, callback, config });
-          const pending = this.state.book.steps[key];
+          const pending = get(this.state.book.steps, key);
           if (!this.state.book.paused && !this.inflight.has(key)) {
             if (!pending) this.startAttempt(key, 1);
             else if (pending.phase === "running") this.startAttempt(key, pending.attempt + 1);
@@ -417,7 +419,7 @@ export class CodeDriver implements HostedInstance {
           assertEventType(options?.type);
           const ms = options.timeout === undefined ? DEFAULT_WAIT_MS : toMilliseconds(options.timeout);
           const { key } = next("waitForEvent", name);
-          if (!this.state.book.waits[key]) this.append([{ type: "wait.started", data: { key, type: options.type, dueAt: this.now() + ms, timeoutMs: ms } }]);
+          if (!has(this.state.book.waits, key)) this.append([{ type: "wait.started", data: { key, type: options.type, dueAt: this.now() + ms, timeoutMs: ms } }]);
           return this.await<WorkflowStepEvent<T>>(key, pass);
         } catch (error) {
           return refused(error);
@@ -450,7 +452,7 @@ export class CodeDriver implements HostedInstance {
   }
 
   private sleepUntilTime(key: string, dueAt: number, pass: number, refusePast: boolean): Promise<void> {
-    if (!this.state.book.sleeps[key]) {
+    if (!has(this.state.book.sleeps, key)) {
       if (refusePast && dueAt < this.now()) return Promise.reject(new Error("You can't sleep until a time in the past, time-traveler"));
       this.append([{ type: "timer.started", data: { id: key, dueAt } }]);
     }
@@ -511,7 +513,7 @@ export class CodeDriver implements HostedInstance {
       return;
     }
     if (outcome.fatal) return this.endFatally(key, attempt, { name: "WorkflowFatalError", message: outcome.fatal.attempt }, outcome.fatal.instance);
-    const failures = (this.state.book.steps[key]?.failures ?? 0) + 1;
+    const failures = (get(this.state.book.steps, key)?.failures ?? 0) + 1;
     let error = outcome.error;
     let wait: number | undefined;
     if (!isNonRetryable(error) && failures <= registered.config.limit) {
@@ -590,8 +592,8 @@ export class CodeDriver implements HostedInstance {
   private rollbackPlan(): [string, Rollback][] {
     const { firstStarted, rollback } = this.state.book;
     return [...this.rollbacks]
-      .filter(([key]) => firstStarted[key] !== undefined && !rollback?.done.includes(key))
-      .sort(([a], [b]) => firstStarted[b]! - firstStarted[a]!);
+      .filter(([key]) => has(firstStarted, key) && !rollback?.done.includes(key))
+      .sort(([a], [b]) => get(firstStarted, b)! - get(firstStarted, a)!);
   }
 
   private async rollBack(error: ErrorInfo, trigger: "error" | "terminate"): Promise<void> {
@@ -630,9 +632,9 @@ export class CodeDriver implements HostedInstance {
    */
   private async runRollback(key: string, handler: Rollback, error: ErrorInfo, trigger: "error" | "terminate", epoch: number): Promise<ErrorInfo | undefined | "stopped" | "waiting"> {
     const { book } = this.state;
-    const result = book.results[key];
+    const result = get(book.results, key);
     const argument = {
-      ctx: { step: { name: handler.name, count: handler.count }, attempt: book.attempts[key] ?? 1, config: handler.forward },
+      ctx: { step: { name: handler.name, count: handler.count }, attempt: get(book.attempts, key) ?? 1, config: handler.forward },
       // Cloudflare hands a terminate's handlers a plain Error: its "Terminated" name is lost on the way.
       error: trigger === "terminate" ? new Error(TERMINATED.message) : toRunError(error),
       output: result?.ok ? this.valueOf(key, result) : undefined,
@@ -640,9 +642,9 @@ export class CodeDriver implements HostedInstance {
     };
     const stopped = () => this.disposed || this.pass !== epoch || (this.state.book.ended !== null && trigger === "error");
     // A crash or an eviction costs no retry: attempts go on from the log.
-    const resumed = book.rollback?.attempts[key];
+    const resumed = rollbackAttempts(book, key);
     for (let attempt = (resumed?.attempt ?? 0) + 1, failures = resumed?.failures ?? 0; ; attempt++) {
-      if ((this.state.book.rollback?.attempts[key]?.retryAt ?? -Infinity) > this.now()) return "waiting";
+      if ((rollbackAttempts(this.state.book, key)?.retryAt ?? -Infinity) > this.now()) return "waiting";
       if (stopped()) return "stopped";
       this.append([{ type: "rollback.step.started", data: { key, attempt, ...(attempt === 1 ? loggedConfig(handler.config) : {}) } }]);
       const timeout = handler.config.timeoutMs;

@@ -4,6 +4,7 @@ import type { CronFiring } from "../schedule";
 import type { Ending } from "../state";
 import type { StoredStream } from "./streams";
 import { jsonCopy } from "./structured";
+import { get, has, put } from "../table";
 
 /** A streamed output is where its rows are, under the step's key and the `attempt` that wrote them. */
 export type StepResult = { ok: true; output?: Json; meta?: Json } | { ok: true; stream: StoredStream & { attempt: number } } | { ok: false; error: ErrorInfo };
@@ -87,13 +88,23 @@ export interface CodeFoldContext {
 function match(book: CodeBook): void {
   if (book.paused || !book.buffer.length) return;
   book.openWaits = book.openWaits.filter((key) => {
-    const wait = book.waits[key]!;
+    const wait = get(book.waits, key)!;
     const index = book.buffer.findIndex((event) => event.type === wait.type);
     if (index < 0) return true;
     const [event] = book.buffer.splice(index, 1);
     wait.outcome = { event: event! };
     return false;
   });
+}
+
+/** The attempts a rollback handler has made so far, if the saga has started it. */
+export function rollbackAttempts(book: CodeBook, key: string): RollbackAttempts | undefined {
+  return book.rollback ? get(book.rollback.attempts, key) : undefined;
+}
+
+/** Where a step, sleep or wait first started in this run: a restart from it cuts the log there. */
+function firstStart(book: CodeBook, key: string, seq: number): void {
+  if (!has(book.firstStarted, key)) put(book.firstStarted, key, seq);
 }
 
 function shiftDeadlines(book: CodeBook, by: number): void {
@@ -156,15 +167,15 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
   {
     switch (record.type) {
       case "step.started": {
-        if (draft.results[record.data.key]) break;
-        draft.firstStarted[record.data.key] ??= record.seq;
-        draft.attempts[record.data.key] = record.data.attempt;
-        const failures = draft.steps[record.data.key]?.failures ?? 0;
-        draft.steps[record.data.key] = { attempt: record.data.attempt, failures, phase: "running" };
+        if (has(draft.results, record.data.key)) break;
+        firstStart(draft, record.data.key, record.seq);
+        put(draft.attempts, record.data.key, record.data.attempt);
+        const failures = get(draft.steps, record.data.key)?.failures ?? 0;
+        put(draft.steps, record.data.key, { attempt: record.data.attempt, failures, phase: "running" });
         break;
       }
       case "step.attempt_failed": {
-        const step = draft.steps[record.data.key];
+        const step = get(draft.steps, record.data.key);
         if (!step || step.attempt !== record.data.attempt || step.phase !== "running") break;
         step.failures += 1;
         const pausedFor = draft.paused ? record.at - draft.paused.at : 0;
@@ -173,26 +184,26 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
       }
       case "step.succeeded":
       case "step.failed": {
-        const step = draft.steps[record.data.key];
+        const step = get(draft.steps, record.data.key);
         if (!step || step.attempt !== record.data.attempt || step.phase !== "running") break;
         delete draft.steps[record.data.key];
-        draft.results[record.data.key] = record.type === "step.succeeded" ? succeeded(record.data) : { ok: false, error: record.data.error };
+        put(draft.results, record.data.key, record.type === "step.succeeded" ? succeeded(record.data) : { ok: false, error: record.data.error });
         break;
       }
       case "timer.started":
-        if (!draft.sleeps[record.data.id]) {
-          draft.sleeps[record.data.id] = { dueAt: record.data.dueAt, done: false };
+        if (!has(draft.sleeps, record.data.id)) {
+          put(draft.sleeps, record.data.id, { dueAt: record.data.dueAt, done: false });
           draft.openSleeps += 1;
         }
-        draft.firstStarted[record.data.id] ??= record.seq;
+        firstStart(draft, record.data.id, record.seq);
         break;
       case "timer.fired": {
-        const sleep = draft.sleeps[record.data.id];
+        const sleep = get(draft.sleeps, record.data.id);
         if (sleep && !sleep.done) {
           sleep.done = true;
           draft.openSleeps -= 1;
         }
-        const wait = draft.waits[record.data.id];
+        const wait = get(draft.waits, record.data.id);
         if (wait && !wait.outcome) {
           wait.outcome = { timedOut: true };
           draft.openWaits = draft.openWaits.filter((key) => key !== record.data.id);
@@ -200,18 +211,18 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
         break;
       }
       case "wait.started":
-        if (!draft.waits[record.data.key]) {
-          draft.waits[record.data.key] = { type: record.data.type, dueAt: record.data.dueAt, timeoutMs: record.data.timeoutMs };
+        if (!has(draft.waits, record.data.key)) {
+          put(draft.waits, record.data.key, { type: record.data.type, dueAt: record.data.dueAt, timeoutMs: record.data.timeoutMs });
           draft.openWaits.push(record.data.key);
         }
-        draft.firstStarted[record.data.key] ??= record.seq;
+        firstStart(draft, record.data.key, record.seq);
         match(draft);
         break;
       case "event.received": {
         const { idempotencyKey } = record.data;
         if (idempotencyKey !== undefined) {
-          if (idempotencyKey in draft.idempotencyKeys) break;
-          draft.idempotencyKeys[idempotencyKey] = record.seq;
+          if (has(draft.idempotencyKeys, idempotencyKey)) break;
+          put(draft.idempotencyKeys, idempotencyKey, record.seq);
         }
         draft.buffer.push({ type: record.data.type, ...(record.data.payload === undefined ? {} : { payload: record.data.payload }), at: record.at });
         match(draft);
@@ -222,11 +233,11 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
         break;
       case "rollback.step.started": {
         const attempts = draft.rollback?.attempts;
-        if (attempts) attempts[record.data.key] = { attempt: record.data.attempt, failures: attempts[record.data.key]?.failures ?? 0 };
+        if (attempts) put(attempts, record.data.key, { attempt: record.data.attempt, failures: get(attempts, record.data.key)?.failures ?? 0 });
         break;
       }
       case "rollback.step.attempt_failed": {
-        const attempts = draft.rollback?.attempts[record.data.key];
+        const attempts = rollbackAttempts(draft, record.data.key);
         if (!attempts) break;
         attempts.failures += 1;
         if (record.data.retryAt !== undefined) attempts.retryAt = record.data.retryAt;

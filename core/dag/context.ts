@@ -1,4 +1,5 @@
 import type { Json } from "../json";
+import { get } from "../table";
 import { MapInputError } from "./failures";
 import { dependencies, type TaskSpec } from "./types";
 
@@ -66,7 +67,7 @@ export function initialContext(params: Json | undefined): DagContext {
 }
 
 function ready(plan: DagPlan, context: DagContext, task: string): boolean {
-  return context.status[task] === undefined && plan.waitsFor.get(task)!.every((dependency) => context.status[dependency] === "done");
+  return get(context.status, task) === undefined && plan.waitsFor.get(task)!.every((dependency) => get(context.status, dependency) === "done");
 }
 
 /**
@@ -102,14 +103,14 @@ export function canStart(plan: DagPlan, context: DagContext, task: string): bool
 
 function itemsOf(plan: DagPlan, context: DagContext, task: string): Json[] {
   const spec = plan.byName.get(task)!;
-  return context.outputs[(spec as { over: string }).over] as Json[];
+  return get(context.outputs, (spec as { over: string }).over) as Json[];
 }
 
 export function started(plan: DagPlan, context: DagContext, task: string): Partial<DagContext> {
   const spec = plan.byName.get(task)!;
   const update: Partial<DagContext> = { status: { ...context.status, [task]: "running" }, running: context.running + (counted(spec) ? 1 : 0) };
   if (spec.kind !== "map") return update;
-  const items = context.outputs[spec.over];
+  const items = get(context.outputs, spec.over);
   if (!Array.isArray(items)) throw new MapInputError(task, spec.over, items);
   const progress: MapProgress = { next: 0, slots: new Array<null>(spec.concurrency).fill(null), results: new Array<null>(items.length).fill(null) };
   return { ...update, maps: { ...context.maps, [task]: progress } };
@@ -127,33 +128,33 @@ export function finished(plan: DagPlan, context: DagContext, task: string, outpu
 
 export function taskInput(plan: DagPlan, context: DagContext, task: string): TaskInput {
   const spec = plan.byName.get(task)!;
-  return { needs: Object.fromEntries(spec.needs.map((name) => [name, context.outputs[name]])), params: context.params };
+  return { needs: Object.fromEntries(spec.needs.map((name) => [name, get(context.outputs, name)])), params: context.params };
 }
 
 /** Whether a free slot gets an item: as with starts, the free slots before it take the items left first. */
 export function canClaim(plan: DagPlan, context: DagContext, task: string, slot: number): boolean {
-  const { next, slots } = context.maps[task]!;
+  const { next, slots } = get(context.maps, task)!;
   const before = slots.slice(0, slot).filter((index) => index === null).length;
   return next + before < itemsOf(plan, context, task).length;
 }
 
 export function claimed(context: DagContext, task: string, slot: number): Partial<DagContext> {
-  const progress = context.maps[task]!;
+  const progress = get(context.maps, task)!;
   const slots = progress.slots.with(slot, progress.next);
   return { maps: { ...context.maps, [task]: { ...progress, next: progress.next + 1, slots } } };
 }
 
 export function itemInput(plan: DagPlan, context: DagContext, task: string, slot: number): ItemInput {
-  const index = context.maps[task]!.slots[slot]!;
+  const index = get(context.maps, task)!.slots[slot]!;
   return { item: itemsOf(plan, context, task)[index]!, index, params: context.params };
 }
 
 export function collected(context: DagContext, task: string, slot: number, output: Json | undefined): Partial<DagContext> {
-  const progress = context.maps[task]!;
+  const progress = get(context.maps, task)!;
   const index = progress.slots[slot]!;
   return { maps: { ...context.maps, [task]: { ...progress, slots: progress.slots.with(slot, null), results: progress.results.with(index, output ?? null) } } };
 }
 
 export function resultsOf(context: DagContext, task: string): Json[] {
-  return context.maps[task]!.results;
+  return get(context.maps, task)!.results;
 }

@@ -27,7 +27,7 @@ export function withRoutedEvents(machine: AnyStateMachine): AnyStateMachine {
   const stock = machine.getTransitionData.bind(machine);
   const getTransitionData = (snapshot: AnyMachineSnapshot, event: EventObject) => {
     const value = snapshot.value as Record<string, StateValue>;
-    const narrowed = Object.fromEntries(takers(event.type).filter((name) => name in value).map((name) => [name, value[name]]));
+    const narrowed = Object.fromEntries(takers(event.type).filter((name) => Object.hasOwn(value, name)).map((name) => [name, value[name]]));
     return stock({ ...snapshot, value: narrowed } as AnyMachineSnapshot, event);
   };
   return Object.assign(machine, { getTransitionData });

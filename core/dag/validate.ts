@@ -60,6 +60,8 @@ function checkMap(dag: string, task: MapTask, byName: ReadonlyMap<string, TaskSp
 
 function checkTask(dag: string, task: TaskSpec, byName: ReadonlyMap<string, TaskSpec>): void {
   if (!TASK_NAME.test(task.name)) throw new InvalidTaskError(dag, task.name, 'has an invalid name: use 1 to 64 letters, digits, "-" or "_", not starting with "-".');
+  // A task is a state of the compiled machine, and XState keeps states in plain objects, where "__proto__" sets the prototype.
+  if (task.name === "__proto__") throw new InvalidTaskError(dag, task.name, "has a name XState cannot give a state; choose another.");
   switch (task.kind) {
     case "task":
       return checkStep(dag, task);
