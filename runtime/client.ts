@@ -1,5 +1,6 @@
-import { DurableMachinesError, InvalidOperationError } from "../core/errors";
+import { DurableMachinesError, InvalidInstanceIdError, InvalidOperationError, show, text } from "../core/errors";
 import { assertInstanceId } from "../core/ids";
+import { invalidRestartFrom, kindOf } from "../core/refusals";
 import type { SubscribeOptions } from "../core/instance-events";
 import type { LogRecord } from "../core/records";
 import type { Creation } from "../core/creation";
@@ -71,13 +72,17 @@ export interface InstanceHandle {
 /** Cloudflare's way to name a step to restart from: its name, occurrence (default 1) and type (default "do"). */
 export type RestartFrom = string | { name: string; count?: number; type?: "do" | "sleep" | "waitForEvent" };
 
-/** The log key of a step named either way. */
+const RESTART_TYPES: readonly unknown[] = ["do", "sleep", "waitForEvent"];
+
+/** The log key of a step named either way; a `from` of any other form is refused with restart.invalid_from. */
 export function restartKey(from: RestartFrom): string {
   if (typeof from === "string") return from;
-  if (typeof from !== "object" || from === null || typeof from.name !== "string") {
-    throw new InvalidOperationError("instance.cannot_restart", "restart({ from }) takes a step key, or { name, count?, type? }.");
-  }
-  return `${from.type ?? "do"}:${from.name}-${from.count ?? 1}`;
+  if (typeof from !== "object" || from === null || Array.isArray(from)) throw invalidRestartFrom(`got ${kindOf(from)}`);
+  const { name, count = 1, type = "do" } = from as { name?: unknown; count?: unknown; type?: unknown };
+  if (typeof name !== "string") throw invalidRestartFrom(`its name is ${kindOf(name)}`);
+  if (typeof count !== "number" || !Number.isSafeInteger(count) || count < 1) throw invalidRestartFrom(`its count is ${kindOf(count)}`);
+  if (!RESTART_TYPES.includes(type)) throw invalidRestartFrom(`its type is ${typeof type === "string" ? show(type) : kindOf(type)}`);
+  return `${type as string}:${name}-${count}`;
 }
 
 export interface BatchError {
@@ -180,7 +185,7 @@ export async function createInBatch(input: unknown, create: Creates): Promise<{ 
     batch.map(async (options, index) => {
       const id = (options as { id?: unknown } | null)?.id;
       try {
-        if (id !== undefined && seen.has(id)) throw new DurableMachinesError("instance.duplicate_in_batch", `Instance id "${String(id)}" appears twice in the batch; the first was created.`);
+        if (id !== undefined && seen.has(id)) throw new DurableMachinesError("instance.duplicate_in_batch", `Instance id ${show(id)} appears twice in the batch; the first was created.`);
         seen.add(id ?? Symbol());
         return await create(options as CreateOptions<unknown>);
       } catch (error) {
@@ -218,13 +223,13 @@ export async function deleteInBatch(ids: unknown, remove: (id: string) => Promis
   const outcomes = await Promise.all(
     ids.map(async (id: unknown) => {
       try {
-        if (typeof id !== "string") throw new InvalidOperationError("instance.invalid_id", `Instance id ${String(id)} is invalid.`);
+        if (typeof id !== "string") throw new InvalidInstanceIdError(id);
         if (!removals.has(id)) removals.set(id, remove(id));
         await removals.get(id);
         return { id, ok: true as const };
       } catch (error) {
         if (!(error instanceof DurableMachinesError)) throw error;
-        return { id: String(id), ok: false as const, code: error.code, message: error.message };
+        return { id: text(id), ok: false as const, code: error.code, message: error.message };
       }
     }),
   );
