@@ -1,5 +1,5 @@
 import type { AnyStateMachine, AnyActorLogic } from "xstate";
-import { InvalidDefinitionError } from "./errors";
+import { InvalidDefinitionError, text } from "./errors";
 import { hashString } from "./hash";
 import { parseSchedules } from "./schedule";
 import { toPolicy, type StepConfig, type StepPolicy } from "./retry";
@@ -161,7 +161,7 @@ export type AnyWorkflowDefinition = WorkflowDefinition | CodeWorkflowDefinition;
 function defineMachineWorkflow<TMachine extends AnyStateMachine>(options: WorkflowOptions<TMachine>): WorkflowDefinition<TMachine> {
   const { name, machine, version = "1", steps = {} } = options;
   if (typeof name !== "string" || !WORKFLOW_NAME.test(name)) {
-    throw new InvalidDefinitionError(String(name), 'its name must be 1 to 64 letters, digits, "-" or "_".');
+    throw new InvalidDefinitionError(text(name), 'its name must be 1 to 64 letters, digits, "-" or "_".');
   }
   const schedules = parseSchedules(name, options.schedules);
   const nodes = [...(machine as unknown as { idMap: Map<string, StateNodeLike> }).idMap.values()];

@@ -11,6 +11,19 @@ export function show(value: unknown): string {
   }
 }
 
+/**
+ * A value as text, for messages and error records: what String() gives (a string stays itself), or show()'s form of
+ * it when String() throws, as it does for an object with no prototype or whose toString is not a function. Never throws.
+ */
+export function text(value: unknown): string {
+  if (typeof value === "string") return value;
+  try {
+    return String(value);
+  } catch {
+    return show(value);
+  }
+}
+
 export class DurableMachinesError extends Error {
   readonly code: string;
 
@@ -25,7 +38,7 @@ export class UnknownWorkflowError extends DurableMachinesError {
   constructor(workflow: string, known: readonly string[]) {
     super(
       "workflow.not_found",
-      `No workflow named "${workflow}" is registered. Registered workflows: ${known.length ? known.map((n) => `"${n}"`).join(", ") : "none"}.`,
+      `No workflow named ${show(workflow)} is registered. Registered workflows: ${known.length ? known.map((n) => `"${n}"`).join(", ") : "none"}.`,
     );
   }
 }

@@ -1,6 +1,6 @@
 import { initialTransition, type AnyEventObject, type AnyMachineSnapshot, type ExecutableActionObject } from "xstate";
 import type { WorkflowDefinition } from "./definition";
-import { InvalidDefinitionError } from "./errors";
+import { InvalidDefinitionError, text } from "./errors";
 import { toJson, type Json } from "./json";
 import type { ErrorInfo } from "./records";
 import type { Book, TimerEntry } from "./state";
@@ -20,13 +20,14 @@ export interface Delivery {
   actions: ExecutableActionObject[];
 }
 
+/** What a thrown value records: anything may be thrown, and whatever it is, this gives strings and does not throw. */
 export function errorInfo(error: unknown): ErrorInfo {
-  if (error instanceof Error) return { name: error.name, message: error.message };
+  if (error instanceof Error) return { name: text(error.name), message: text(error.message) };
   if (typeof error === "object" && error !== null && "message" in error) {
     const { name, message } = error as { name?: unknown; message: unknown };
-    return { name: typeof name === "string" ? name : "Error", message: String(message) };
+    return { name: typeof name === "string" ? name : "Error", message: text(message) };
   }
-  return { name: "Error", message: String(error) };
+  return { name: "Error", message: text(error) };
 }
 
 /** Children live in the book, not in the snapshot; dropping them makes a restored snapshot and a live one the same. */

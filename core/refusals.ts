@@ -18,9 +18,10 @@ export interface EventTarget {
  * a repeat is accepted and writes nothing.
  */
 export function eventRecord(target: EventTarget, event: { event: string; payload?: unknown; idempotencyKey?: string | undefined }): RecordBody<"event.received"> | undefined {
-  if (target.ended) throw new InstanceFinishedError(target.instanceId, target.ended.status, `receive the event "${event.event}"`);
+  // A malformed event is refused as such whatever the instance's state, and its type is known to be text before a message shows it.
   assertEventType(event.event);
   assertIdempotencyKey(event.idempotencyKey);
+  if (target.ended) throw new InstanceFinishedError(target.instanceId, target.ended.status, `receive the event "${event.event}"`);
   const payload = toJson(event.payload, "the event payload");
   if (event.idempotencyKey !== undefined && has(target.idempotencyKeys, event.idempotencyKey)) return undefined;
   return {
@@ -35,6 +36,22 @@ export function cannotResume(instanceId: string, status: string): InvalidOperati
 
 export function cannotTerminate(instanceId: string, status: string): InvalidOperationError {
   return new InvalidOperationError("instance.cannot_terminate", `Cannot terminate instance "${instanceId}": it is already ${status}.`);
+}
+
+/** A `from` that is neither a step key nor `{ name, count?, type? }`: the caller's mistake, whatever the instance's state. */
+export function invalidRestartFrom(problem: string): InvalidOperationError {
+  return new InvalidOperationError(
+    "restart.invalid_from",
+    `restart({ from }) takes a step key as history() shows it, or { name, count?, type? } with a string name, a whole count from 1 and a type of "do", "sleep" or "waitForEvent"; ${problem}.`,
+  );
+}
+
+/** What a refused value was, for a message, without turning the value itself into text. */
+export function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "number") return String(value);
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
 export function stepNotFound(from: string, instanceId: string): InvalidOperationError {

@@ -1,5 +1,5 @@
 import { toMilliseconds, type Duration } from "./durations";
-import { DurableMachinesError } from "./errors";
+import { DurableMachinesError, text } from "./errors";
 import type { ErrorInfo } from "./records";
 
 export type Backoff = "constant" | "linear" | "exponential";
@@ -43,7 +43,7 @@ export function toPolicy(step: string, config: StepConfig = {}): StepPolicy {
   const policy = { ...DEFAULT_POLICY };
   if (config.retries) {
     const { limit, delay, backoff } = config.retries;
-    if (!Number.isInteger(limit) || limit < 0) throw new InvalidStepConfigError(step, `retries.limit must be an integer >= 0, got ${String(limit)}.`);
+    if (!Number.isInteger(limit) || limit < 0) throw new InvalidStepConfigError(step, `retries.limit must be an integer >= 0, got ${text(limit)}.`);
     if (backoff !== undefined && !["constant", "linear", "exponential"].includes(backoff)) {
       throw new InvalidStepConfigError(step, `retries.backoff must be "constant", "linear" or "exponential", got ${JSON.stringify(backoff)}.`);
     }

@@ -8,6 +8,7 @@ import {
   type StoredStream,
   type StreamLimits,
 } from "../core/code/streams";
+import { text } from "../core/errors";
 import type { ChunkStore } from "./store";
 
 /** The bytes of a chunk as Cloudflare accepts them: an ArrayBuffer or a typed array, not a DataView. */
@@ -71,7 +72,7 @@ export async function storeStream(stream: ReadableStream<unknown>, target: Strea
         next = await reader.read();
       } catch (error) {
         if (signal.aborted) throw signal.reason;
-        throw new InvalidStepReadableStreamError(`Failed to read from step ReadableStream output. ${error instanceof Error ? error.message : String(error)}`);
+        throw new InvalidStepReadableStreamError(`Failed to read from step ReadableStream output. ${error instanceof Error ? text(error.message) : text(error)}`);
       }
       if (signal.aborted) throw signal.reason;
       if (next.done) break;

@@ -1,5 +1,5 @@
 import { toMilliseconds } from "../durations";
-import { show } from "../errors";
+import { show, text } from "../errors";
 import type { Json } from "../json";
 import type { ErrorInfo } from "../records";
 import { retryDelay, type Backoff } from "../retry";
@@ -48,7 +48,7 @@ export interface ResolvedStepConfig {
 export function assertStepName(name: unknown): asserts name is string {
   // eslint-disable-next-line no-control-regex
   if (typeof name !== "string" || name.length > MAX_STEP_NAME || /[\x00-\x1f]/.test(name)) {
-    throw new WorkflowFatalError(`Step name "${String(name)}" exceeds max length (${MAX_STEP_NAME} chars) or invalid characters found`);
+    throw new WorkflowFatalError(`Step name "${text(name)}" exceeds max length (${MAX_STEP_NAME} chars) or invalid characters found`);
   }
 }
 

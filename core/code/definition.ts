@@ -1,4 +1,4 @@
-import { InvalidDefinitionError } from "../errors";
+import { InvalidDefinitionError, text } from "../errors";
 import { hashString } from "../hash";
 import { parseSchedules } from "../schedule";
 import { DEFAULT_STEP_LIMIT, MAX_STEP_LIMIT } from "./config";
@@ -36,12 +36,12 @@ const WORKFLOW_NAME = /^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,63}$/;
  */
 export function defineCodeWorkflow(options: CodeWorkflowOptions): CodeWorkflowDefinition {
   const { name, entrypoint, version = "1", stepLimit = DEFAULT_STEP_LIMIT } = options;
-  if (typeof name !== "string" || !WORKFLOW_NAME.test(name)) throw new InvalidDefinitionError(String(name), 'its name must be 1 to 64 letters, digits, "-" or "_".');
+  if (typeof name !== "string" || !WORKFLOW_NAME.test(name)) throw new InvalidDefinitionError(text(name), 'its name must be 1 to 64 letters, digits, "-" or "_".');
   if (typeof entrypoint !== "function" || typeof entrypoint.prototype?.run !== "function") {
     throw new InvalidDefinitionError(name, "entrypoint must be a class that extends WorkflowEntrypoint and has a run(event, step) method.");
   }
   if (!Number.isInteger(stepLimit) || stepLimit < 1 || stepLimit > MAX_STEP_LIMIT) {
-    throw new InvalidDefinitionError(name, `stepLimit must be a whole number from 1 to ${MAX_STEP_LIMIT.toLocaleString("en-US")} (Cloudflare's highest); got ${String(stepLimit)}.`);
+    throw new InvalidDefinitionError(name, `stepLimit must be a whole number from 1 to ${MAX_STEP_LIMIT.toLocaleString("en-US")} (Cloudflare's highest); got ${text(stepLimit)}.`);
   }
   const schedules = parseSchedules(name, options.schedules);
   return { kind: "code", name, version, hash: hashString(JSON.stringify({ kind: "code", name, version })), entrypoint, stepLimit, schedules };

@@ -1,5 +1,5 @@
 import SuperJSON from "superjson";
-import { NotSerializableError, PayloadTooLargeError } from "../errors";
+import { NotSerializableError, PayloadTooLargeError, text } from "../errors";
 import { MAX_PAYLOAD_BYTES, utf8Length, type Json } from "../json";
 
 /**
@@ -21,7 +21,7 @@ function refuseUnclonable(value: unknown, what: string, path: string, seen: Set<
   if (seen.has(value)) throw new NotSerializableError(what, path, "a circular reference");
   if (value instanceof ReadableStream) throw new NotSerializableError(what, path, "a ReadableStream, which a step may return only as its whole output");
   seen.add(value);
-  if (value instanceof Map) for (const [key, item] of value) refuseUnclonable(item, what, `${path}.get(${String(key)})`, seen);
+  if (value instanceof Map) for (const [key, item] of value) refuseUnclonable(item, what, `${path}.get(${text(key)})`, seen);
   else if (value instanceof Set) for (const item of value) refuseUnclonable(item, what, `${path} (a Set)`, seen);
   else if (!ArrayBuffer.isView(value)) for (const [key, item] of Object.entries(value)) refuseUnclonable(item, what, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, seen);
   seen.delete(value);

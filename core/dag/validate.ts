@@ -1,5 +1,5 @@
 import { toMilliseconds } from "../durations";
-import { DurableMachinesError } from "../errors";
+import { DurableMachinesError, text } from "../errors";
 import { assertEventType } from "../ids";
 import { toPolicy } from "../retry";
 import { DagCycleError, DuplicateTaskError, EmptyDagError, InvalidDagError, InvalidTaskError, UnknownDependencyError } from "./errors";
@@ -52,7 +52,7 @@ function checkStep(dag: string, task: CallTask | MapTask): void {
 
 function checkMap(dag: string, task: MapTask, byName: ReadonlyMap<string, TaskSpec>): void {
   if (!Number.isInteger(task.concurrency) || task.concurrency < 1 || task.concurrency > MAX_MAP_CONCURRENCY) {
-    throw new InvalidTaskError(dag, task.name, `has concurrency ${String(task.concurrency)}; use a whole number from 1 to ${MAX_MAP_CONCURRENCY}.`);
+    throw new InvalidTaskError(dag, task.name, `has concurrency ${text(task.concurrency)}; use a whole number from 1 to ${MAX_MAP_CONCURRENCY}.`);
   }
   if (byName.get(task.over)?.kind === "sleep") throw new InvalidTaskError(dag, task.name, `maps over "${task.over}", a sleep, which has no list to map.`);
   checkStep(dag, task);
@@ -94,6 +94,6 @@ export function validateDag(dag: string, tasks: readonly TaskSpec[], maxConcurre
   if (cycle) throw new DagCycleError(dag, cycle);
   for (const task of tasks) checkTask(dag, task, byName);
   if (maxConcurrency !== undefined && (!Number.isInteger(maxConcurrency) || maxConcurrency < 1)) {
-    throw new InvalidDagError("dag.invalid_option", dag, `maxConcurrency must be a whole number above 0, got ${String(maxConcurrency)}.`);
+    throw new InvalidDagError("dag.invalid_option", dag, `maxConcurrency must be a whole number above 0, got ${text(maxConcurrency)}.`);
   }
 }
