@@ -6,7 +6,7 @@ import { DurableMachinesError } from "./errors";
 import { applyRecord, type FoldContext } from "./fold";
 import { toJson, type Json } from "./json";
 import { errorInfo } from "./planner";
-import { cannotResume, cannotTerminate, eventRecord, stepNotFound } from "./refusals";
+import { cannotResume, cannotTerminate, eventRecord, invalidRestartFrom, kindOf, stepNotFound } from "./refusals";
 import type { ErrorInfo, LogRecord, RecordBody } from "./records";
 import { nextRetryAt } from "./retry";
 import type { Book, InstanceState } from "./state";
@@ -216,6 +216,7 @@ export function decide(def: WorkflowDefinition, state: InstanceState, command: C
         batch.append({ type: "instance.restarted", data: {} });
         break;
       }
+      if (typeof command.from !== "string") throw invalidRestartFrom(`got ${kindOf(command.from)}`);
       if (command.cut === undefined) throw stepNotFound(command.from, book.instanceId);
       batch.append({ type: "instance.restarted", data: { from: command.from, cut: command.cut } });
       break;

@@ -26,7 +26,7 @@ import { STREAM_LIMITS, streamFailure, type StoredStream } from "../core/code/st
 import { errorInfo } from "../core/planner";
 import type { ErrorInfo, LogRecord, RecordBody, RecordData } from "../core/records";
 import { redacted } from "../core/records";
-import { cannotResume, cannotTerminate, eventRecord, stepNotFound } from "../core/refusals";
+import { cannotResume, cannotTerminate, eventRecord, invalidRestartFrom, kindOf, stepNotFound } from "../core/refusals";
 import type { InstanceStatus, InstanceStatusName } from "../core/status";
 import { get, has } from "../core/table";
 import type { Clock } from "./clock";
@@ -192,6 +192,7 @@ export class CodeDriver implements HostedInstance {
       case "restart": {
         let cut: number | undefined;
         if (command.from !== undefined) {
+          if (typeof command.from !== "string") throw invalidRestartFrom(`got ${kindOf(command.from)}`);
           cut = get(book.firstStarted, command.from);
           if (cut === undefined) throw stepNotFound(command.from, book.instanceId);
         }

@@ -133,7 +133,8 @@ export class InstanceDriver implements HostedInstance {
 
   private resolve(command: Command): Command {
     if (command.type !== "restart" || command.from === undefined) return command;
-    return { ...command, cut: this.store.firstStart(command.from) };
+    // A `from` that is not a key is refused by decide(); the store is only asked about keys.
+    return { ...command, cut: typeof command.from === "string" ? this.store.firstStart(command.from) : undefined };
   }
 
   private context(): DecideContext {

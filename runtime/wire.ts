@@ -28,6 +28,7 @@ const CLASSES: [prefix: string, type: abstract new (...args: never[]) => Durable
   ["instance.not_found", InstanceNotFoundError],
   ["instance.finished", InstanceFinishedError],
   ["instance.cannot_", InvalidOperationError],
+  ["restart.invalid_from", InvalidOperationError],
   ["payload.not_serializable", NotSerializableError],
   ["payload.too_large", PayloadTooLargeError],
   ["event.invalid", InvalidEventError],
