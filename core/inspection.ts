@@ -41,8 +41,6 @@ export function definitionOf(def: AnyWorkflowDefinition): string {
   return JSON.stringify(def.machine.config, (_key, value: unknown) => (typeof value === "function" ? { type: (value as { name?: string }).name || "anonymous" } : value));
 }
 
-type AnyState = InstanceState | CodeState;
-
 function machineSnapshot(state: InstanceState): InspectedSnapshot {
   const ended = state.book.ended;
   const status = ended?.status === "complete" ? "done" : ended?.status === "errored" ? "error" : ended?.status === "terminated" ? "stopped" : "active";
@@ -69,7 +67,7 @@ function codeSnapshot(state: CodeState): InspectedSnapshot {
 }
 
 /** The event a record put to the machine, as the machine saw it; undefined for bookkeeping records. */
-function machineEvent(before: AnyState | undefined, record: LogRecord): ({ type: string } & Record<string, unknown>) | undefined {
+function machineEvent(before: InspectedState | undefined, record: LogRecord): ({ type: string } & Record<string, unknown>) | undefined {
   switch (record.type) {
     case "instance.created":
       return { type: "xstate.init", input: record.data.params ?? null };
@@ -101,18 +99,43 @@ function machineEvent(before: AnyState | undefined, record: LogRecord): ({ type:
   }
 }
 
+/** What inspection folds a log to: a machine's state, or a code-first run's. */
+export type InspectedState = InstanceState | CodeState;
+
+export interface InspectionStreamOptions {
+  /** Where the stream starts: the state after the record before the first one pushed (a fresh instance without it). */
+  state?: InspectedState;
+  /**
+   * The state after every record before `seq`, which a restart from a step
+   * needs. A host gives it from its snapshots and log; without it, the
+   * stream keeps every record pushed to fold them again, so it suits a
+   * whole history that is in memory anyway.
+   */
+  stateBefore?: (seq: number) => InspectedState;
+}
+
 /**
  * Turns an instance's log into the events `@statelyai/inspect` speaks: the
  * instance as the root actor (with its machine's definition), every step as
  * a child actor, and for every machine input the event and the snapshot after
  * it. Records are pushed in order, in any number of batches, so a live
- * stream can carry on from where its history ended.
+ * stream can carry on from where its history ended. It holds the folded
+ * state and nothing else, when it is given `stateBefore`.
  */
 export class InspectionStream {
-  private state: AnyState | undefined;
-  private readonly seen: LogRecord[] = [];
+  private state: InspectedState | undefined;
+  private readonly seen: LogRecord[] | undefined;
+  private readonly context: { stateBefore: (seq: number) => never };
 
-  constructor(private readonly def: AnyWorkflowDefinition) {}
+  constructor(
+    private readonly def: AnyWorkflowDefinition,
+    options: InspectionStreamOptions = {},
+  ) {
+    this.state = options.state;
+    this.seen = options.stateBefore ? undefined : [];
+    const stateBefore = options.stateBefore ?? ((seq: number) => foldAll(def, this.seen!.filter((r) => r.seq < seq)));
+    this.context = { stateBefore: (seq) => stateBefore(seq) as never };
+  }
 
   /** The seq of the last record pushed. */
   get seq(): number {
@@ -124,19 +147,49 @@ export class InspectionStream {
     const { def } = this;
     for (const record of records) {
       if (record.seq <= this.seq) continue;
-      this.seen.push(record);
+      this.seen?.push(record);
       const before = this.state;
-      const context = { stateBefore: (seq: number) => foldAll(def, this.seen.filter((r) => r.seq < seq)) };
       // A code-first state folds in place, and nothing here needs it from before the record.
-      const after: AnyState = def.kind === "code" ? applyCodeRecord(before as CodeState | undefined, record, context) : applyRecord(def, before as InstanceState | undefined, record, context).state;
+      const after: InspectedState =
+        def.kind === "code" ? applyCodeRecord(before as CodeState | undefined, record, this.context) : applyRecord(def, before as InstanceState | undefined, record, this.context).state;
       this.state = after;
       events.push(...eventsOf(def, def.kind === "code" ? undefined : before, after, redacted(record)));
     }
     return events;
   }
+
+  /**
+   * The instance as it stands, for a client that joins late: the root actor
+   * with its definition and its current snapshot, and an actor for each step
+   * still under way. Nothing when no record has been pushed or given.
+   */
+  announce(): InspectionEvent[] {
+    const { def, state } = this;
+    if (!state) return [];
+    const root = state.book.instanceId;
+    const base = (n: number): Base => ({ rootId: root, sessionId: root, createdAt: String(state.at), id: `${root}@${state.seq}:${n}`, _version: VERSION });
+    const snapshot = def.kind === "code" ? codeSnapshot(state as CodeState) : machineSnapshot(state as InstanceState);
+    const events: InspectionEvent[] = [{ ...base(0), type: "@xstate.actor", name: def.kind === "code" ? def.name : (def.machine.id as string), snapshot, definition: definitionOf(def), parentId: undefined }];
+    const open =
+      def.kind === "code"
+        ? Object.keys((state as CodeState).book.steps).map((key) => ({ key, name: key, input: undefined }))
+        : Object.values((state as InstanceState).book.steps).map((entry) => ({ key: entry.key, name: entry.src, input: entry.input }));
+    for (const [i, step] of open.entries()) {
+      events.push({
+        ...base(i + 1),
+        sessionId: `${root}/${step.key}`,
+        type: "@xstate.actor",
+        name: step.name,
+        snapshot: { status: "active", ...(step.input === undefined ? {} : { context: { input: step.input } }) },
+        definition: undefined,
+        parentId: root,
+      });
+    }
+    return events;
+  }
 }
 
-function eventsOf(def: AnyWorkflowDefinition, before: AnyState | undefined, state: AnyState, record: LogRecord): InspectionEvent[] {
+function eventsOf(def: AnyWorkflowDefinition, before: InspectedState | undefined, state: InspectedState, record: LogRecord): InspectionEvent[] {
   const events: InspectionEvent[] = [];
   const root = state.book.instanceId;
   const base = (n: number): Base => ({ rootId: root, sessionId: root, createdAt: String(record.at), id: `${record.id}:${n}`, _version: VERSION });
@@ -175,7 +228,7 @@ function eventsOf(def: AnyWorkflowDefinition, before: AnyState | undefined, stat
 
 /** Every inspection event of a whole log. */
 export function inspectionEvents(def: AnyWorkflowDefinition, log: readonly LogRecord[]): InspectionEvent[] {
-  return new InspectionStream(def).push(log);
+  return new InspectionStream(def, { stateBefore: (seq) => foldAll(def, log.filter((r) => r.seq < seq)) }).push(log);
 }
 
 /** Anything that takes Stately inspection events: the inspectors `@statelyai/inspect` creates all have this adapter. */
@@ -192,7 +245,7 @@ export function replayInto(inspector: InspectorLike, def: AnyWorkflowDefinition,
 }
 
 function foldAll(def: AnyWorkflowDefinition, log: readonly LogRecord[]): never {
-  let state: AnyState | undefined;
+  let state: InspectedState | undefined;
   const context = { stateBefore: (seq: number) => foldAll(def, log.filter((r) => r.seq < seq)) };
   for (const record of log) state = def.kind === "code" ? applyCodeRecord(state as CodeState | undefined, record, context) : applyRecord(def, state as InstanceState | undefined, record, context).state;
   return state as never;

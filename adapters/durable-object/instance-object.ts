@@ -12,7 +12,8 @@ import { capture, type Outcome } from "../../runtime/wire";
 import type { Creation } from "../../core/creation";
 import type { RegistryEntry } from "./registry-object";
 import { SqlInstanceStore } from "./sql-store";
-import { InspectionStream, inspectionEvents } from "../../core/inspection";
+import type { InspectionStream } from "../../core/inspection";
+import { historyAnswer, historyRequest, inspectionStreamAfter, openingMessages } from "../../runtime/inspection-pages";
 import type { AnyWorkflowDefinition } from "../../core/definition";
 
 export interface HostSettings {
@@ -121,9 +122,11 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
     }
 
     /**
-     * Live inspection: a hibernatable WebSocket that first streams the whole
-     * history as `@statelyai/inspect` events, then each new record as it is
-     * appended. The Worker has checked the token before forwarding.
+     * Live inspection: a hibernatable WebSocket that first sends the instance
+     * as it stands (the root actor with its current snapshot) and the events
+     * of its newest records, then each new record as it is appended; older
+     * events come a page at a time when the client asks (docs/inspection.md).
+     * The Worker has checked the token before forwarding.
      */
     override async fetch(request: Request): Promise<Response> {
       const [workflow, instanceId] = new URL(request.url).searchParams.getAll("instance");
@@ -134,12 +137,17 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       if (!outcome.ok) return Response.json({ error: outcome.error }, { status: outcome.error.code.endsWith("not_found") ? 404 : 409 });
       const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
       this.ctx.acceptWebSocket(server);
-      for (const event of inspectionEvents(this.def!, this.store.read())) server.send(JSON.stringify(event));
+      const { messages, stream } = openingMessages(this.def!, this.store, outcome.value.summary().seq);
+      for (const message of messages) server.send(message);
+      this.live ??= stream;
       return new Response(null, { status: 101, webSocket: client });
     }
 
-    override async webSocketMessage(): Promise<void> {
-      // The inspector only listens; nothing it sends changes the instance.
+    /** A client asks for older events: `{ "type": "history", "before": <seq>, "limit": <n> }`. Nothing it sends changes the instance. */
+    override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+      if (!this.def || !this.driver) return;
+      const request = historyRequest(message, this.driver.summary().seq);
+      socket.send("error" in request ? JSON.stringify({ type: "@durable-machines.error", code: "inspect.invalid_request", message: request.error }) : historyAnswer(this.def, this.store, request));
     }
 
     override async webSocketClose(socket: WebSocket, code: number): Promise<void> {
@@ -152,10 +160,7 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
         this.live = undefined;
         return;
       }
-      if (!this.live) {
-        this.live = new InspectionStream(this.def);
-        this.live.push(this.store.read({ before: records[0]!.seq }));
-      }
+      this.live ??= inspectionStreamAfter(this.def, this.store, records[0]!.seq - 1);
       const messages = this.live.push(records).map((event) => JSON.stringify(event));
       for (const socket of sockets) for (const message of messages) socket.send(message);
     }

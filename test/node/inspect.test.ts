@@ -36,6 +36,18 @@ async function waitFor<T>(read: () => T | undefined, what: string): Promise<T> {
   throw new Error(`Gave up waiting for ${what}`);
 }
 
+async function approvalWaiting(id: string): Promise<void> {
+  expect((await api("/workflows/gated/instances", { method: "POST", body: JSON.stringify({ id, params: { instance: id } }) })).status).toBe(201);
+  for (let i = 0; i < 200; i++) {
+    const status = (await (await api(`/workflows/gated/instances/${id}`)).json()) as { value: unknown };
+    if (status.value === "approval") return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`${id} never reached approval`);
+}
+
+const socketUrl = (id: string) => `ws://${worker.address}:${worker.port}/api/workflows/gated/instances/${id}/inspect?token=${token}`;
+
 interface Received {
   type: string;
   sessionId: string;
@@ -46,25 +58,18 @@ interface Received {
   snapshot?: { status?: string; value?: unknown; output?: unknown };
 }
 
-it("streams an instance's history, then each new record, to @statelyai/inspect's WebSocket receiver", async () => {
+it("sends an instance's current state, then each new record, to @statelyai/inspect's WebSocket receiver", async () => {
   const id = `inspect-${Date.now()}`;
-  expect((await api("/workflows/gated/instances", { method: "POST", body: JSON.stringify({ id, params: { instance: id } }) })).status).toBe(201);
-  for (let i = 0; i < 200; i++) {
-    const status = (await (await api(`/workflows/gated/instances/${id}`)).json()) as { value: unknown };
-    if (status.value === "approval") break;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await approvalWaiting(id);
 
   const received: Received[] = [];
-  const receiver = createWebSocketReceiver({ server: `ws://${worker.address}:${worker.port}/api/workflows/gated/instances/${id}/inspect?token=${token}` });
+  const receiver = createWebSocketReceiver({ server: socketUrl(id) });
   const subscription = receiver.subscribe((event) => void received.push(event as unknown as Received));
 
   const root = await waitFor(() => received.find((e) => e.type === "@xstate.actor" && e.sessionId === id), "the instance's actor");
   expect(root.name).toBe("gated");
   expect(JSON.parse(root.definition!)).toMatchObject({ id: "gated", initial: "a", states: { approval: { on: { approve: expect.anything() } } } });
-  await waitFor(() => received.find((e) => e.type === "@xstate.snapshot" && e.sessionId === id && e.snapshot?.value === "approval"), "the history up to approval");
-  const steps = received.filter((e) => e.type === "@xstate.actor" && e.parentId === id);
-  expect(steps.map((e) => e.name)).toEqual(["a", "b", "c"]);
+  expect(root.snapshot?.value).toBe("approval");
 
   const seenBefore = received.length;
   expect((await api(`/workflows/gated/instances/${id}/events`, { method: "POST", body: JSON.stringify({ type: "approve", payload: "live" }) })).status).toBe(202);
@@ -73,6 +78,27 @@ it("streams an instance's history, then each new record, to @statelyai/inspect's
   const live = received.slice(seenBefore);
   expect(live.find((e) => e.type === "@xstate.event")?.event).toEqual({ type: "approve", payload: "live" });
   subscription.unsubscribe();
+});
+
+it("pages older events on request, back to the instance's creation", async () => {
+  const id = `inspect-pages-${Date.now()}`;
+  await approvalWaiting(id);
+  const socket = new WebSocket(socketUrl(id));
+  const messages: (Received & { from?: number; before?: number; events?: Received[] })[] = [];
+  socket.addEventListener("message", (event) => void messages.push(JSON.parse(String(event.data))));
+  const marker = await waitFor(() => messages.find((m) => m.type === "@durable-machines.tail"), "the tail marker");
+  const older: Received[] = [];
+  for (let before = marker.from!; before > 1; ) {
+    const seen = messages.length;
+    socket.send(JSON.stringify({ type: "history", before, limit: 5 }));
+    const page = await waitFor(() => messages.slice(seen).find((m) => m.type === "@durable-machines.history"), "a page of older events");
+    older.unshift(...page.events!);
+    before = page.from!;
+  }
+  expect(older[0]).toMatchObject({ type: "@xstate.actor", sessionId: id, name: "gated" });
+  const steps = [...older, ...messages].filter((e) => e.type === "@xstate.actor" && e.parentId === id);
+  expect([...new Set(steps.map((e) => e.name))]).toEqual(["a", "b", "c"]);
+  socket.close();
 });
 
 it("refuses the inspect socket without the token, and with a wrong one", async () => {
