@@ -143,6 +143,11 @@ describe("defineWorkflow refuses", () => {
     expect(refusal({ name: "wf", machine }).message).toContain(`state "wf.a" uses the delay "${delay}", which is not in setup({ delays })`);
   });
 
+  it.each(["constructor", "toString", "__proto__"])("a transition on the event %j, which XState's machine.toJSON() cannot hold", (type) => {
+    const machine = createMachine({ id: "wf", initial: "a", states: { a: { on: { [type]: "b" } }, b: {} } });
+    expect(refusal({ name: "wf", machine }).message).toContain(`state "wf.a" takes the event "${type}"`);
+  });
+
   it("a delayed raise without an id", () => {
     const machine = createMachine({
       id: "wf",

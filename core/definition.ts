@@ -136,6 +136,10 @@ function stateProblems(machine: AnyStateMachine, node: StateNodeLike, stepNames:
     }
     stepNames.add(invoke.src);
   }
+  for (const type of node.transitions.keys()) {
+    // XState's machine.toJSON(), which the pinned hash reads, gathers a state's events in a plain object and fails on these names.
+    if (Object.hasOwn(Object.prototype, type)) problems.push(`state "${node.id}" takes the event "${type}", a name XState cannot serialize (it is a property of every object); use another event type.`);
+  }
   for (const transition of node.after) problems.push(...delayProblems(machine, node.id, transition.delay));
   const actionLists = [node.entry, node.exit, ...(node.always ?? []).map((t) => t.actions)];
   for (const transitions of node.transitions.values()) actionLists.push(...transitions.map((t) => t.actions));

@@ -91,6 +91,12 @@ describe("defineDag refuses, naming the culprit", () => {
     expect(bound.message).toBe('DAG "opts" is invalid: maxConcurrency must be a whole number above 0, got 0.');
   });
 
+  it.each(["constructor", "toString", "__proto__"])("an event gate on the type %j, which XState cannot serialize", (type) => {
+    const error = refusal(() => defineDag({ name: "gate", tasks: dagTasks().waitForEvent("open", { type }) }));
+    expect(error).toBeInstanceOf(InvalidTaskError);
+    expect(error.message).toContain(`task "open" waits for the event type "${type}"`);
+  });
+
   it("a name no workflow may have, as defineWorkflow refuses it", () => {
     expect(() => defineDag({ name: "no spaces", tasks: dagTasks().task("a", { run: () => 1 }) })).toThrow(InvalidDefinitionError);
   });

@@ -72,6 +72,8 @@ function checkTask(dag: string, task: TaskSpec, byName: ReadonlyMap<string, Task
       return;
     case "event":
       about(dag, task.name, () => assertEventType(task.type));
+      // The gate is a transition on the event's type, which XState cannot serialize under these names.
+      if (Object.hasOwn(Object.prototype, task.type)) throw new InvalidTaskError(dag, task.name, `waits for the event type "${task.type}", a name XState cannot serialize (it is a property of every object); use another.`);
       if (about(dag, task.name, () => toMilliseconds(task.timeout)) === 0) throw new InvalidTaskError(dag, task.name, "has a timeout of 0; give the event time to arrive.");
       return;
   }
