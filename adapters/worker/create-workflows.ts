@@ -5,8 +5,8 @@ import { systemClock, type Clock } from "../../runtime/clock";
 import { createInstanceObject } from "../durable-object/instance-object";
 import { createRegistryObject } from "../durable-object/registry-object";
 import { createClient, type Bindings, type WorkersClient } from "./client";
+import { createApi } from "./api/app";
 import { serveDashboard } from "./dashboard";
-import { handleApi } from "./http";
 
 export interface WorkflowsOptions {
   workflows: readonly AnyWorkflowDefinition[];
@@ -30,6 +30,19 @@ export function createWorkflows(options: WorkflowsOptions) {
   const bindings: Bindings = { instances: "WORKFLOW_INSTANCES", registry: "WORKFLOW_REGISTRY", ...options.bindings };
   const retention = resolveRetention(options.retention);
   const client = (env: unknown): WorkersClient => createClient(env as Record<string, unknown>, catalog, bindings, retention);
+  const api = createApi({
+    catalog,
+    client,
+    token: (env) => (env as Record<string, unknown>).API_TOKEN,
+    // The instance's object answers the socket; it learns which instance from the query, the token stays behind.
+    inspect: (env, workflow, id, request) => {
+      const forwarded = new URL(request.url);
+      forwarded.search = "";
+      forwarded.searchParams.append("instance", workflow);
+      forwarded.searchParams.append("instance", id);
+      return client(env).stub(workflow, id).fetch(new Request(forwarded, request));
+    },
+  });
   return {
     WorkflowInstance: createInstanceObject(catalog, { snapshotEvery: options.snapshotEvery ?? 100, clock: options.clock ?? systemClock, registryBinding: bindings.registry }),
     WorkflowRegistry: createRegistryObject(),
@@ -44,11 +57,9 @@ export function createWorkflows(options: WorkflowsOptions) {
     },
     async fetch(request: Request, env: unknown): Promise<Response> {
       const url = new URL(request.url);
-      if (url.pathname === "/api" || url.pathname.startsWith("/api/")) {
-        return handleApi(request, () => client(env), (env as Record<string, unknown>).API_TOKEN, catalog);
-      }
-      const page = request.method === "GET" ? serveDashboard(url.pathname) : undefined;
-      if (page) return page;
+      if (url.pathname === "/api" || url.pathname.startsWith("/api/")) return api.fetch(request, env as Record<string, unknown>);
+      const page = request.method === "GET" || request.method === "HEAD" ? serveDashboard(url.pathname) : undefined;
+      if (page) return request.method === "HEAD" ? new Response(null, page) : page;
       return new Response("durable-machines: the dashboard is at /, the API under /api/workflows (see the README).\n", { status: 404 });
     },
   };

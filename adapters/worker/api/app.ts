@@ -1,0 +1,85 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import type { WorkflowCatalog } from "../../../runtime/catalog";
+import type { WorkflowClient } from "../../../runtime/client";
+import { requireToken } from "./auth";
+import { mount, type Endpoint } from "./endpoint";
+import { ApiError } from "./error-codes";
+import { errorResponse, onError } from "./on-error";
+import { documentEndpoint, registerSecuritySchemes } from "./openapi";
+import { instanceEndpoints } from "./routes/instance";
+import { instancesEndpoints } from "./routes/instances";
+import { logEndpoints } from "./routes/log";
+import { workflowsEndpoints } from "./routes/workflows";
+
+/**
+ * What the API needs from its host, so that the same app serves the
+ * Durable Object host in a Worker and the memory host in Node's tests.
+ * `env` is what the request came with (a Worker's bindings).
+ */
+export interface ApiHost {
+  /** The workflows served: their names, and the definition each instance was created by. */
+  catalog: Pick<WorkflowCatalog, "names" | "pinned">;
+  /** The client that reaches the instances. */
+  client(env: unknown): { workflow(name: string): WorkflowClient };
+  /** The API token configured in `env`; the API is closed while there is none. */
+  token(env: unknown): unknown;
+  /** The live inspection socket, where the host has one (workerd's instance objects); the route exists only then. */
+  inspect?(env: unknown, workflow: string, id: string, request: Request): Promise<Response>;
+}
+
+/** Every path segment must be valid percent-encoding: the router would otherwise pass a malformed one on undecoded. */
+const decodablePath: MiddlewareHandler = async (c, next) => {
+  for (const segment of new URL(c.req.url).pathname.split("/")) {
+    try {
+      decodeURIComponent(segment);
+    } catch {
+      throw new ApiError("request.invalid_path", "A path segment is not valid percent-encoding; encode ids and names with encodeURIComponent.");
+    }
+  }
+  await next();
+};
+
+/** Every endpoint the app serves, the OpenAPI document's included. */
+export function apiEndpoints(host: ApiHost, document: () => unknown): Endpoint[] {
+  return [...workflowsEndpoints(host), ...instancesEndpoints(host), ...instanceEndpoints(host), ...logEndpoints(host), documentEndpoint(document)];
+}
+
+/**
+ * The HTTP API as a Hono app, for paths under /api. In order, every request
+ * is: authenticated (bearer token, failing closed), its path checked, routed
+ * (405 with `Allow` for a known path and another method; HEAD wherever GET
+ * is), then validated against its endpoint's schemas before the endpoint
+ * runs. Every error is `{ error: { code, message } }` with the status
+ * error-codes.ts gives the code.
+ */
+export function createApi(host: ApiHost): OpenAPIHono {
+  const app = new OpenAPIHono();
+  app.onError(onError);
+  app.notFound((c) => errorResponse("route.not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}; GET /api/openapi.json lists them.`));
+  app.use("/api/*", requireToken(host.token));
+  app.use("/api/*", decodablePath);
+  app.use(
+    "/api/*",
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) => errorResponse("method.not_allowed", `${c.req.method} is not allowed here; use ${methods.join(" or ")}.`, { allow: methods.join(", ") }),
+    }),
+  );
+  registerSecuritySchemes(app);
+  for (const spec of apiEndpoints(host, () => document(app))) mount(app, spec);
+  return app;
+}
+
+/** The app's OpenAPI 3.1 document, generated from the endpoints' schemas. */
+export function document(app: OpenAPIHono) {
+  return app.getOpenAPI31Document({
+    openapi: "3.1.0",
+    info: {
+      title: "durable-machines",
+      version: "1",
+      description: "Workflows as durable instances: create them, send them events, read their logs. Every error is { error: { code, message } }.",
+    },
+  });
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { apiHost, AUTH, expectError, TOKEN } from "./api-host";
+
+const stream = "/api/workflows/gate/instances/g1/events";
+
+describe("auth: a bearer token on every /api request, failing closed", () => {
+  it("refuses a missing header, another scheme, an empty or malformed token and a wrong one, all as 401 auth.invalid", async () => {
+    const api = apiHost();
+    const refused: Record<string, string>[] = [
+      {},
+      { authorization: "" },
+      { authorization: "Bearer" },
+      { authorization: "Bearer " },
+      { authorization: TOKEN },
+      { authorization: `Basic ${TOKEN}` },
+      { authorization: `Bearer ${TOKEN}-and-more` },
+      { authorization: `Bearer ${TOKEN.slice(0, -1)}` },
+      { authorization: "Bearer wrong token" },
+      { authorization: `Bearer ${"x".repeat(10_000)}` },
+      { authorization: "Bearer tést" },
+    ];
+    for (const headers of refused) {
+      const reply = await api.call("GET", "/api/workflows", { headers });
+      expect(expectError(reply, 401, "auth.invalid", expect)).toContain("Authorization: Bearer");
+      expect(reply.headers.get("www-authenticate")).toMatch(/^Bearer/);
+    }
+  });
+
+  it("lets the right token through, the scheme's case not mattering", async () => {
+    const api = apiHost();
+    expect((await api.call("GET", "/api/workflows", { headers: AUTH })).status).toBe(200);
+    expect((await api.call("GET", "/api/workflows", { headers: { authorization: `bearer ${TOKEN}` } })).status).toBe(200);
+  });
+
+  it("refuses before anything else: unknown paths, wrong methods and bad bodies are 401 too, and nothing is created", async () => {
+    const api = apiHost();
+    expectError(await api.call("GET", "/api/nothing-here", { headers: {} }), 401, "auth.invalid", expect);
+    expectError(await api.call("PUT", "/api/workflows", { headers: {} }), 401, "auth.invalid", expect);
+    expectError(await api.call("POST", "/api/workflows/gate/instances", { headers: {}, body: "{" }), 401, "auth.invalid", expect);
+    expectError(await api.call("POST", "/api/workflows/gate/instances", { headers: {}, body: { id: "nope" } }), 401, "auth.invalid", expect);
+    expect(api.host.storage.all()).toEqual([]);
+  });
+
+  it("fails closed with auth.not_configured when no usable token is configured, whatever the request sends", async () => {
+    for (const token of [undefined, null, "", 42, "has space", "quote\"", "é"]) {
+      const api = apiHost({ token });
+      for (const headers of [AUTH, {}, { authorization: "Bearer " }, { authorization: `Bearer ${String(token)}` }]) {
+        const message = expectError(await api.call("GET", "/api/workflows", { headers }), 401, "auth.not_configured", expect);
+        expect(message).toContain("API_TOKEN");
+        expect(message).toContain("wrangler secret put API_TOKEN");
+      }
+      expectError(await api.call("GET", `${stream}?token=${encodeURIComponent(String(token))}`, { headers: {} }), 401, "auth.not_configured", expect);
+    }
+  });
+
+  it("takes ?token= only where a browser cannot set headers: GET and HEAD of the event stream and the inspection socket", async () => {
+    const inspected: string[] = [];
+    const api = apiHost({ inspect: async (_env, workflow, id) => (inspected.push(`${workflow}/${id}`), new Response(null, { status: 200 })) });
+    expect((await api.post("/api/workflows/gate/instances", { id: "g1" })).status).toBe(201);
+    await api.settle();
+
+    const open = await api.send("GET", `${stream}?token=${TOKEN}`, { headers: {} });
+    expect(open.status).toBe(200);
+    await open.body!.cancel();
+    expect((await api.call("HEAD", `${stream}?token=${TOKEN}`, { headers: {} })).status).toBe(200);
+    const socket = await api.call("GET", `/api/workflows/gate/instances/g1/inspect?token=${TOKEN}`, { headers: { upgrade: "websocket" } });
+    expect(socket.status).toBe(200);
+    expect(inspected).toEqual(["gate/g1"]);
+
+    expectError(await api.call("GET", `${stream}?token=wrong`, { headers: {} }), 401, "auth.invalid", expect);
+    expectError(await api.call("GET", `${stream}?token=`, { headers: {} }), 401, "auth.invalid", expect);
+    // Everywhere else, and for any other method, the query token counts for nothing.
+    expectError(await api.call("GET", `/api/workflows?token=${TOKEN}`, { headers: {} }), 401, "auth.invalid", expect);
+    expectError(await api.call("GET", `/api/workflows/gate/instances/g1/history?token=${TOKEN}`, { headers: {} }), 401, "auth.invalid", expect);
+    const before = api.logs();
+    expectError(await api.call("POST", `${stream}?token=${TOKEN}`, { headers: {}, body: { type: "approve" } }), 401, "auth.invalid", expect);
+    expect(api.logs()).toBe(before);
+    // A header, when sent, is what counts: a wrong one is not rescued by a right query token.
+    expectError(await api.call("GET", `${stream}?token=${TOKEN}`, { headers: { authorization: "Bearer wrong" } }), 401, "auth.invalid", expect);
+  });
+});
