@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { unstable_dev } from "wrangler";
 
 /**
@@ -35,8 +35,28 @@ afterAll(async () => {
   rmSync(persistTo, { recursive: true, force: true });
 });
 
-async function openDashboard(workflow: string): Promise<Page> {
+/** What the page's Content-Security-Policy refused, from every page a test opened: each test must end with none. */
+let violations: string[] = [];
+
+afterEach(() => {
+  const seen = violations;
+  violations = [];
+  expect(seen, "Content-Security-Policy violations").toEqual([]);
+});
+
+/** A page that reports CSP violations, both as the document's securitypolicyviolation events and as chromium's console errors. */
+async function watchedPage(): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
+  await page.exposeFunction("reportViolation", (text: string) => void violations.push(text));
+  await page.addInitScript({ content: 'document.addEventListener("securitypolicyviolation", (event) => window.reportViolation(event.effectiveDirective + " refused " + event.blockedURI));' });
+  page.on("console", (message) => {
+    if (message.type() === "error" && /Content.Security.Policy/i.test(message.text())) violations.push(message.text());
+  });
+  return page;
+}
+
+async function openDashboard(workflow: string): Promise<Page> {
+  const page = await watchedPage();
   await page.goto(`http://${worker.address}:${worker.port}/`);
   await page.fill("#token", "test-token");
   await page.dispatchEvent("#token", "change");
@@ -250,5 +270,62 @@ it("marks the DAG task whose step failed for good, and leaves the tasks after it
   await page.waitForSelector(dagTask("ingest", "failed"));
   expect(await dagStates(page)).toEqual({ ingest: "failed", transform: "pending", join: "pending", publish: "pending" });
   expect(await dagEdges(page)).toEqual(["ingest→transform", "join→publish", "transform→join"]);
+  await page.close();
+});
+
+it("serves the page, its script and its stylesheet with a strict CSP, no framing, no sniffing and no referrer", async () => {
+  for (const [path, type] of [["/", "text/html"], ["/dashboard.js", "text/javascript"], ["/dashboard.css", "text/css"]] as const) {
+    const response = await worker.fetch(path);
+    expect(response.status, path).toBe(200);
+    expect(response.headers.get("content-type")).toContain(type);
+    const csp = response.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain("unsafe-inline");
+    expect(response.headers.get("x-frame-options")).toBe("DENY");
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(response.headers.get("referrer-policy")).toBe("no-referrer");
+    await response.text();
+  }
+  expect(await (await worker.fetch("/")).text()).not.toMatch(/<script>|<style>|style="/);
+});
+
+it("the page refuses inline script, and another site cannot frame it: the CSP check of these tests sees both", async () => {
+  const page = await openDashboard("gated");
+  const injected = await page.evaluate('const script = document.createElement("script"); script.textContent = "window.injected = true"; document.body.append(script); window.injected ?? false');
+  expect(injected).toBe(false);
+  await expect.poll(() => violations.some((v) => v.startsWith("script-src"))).toBe(true);
+
+  const framing = await watchedPage();
+  await framing.setContent(`<iframe src="http://${worker.address}:${worker.port}/"></iframe>`);
+  await expect.poll(() => violations.some((v) => v.includes("frame-ancestors"))).toBe(true);
+  expect(await framing.frames()[1]?.$("#token")).toBeFalsy();
+  // Both refusals were the point of this test.
+  violations = [];
+  await framing.close();
+  await page.close();
+});
+
+it("shows the newest records of a long log and says so, and reads older ones on request back to the creation", async () => {
+  const page = await openDashboard("ticker");
+  await trigger(page, "long-log", '{"n":150}');
+  await page.waitForSelector("#detail-status:text-is('waiting')");
+  // Opened again now that the run waits: the log starts from its newest records.
+  await page.click("#instances tr.row[data-id='long-log'] td:first-child");
+  await page.waitForSelector("#log-note:has-text('showing the newest')");
+  const note = (await page.textContent("#log-note"))!;
+  const [shown, total] = /newest (\d+) of (\d+) records/.exec(note)!.slice(1).map(Number) as [number, number];
+  expect(shown).toBe(200);
+  expect(total).toBeGreaterThan(300);
+  expect(await page.locator("#timeline > div").count()).toBe(200);
+  while (await page.isVisible("#log-older")) {
+    const before = await page.locator("#timeline > div").count();
+    await page.click("#log-older");
+    await expect.poll(() => page.locator("#timeline > div").count()).toBeGreaterThan(before);
+  }
+  expect(await page.textContent("#log-note")).toBe(`all ${total} records`);
+  expect(await page.locator("#timeline > div").count()).toBe(total);
+  expect(await page.textContent("#timeline > div:first-child")).toContain("created");
   await page.close();
 });

@@ -14,8 +14,60 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>durable-machines</title>
-<style>
-  :root { --bg: #f7f7f8; --panel: #fff; --line: #dcdde3; --text: #1d1e24; --muted: #6b6e7b; --accent: #3b5bdb; --ok: #2b8a3e; --bad: #c92a2a; --warn: #e67700; }
+<link rel="stylesheet" href="/dashboard.css">
+</head>
+<body>
+<header>
+  <h1>durable-machines</h1>
+  <label>API token <input id="token" type="password" size="18" placeholder="API_TOKEN"></label>
+  <label>Workflow <select id="workflow"></select></label>
+  <span id="message" class="muted"></span>
+</header>
+<main>
+  <section>
+    <div id="counts" class="counts"></div>
+    <div class="tools">
+      <label>Status <select id="filter"><option value="">all</option></select></label>
+      <button id="refresh">Refresh</button>
+      <button id="trigger-open" class="primary">Trigger…</button>
+      <button id="delete-all" class="danger">Delete all…</button>
+    </div>
+    <table><thead><tr><th>id</th><th>status</th><th>started</th><th>duration</th><th></th></tr></thead><tbody id="instances"></tbody></table>
+    <div class="tools"><button id="more" hidden>Next page</button></div>
+  </section>
+  <section id="detail">
+    <p class="muted">Choose an instance, or trigger one.</p>
+  </section>
+</main>
+
+<dialog id="trigger">
+  <form method="dialog">
+    <h2>Trigger an instance</h2>
+    <label for="trigger-id">Instance id</label>
+    <input id="trigger-id" type="text" placeholder="Auto-generated UUID if empty">
+    <label for="trigger-params">Params (JSON)</label>
+    <textarea id="trigger-params" rows="6" placeholder='{"n": 1}'></textarea>
+    <div id="trigger-error" class="error"></div>
+    <div class="tools"><button id="trigger-cancel" type="button">Cancel</button><button id="trigger-submit" class="primary">Trigger</button></div>
+  </form>
+</dialog>
+
+<dialog id="confirm">
+  <form method="dialog">
+    <h2 id="confirm-title"></h2>
+    <p id="confirm-text"></p>
+    <label id="confirm-rollback-label" hidden><input id="confirm-rollback" type="checkbox"> Run rollback handlers (compensations) first</label>
+    <div class="tools"><button id="confirm-cancel" value="cancel">Cancel</button><button id="confirm-ok" class="primary" value="ok">OK</button></div>
+  </form>
+</dialog>
+
+<script src="/dashboard.js"></script>
+</body>
+</html>
+`;
+
+/** The page's styles, served at /dashboard.css: a stylesheet of its own, so the page's CSP allows no inline style. */
+export const DASHBOARD_CSS = /* css */ `  :root { --bg: #f7f7f8; --panel: #fff; --line: #dcdde3; --text: #1d1e24; --muted: #6b6e7b; --accent: #3b5bdb; --ok: #2b8a3e; --bad: #c92a2a; --warn: #e67700; }
   * { box-sizing: border-box; }
   body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--text); background: var(--bg); }
   header { display: flex; gap: 12px; align-items: center; padding: 10px 16px; background: var(--panel); border-bottom: 1px solid var(--line); }
@@ -78,59 +130,16 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
   dialog label { display: block; margin: 8px 0 2px; }
   dialog input[type="text"], dialog textarea { width: 100%; }
   dialog .tools { justify-content: flex-end; margin-top: 12px; }
-</style>
-</head>
-<body>
-<header>
-  <h1>durable-machines</h1>
-  <label>API token <input id="token" type="password" size="18" placeholder="API_TOKEN"></label>
-  <label>Workflow <select id="workflow"></select></label>
-  <span id="message" class="muted"></span>
-</header>
-<main>
-  <section>
-    <div id="counts" class="counts"></div>
-    <div class="tools">
-      <label>Status <select id="filter"><option value="">all</option></select></label>
-      <button id="refresh">Refresh</button>
-      <button id="trigger-open" class="primary">Trigger…</button>
-      <button id="delete-all" class="danger">Delete all…</button>
-    </div>
-    <table><thead><tr><th>id</th><th>status</th><th>started</th><th>duration</th><th></th></tr></thead><tbody id="instances"></tbody></table>
-    <div class="tools"><button id="more" hidden>Next page</button></div>
-  </section>
-  <section id="detail">
-    <p class="muted">Choose an instance, or trigger one.</p>
-  </section>
-</main>
+`;
 
-<dialog id="trigger">
-  <form method="dialog">
-    <h2>Trigger an instance</h2>
-    <label for="trigger-id">Instance id</label>
-    <input id="trigger-id" type="text" placeholder="Auto-generated UUID if empty">
-    <label for="trigger-params">Params (JSON)</label>
-    <textarea id="trigger-params" rows="6" placeholder='{"n": 1}'></textarea>
-    <div id="trigger-error" class="error"></div>
-    <div class="tools"><button id="trigger-cancel" type="button">Cancel</button><button id="trigger-submit" class="primary">Trigger</button></div>
-  </form>
-</dialog>
-
-<dialog id="confirm">
-  <form method="dialog">
-    <h2 id="confirm-title"></h2>
-    <p id="confirm-text"></p>
-    <label id="confirm-rollback-label" hidden><input id="confirm-rollback" type="checkbox"> Run rollback handlers (compensations) first</label>
-    <div class="tools"><button id="confirm-cancel" value="cancel">Cancel</button><button id="confirm-ok" class="primary" value="ok">OK</button></div>
-  </form>
-</dialog>
-
-<script>
-const $ = (id) => document.getElementById(id);
+/** The page's script, served at /dashboard.js: a file of its own, so the page's CSP allows no inline script. */
+export const DASHBOARD_JS = /* js */ `const $ = (id) => document.getElementById(id);
 const STATUSES = ["running", "waiting", "paused", "waitingForPause", "rollingBack", "complete", "errored", "terminated", "queued"];
 const LABELS = { waitingForPause: "pausing", rollingBack: "rolling back" };
 const FINISHED = ["complete", "errored", "terminated"];
-const state = { workflow: "", cursor: undefined, selected: undefined, socket: undefined, definition: undefined, context: undefined, steps: [], expanded: new Set(), renders: 0, drawn: 0 };
+const state = { workflow: "", cursor: undefined, selected: undefined, socket: undefined, definition: undefined, context: undefined, steps: [], expanded: new Set(), renders: 0, drawn: 0, log: undefined };
+/** Records the log view starts with, the newest; "Older records" adds as many again. */
+const LOG_PAGE = 200;
 
 // ---- plumbing -------------------------------------------------------------
 
@@ -390,12 +399,20 @@ function drawDag(shape, value, steps, context, ended) {
     const { x, y } = at.get(task.name);
     const now = taskState(task.name, value, steps, ended);
     const items = task.kind === "map" && now !== "pending" ? ' <span class="muted items">' + itemsDone(task.name, context) + "</span>" : "";
-    return '<div class="dag-task ' + now + '" data-task="' + esc(task.name) + '" data-task-state="' + now + '" style="left:' + x + "px;top:" + y + "px;width:" + BOX.width + "px;height:" + BOX.height + 'px">' +
+    return '<div class="dag-task ' + now + '" data-task="' + esc(task.name) + '" data-task-state="' + now + '" data-place="' + [x, y, BOX.width, BOX.height].join(" ") + '">' +
       '<div class="name" title="' + esc(task.name) + '">' + esc(task.name) + '<span class="tag">' + esc(TASK_KINDS[task.kind] || task.kind) + "</span></div>" +
       '<span class="status ' + (TASK_BADGES[now] || "") + '">' + now + "</span>" + items + "</div>";
   });
   const arrow = '<defs><marker id="dag-arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0 L8 4 L0 8 z" fill="#adb5bd"/></marker></defs>';
-  return '<div class="dag" style="width:' + width + "px;height:" + height + 'px"><svg width="' + width + '" height="' + height + '">' + arrow + edges.join("") + "</svg>" + boxes.join("") + "</div>";
+  return '<div class="dag" data-place="' + ["", "", width, height].join(" ") + '"><svg width="' + width + '" height="' + height + '">' + arrow + edges.join("") + "</svg>" + boxes.join("") + "</div>";
+}
+
+/** Sizes and places what drawDag marked with data-place ("left top width height", blanks left out), through the CSSOM: the page's CSP refuses style attributes. */
+function place(root) {
+  root.querySelectorAll("[data-place]").forEach((element) => {
+    const [left, top, width, height] = element.dataset.place.split(" ");
+    Object.entries({ left, top, width, height }).forEach(([property, value]) => { if (value) element.style[property] = value + "px"; });
+  });
 }
 
 // ---- step history --------------------------------------------------------------
@@ -427,10 +444,44 @@ function drawSteps() {
   $("steps").innerHTML = shown.map(stepRows).join("") || '<tr><td colspan="7" class="muted">No steps' + (state.steps.length ? " match." : " yet.") + "</td></tr>";
 }
 
+// ---- the log, read a page at a time -------------------------------------------
+
+/** The records after a seq: as many as limit says, or to the end of the log without it, following the API's pages. */
+async function readLog(id, after, limit) {
+  const records = [];
+  for (;;) {
+    const left = limit === undefined ? "" : "&limit=" + Math.min(1000, limit - records.length);
+    const page = await api(instancePath(id) + "/history?after=" + after + left);
+    records.push(...page.records);
+    if (!page.records.length || page.next === undefined || (limit !== undefined && records.length >= limit)) return records;
+    after = page.next;
+  }
+}
+/** Runs reads of the instance's log one after another, so that two never add the same records; dropped once another instance is open. */
+function logTask(task) {
+  const log = state.log;
+  log.queue = log.queue.then(() => (state.log === log ? task(log) : undefined)).catch(failed);
+  return log.queue;
+}
+/** The newest records, once the socket has said how far the log goes; and the first record, for the params and the start. */
+const loadNewest = (seq) => logTask(async (log) => {
+  if (log.records.length) return;
+  const after = Math.max(0, seq - LOG_PAGE);
+  log.records = await readLog(log.id, after);
+  log.created = after === 0 ? log.records[0] : (await readLog(log.id, 0, 1))[0];
+});
+const loadNewer = () => logTask(async (log) => { if (log.records.length) log.records.push(...(await readLog(log.id, log.records[log.records.length - 1].seq))); });
+const loadOlder = () => logTask(async (log) => {
+  const first = log.records[0].seq;
+  const after = Math.max(0, first - 1 - LOG_PAGE);
+  if (first > 1) log.records.unshift(...(await readLog(log.id, after, first - 1 - after)));
+});
+
 // ---- one instance ------------------------------------------------------------
 
 function closeInstance() {
   state.selected = undefined;
+  state.log = undefined;
   if (state.socket) state.socket.close();
   $("detail").innerHTML = '<p class="muted">Choose an instance, or trigger one.</p>';
 }
@@ -442,6 +493,7 @@ async function openInstance(id) {
   state.context = undefined;
   state.steps = [];
   state.expanded = new Set();
+  state.log = { id, records: [], created: undefined, queue: Promise.resolve() };
   document.querySelectorAll("tr.row").forEach((row) => row.classList.toggle("selected", row.dataset.id === id));
   $("detail").innerHTML =
     '<h2><span id="detail-id">' + esc(id) + '</span> <span class="status" id="detail-status"></span></h2>' +
@@ -451,7 +503,7 @@ async function openInstance(id) {
     '<div class="grid3"><div><h2>Input params</h2><pre id="params"></pre></div><div><h2>Output</h2><pre id="output"></pre></div><div><h2>Error</h2><pre id="error" class="error"></pre></div></div>' +
     '<h2>Step history</h2><div class="tools"><input id="step-search" type="search" placeholder="search steps by name" size="22"><select id="step-kind"></select><span class="muted">newest first · + shows attempts, config and output</span></div>' +
     '<table><thead><tr><th></th><th>step</th><th>outcome</th><th>start</th><th>end</th><th>duration</th><th></th></tr></thead><tbody id="steps"></tbody></table>' +
-    '<div class="grid2"><div><h2>Machine</h2><div id="diagram"><p class="muted">Connecting to the live inspector…</p></div></div><div><h2>Log</h2><div class="timeline" id="timeline"></div></div></div>';
+    '<div class="grid2"><div><h2>Machine</h2><div id="diagram"><p class="muted">Connecting to the live inspector…</p></div></div><div><h2>Log</h2><div class="tools"><span id="log-note" class="muted">Reading the log…</span><button id="log-older" class="small" hidden>Older records</button></div><div class="timeline" id="timeline"></div></div></div>';
   $("step-search").addEventListener("input", drawSteps);
   $("step-kind").addEventListener("change", drawSteps);
   if (state.socket) state.socket.close();
@@ -464,6 +516,9 @@ async function openInstance(id) {
   let pending;
   socket.addEventListener("message", (message) => {
     const event = JSON.parse(message.data);
+    // The socket first says how far the log goes (docs/inspection.md): the log view starts from there.
+    if (event.type === "@durable-machines.tail") loadNewest(event.seq).then(() => { if (state.selected === id) render(); });
+    if (event.type.startsWith("@durable-machines.")) return;
     if (event.type === "@xstate.actor" && event.definition && event.sessionId === id) state.definition = JSON.parse(event.definition);
     if (event.sessionId === id && event.snapshot && event.snapshot.context) state.context = event.snapshot.context;
     clearTimeout(pending);
@@ -477,28 +532,39 @@ async function render() {
   const turn = ++state.renders;
   if (!id) return;
   try {
-    const [status, history, { steps }] = await Promise.all([api(instancePath(id)), api(instancePath(id) + "/history?limit=10000"), api(instancePath(id) + "/steps")]);
+    const [status, { steps }] = await Promise.all([api(instancePath(id)), api(instancePath(id) + "/steps"), loadNewer()]);
     if (state.selected !== id || turn < state.drawn) return;
     state.drawn = turn;
-    const records = history.records;
-    const created = records[0];
+    const { records, created } = state.log;
     const last = records[records.length - 1];
     $("detail-status").textContent = status.status;
     $("detail-status").className = "status " + status.status;
     document.querySelectorAll("#detail [data-action]").forEach((button) => { button.disabled = !allowed(button.dataset.action, status.status); });
     const completed = steps.filter((s) => s.success === true && !["event", "timer", "rollback"].includes(s.kind)).length;
-    $("summary").innerHTML = "<div><span>Status</span>" + esc(status.status) + "</div><div><span>Steps completed</span>" + completed + "</div><div><span>Duration</span>" + span((FINISHED.includes(status.status) ? last.at : Date.now()) - created.at) + "</div>";
-    $("params").textContent = created.data.params === undefined ? "none" : JSON.stringify(created.data.params, null, 2);
+    const duration = created && last ? span((FINISHED.includes(status.status) ? last.at : Date.now()) - created.at) : "";
+    $("summary").innerHTML = "<div><span>Status</span>" + esc(status.status) + "</div><div><span>Steps completed</span>" + completed + "</div><div><span>Duration</span>" + duration + "</div>";
+    $("params").textContent = !created ? "" : created.data.params === undefined ? "none" : JSON.stringify(created.data.params, null, 2);
     $("output").textContent = status.output === undefined ? "none" : JSON.stringify(status.output, null, 2);
     $("error").textContent = status.error ? status.error.name + ": " + status.error.message : "none";
     state.steps = steps;
     drawSteps();
     const dag = state.definition && state.definition.meta && state.definition.meta.dag;
-    if (dag) $("diagram").innerHTML = drawDag(dag, status.value, steps, state.context, FINISHED.includes(status.status));
+    if (dag) {
+      $("diagram").innerHTML = drawDag(dag, status.value, steps, state.context, FINISHED.includes(status.status));
+      place($("diagram"));
+    }
     else if (state.definition) $("diagram").innerHTML = drawState(state.definition.id || state.workflow, state.definition, "", activePaths(status.value, ""));
+    if (!records.length) return;
     const spans = durations(records);
+    const grew = $("timeline").childElementCount !== records.length;
+    const fromBottom = $("timeline").scrollHeight - $("timeline").scrollTop;
     $("timeline").innerHTML = records.map((r, i) => { const [kind, text] = describe(r); return '<div class="' + kind + '">' + time(r.at) + " · " + esc(text) + spans[i] + "</div>"; }).join("");
-    $("timeline").scrollTop = $("timeline").scrollHeight;
+    // New records keep the view at the bottom; older ones added above keep the records in view where they were.
+    if (grew) $("timeline").scrollTop = state.log.olderAdded ? $("timeline").scrollHeight - fromBottom : $("timeline").scrollHeight;
+    state.log.olderAdded = false;
+    const total = last.seq;
+    $("log-note").textContent = records[0].seq === 1 ? "all " + total + " records" : "showing the newest " + records.length + " of " + total + " records";
+    $("log-older").hidden = records[0].seq === 1;
   } catch (error) { failed(error); }
 }
 
@@ -507,6 +573,11 @@ $("detail").addEventListener("click", async (event) => {
   const target = event.target;
   try {
     if (target.dataset.action) return act(target.dataset.action, id);
+    if (target.id === "log-older") {
+      await loadOlder();
+      state.log.olderAdded = true;
+      return render();
+    }
     if (target.id === "send-event") {
       const payload = parseJson($("event-payload").value, "The payload");
       await api(instancePath(id) + "/events", { method: "POST", body: JSON.stringify({ type: $("event-type").value, payload }) });
@@ -530,17 +601,37 @@ $("detail").addEventListener("click", async (event) => {
 
 setInterval(() => { if (state.workflow && $("token").value) list().catch(() => undefined); }, 5000);
 start();
-</script>
-</body>
-</html>
 `;
 
 /**
- * The dashboard's answer for a path under `/`, or undefined when the path is
- * not the dashboard's. Headers keep the page, which holds the API token and a
- * "Delete all" button, out of other sites' frames.
+ * What the page may load and who may frame it: its own script, stylesheet
+ * and API (fetch and the inspect socket) and nothing else, nothing inline,
+ * no frame around it. The page holds the API token and a "Delete all"
+ * button, so another site must not run script in it or frame it to trick a
+ * click.
+ */
+export const DASHBOARD_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const SECURITY_HEADERS = {
+  "content-security-policy": DASHBOARD_CSP,
+  "x-frame-options": "DENY",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+};
+
+const FILES = new Map([
+  ["/", { body: DASHBOARD_HTML, type: "text/html; charset=utf-8" }],
+  ["/dashboard.js", { body: DASHBOARD_JS, type: "text/javascript; charset=utf-8" }],
+  ["/dashboard.css", { body: DASHBOARD_CSS, type: "text/css; charset=utf-8" }],
+]);
+
+/**
+ * The dashboard's answer for a path under `/` (the page, its script and its
+ * stylesheet), with the security headers above, or undefined when the path is
+ * not the dashboard's.
  */
 export function serveDashboard(path: string): Response | undefined {
-  if (path !== "/") return undefined;
-  return new Response(DASHBOARD_HTML, { headers: { "content-type": "text/html; charset=utf-8" } });
+  const file = FILES.get(path);
+  if (!file) return undefined;
+  return new Response(file.body, { headers: { "content-type": file.type, ...SECURITY_HEADERS } });
 }
