@@ -20,14 +20,32 @@ export interface Delivery {
   actions: ExecutableActionObject[];
 }
 
-/** What a thrown value records: anything may be thrown, and whatever it is, this gives strings and does not throw. */
+/** The most of a thrown error's message a record keeps: user text of any length, in a row SQLite caps at 2 MB. */
+export const MAX_ERROR_MESSAGE_CHARS = 8 * 1024;
+const MAX_ERROR_NAME_CHARS = 256;
+
+/**
+ * `value` in at most `max` characters, its end replaced by a note of how
+ * much was cut (never between the halves of a surrogate pair). A value cut
+ * once is short enough to pass unchanged: an error rethrown from the log
+ * records the same message.
+ */
+function bounded(value: string, max: number): string {
+  if (value.length <= max) return value;
+  const room = max - 40;
+  const end = /[\ud800-\udbff]/.test(value[room - 1]!) ? room - 1 : room;
+  return `${value.slice(0, end)}… [${value.length - end} more characters cut]`;
+}
+
+/** What a thrown value records: anything may be thrown, and whatever it is, this gives strings of bounded length and does not throw. */
 export function errorInfo(error: unknown): ErrorInfo {
-  if (error instanceof Error) return { name: text(error.name), message: text(error.message) };
+  const info = (name: string, message: string): ErrorInfo => ({ name: bounded(name, MAX_ERROR_NAME_CHARS), message: bounded(message, MAX_ERROR_MESSAGE_CHARS) });
+  if (error instanceof Error) return info(text(error.name), text(error.message));
   if (typeof error === "object" && error !== null && "message" in error) {
     const { name, message } = error as { name?: unknown; message: unknown };
-    return { name: typeof name === "string" ? name : "Error", message: text(message) };
+    return info(typeof name === "string" ? name : "Error", text(message));
   }
-  return { name: "Error", message: text(error) };
+  return info("Error", text(error));
 }
 
 /** Children live in the book, not in the snapshot; dropping them makes a restored snapshot and a live one the same. */
