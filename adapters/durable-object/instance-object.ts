@@ -1,16 +1,18 @@
 import { DurableObject } from "cloudflare:workers";
 import { DurableMachinesError, InstanceExistsError, InstanceNotFoundError } from "../../core/errors";
 import type { LogRecord } from "../../core/records";
-import type { InstanceStatus, InstanceStatusName } from "../../core/status";
+import type { InstanceStatus } from "../../core/status";
 import type { WorkflowCatalog } from "../../runtime/catalog";
 import type { Clock } from "../../runtime/clock";
 import type { DriverOptions } from "../../runtime/driver";
-import { createInstance, loadInstance, type HostedInstance, type InstanceCommand, type InstanceSummaryState } from "../../runtime/hosted";
+import { createInstance, loadInstance, type HostedInstance, type InstanceCommand } from "../../runtime/hosted";
 import type { HistoryPage } from "../../runtime/client";
 import { readHistoryPage } from "../../runtime/history-pages";
 import { capture, type Outcome } from "../../runtime/wire";
 import type { Creation } from "../../core/creation";
-import type { RegistryEntry } from "./registry-object";
+import { OUTBOX_TABLE, RegistryOutbox, type RegistryStub } from "./registry-outbox";
+import { SharedAlarm } from "./shared-alarm";
+import { closeSocket } from "./close-socket";
 import { SqlInstanceStore } from "./sql-store";
 import type { InspectionStream } from "../../core/inspection";
 import { historyAnswer, historyRequest, inspectionStreamAfter, openingMessages } from "../../runtime/inspection-pages";
@@ -29,11 +31,6 @@ export const KEEPALIVE_MS = 30_000;
 
 export type { InstanceCommand };
 
-interface RegistryStub {
-  update(workflow: string, entry: RegistryEntry): Promise<void>;
-  remove(id: string): Promise<void>;
-}
-
 /**
  * The Durable Object class that hosts one instance per object: its log and
  * snapshots in SQLite, its timers and retries on the object's one alarm, its
@@ -47,14 +44,24 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
     /** Where live inspection stands; rebuilt from the log when the object wakes with sockets open. */
     private live: InspectionStream | undefined;
     private loadError: DurableMachinesError | undefined;
-    private reported: InstanceStatusName | undefined;
-    private reportPending = false;
+    /** The one alarm, shared by the driver's timers and the registry outbox's retries. */
+    private readonly sharedAlarm: SharedAlarm;
+    /** What the workflow's registry has yet to hear of this instance, durable until it acknowledges. */
+    private readonly outbox: RegistryOutbox;
     /** The wipe of an instance whose retention ran out, for the alarm to wait on. */
     private expired: Promise<void> | undefined;
 
     constructor(ctx: DurableObjectState, env: Record<string, unknown>) {
       super(ctx, env);
       this.store = new SqlInstanceStore(ctx.storage.sql);
+      this.sharedAlarm = new SharedAlarm(ctx.storage, settings.clock);
+      this.outbox = new RegistryOutbox(
+        ctx.storage.sql,
+        (workflow) => this.registry(workflow),
+        () => settings.clock.now(),
+        (at) => this.sharedAlarm.want("report", at),
+        () => this.cleared(),
+      );
       void ctx.blockConcurrencyWhile(async () => this.load());
     }
 
@@ -64,7 +71,6 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
         const def = catalog.latest(workflow);
         this.driver = createInstance(def, this.store, settings.clock, this.driverOptions(), instanceId, creation);
         this.def = def;
-        this.reportSoon();
         return this.driver.status();
       });
     }
@@ -94,26 +100,50 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       });
     }
 
+    /**
+     * Deletes the instance. Asked of an object that holds none (the registry
+     * listed an instance that is gone), it still makes sure the registry
+     * forgets the id, in order with this object's own reports, then answers
+     * not found.
+     */
     async remove(workflow: string, instanceId: string): Promise<Outcome<void>> {
       return capture(async () => {
-        if (this.store.isEmpty()) throw new InstanceNotFoundError(workflow, instanceId);
+        if (this.store.isEmpty()) {
+          if (this.outbox.pending()) await this.outbox.deliver();
+          else await this.outbox.forgetUnknown(workflow, instanceId);
+          throw new InstanceNotFoundError(workflow, instanceId);
+        }
         await this.wipe(workflow, instanceId);
       });
     }
 
-    /** Wipes the instance: its work stops, its storage and alarm go, its sockets close, the registry forgets it. */
+    /**
+     * Wipes the instance: its work stops, its sockets close, its tables go and
+     * the registry's removal is owed, all in one commit, so a crash leaves
+     * either the whole instance or a removal for the alarm to retry, never a
+     * listed instance that is gone. Once the registry has forgotten it, the
+     * object drops its last row and its alarm. A removal the registry refuses
+     * does not fail the delete: the instance is gone and the alarm retries.
+     */
     private async wipe(workflow: string, instanceId: string): Promise<void> {
       this.driver?.dispose();
       this.driver = undefined;
       this.def = undefined;
       this.loadError = undefined;
       this.live = undefined;
-      this.reported = undefined;
-      for (const socket of this.ctx.getWebSockets()) socket.close(1000, "instance deleted");
-      await this.ctx.storage.deleteAlarm();
+      this.sharedAlarm.want("driver", undefined);
+      for (const socket of this.ctx.getWebSockets()) closeSocket(socket, 1000, "instance deleted");
+      this.store.drop([OUTBOX_TABLE]);
+      this.outbox.noteRemoval(workflow, instanceId);
+      await this.outbox.deliver();
+    }
+
+    /** The registry forgot the deleted instance: nothing of it is left to keep. */
+    private async cleared(): Promise<void> {
       await this.ctx.storage.deleteAll();
       this.store.forget();
-      await this.registry(workflow).remove(instanceId);
+      this.outbox.forget();
+      this.sharedAlarm.want("report", undefined);
     }
 
     /** Bytes of log and snapshots this instance stores. */
@@ -150,8 +180,9 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       socket.send("error" in request ? JSON.stringify({ type: "@durable-machines.error", code: "inspect.invalid_request", message: request.error }) : historyAnswer(this.def, this.store, request));
     }
 
+    /** A client closed or dropped its socket: answer its close frame if the runtime has not, never with a code only a peer's drop can have. */
     override async webSocketClose(socket: WebSocket, code: number): Promise<void> {
-      socket.close(code === 1005 ? 1000 : code, "closed");
+      closeSocket(socket, code, "closed");
     }
 
     private broadcast(records: readonly LogRecord[]): void {
@@ -165,12 +196,23 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       for (const socket of sockets) for (const message of messages) socket.send(message);
     }
 
-    /** The one alarm: timers, retries and the keep-alive, or a finished instance's retention running out, which wipes it. */
+    /**
+     * The one alarm: the driver's timers, retries and keep-alive (or a
+     * finished instance's retention running out, which wipes it), and the
+     * retry of a registry report. The driver is woken only when its own time
+     * has come, so a ring for the report leaves its timers as they were.
+     */
     override async alarm(): Promise<void> {
-      this.driver?.wake();
+      this.sharedAlarm.rang();
+      if (this.sharedAlarm.due("driver")) {
+        if (this.driver) this.driver.wake();
+        else this.sharedAlarm.want("driver", undefined);
+      }
+      this.sharedAlarm.apply();
       const expired = this.expired;
       this.expired = undefined;
       await expired;
+      if (this.outbox.pending()) await this.outbox.deliver();
     }
 
     private instance(workflow: string, instanceId: string): HostedInstance {
@@ -179,33 +221,35 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       return this.driver;
     }
 
+    /** Rebuilds the instance from storage; a report or removal the registry has not acknowledged goes out again. */
     private load(): void {
-      if (this.store.isEmpty()) return;
-      const [created] = this.store.read({ limit: 1 }) as [LogRecord<"instance.created">];
-      const { workflow, instanceId, definitionHash } = created.data;
-      try {
-        this.def = catalog.pinned(workflow, instanceId, definitionHash);
-        this.driver = loadInstance(this.def, this.store, settings.clock, this.driverOptions());
-      } catch (error) {
-        if (!(error instanceof DurableMachinesError)) throw error;
-        this.loadError = error;
+      if (!this.store.isEmpty()) {
+        const [created] = this.store.read({ limit: 1 }) as [LogRecord<"instance.created">];
+        const { workflow, instanceId, definitionHash } = created.data;
+        try {
+          this.def = catalog.pinned(workflow, instanceId, definitionHash);
+          this.driver = loadInstance(this.def, this.store, settings.clock, this.driverOptions());
+        } catch (error) {
+          if (!(error instanceof DurableMachinesError)) throw error;
+          this.loadError = error;
+        }
+        // Stored before the outbox existed: its last report may have been lost, so it reports again.
+        if (this.driver && !this.outbox.exists()) this.outbox.noteStatus(this.driver.summary());
       }
+      if (this.outbox.pending()) this.outbox.deliverSoon();
     }
 
     private driverOptions(): DriverOptions {
-      const storage = this.ctx.storage;
       return {
         snapshotEvery: settings.snapshotEvery,
         env: this.env,
         alarm: {
-          set(at, busy) {
-            const ahead = settings.clock.now() - Date.now();
-            const ring = busy ? Math.min(at ?? Infinity, settings.clock.now() + KEEPALIVE_MS) : at;
-            void (ring === undefined ? storage.deleteAlarm() : storage.setAlarm(ring - ahead));
-          },
+          set: (at, busy) => this.sharedAlarm.want("driver", busy ? Math.min(at ?? Infinity, settings.clock.now() + KEEPALIVE_MS) : at),
         },
-        onAppend: (records) => {
-          this.reportSoon();
+        onAppend: (records, summary) => {
+          // In the commit of the records: a status change is owed to the registry from here on, whatever happens next.
+          // Only a change is sent at once; one the registry refused waits for the alarm, not for the next step.
+          if (this.outbox.noteStatus(summary)) this.outbox.deliverSoon();
           this.broadcast(records);
         },
         onExpired: ({ workflow, instanceId }) => {
@@ -218,33 +262,6 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
     private registry(workflow: string): RegistryStub {
       const namespace = this.env[settings.registryBinding] as DurableObjectNamespace;
       return namespace.get(namespace.idFromName(workflow)) as unknown as RegistryStub;
-    }
-
-    /**
-     * Reports the status once the current burst of work is done: a run of
-     * quick steps changes status at every step, and the registry only needs
-     * where the instance settled.
-     */
-    private reportSoon(): void {
-      if (this.reportPending) return;
-      this.reportPending = true;
-      setTimeout(() => {
-        this.reportPending = false;
-        const summary = this.driver?.summary();
-        if (summary && summary.status !== this.reported) this.ctx.waitUntil(this.report(summary));
-      }, 0);
-    }
-
-    /** Tells the workflow's registry this instance's status; the seq orders reports that arrive out of order. */
-    private async report(summary: InstanceSummaryState): Promise<void> {
-      const { workflow, instanceId, status, createdAt, updatedAt, seq } = summary;
-      this.reported = status;
-      try {
-        await this.registry(workflow).update(workflow, { id: instanceId, status, createdAt, updatedAt, seq });
-      } catch (error) {
-        this.reported = undefined;
-        console.error("durable-machines: the registry missed a status change; the next one will carry it.", error);
-      }
     }
   };
 }

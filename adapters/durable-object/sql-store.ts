@@ -111,6 +111,19 @@ export class SqlInstanceStore implements InstanceStore {
     );
   }
 
+  /**
+   * Drops every table the instance has (all but `keep`), in the current
+   * commit: the instance no longer exists once it lands.
+   */
+  drop(keep: readonly string[]): void {
+    const tables = this.sql
+      .exec<Row>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'")
+      .toArray()
+      .map((row) => row.name as string);
+    for (const table of tables) if (!keep.includes(table)) this.sql.exec(`DROP TABLE "${table}"`);
+    this.forget();
+  }
+
   /** After the object's storage was wiped: the tables are gone and come back with the next record. */
   forget(): void {
     this.ready = false;

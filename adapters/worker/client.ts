@@ -35,7 +35,6 @@ export interface InstanceStub {
 interface RegistryStub {
   list(options: { status?: InstanceStatusName; limit: number; cursor?: string }): Promise<{ instances: InstanceSummary[]; cursor?: string }>;
   counts(): Promise<Partial<Record<InstanceStatusName, number>>>;
-  remove(id: string): Promise<void>;
 }
 
 export interface WorkersClient {
@@ -129,9 +128,8 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
             await remove(name, id);
             return true;
           } catch (error) {
+            // Listed but gone: the object has had the registry forget the id, in order with its own reports, before answering.
             if (!(error instanceof InstanceNotFoundError)) throw error;
-            // Listed but gone: a status report that arrived after the instance was deleted. The registry forgets it too.
-            await registry().remove(id);
             return false;
           }
         }),
