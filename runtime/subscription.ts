@@ -18,7 +18,9 @@ const LAST_POLL_MS = 500;
  * Cloudflare's `subscribe()` over any host's history: events after `cursor`
  * in order, then new ones as they are appended (read by polling the log,
  * backing off from 20 ms to 500 ms while nothing happens), done after the
- * run's terminal event, even when the filter hides it. A step that returned
+ * run's terminal event, even when the filter hides it. `read` gives one page
+ * of the log, bounded by count and bytes, and the next is read only once this
+ * one's events are taken, so a long log is never held whole. A step that returned
  * a ReadableStream completes with a fresh stream, whose rows are read only
  * as its reader pulls them. A code-first run's moves between running and
  * waiting show as workflow_running and workflow_waiting.
