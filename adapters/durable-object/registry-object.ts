@@ -15,7 +15,10 @@ type Row = Record<string, SqlStorageValue>;
 
 /**
  * One object per workflow that indexes its instances by status, so listing
- * never wakes the instances themselves. Instances report each status change.
+ * never wakes the instances themselves. Instances report each status change
+ * and each deletion from their outbox until this object acknowledges it, so
+ * a report can come twice or late: `update` keeps the newest by seq and
+ * `remove` forgets whatever it holds.
  */
 export function createRegistryObject() {
   return class WorkflowRegistry extends DurableObject<Record<string, unknown>> {
