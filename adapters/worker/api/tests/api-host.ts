@@ -1,5 +1,5 @@
 import { assign, setup } from "xstate";
-import { createManualClock, createMemoryHost, defineWorkflow, step, type LogRecord, type MemoryHost } from "../../../../index";
+import { createManualClock, createMemoryHost, defineWorkflow, step, type MemoryStorage, type LogRecord, type MemoryHost } from "../../../../index";
 import { WorkflowCatalog } from "../../../../runtime/catalog";
 import { booking } from "../../../../test/booking";
 import { createApi, type ApiHost } from "../app";
@@ -46,9 +46,11 @@ export interface RequestOptions {
  * The API app over a memory host on a manual clock, as a Worker would serve
  * it but in Node: requests go through `app.request()`.
  */
-export function apiHost(options: { token?: unknown; inspect?: ApiHost["inspect"]; client?: (host: MemoryHost) => ReturnType<ApiHost["client"]> } = {}) {
+export function apiHost(
+  options: { token?: unknown; inspect?: ApiHost["inspect"]; client?: (host: MemoryHost) => ReturnType<ApiHost["client"]>; storage?: MemoryStorage } = {},
+) {
   const clock = createManualClock(1_000_000);
-  const host = createMemoryHost({ workflows: WORKFLOWS, clock });
+  const host = createMemoryHost({ workflows: WORKFLOWS, clock, ...(options.storage ? { storage: options.storage } : {}) });
   const token = "token" in options ? options.token : TOKEN;
   const app = createApi({
     catalog: new WorkflowCatalog(WORKFLOWS),
@@ -72,20 +74,30 @@ export function apiHost(options: { token?: unknown; inspect?: ApiHost["inspect"]
     return { status: response.status, headers: response.headers, text, body: text ? JSON.parse(text) : undefined };
   }
 
-  /** Lets every step that can run, run: flushes the microtasks and timers the host's work is waiting on. */
-  async function settle(): Promise<void> {
-    for (let i = 0; i < 5; i++) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      await host.idle();
-    }
-  }
+  return {
+    app,
+    host,
+    clock,
+    send,
+    call,
+    settle: () => settle(host),
+    logs: () => logsOf(host),
+    get: (path: string) => call("GET", path),
+    post: (path: string, body?: unknown) => call("POST", path, { body }),
+  };
+}
 
-  /** Every instance's log, as JSON text: what a refusal must leave exactly as it was. */
-  function logs(): string {
-    return JSON.stringify(host.storage.all().map(({ workflow, id }) => [workflow, id, host.storage.store(workflow, id).read()] as [string, string, LogRecord[]]));
+/** Lets every step that can run, run: flushes the microtasks and timers the host's work is waiting on. */
+export async function settle(host: MemoryHost): Promise<void> {
+  for (let i = 0; i < 5; i++) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await host.idle();
   }
+}
 
-  return { app, host, clock, send, call, settle, logs, get: (path: string) => call("GET", path), post: (path: string, body?: unknown) => call("POST", path, { body }) };
+/** Every instance's log, as JSON text: what a refusal must leave exactly as it was. */
+export function logsOf(host: MemoryHost): string {
+  return JSON.stringify(host.storage.all().map(({ workflow, id }) => [workflow, id, host.storage.store(workflow, id).read()] as [string, string, LogRecord[]]));
 }
 
 export type ApiHostFixture = ReturnType<typeof apiHost>;
