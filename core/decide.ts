@@ -2,7 +2,6 @@ import type { ExecutableActionObject } from "xstate";
 import type { WorkflowDefinition } from "./definition";
 import { TERMINATED_FOR_ROLLBACK } from "./compensation";
 import { createdRecord, type Creation } from "./creation";
-import { DurableMachinesError } from "./errors";
 import { applyRecord, type FoldContext } from "./fold";
 import { toJson, type Json } from "./json";
 import { errorInfo } from "./planner";
@@ -139,13 +138,16 @@ function stepResult(def: WorkflowDefinition, batch: Batch, command: Extract<Comm
   if (!entry || entry.phase !== "running" || entry.attempt !== command.attempt) return;
   let outcome = command.outcome;
   if (outcome.ok) {
+    let output: Json | undefined;
     try {
-      const output = toJson(outcome.output, `the output of step "${entry.invokeId}"`);
+      output = toJson(outcome.output, `the output of step "${entry.invokeId}"`);
+    } catch (error) {
+      // A refusal of toJson's, or what reading the value threw (a getter, a proxy): either way the output cannot be kept.
+      outcome = { ok: false, error: { ...errorInfo(error), nonRetryable: true } };
+    }
+    if (outcome.ok) {
       batch.append({ type: "step.succeeded", data: output === undefined ? { key: entry.key, attempt: entry.attempt } : { key: entry.key, attempt: entry.attempt, output } });
       return;
-    } catch (error) {
-      if (!(error instanceof DurableMachinesError)) throw error;
-      outcome = { ok: false, error: { ...errorInfo(error), nonRetryable: true } };
     }
   }
   const retryAt = nextRetryAt(def.policy(entry.src), entry.failures + 1, outcome.error, now);

@@ -506,7 +506,7 @@ export class CodeDriver implements HostedInstance {
       try {
         data = this.succeeded(key, attempt, registered, outcome.output);
       } catch (error) {
-        if (!(error instanceof DurableMachinesError)) throw error;
+        // A refusal of toStructured's, or what reading the value threw (a getter, a proxy): either way the output cannot be kept.
         return this.endFatally(key, attempt, errorInfo(error), `The execution of the Workflow instance was terminated, as the step "${registered.name}" returned a value which is not serialisable`);
       }
       this.inflight.delete(key);
