@@ -18,7 +18,7 @@ export interface Unexplained {
   what: string;
 }
 
-const REQUEST_TIMEOUT_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 60_000;
 /** How long one logical request may keep being cut off and sent again before the run gives up on it. */
 const PERSIST_DEADLINE_MS = 180_000;
 
@@ -30,15 +30,21 @@ const PERSIST_DEADLINE_MS = 180_000;
 export class ChaosApi {
   readonly figures = { sent: 0, accepted: 0, refused: 0, cutOff: 0 };
   readonly unexplained: Unexplained[] = [];
+  /**
+   * When each request was sent (epoch ms) and the instances it reached (their API paths; a create names the
+   * instances it creates): whether an instance moved on its own after a restart, or was woken by the run.
+   */
+  readonly sentAt: { reached: string[]; at: number }[] = [];
 
   constructor(private readonly server: Liveness) {}
 
   /** One request, sent once the server is up. */
-  async send(method: string, path: string, body?: unknown): Promise<Outcome> {
+  async send(method: string, path: string, body?: unknown, reached: string[] = [path]): Promise<Outcome> {
     await this.server.up();
     const generation = this.server.generation;
     this.figures.sent++;
     const sentAt = Date.now();
+    this.sentAt.push({ reached, at: sentAt });
     try {
       const response = await fetch(`${this.server.url}${path}`, {
         method,
@@ -64,10 +70,10 @@ export class ChaosApi {
   }
 
   /** Sends the same request until it is answered (a kill cut it off, it goes again once the server is back). */
-  async persist(method: string, path: string, body?: unknown, onCut?: (reason: string) => void): Promise<{ status: number; body: any }> {
+  async persist(method: string, path: string, body?: unknown, onCut?: (reason: string) => void, reached?: string[]): Promise<{ status: number; body: any }> {
     const deadline = performance.now() + PERSIST_DEADLINE_MS;
     for (;;) {
-      const outcome = await this.send(method, path, body);
+      const outcome = await this.send(method, path, body, reached);
       if (outcome.kind === "answer") return outcome;
       onCut?.(outcome.reason);
       if (performance.now() > deadline) throw new Error(`${method} ${path} was cut off until the deadline (${PERSIST_DEADLINE_MS / 1000} s); last: ${outcome.reason}`);

@@ -48,7 +48,7 @@ import { Random } from "./random";
 import { SCENARIOS } from "./scenarios";
 import { ChaosServer } from "./server";
 import type { LedgerRow } from "./ledger-row";
-import { plan, Workload, type Tracked } from "./workload";
+import { instancePath as path, plan, Workload, type Tracked } from "./workload";
 
 const setting = (name: string, fallback: number) => {
   const raw = process.env[name];
@@ -115,13 +115,16 @@ interface KillFigure {
   restartMs: number;
   /** The new server's first answer to status answers from the 20 instances created last before the kill (their objects loading their logs); none when no create had been answered yet. */
   firstAnswersMs: number | undefined;
+  /** Epoch ms when the new server answered. */
+  readyEpoch: number;
   /** Filled in from the logs afterwards: step attempts started and not finished at the moment of the kill. */
   stepsRunning?: number;
+  /** Filled in from the logs afterwards: per instance the kill caught mid-step, ms from `readyEpoch` to its next record, ascending: moved by itself, or after a request from the run reached it. */
+  resumed?: { alone: number[]; woken: number[] };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const path = (instance: Tracked) => `/api/workflows/${instance.workflow}/instances/${encodeURIComponent(instance.id)}`;
 const name = (instance: Tracked) => `${instance.workflow}/${instance.id}`;
 
 async function inPool<T, R>(items: readonly T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -183,20 +186,48 @@ async function listAll(api: ChaosApi, workflow: string): Promise<{ id: string; s
 
 const counts = async (api: ChaosApi, workflow: string) => (await api.read<{ counts: Record<string, number> }>(`/api/workflows/${workflow}`)).counts;
 
-/** Step attempts started after `since` (the kill before) and not finished at `at`, over all logs. */
-function stepsRunningAt(logs: readonly LogRecord[][], since: number, at: number): number {
-  let running = 0;
-  for (const log of logs) {
+/**
+ * What a kill interrupted, from the logs: step attempts started after `since`
+ * (the kill before) and unfinished at `kill`; and for each instance that had
+ * one, how long after the new server answered (`ready`) its log moved again,
+ * and whether it did so on its own (its alarm) or after the run sent it a
+ * request (which wakes its object too).
+ */
+function interrupted(logs: ReadonlyMap<string, LogRecord[]>, requests: readonly { reached: string[]; at: number }[], since: number, kill: number, ready: number) {
+  let steps = 0;
+  const alone: number[] = [];
+  const woken: number[] = [];
+  for (const [path, log] of logs) {
     const open = new Set<string>();
     for (const record of log) {
-      if (record.at > at) break;
+      if (record.at > kill) break;
       if (record.at <= since) continue;
       if (record.type === "step.started") open.add(`${record.data.key}@${record.data.attempt}`);
       if (record.type === "step.succeeded" || record.type === "step.failed" || record.type === "step.attempt_failed") open.delete(`${record.data.key}@${record.data.attempt}`);
     }
-    running += open.size;
+    if (!open.size) continue;
+    steps += open.size;
+    const next = log.find((record) => record.at > kill);
+    if (!next) continue;
+    const reaches = (reached: string) => reached === path || reached.startsWith(`${path}/`);
+    const asked = requests.find((request) => request.at > kill && request.reached.some(reaches));
+    (asked && asked.at <= next.at ? woken : alone).push(Math.max(0, next.at - ready));
   }
-  return running;
+  const sorted = (values: number[]) => values.sort((a, b) => a - b);
+  return { steps, alone: sorted(alone), woken: sorted(woken) };
+}
+
+/** How the instances a kill caught mid-step came back, for the summary. */
+function resumption({ alone, woken }: { alone: number[]; woken: number[] }): string {
+  const spread = (values: number[]) => `median ${seconds(values[Math.floor(values.length / 2)]!)}, max ${seconds(values.at(-1)!)}`;
+  const parts = [alone.length ? `${alone.length} moved on by themselves (${spread(alone)})` : "", woken.length ? `${woken.length} once a request reached them (${spread(woken)})` : ""];
+  return parts.some(Boolean) ? `; of the instances caught mid-step, ${parts.filter(Boolean).join(", ")} after the restart` : "";
+}
+
+/** Which kill came soonest after `at`, for a violation's detail. */
+function beforeKill(killed: readonly KillFigure[], at: number): string {
+  const next = killed.find((kill) => kill.at >= at);
+  return next ? `${next.at - at} ms before kill ${next.n}` : "after the last kill";
 }
 
 function show(violation: Violation): string {
@@ -234,7 +265,7 @@ it(`chaos: kill -9 of workerd while instances run; nothing accepted is lost, not
     if (workloadError !== undefined) break;
     await sleep(pause);
     const sample = workload.created.slice(-20);
-    const figure: Omit<KillFigure, "restartMs" | "firstAnswersMs" | "workerd"> = { n, at: Date.now(), jobsStarted: workload.started, inFlight: { ...workload.inFlight } };
+    const figure: Pick<KillFigure, "n" | "at" | "jobsStarted" | "inFlight"> = { n, at: Date.now(), jobsStarted: workload.started, inFlight: { ...workload.inFlight } };
     const killedAt = performance.now();
     gate.close();
     const { workerd } = server.kill();
@@ -242,8 +273,9 @@ it(`chaos: kill -9 of workerd while instances run; nothing accepted is lost, not
     await server.start();
     readyAt = performance.now();
     gate.reopen();
+    const readyEpoch = Date.now();
     await Promise.all(sample.map((instance) => api.read(path(instance))));
-    killed.push({ ...figure, workerd, restartMs: readyAt - killedAt, firstAnswersMs: sample.length ? performance.now() - readyAt : undefined });
+    killed.push({ ...figure, workerd, readyEpoch, restartMs: readyAt - killedAt, firstAnswersMs: sample.length ? performance.now() - readyAt : undefined });
   }
   await running;
   if (workloadError !== undefined) throw workloadError;
@@ -292,7 +324,12 @@ it(`chaos: kill -9 of workerd while instances run; nothing accepted is lost, not
     ledger.endedButLost += checked.figures.endedButLost;
     ledger.cutOff += checked.figures.cutOff;
   }
-  killed.forEach((figure, i) => (figure.stepsRunning = stepsRunningAt([...logs.values()], killed[i - 1]?.at ?? 0, figure.at)));
+  const logsByPath = new Map([...logs].map(([instance, log]) => [path(instance), log] as const));
+  killed.forEach((figure, i) => {
+    const { steps, alone, woken } = interrupted(logsByPath, api.sentAt, killed[i - 1]?.at ?? 0, figure.at, figure.readyEpoch);
+    figure.stepsRunning = steps;
+    figure.resumed = { alone, woken };
+  });
 
   // The registry agrees with the instances, by id and status, once it has had time to hear from them.
   const workflows = SCENARIOS.map((scenario) => scenario.workflow);
@@ -300,7 +337,13 @@ it(`chaos: kill -9 of workerd while instances run; nothing accepted is lost, not
   const registryStarted = performance.now();
   const registryViolations = await until(registryMs, async () => (await Promise.all(workflows.map(async (workflow) => checkRegistry(workflow, truth(workflow), await listAll(api, workflow), await counts(api, workflow))))).flat(), 500);
   const byName = new Map(existing.map((instance) => [name(instance), instance]));
-  violations.push(...registryViolations.map((violation) => ({ ...violation, records: byName.has(violation.instance) ? logs.get(byName.get(violation.instance)!)!.slice(-3) : undefined })));
+  // An instance the registry has wrong: when it last changed, against the kills, and the records it ended with.
+  for (const violation of registryViolations) {
+    const instance = byName.get(violation.instance);
+    const log = instance && logs.get(instance);
+    if (!log) violations.push(violation);
+    else violations.push({ ...violation, detail: `${violation.detail}; its last record was written ${beforeKill(killed, log.at(-1)!.at)}`, records: log.slice(-3) });
+  }
   const registryAgreedMs = registryViolations.length ? undefined : performance.now() - registryStarted;
 
   // Delete all, then nothing is listed, every id is gone and can be created again.
@@ -332,7 +375,7 @@ it(`chaos: kill -9 of workerd while instances run; nothing accepted is lost, not
     `  server: first start ${seconds(firstStart.readyMs)}; ${killed.length} kills (SIGKILL of workerd, then its process group), each followed by a new wrangler dev on the same state:`,
     ...killed.map(
       (k) =>
-        `    kill ${k.n} at ${seconds(k.at - startedAt)}: ${k.jobsStarted}/${jobs.length} jobs started, ${k.inFlight.creates} creates and ${k.inFlight.events} events in flight, ${k.stepsRunning} step attempts running; workerd ${k.workerd.join(", ")}; back in ${seconds(k.restartMs)}${k.firstAnswersMs === undefined ? "" : `, then status from the 20 instances created last in ${seconds(k.firstAnswersMs)}`}`,
+        `    kill ${k.n} at ${seconds(k.at - startedAt)}: ${k.jobsStarted}/${jobs.length} jobs started, ${k.inFlight.creates} creates and ${k.inFlight.events} events in flight, ${k.stepsRunning} step attempts running; workerd ${k.workerd.join(", ")}; back in ${seconds(k.restartMs)}${k.firstAnswersMs === undefined ? "" : `, status from the 20 instances created last in ${seconds(k.firstAnswersMs)}`}${resumption(k.resumed!)}`,
     ),
     `  step bodies (ledger): ${ledger.bodies} ended; ${ledger.endedButLost} ended but a kill lost their result, so they ran again (at-least-once); ${ledger.cutOff} attempts cut off before their body ended`,
     `  settled: ${existing.length - unfinished.length}/${existing.length} finished ${seconds(settledMs)} after the last request (${[...statuses.values()].filter((s) => s.status === "complete").length} complete)`,

@@ -28,15 +28,32 @@ const WATCHDOG = `driver=$1; shift; "$@" & server=$!
 while kill -0 "$driver" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 1; done
 kill -9 0`;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Can we listen on `port` now? */
+function listenable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
   });
+}
+
+/**
+ * A port nothing listens on, below the range the kernel hands out to
+ * outgoing connections (the run's own requests open hundreds), so no
+ * connection takes it between this check and wrangler binding it.
+ */
+async function freePort(): Promise<number> {
+  let below = 32768;
+  try {
+    below = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || below;
+  } catch {
+    // Not Linux: take the usual bound.
+  }
+  for (let tries = 0; tries < 100; tries++) {
+    const port = 10_000 + Math.floor(Math.random() * (below - 10_000));
+    if (await listenable(port)) return port;
+  }
+  throw new Error(`no free port found between 10000 and ${below}`);
 }
 
 /** The live (not zombie) processes of a group, by pid, with their command name (from /proc: Linux only, as CI is). */
@@ -123,12 +140,23 @@ export class ChaosServer {
     return join(outdir, "worker.js");
   }
 
+  /** Starts wrangler dev on the persisted state and waits for the API's first answer; a port taken meanwhile by another process is tried again with others. */
   async start(): Promise<Started> {
     this.script ??= await this.bundle();
+    const began = performance.now();
+    for (let tries = 1; ; tries++) {
+      const started = await this.launch(this.script);
+      if (started === "address in use" && tries < 3) continue;
+      if (started === "address in use") throw new Error(`wrangler dev found its port taken ${tries} times; its log: ${this.logFile}\n${this.tail()}`);
+      return { readyMs: performance.now() - began };
+    }
+  }
+
+  private async launch(script: string): Promise<"ready" | "address in use"> {
     const [port, inspectorPort] = [await freePort(), await freePort()];
     this.starts++;
     const log = openSync(this.logFile, "w");
-    const args = [this.script, "--no-bundle", "--config", CONFIG, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)];
+    const args = [script, "--no-bundle", "--config", CONFIG, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)];
     args.push("--persist-to", this.persistTo, "--show-interactive-dev-session=false", "--log-level", "warn");
     for (const [name, value] of Object.entries(this.vars)) args.push("--var", `${name}:${value}`);
     const began = performance.now();
@@ -146,12 +174,16 @@ export class ChaosServer {
     this.base = `http://127.0.0.1:${port}`;
     const deadline = began + READY_DEADLINE_MS;
     for (;;) {
-      if (exited) throw new Error(`wrangler dev exited before answering; its log: ${this.logFile}\n${this.tail()}`);
+      if (exited) {
+        this.kill();
+        if (this.tail().includes("Address already in use")) return "address in use";
+        throw new Error(`wrangler dev exited before answering; its log: ${this.logFile}\n${this.tail()}`);
+      }
       if (performance.now() > deadline) throw new Error(`wrangler dev did not answer within ${READY_DEADLINE_MS / 1000} s; its log: ${this.logFile}\n${this.tail()}`);
       try {
         const response = await fetch(`${this.base}/api/workflows`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(5_000) });
         await response.body?.cancel();
-        if (response.ok) return { readyMs: performance.now() - began };
+        if (response.ok) return "ready";
       } catch {
         // Not listening yet.
       }

@@ -40,6 +40,9 @@ export type Job = Tracked[];
 
 const MAX_BATCH = 6;
 
+/** An instance's path in the HTTP API: its status; its other routes are under it. */
+export const instancePath = (instance: Tracked) => `/api/workflows/${instance.workflow}/instances/${encodeURIComponent(instance.id)}`;
+
 export function plan(random: Random, perWorkflow: number): Job[] {
   const jobs: Job[] = [];
   for (const scenario of SCENARIOS) {
@@ -100,12 +103,12 @@ export class Workload {
     const workflow = first!.workflow;
     const onCut = () => job.forEach((instance) => instance.createCutOffs++);
     if (job.length === 1) {
-      const answer = await this.tracked("creates", () => this.api.persist("POST", `/api/workflows/${workflow}/instances`, { id: first!.id, params: first!.scenario.params }, onCut));
+      const answer = await this.tracked("creates", () => this.api.persist("POST", `/api/workflows/${workflow}/instances`, { id: first!.id, params: first!.scenario.params }, onCut, [instancePath(first!)]));
       this.settle(first!, answer.status, answer.body);
       return;
     }
     const body = { instances: job.map((instance) => ({ id: instance.id, params: instance.scenario.params })) };
-    const answer = await this.tracked("creates", () => this.api.persist("POST", `/api/workflows/${workflow}/instances/batch`, body, onCut));
+    const answer = await this.tracked("creates", () => this.api.persist("POST", `/api/workflows/${workflow}/instances/batch`, body, onCut, job.map(instancePath)));
     if (answer.status !== 201 && answer.status !== 207) {
       job.forEach((instance) => instance.refusals.push(`batch create answered ${answer.status}: ${JSON.stringify(answer.body)}`));
       return;
@@ -138,7 +141,7 @@ export class Workload {
     const record = instance.sent.get(event.key) ?? { status: 0, cutOffs: 0, sends: 0 };
     instance.sent.set(event.key, record);
     record.sends++;
-    const path = `/api/workflows/${instance.workflow}/instances/${encodeURIComponent(instance.id)}/events`;
+    const path = `${instancePath(instance)}/events`;
     const body = { type: event.type, ...(event.payload === undefined ? {} : { payload: event.payload }), idempotencyKey: event.key };
     const answer = await this.tracked("events", () => this.api.persist("POST", path, body, () => record.cutOffs++));
     record.status = answer.status;
