@@ -40,11 +40,11 @@ export function instanceEndpoints(host: ApiHost): Endpoint[] {
     endpoint({
       method: "post",
       path: "/api/workflows/{name}/instances/{id}/pause",
-      summary: "Pauses the instance once the steps under way are done",
+      summary: "Pauses the instance once the steps under way are done; a finished instance is left as it is, as on Cloudflare",
       params: InstancePath,
       body: { schema: NoOptionsBody, limit: BODY_BYTES },
       answers: STATUS,
-      errors: [...ADDRESSED, "instance.finished"],
+      errors: ADDRESSED,
       handle: async (c, { params }) => {
         const instance = await instanceOf(c, params);
         await instance.pause();

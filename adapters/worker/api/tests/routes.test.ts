@@ -26,7 +26,7 @@ async function bookingAt(api: ApiHostFixture, id: string, params: Record<string,
 }
 
 describe("the lifecycle over HTTP, with the JSON shapes clients and the dashboard rely on", () => {
-  it("creates, reads the status, sends an event, completes; a finished instance refuses events and actions with 409", async () => {
+  it("creates, reads the status, sends an event, completes; a finished instance refuses events, resume and terminate with 409", async () => {
     const api = apiHost();
     const created = await api.post(gates, { id: "g1", params: { n: 1 } });
     expect(created.status).toBe(201);
@@ -42,6 +42,8 @@ describe("the lifecycle over HTTP, with the JSON shapes clients and the dashboar
     expectError(await api.post(`${gates}/g1/resume`), 409, "instance.cannot_resume", expect);
     expectError(await api.post(`${gates}/g1/terminate`), 409, "instance.cannot_terminate", expect);
     expectError(await api.post(gates, { id: "g1" }), 409, "instance.already_exists", expect);
+    // Pause of a finished instance leaves it as it is, as Cloudflare's engines do.
+    expect(await api.post(`${gates}/g1/pause`)).toMatchObject({ status: 200, body: { id: "g1", status: "complete" } });
     expect(api.logs()).toBe(before);
   });
 
