@@ -1,4 +1,4 @@
-import { DurableMachinesError, InvalidInstanceIdError, InvalidOperationError, show, text } from "../core/errors";
+import { DurableMachinesError, InvalidEventError, InvalidInstanceIdError, InvalidOperationError, show, text } from "../core/errors";
 import { assertInstanceId } from "../core/ids";
 import { invalidRestartFrom, kindOf } from "../core/refusals";
 import type { SubscribeOptions } from "../core/instance-events";
@@ -196,6 +196,26 @@ export async function createInBatch(input: unknown, create: Creates): Promise<{ 
   );
   const created = results.filter((r): r is InstanceHandle => "status" in r);
   return legacy ? created : { created, errors: results.filter((r): r is BatchError => "code" in r) };
+}
+
+/** An event as sendEvent() takes it: an object, whatever its fields (the instance checks them). */
+export function eventOptions(event: unknown): SendEventOptions {
+  if (typeof event !== "object" || event === null || Array.isArray(event)) {
+    throw new InvalidEventError(`sendEvent() takes an object like { type, payload?, idempotencyKey? }; got ${show(event)}.`);
+  }
+  return event as SendEventOptions;
+}
+
+/** List options checked the same way on every host, before any host reads its index. */
+export function listOptions(options: unknown): { status?: InstanceStatusName; limit: number; cursor?: string } {
+  if (typeof options !== "object" || options === null) throw new InvalidOperationError("list.invalid", `list() takes an object like { status?, limit?, cursor? }; got ${show(options)}.`);
+  const { status, limit = 100, cursor } = options as ListOptions;
+  if (status !== undefined && !INSTANCE_STATUSES.includes(status)) {
+    throw new InvalidOperationError("list.invalid_status", `Unknown status ${show(status)}; use one of ${INSTANCE_STATUSES.join(", ")}.`);
+  }
+  if (!Number.isInteger(limit) || limit < 1) throw new InvalidOperationError("list.invalid_limit", `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}; got ${show(limit)}.`);
+  if (cursor !== undefined && typeof cursor !== "string") throw new InvalidOperationError("list.invalid_cursor", `cursor must be the string a previous list() returned; got ${show(cursor)}.`);
+  return { limit: Math.min(limit, MAX_LIST_LIMIT), ...(status === undefined ? {} : { status }), ...(cursor === undefined ? {} : { cursor }) };
 }
 
 /** Every status, with the count given for it or 0. */

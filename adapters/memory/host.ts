@@ -8,7 +8,8 @@ import {
   createInBatch,
   createRequest,
   deleteInBatch,
-  MAX_LIST_LIMIT,
+  eventOptions,
+  listOptions,
   restartKey,
   statusCounts,
   type CreateOptions,
@@ -93,7 +94,10 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
       resume: async () => void driver().command({ type: "resume" }),
       terminate: async (options = {}) => driver().command({ type: "terminate", ...(options.rollback ? { rollback: true } : {}) }),
       restart: async (restart = {}) => driver().command({ type: "restart", ...(restart.from === undefined ? {} : { from: restartKey(restart.from) }) }),
-      sendEvent: async ({ type, payload, idempotencyKey }) => void driver().command({ type: "event", event: type, payload, idempotencyKey }),
+      sendEvent: async (event) => {
+        const { type, payload, idempotencyKey } = eventOptions(event);
+        driver().command({ type: "event", event: type, payload, idempotencyKey });
+      },
       historyPage: async (options) => readHistoryPage(driver(), options),
       history: async (options) => readHistoryPage(driver(), options).records,
       subscribe: async (options) =>
@@ -136,7 +140,8 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
         load(workflow, id);
         return handle(workflow, id);
       },
-      async list({ status, limit = 100, cursor } = {}) {
+      async list(options = {}) {
+        const { status, limit, cursor } = listOptions(options);
         const summaries: InstanceSummary[] = storage
           .ids(workflow)
           .sort()
@@ -146,7 +151,7 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
             return { id, status, createdAt, updatedAt };
           })
           .filter((summary) => status === undefined || summary.status === status);
-        const page = summaries.slice(0, Math.min(limit, MAX_LIST_LIMIT));
+        const page = summaries.slice(0, limit);
         return summaries.length > page.length ? { instances: page, cursor: page.at(-1)!.id } : { instances: page };
       },
       async counts() {

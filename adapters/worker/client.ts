@@ -1,13 +1,13 @@
-import { DurableMachinesError, InstanceNotFoundError, InvalidOperationError } from "../../core/errors";
+import { DurableMachinesError, InstanceNotFoundError } from "../../core/errors";
 import { assertInstanceId } from "../../core/ids";
 import { toJson } from "../../core/json";
 import type { Creation } from "../../core/creation";
 import type { LocationHint } from "../../core/location-hint";
 import type { Retention } from "../../core/retention";
 import type { CronFiring } from "../../core/schedule";
-import { INSTANCE_STATUSES, type InstanceStatus, type InstanceStatusName } from "../../core/status";
+import type { InstanceStatus, InstanceStatusName } from "../../core/status";
 import type { WorkflowCatalog } from "../../runtime/catalog";
-import { createInBatch, createRequest, deleteEvery, deleteInBatch, restartKey, statusCounts, MAX_LIST_LIMIT, type CreateOptions, type HistoryPage, type CreateRequest, type InstanceHandle, type InstanceSummary, type WorkflowClient } from "../../runtime/client";
+import { createInBatch, createRequest, deleteEvery, deleteInBatch, eventOptions, listOptions, restartKey, statusCounts, type CreateOptions, type HistoryPage, type CreateRequest, type InstanceHandle, type InstanceSummary, type WorkflowClient } from "../../runtime/client";
 import { fireSchedule, type ScheduledInstance } from "../../runtime/schedules";
 import { subscribe } from "../../runtime/subscription";
 import { unwrap, type Outcome } from "../../runtime/wire";
@@ -73,8 +73,10 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
       resume: () => command({ type: "resume" }),
       terminate: (options = {}) => command({ type: "terminate", ...(options.rollback ? { rollback: true } : {}) }),
       restart: (options = {}) => command(options.from === undefined ? { type: "restart" } : { type: "restart", from: restartKey(options.from) }),
-      sendEvent: async ({ type, payload, idempotencyKey }) =>
-        command({ type: "event", event: type, payload: toJson(payload, "the event payload"), ...(idempotencyKey === undefined ? {} : { idempotencyKey }) }),
+      sendEvent: async (event) => {
+        const { type, payload, idempotencyKey } = eventOptions(event);
+        await command({ type: "event", event: type, payload: toJson(payload, "the event payload"), ...(idempotencyKey === undefined ? {} : { idempotencyKey }) });
+      },
       historyPage,
       history: async (options) => (await historyPage(options)).records,
       subscribe: async (options) =>
@@ -104,13 +106,7 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
   function workflow(name: string): WorkflowClient {
     catalog.latest(name);
     const registry = () => registries!.get(registries!.idFromName(name)) as unknown as RegistryStub;
-    const list: WorkflowClient["list"] = async ({ status, limit = 100, cursor } = {}) => {
-      if (status !== undefined && !INSTANCE_STATUSES.includes(status)) {
-        throw new InvalidOperationError("list.invalid_status", `Unknown status "${status}"; use one of ${INSTANCE_STATUSES.join(", ")}.`);
-      }
-      if (!Number.isInteger(limit) || limit < 1) throw new InvalidOperationError("list.invalid_limit", `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}.`);
-      return registry().list({ limit: Math.min(limit, MAX_LIST_LIMIT), ...(status === undefined ? {} : { status }), ...(cursor === undefined ? {} : { cursor }) });
-    };
+    const list: WorkflowClient["list"] = async (options = {}) => registry().list(listOptions(options));
     return {
       create: async (options: CreateOptions = {}) => create(name, createRequest(options, retention)),
       createBatch: ((input: unknown) => createInBatch(input, async (options) => create(name, createRequest(options, retention)))) as WorkflowClient["createBatch"],
