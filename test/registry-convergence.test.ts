@@ -73,8 +73,8 @@ describe("the registry converges on the instances that exist", () => {
     await (await instant.get(deleted)).delete();
     await expect(instant.get(deleted)).rejects.toBeInstanceOf(InstanceNotFoundError);
     expect(removalsFor(deleted)).toBe(1);
-    accept(deleted);
     await crash("instant", deleted);
+    accept(deleted);
     expect(await runDurableObjectAlarm(objectOf("instant", deleted))).toBe(true);
     const remaining = ids.filter((id) => id !== deleted);
     expect(await until(() => listedIds("instant"), (seen) => !seen.includes(deleted), `${deleted} forgotten`)).toEqual(remaining);
