@@ -4,7 +4,7 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import type { WorkflowCatalog } from "../../../runtime/catalog";
 import type { WorkflowClient } from "../../../runtime/client";
 import { requireToken } from "./auth";
-import { mount, type Endpoint } from "./endpoint";
+import { mount, pathPattern, type Endpoint } from "./endpoint";
 import { ApiError } from "./error-codes";
 import { errorResponse, onError } from "./on-error";
 import { documentEndpoint, registerSecuritySchemes } from "./openapi";
@@ -58,7 +58,8 @@ export function createApi(host: ApiHost): OpenAPIHono {
   const app = new OpenAPIHono();
   app.onError(onError);
   app.notFound((c) => errorResponse("route.not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}; GET /api/openapi.json lists them.`));
-  app.use("/api/*", requireToken(host.token));
+  const endpoints = apiEndpoints(host, () => document(app));
+  app.use("/api/*", requireToken(host.token, endpoints.filter((spec) => spec.queryToken).map(pathPattern)));
   app.use("/api/*", decodablePath);
   app.use(
     "/api/*",
@@ -68,7 +69,7 @@ export function createApi(host: ApiHost): OpenAPIHono {
     }),
   );
   registerSecuritySchemes(app);
-  for (const spec of apiEndpoints(host, () => document(app))) mount(app, spec);
+  for (const spec of endpoints) mount(app, spec);
   return app;
 }
 

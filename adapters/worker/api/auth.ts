@@ -6,13 +6,6 @@ import { ApiError } from "./error-codes";
 /** RFC 6750's token syntax, which hono's bearerAuth accepts: a configured token outside it could never be presented. */
 const BEARER_TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
 
-/**
- * The only routes that also take the token as `?token=`: browsers cannot set
- * headers on a WebSocket or an EventSource, and these two are what the
- * dashboard opens that way. Only GET (and HEAD, its body-less twin).
- */
-const QUERY_TOKEN_ROUTES = [/^\/api\/workflows\/[^/]+\/instances\/[^/]+\/inspect$/, /^\/api\/workflows\/[^/]+\/instances\/[^/]+\/events$/];
-
 const invalid = () => new ApiError("auth.invalid", "Send the API token as `Authorization: Bearer <API_TOKEN>`.");
 const refuse = (): never => {
   throw invalid();
@@ -38,8 +31,13 @@ function configured(token: unknown): string {
  * malformed or wrong token) is the same 401 `auth.invalid`. With no token
  * configured the API fails closed with `auth.not_configured`, whatever the
  * request sends. `token` reads the configured token from the request's env.
+ *
+ * The one exception: GET (and HEAD) of the paths in `queryTokenPaths` also
+ * take the token as `?token=`, because browsers cannot set headers on an
+ * EventSource or a WebSocket, which is how the dashboard opens the event
+ * stream and the inspection socket. A header, when sent, is what counts.
  */
-export function requireToken(token: (env: unknown) => unknown): MiddlewareHandler {
+export function requireToken(token: (env: unknown) => unknown, queryTokenPaths: readonly RegExp[]): MiddlewareHandler {
   const header = bearerAuth({
     verifyToken: (given, c) => timingSafeEqual(configured(token(c.env)), given),
     // Thrown rather than answered, so that onError gives them the one shape and status of every refusal.
@@ -50,7 +48,7 @@ export function requireToken(token: (env: unknown) => unknown): MiddlewareHandle
   return async (c, next) => {
     const expected = configured(token(c.env));
     const path = new URL(c.req.url).pathname;
-    const inQuery = (c.req.method === "GET" || c.req.method === "HEAD") && !c.req.header("authorization") && QUERY_TOKEN_ROUTES.some((route) => route.test(path));
+    const inQuery = (c.req.method === "GET" || c.req.method === "HEAD") && !c.req.header("authorization") && queryTokenPaths.some((route) => route.test(path));
     const given = inQuery ? c.req.query("token") : undefined;
     if (given === undefined) return header(c, next);
     if (!(await timingSafeEqual(expected, given))) throw invalid();

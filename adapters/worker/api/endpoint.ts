@@ -79,6 +79,9 @@ function documentedAnswers(spec: Endpoint) {
   return answers;
 }
 
+/** The paths an endpoint's template matches, as the router matches them: one segment per parameter. */
+export const pathPattern = (spec: Endpoint) => new RegExp(`^${spec.path.replaceAll(/\{\w+\}/g, "[^/]+")}$`);
+
 /** Adds an endpoint to the app: to the OpenAPI document, and to the router behind its validators. */
 export function mount(app: OpenAPIHono, spec: Endpoint): void {
   app.openAPIRegistry.registerPath(

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createManualClock, createMemoryHost, MemoryStorage, type MemoryHost } from "../../../../index";
 import { WorkflowCatalog } from "../../../../runtime/catalog";
 import { apiEndpoints, createApi, type ApiHost } from "../app";
-import { refusals, type Endpoint } from "../endpoint";
+import { pathPattern, refusals, type Endpoint } from "../endpoint";
 import { ERROR_STATUS, type ErrorCode } from "../error-codes";
 import { apiHost, logsOf, settle, TOKEN, WORKFLOWS } from "./api-host";
 
@@ -214,7 +214,7 @@ function describeRequest(r: Recipe): string {
 
 /** The endpoint Hono routes a path and method to, if any, found as the router finds it: the first whose template matches. */
 function routeOf(method: string, pathname: string): Endpoint | undefined | "other-method" {
-  const matches = ENDPOINTS.filter((spec) => new RegExp(`^${spec.path.replaceAll(/\{\w+\}/g, "[^/]+")}$`).test(pathname));
+  const matches = ENDPOINTS.filter((spec) => pathPattern(spec).test(pathname));
   const routed = method === "HEAD" ? "GET" : method;
   return matches.find((spec) => spec.method.toUpperCase() === routed) ?? (matches.length ? "other-method" : undefined);
 }
