@@ -24,7 +24,9 @@ export const BATCH_BODY_BYTES = 8 * MAX_PAYLOAD_BYTES;
 /**
  * Reads a body as a stream, counting every byte, and stops reading as soon
  * as it passes `limit`: a Content-Length header can only refuse a body early,
- * never admit one.
+ * never admit one. (Hono's bodyLimit middleware admits a body on its
+ * Content-Length alone when one is sent, so a body that says 20 bytes and
+ * carries 2 MB would pass it; tests/limits.test.ts sends one.)
  */
 async function readBytes(request: Request, limit: number): Promise<Uint8Array> {
   const tooLarge = () => new ApiError("payload.too_large", `The request body is over ${limit} bytes, the limit for this route; send less, or large data by reference.`);
