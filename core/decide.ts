@@ -182,7 +182,9 @@ export function decide(def: WorkflowDefinition, state: InstanceState, command: C
   const { book } = state;
   switch (command.type) {
     case "event": {
-      const record = eventRecord(book, command);
+      const deferred = book.paused?.deferred.flatMap((input) => (input.type === "event.received" ? [input.data.payload] : [])) ?? [];
+      const takenNow = () => !book.paused && state.machine.can({ type: command.event, payload: command.payload } as never);
+      const record = eventRecord(book, command, [...book.inbox.map((event) => event.payload), ...deferred], takenNow);
       if (record) batch.append(record);
       break;
     }

@@ -103,6 +103,17 @@ export class InvalidEventError extends DurableMachinesError {
   }
 }
 
+/** Events wait in an instance until a state (or a waitForEvent) takes them; they are bounded so an instance's memory and snapshots stay bounded. */
+export class EventsPilingUpError extends DurableMachinesError {
+  constructor(instanceId: string, held: number, limits: { events: number; bytes: number }) {
+    super(
+      "event.too_many_waiting",
+      `Instance "${instanceId}" already holds ${held} events it has not taken yet; with this one they would pass the limit of ${limits.events} events or ${limits.bytes} bytes of payload. ` +
+        "Send events once the instance waits for them (a state that accepts the type, or step.waitForEvent), or make the workflow take the events it is sent.",
+    );
+  }
+}
+
 export class InvalidDurationError extends DurableMachinesError {
   constructor(value: unknown) {
     super(

@@ -165,7 +165,8 @@ export class CodeDriver implements HostedInstance {
     const { book } = this.state;
     switch (command.type) {
       case "event": {
-        const record = eventRecord(book, command);
+        const takenNow = () => !book.paused && book.openWaits.some((key) => get(book.waits, key)?.type === command.event);
+        const record = eventRecord(book, command, book.buffer.map((event) => event.payload), takenNow);
         if (record) this.append([record]);
         return;
       }

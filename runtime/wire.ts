@@ -1,6 +1,7 @@
 import {
   DefinitionMismatchError,
   DurableMachinesError,
+  EventsPilingUpError,
   InstanceExistsError,
   InstanceFinishedError,
   InstanceNotFoundError,
@@ -10,6 +11,7 @@ import {
   InvalidInstanceIdError,
   InvalidOperationError,
   NotSerializableError,
+  PayloadTooDeepError,
   PayloadTooLargeError,
   UnknownWorkflowError,
 } from "../core/errors";
@@ -31,6 +33,8 @@ const CLASSES: [prefix: string, type: abstract new (...args: never[]) => Durable
   ["restart.invalid_from", InvalidOperationError],
   ["payload.not_serializable", NotSerializableError],
   ["payload.too_large", PayloadTooLargeError],
+  ["payload.too_deep", PayloadTooDeepError],
+  ["event.too_many_waiting", EventsPilingUpError],
   ["event.invalid", InvalidEventError],
   ["duration.invalid", InvalidDurationError],
   ["definition.invalid", InvalidDefinitionError],

@@ -21,3 +21,9 @@ export const listener = defineWorkflow({
     },
   }),
 });
+
+/** A machine that takes only `stop`: every `note` it is sent waits in its inbox. */
+export const deaf = defineWorkflow({
+  name: "deaf",
+  machine: setup({}).createMachine({ id: "deaf", initial: "waiting", states: { waiting: { on: { stop: "done" } }, done: { type: "final" } } }),
+});
