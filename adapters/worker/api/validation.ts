@@ -52,11 +52,13 @@ function refusalOf(schema: z.ZodType, path: readonly PropertyKey[], part: Part):
   return { code, ...(description === undefined ? {} : { description }) };
 }
 
+/** Zod's account of a problem rarely quotes the value (an unknown key's name, at most); it is cut so none can swell the answer. */
+const MAX_PROBLEM_CHARS = 300;
+
 /**
  * Checks a part of a request against its schema and returns the typed value,
  * or throws the first problem as an ApiError: the field's code, where it is,
- * what was wrong and what is expected. Nothing of the refused value is
- * echoed, so a hostile value cannot shape the answer.
+ * what was wrong and what is expected.
  */
 export function validate<T extends z.ZodType>(part: Part, schema: T, value: unknown): z.output<T> {
   const result = schema.safeParse(value);
@@ -68,5 +70,6 @@ export function validate<T extends z.ZodType>(part: Part, schema: T, value: unkn
   const { description } = refused;
   const name = issue.path.length ? issue.path.map(String).join(".") : undefined;
   const where = name === undefined ? (part === "body" ? "The request body" : `The ${part}`) : `${WHERE[part]} "${name}"`;
-  throw new ApiError(code, `${where}: ${issue.message}.${description ? ` Expected ${description}.` : ""}`);
+  const problem = issue.message.length > MAX_PROBLEM_CHARS ? `${issue.message.slice(0, MAX_PROBLEM_CHARS)}…` : issue.message;
+  throw new ApiError(code, `${where}: ${problem}.${description ? ` Expected ${description}.` : ""}`);
 }

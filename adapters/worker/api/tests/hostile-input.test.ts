@@ -141,3 +141,11 @@ describe("paths: hostile segments are refused or not found, never a crash", () =
     });
   });
 });
+
+describe("answers stay small whatever the request quotes", () => {
+  it("cuts a refused key's name in the message", async () => {
+    const api = apiHost();
+    const message = expectError(await api.post(instances, { id: "r", retention: { ["k".repeat(50_000)]: 1 } }), 400, "retention.invalid", expect);
+    expect(message.length).toBeLessThan(1000);
+  });
+});
