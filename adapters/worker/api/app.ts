@@ -57,7 +57,10 @@ export function apiEndpoints(host: ApiHost, document: () => unknown): Endpoint[]
 export function createApi(host: ApiHost): OpenAPIHono {
   const app = new OpenAPIHono();
   app.onError(onError);
-  app.notFound((c) => errorResponse("route.not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}; GET /api/openapi.json lists them.`));
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    return errorResponse("route.not_found", `No route for ${c.req.method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path}; GET /api/openapi.json lists them.`);
+  });
   const endpoints = apiEndpoints(host, () => document(app));
   app.use("/api/*", requireToken(host.token, endpoints.filter((spec) => spec.queryToken).map(pathPattern)));
   app.use("/api/*", decodablePath);

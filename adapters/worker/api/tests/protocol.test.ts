@@ -17,6 +17,7 @@ describe("routing: 404 for unknown paths, 405 with Allow for a known path and an
     for (const path of ["/api", "/api/", "/api/nothing-here", "/api/workflows/gate/nothing", `${instance}/cancel`, `${instance}/events/more`, "/api/workflows/gate/instances/g1/", "/elsewhere"]) {
       expectError(await api.get(path), 404, "route.not_found", expect);
     }
+    expect(expectError(await api.get(`/api/${"p".repeat(10_000)}`), 404, "route.not_found", expect).length).toBeLessThan(400);
   });
 
   it("answers a known path with another method with 405 method.not_allowed and the methods it takes in Allow", async () => {
