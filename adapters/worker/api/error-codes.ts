@@ -34,6 +34,7 @@ export const ERROR_STATUS = {
   "instance.cannot_restart": 409,
   "restart.invalid_from": 400,
   "event.invalid": 400,
+  "event.too_many_waiting": 409,
   "batch.invalid": 400,
   "list.invalid": 400,
   "list.invalid_status": 400,

@@ -100,7 +100,7 @@ export function instanceEndpoints(host: ApiHost): Endpoint[] {
       params: InstancePath,
       body: { schema: EventBody, limit: BODY_BYTES },
       answers: { 202: { description: "accepted: the event is in the log", schema: InstanceStatusAnswer } },
-      errors: [...ADDRESSED, "event.invalid", "instance.finished", "payload.not_serializable"],
+      errors: [...ADDRESSED, "event.invalid", "event.too_many_waiting", "instance.finished", "payload.not_serializable"],
       handle: async (c, { params, body: { type, payload, idempotencyKey } }) => {
         const instance = await instanceOf(c, params);
         await instance.sendEvent({ type, payload, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) });
