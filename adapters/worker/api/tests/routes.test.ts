@@ -245,3 +245,14 @@ describe("the unexpected: 500 internal, the stack logged, nothing of it sent", (
     }
   });
 });
+
+describe("events an instance has not taken are bounded", () => {
+  it("answers the 1,001st event no state takes with 409 event.too_many_waiting, the log as it was", async () => {
+    const api = apiHost();
+    await gateAt(api, "g1");
+    for (let i = 0; i < 1000; i++) expect((await api.post(`${gates}/g1/events`, { type: "later" })).status).toBe(202);
+    const before = api.logs();
+    expectError(await api.post(`${gates}/g1/events`, { type: "later" }), 409, "event.too_many_waiting", expect);
+    expect(api.logs()).toBe(before);
+  });
+});
