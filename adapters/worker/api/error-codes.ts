@@ -4,7 +4,7 @@ import { DurableMachinesError } from "../../../core/errors";
  * Every error code the engine and the API use, with the HTTP status the API
  * answers it with: the one table onError reads. A code that is not here is a
  * bug and is answered as `internal` (500), so an error can never reach a
- * client with a status nobody chose. test/error-codes checks that every code
+ * client with a status nobody chose. tests/error-codes.test.ts checks that every code
  * the code base throws has a row.
  */
 export const ERROR_STATUS = {
