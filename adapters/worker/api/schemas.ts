@@ -13,9 +13,6 @@ import { coded } from "./validation";
  * key is in the history) it judges, with its own codes.
  */
 
-/** The longest history page a request may ask for; the engine cuts pages at 1,000 records or 4 MiB, and `next` says where to go on. */
-export const MAX_HISTORY_QUERY_LIMIT = 10_000;
-
 // ---------------------------------------------------------------- path
 
 const workflowName = coded(
@@ -49,7 +46,7 @@ export const ListQuery = z.object({
 
 export const HistoryQuery = z.object({
   after: wholeNumber(Number.MAX_SAFE_INTEGER, "the seq the page starts after (default 0)").optional(),
-  limit: wholeNumber(MAX_HISTORY_QUERY_LIMIT, "the most records the page holds (default 1000; pages stop at 1,000 records or 4 MiB)").optional(),
+  limit: wholeNumber(MAX_LIST_LIMIT, "the most records the page holds (default and most 1,000; a page also stops at 4 MiB, and `next` says where to go on)").optional(),
 });
 
 export const StreamQuery = z.object({
