@@ -13,7 +13,11 @@
  * Then it checks, from what it reads back over the HTTP API:
  * - every instance the API accepted (or that answered "already exists" to
  *   a create sent again after a kill) exists and completes, with the
- *   output its scenario expects (test/chaos/scenarios.ts);
+ *   output its scenario expects (test/chaos/scenarios.ts), and does so by
+ *   itself once its events are in: the run only reads the registry (which
+ *   never wakes an instance) until it counts them all complete, and an
+ *   instance whose log completes after the run starts reading statuses was
+ *   stuck until asked;
  * - no recorded step ran again: in each whole log, no `step.started` for a
  *   key after its result, attempts rising, each result for the attempt
  *   started last (test/chaos/checks.ts);
@@ -32,8 +36,9 @@
  * one. Settings, all optional: CHAOS_SEED (a run's plan and kill moments
  * follow from it; timing is real, so interleavings vary), CHAOS_INSTANCES
  * (per workflow, 80), CHAOS_KILLS (5), CHAOS_CONCURRENCY (32),
- * CHAOS_SETTLE_MS (how long instances may take to finish after the last
- * request, 120000), CHAOS_REGISTRY_MS (how long the registry may take to
+ * CHAOS_ALONE_MS (how long instances may take to finish by themselves after
+ * the last request, 45000), CHAOS_SETTLE_MS (how long they may take once
+ * polled, 120000), CHAOS_REGISTRY_MS (how long the registry may take to
  * agree, 30000), CHAOS_KEEP=1 (keep the state directory and server logs).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -64,6 +69,8 @@ const kills = setting("CHAOS_KILLS", 5);
 const concurrency = setting("CHAOS_CONCURRENCY", 32);
 const settleMs = setting("CHAOS_SETTLE_MS", 120_000);
 const registryMs = setting("CHAOS_REGISTRY_MS", 30_000);
+/** An instance a kill caught mid-step is woken by its keep-alive alarm within 30 s (KEEPALIVE_MS), or sooner by a retry's. */
+const aloneMs = setting("CHAOS_ALONE_MS", 45_000);
 const keep = process.env.CHAOS_KEEP === "1";
 
 const TERMINAL: InstanceStatusName[] = ["complete", "errored", "terminated"];
@@ -288,6 +295,17 @@ it(`chaos: kill -9 of workerd while instances run; nothing accepted is lost, not
   }
   const existing = instances.filter((instance) => instance.created);
 
+  // Nothing is stuck: with everything it waits for sent, every instance finishes without being asked. Only the
+  // registry is read meanwhile (listing never wakes an instance), until it counts every instance complete.
+  const workflows = SCENARIOS.map((scenario) => scenario.workflow);
+  const total = (workflow: string) => existing.filter((instance) => instance.workflow === workflow).length;
+  const notAllComplete = await until(aloneMs, async () => {
+    const complete = await Promise.all(workflows.map(async (workflow) => (await counts(api, workflow)).complete ?? 0));
+    return workflows.filter((workflow, i) => complete[i] !== total(workflow));
+  }, 500);
+  const askedAt = Date.now();
+  const aloneForMs = performance.now() - lastRequest;
+
   // Every instance finishes: polled (which also wakes any object a kill left idle) until none is left or the deadline passes.
   const statuses = new Map<Tracked, InstanceStatus>();
   const unfinished = await until(settleMs, async () => {
@@ -317,6 +335,16 @@ it(`chaos: kill -9 of workerd while instances run; nothing accepted is lost, not
     else if (!contains(status.output, instance.scenario.output)) {
       violations.push({ instance: name(instance), rule: "wrong output", detail: `output ${JSON.stringify(status.output)} lacks ${JSON.stringify(instance.scenario.output)}` });
     }
+    const completed = log.find((record) => record.type === "instance.completed");
+    if (completed && completed.at >= askedAt) {
+      const before = log.filter((record) => record.at < askedAt);
+      violations.push({
+        instance: name(instance),
+        rule: "finished only when asked",
+        detail: `it completed only once the run read its status, ${seconds(aloneForMs)} after the last request; it had stood still since ${beforeKill(killed, before.at(-1)!.at)}: its log up to then follows`,
+        records: before.slice(-5),
+      });
+    }
     violations.push(...checkSteps(name(instance), log));
     violations.push(...checkEvents(name(instance), log, instance.events));
     const checked = checkLedger(name(instance), log, rowsByInstance.get(name(instance)) ?? []);
@@ -332,7 +360,6 @@ it(`chaos: kill -9 of workerd while instances run; nothing accepted is lost, not
   });
 
   // The registry agrees with the instances, by id and status, once it has had time to hear from them.
-  const workflows = SCENARIOS.map((scenario) => scenario.workflow);
   const truth = (workflow: string) => new Map(existing.filter((instance) => instance.workflow === workflow).map((instance) => [instance.id, statuses.get(instance)!.status]));
   const registryStarted = performance.now();
   const registryViolations = await until(registryMs, async () => (await Promise.all(workflows.map(async (workflow) => checkRegistry(workflow, truth(workflow), await listAll(api, workflow), await counts(api, workflow))))).flat(), 500);
@@ -378,7 +405,7 @@ it(`chaos: kill -9 of workerd while instances run; nothing accepted is lost, not
         `    kill ${k.n} at ${seconds(k.at - startedAt)}: ${k.jobsStarted}/${jobs.length} jobs started, ${k.inFlight.creates} creates and ${k.inFlight.events} events in flight, ${k.stepsRunning} step attempts running; workerd ${k.workerd.join(", ")}; back in ${seconds(k.restartMs)}${k.firstAnswersMs === undefined ? "" : `, status from the 20 instances created last in ${seconds(k.firstAnswersMs)}`}${resumption(k.resumed!)}`,
     ),
     `  step bodies (ledger): ${ledger.bodies} ended; ${ledger.endedButLost} ended but a kill lost their result, so they ran again (at-least-once); ${ledger.cutOff} attempts cut off before their body ended`,
-    `  settled: ${existing.length - unfinished.length}/${existing.length} finished ${seconds(settledMs)} after the last request (${[...statuses.values()].filter((s) => s.status === "complete").length} complete)`,
+    `  settled: ${notAllComplete.length ? `the registry did not count every instance complete within ${seconds(aloneMs)} of the last request` : `every instance complete by itself (its alarms; no request reached it) ${seconds(aloneForMs)} after the last request, by the registry's counts`}; ${existing.length - unfinished.length}/${existing.length} finished when read (${[...statuses.values()].filter((s) => s.status === "complete").length} complete), ${seconds(settledMs)} after the last request`,
     `  registry: ${registryAgreedMs === undefined ? `still disagreed after ${seconds(registryMs)}` : `agreed with the instances after ${seconds(registryAgreedMs)}`}; delete all deleted ${deleted}`,
     `  wall time: ${seconds(performance.now() - began)}`,
   ];
