@@ -13,10 +13,11 @@ import {
 } from "../../index";
 
 /**
- * Cloudflare Workflows' rules, one by one, as /work/shared/reference/cloudflare-workflows.md
- * states them (its section numbers are cited in each describe), on the memory host with
- * a manual clock. Where Cloudflare's two local engines differ we follow the one in workerd
- * (WD), and say so.
+ * Cloudflare Workflows' rules, one by one, as its documentation
+ * (https://developers.cloudflare.com/workflows/build/workers-api/) and its engines' source
+ * state them (the local engine: https://github.com/cloudflare/workers-sdk/tree/main/packages/workflows-shared/src),
+ * on the memory host with a manual clock. Where Cloudflare's two local engines differ we follow
+ * the one in workerd (WD), and say so; docs/cloudflare-compat.md lists every difference.
  */
 
 const START = 1_000_000;
@@ -75,7 +76,7 @@ const ofType = <T extends LogRecord["type"]>(log: LogRecord[], type: T) => log.f
 /** For each failed attempt of a step: the wait before its retry, or undefined for the last. */
 const retryWaits = (log: LogRecord[]) => ofType(log, "step.attempt_failed").map((r) => (r.data.retryAt === undefined ? undefined : r.data.retryAt - r.at));
 
-describe("step config (§1 Step config)", () => {
+describe("step config", () => {
   const invalid: [string, unknown][] = [
     ["an extra top-level key", { retries: { limit: 1, delay: 10 }, priority: "high" }],
     ["an extra key in retries", { retries: { limit: 1, delay: 10, jitter: true } }],
@@ -84,7 +85,7 @@ describe("step config (§1 Step config)", () => {
     ["an unknown backoff", { retries: { limit: 1, delay: 10, backoff: "quadratic" } }],
     ["a negative limit", { retries: { limit: -1, delay: 10 } }],
     ["a fractional limit", { retries: { limit: 1.5, delay: 10 } }],
-    // WD refuses a duration with an unknown unit; MF would read "1 h" as 1 ms (§2.1).
+    // WD refuses a duration with an unknown unit; MF would read "1 h" as 1 ms.
     ["a duration with an unknown unit", { retries: { limit: 1, delay: "1 h" } }],
   ];
 
@@ -116,7 +117,7 @@ describe("step config (§1 Step config)", () => {
   });
 });
 
-describe("the step context (§1 WorkflowStep, §4.2)", () => {
+describe("the step context", () => {
   it("gets { step: { name, count }, attempt, config } with Cloudflare's defaults filled in, and no retries.delay for a delay function", async () => {
     const seen: Record<string, WorkflowStepContext> = {};
     const { host, client } = hostFor(async (_event, step) => {
@@ -142,7 +143,7 @@ describe("the step context (§1 WorkflowStep, §4.2)", () => {
   });
 });
 
-describe("retries (§2.1)", () => {
+describe("retries", () => {
   it("by default: limit 5, so 6 attempts, 10 s apart and doubling (10, 20, 40, 80, 160 s)", async () => {
     const attempts: number[] = [];
     const { host, clock, client } = hostFor(async (_event, step) =>
@@ -193,7 +194,7 @@ describe("retries (§2.1)", () => {
     expect(await instance.status()).toMatchObject({ status: "complete", output: { name: "Error", message: "no" } });
   });
 
-  it("a NonRetryableError with a custom name is retried: Cloudflare knows it only by name or message (§2.3, §4.4)", async () => {
+  it("a NonRetryableError with a custom name is retried: Cloudflare knows it only by name or message", async () => {
     const runs = { custom: 0, byMessage: 0, plain: 0 };
     const { host, clock, client } = hostFor(async (_event, step) => {
       const custom = await caught(
@@ -233,7 +234,7 @@ describe("retries (§2.1)", () => {
     });
   });
 
-  it("a step timeout fails the attempt with WorkflowTimeoutError and is retried like any error (§2.1)", async () => {
+  it("a step timeout fails the attempt with WorkflowTimeoutError and is retried like any error", async () => {
     const attempts: number[] = [];
     const { host, clock, client } = hostFor(async (_event, step) => {
       const slow = await caught(
@@ -278,7 +279,7 @@ describe("retries (§2.1)", () => {
   });
 });
 
-describe("delay functions (§1 Delay function, §2.1)", () => {
+describe("delay functions", () => {
   it("the function's result is the wait, with no backoff applied (as the workerd engine does)", async () => {
     const calls: { attempt: number; error: string; hasDelay: boolean }[] = [];
     const { host, clock, client } = hostFor(async (_event, step) =>
@@ -424,7 +425,7 @@ describe("delay functions (§1 Delay function, §2.1)", () => {
   });
 });
 
-describe("step names (§2.2)", () => {
+describe("step names", () => {
   const refusal = (name: string) => ({ name: "WorkflowFatalError", message: `Step name "${name}" exceeds max length (256 chars) or invalid characters found` });
   const long = "n".repeat(257);
 
@@ -461,7 +462,7 @@ describe("step names (§2.2)", () => {
     expect(ofType(await instance.history(), "step.started").map((r) => r.data.key)).toEqual([`do:${"n".repeat(256)}-1`, "do:-1"]);
   });
 
-  it("an invalid name, uncaught, errors the instance as { name: WorkflowFatalError, message: … } (§2.3)", async () => {
+  it("an invalid name, uncaught, errors the instance as { name: WorkflowFatalError, message: … }", async () => {
     const { host, client } = hostFor(async (_event, step) => step.do(long, async () => 1));
     const instance = await client.create({ id: "name-uncaught" });
     await settle(host);
@@ -469,7 +470,7 @@ describe("step names (§2.2)", () => {
   });
 });
 
-describe("the step limit (§2.2)", () => {
+describe("the step limit", () => {
   const limitMessage = "The limit of 3 steps has been reached. This limit can be changed in your worker configuration.";
 
   it("counts step.do calls only: sleeps and waits don't count, and the 4th step.do throws", async () => {
@@ -548,7 +549,7 @@ describe("the step limit (§2.2)", () => {
   });
 });
 
-describe("sleeps (§1, §2.11, §4.8)", () => {
+describe("sleeps", () => {
   it("sleepUntil a time in the past throws the time-traveler error", async () => {
     const { host, client } = hostFor(async (event, step) => ({
       past: await caught(step.sleepUntil("yesterday", new Date(event.timestamp.getTime() - 86_400_000))),
@@ -615,9 +616,9 @@ describe("sleeps (§1, §2.11, §4.8)", () => {
   });
 });
 
-// Cloudflare folds a custom name into the message as the error crosses RPC (§2.3); no RPC boundary sits
+// Cloudflare folds a custom name into the message as the error crosses RPC; no RPC boundary sits
 // between our steps and run(), so the name is kept (docs/cloudflare-compat.md, "Custom error names").
-describe("custom error names (§2.3)", () => {
+describe("custom error names", () => {
   class QuotaError extends Error {
     constructor(message: string) {
       super(message);
@@ -649,7 +650,7 @@ describe("custom error names (§2.3)", () => {
   });
 });
 
-describe("step outputs (§2.3, §4.10)", () => {
+describe("step outputs", () => {
   const big = "x".repeat(1024 * 1024 + 1);
   const bad: [string, () => unknown, string][] = [
     ["a function", () => () => 1, "a function"],
@@ -657,7 +658,7 @@ describe("step outputs (§2.3, §4.10)", () => {
     ["over 1 MiB of JSON", () => big, "bytes as JSON"],
   ];
 
-  it.each(bad)("an output that is %s ends the instance as Cloudflare's does (§2.3), with no retry, and never reaches the log", async (_label, make, detail) => {
+  it.each(bad)("an output that is %s ends the instance as Cloudflare's does, with no retry, and never reaches the log", async (_label, make, detail) => {
     let calls = 0;
     const { host, clock, client } = hostFor(async (_event, step) =>
       caught(
@@ -740,7 +741,7 @@ describe("step outputs (§2.3, §4.10)", () => {
     expect(await instance.status()).toMatchObject({ status: "complete", output: { at: "1970-01-01T00:00:00.000Z", size: 1 } });
   });
 
-  it("undefined returned by a step replays as undefined, across a crash (§4.10)", async () => {
+  it("undefined returned by a step replays as undefined, across a crash", async () => {
     let calls = 0;
     const seen: string[] = [];
     const { host, client } = hostFor(async (_event, step) => {
@@ -763,7 +764,7 @@ describe("step outputs (§2.3, §4.10)", () => {
   });
 });
 
-describe("events (§2.4)", () => {
+describe("events", () => {
   it.each(["pause and resume", "crash"] as const)(
     "are buffered per type, first in first out, one per wait; after a %s a consumed event is not delivered again",
     async (how) => {
@@ -810,7 +811,7 @@ describe("events (§2.4)", () => {
   );
 });
 
-describe("pause and resume (§2.6)", () => {
+describe("pause and resume", () => {
   it("a step in flight finishes and keeps its result: waitingForPause, then paused; resume does not run it again", async () => {
     const slow = gate<string>();
     const calls = { slow: 0, next: 0 };
@@ -867,7 +868,7 @@ describe("pause and resume (§2.6)", () => {
   });
 });
 
-describe("restart from a step (§2.7)", () => {
+describe("restart from a step", () => {
   it("keeps the steps that started before it, runs it and the later ones again, and drops buffered events", async () => {
     const calls = { a: 0, b: 0, c: 0 };
     const { host, clock, client } = hostFor(async (_event, step) => {
@@ -914,7 +915,7 @@ describe("restart from a step (§2.7)", () => {
   });
 });
 
-describe("crash recovery (§2.2 replay, DESIGN invariant 5)", () => {
+describe("crash recovery", () => {
   it("a crash during a step re-runs only that step, with the next attempt number; steps with a recorded result never run again", async () => {
     const firstAttempt = gate<string>();
     const calls = { a: 0, c: 0 };
@@ -955,7 +956,7 @@ describe("crash recovery (§2.2 replay, DESIGN invariant 5)", () => {
   });
 });
 
-describe("waits, paused time and lifecycle refusals (§1, §2.5-§2.7, §4.9)", () => {
+describe("waits, paused time and lifecycle refusals", () => {
   it("waitForEvent without a timeout waits 24 hours, then throws WorkflowTimeoutError", async () => {
     const { host, clock, client } = hostFor(async (_event, step) => caught(step.waitForEvent("approval", { type: "approve" })));
     const instance = await client.create({ id: "default-wait" });

@@ -15,7 +15,7 @@ import {
 
 /**
  * Steps that return a ReadableStream (Cloudflare's "ReadableStream outputs",
- * reference §1): the bytes are stored in rows beside the log, the log
+ * https://developers.cloudflare.com/workflows/build/workers-api/): the bytes are stored in rows beside the log, the log
  * records where they are, and run() gets a fresh stream of them on every
  * replay. Small injected limits stand in for Cloudflare's 256 KiB rows,
  * 16 MiB chunks and 1 GiB an instance.
