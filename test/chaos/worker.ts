@@ -10,8 +10,9 @@ export { StepLedger } from "./step-ledger";
 
 /**
  * The Worker the chaos run kills (test/chaos/chaos.run.ts): the three
- * examples, a code-first and a DAG workflow, each step body counted in the
- * StepLedger, retries capped at CHAOS_RETRY_DELAY_MS. Besides the HTTP API
+ * examples, a code-first and a DAG workflow, each step body waiting
+ * CHAOS_STEP_MS (as a call out would) and counted in the StepLedger as it
+ * ends, retries capped at CHAOS_RETRY_DELAY_MS. Besides the HTTP API
  * it answers one route of its own, `GET /chaos/ledger?offset=&limit=`,
  * with the ledger's rows, behind the same token.
  */

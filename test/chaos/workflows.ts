@@ -1,5 +1,5 @@
 import { dagTasks, defineDag, defineWorkflow, WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig, type WorkflowStepContext } from "../../worker";
-import { countRun, type ChaosEnv } from "./counted";
+import { countedRun, type ChaosEnv } from "./counted";
 import { RELEASE_COMPONENTS, type FulfilmentOutput, type FulfilmentParams, type ReleaseParams } from "./scenarios";
 
 /**
@@ -13,26 +13,15 @@ const retryOnce = { retries: { limit: 3, delay: 100, backoff: "constant" as cons
 
 /**
  * An order: reserve, charge (the gateway times out once), settle for 200 ms,
- * wait for approval, pack every item at once, ship. Every callback counts
- * its run in the ledger as it ends, under the key the log gives the step.
+ * wait for approval, pack every item at once, ship. Every callback runs
+ * through `countedRun`, under the key the log gives the step.
  */
 class Fulfilment extends WorkflowEntrypoint<ChaosEnv, FulfilmentParams> {
   async run(event: Readonly<WorkflowEvent<FulfilmentParams>>, step: WorkflowStep): Promise<FulfilmentOutput> {
     const instance = `${event.workflowName}/${event.instanceId}`;
     const { order, items } = event.payload;
     const counted = <T>(name: string, config: WorkflowStepConfig, body: (ctx: WorkflowStepContext) => T) =>
-      step.do(name, config, async (ctx) => {
-        const key = `do:${ctx.step.name}-${ctx.step.count}`;
-        let output: T;
-        try {
-          output = body(ctx);
-        } catch (error) {
-          await countRun(this.env, instance, key, ctx.attempt, "threw");
-          throw error;
-        }
-        await countRun(this.env, instance, key, ctx.attempt, "returned");
-        return output;
-      });
+      step.do(name, config, async (ctx) => countedRun(this.env, instance, `do:${ctx.step.name}-${ctx.step.count}`, ctx.attempt, () => body(ctx)));
 
     const reserved = await counted("reserve", {}, () => items.length);
     const receipt = await counted("charge", retryOnce, (ctx) => {
