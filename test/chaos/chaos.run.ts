@@ -49,10 +49,12 @@ import type { LogRecord } from "../../core/records";
 import type { InstanceStatus, InstanceStatusName } from "../../core/status";
 import { ChaosApi, type Liveness } from "./api";
 import { checkEvents, checkLedger, checkRegistry, checkSteps, contains, type Violation } from "./checks";
+import { beforeKill, interrupted, resumption, seconds, type KillFigure } from "./kill-figures";
+import type { LedgerRow } from "./ledger-row";
 import { Random } from "./random";
+import { counts, inPool, ledgerRows, listAll, until, wholeLog } from "./readback";
 import { SCENARIOS } from "./scenarios";
 import { ChaosServer } from "./server";
-import type { LedgerRow } from "./ledger-row";
 import { instancePath as path, plan, Workload, type Tracked } from "./workload";
 
 const setting = (name: string, fallback: number) => {
@@ -111,131 +113,8 @@ class Gate implements Liveness {
   }
 }
 
-interface KillFigure {
-  n: number;
-  /** Epoch ms of the kill. */
-  at: number;
-  jobsStarted: number;
-  inFlight: { creates: number; events: number };
-  workerd: number[];
-  /** Kill to the new server's first answer. */
-  restartMs: number;
-  /** The new server's first answer to status answers from the 20 instances created last before the kill (their objects loading their logs); none when no create had been answered yet. */
-  firstAnswersMs: number | undefined;
-  /** Epoch ms when the new server answered. */
-  readyEpoch: number;
-  /** Filled in from the logs afterwards: step attempts started and not finished at the moment of the kill. */
-  stepsRunning?: number;
-  /** Filled in from the logs afterwards: per instance the kill caught mid-step, ms from `readyEpoch` to its next record, ascending: moved by itself, or after a request from the run reached it. */
-  resumed?: { alone: number[]; woken: number[] };
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const name = (instance: Tracked) => `${instance.workflow}/${instance.id}`;
-
-async function inPool<T, R>(items: readonly T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(size, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        results[i] = await work(items[i]!);
-      }
-    }),
-  );
-  return results;
-}
-
-/** Polls `check` until it answers nothing left to wait for, or the deadline passes; answers what was still missing then. */
-async function until<T>(deadlineMs: number, check: () => Promise<T[]>, pauseMs = 250): Promise<T[]> {
-  const deadline = performance.now() + deadlineMs;
-  for (;;) {
-    const missing = await check();
-    if (!missing.length || performance.now() > deadline) return missing;
-    await sleep(pauseMs);
-  }
-}
-
-async function wholeLog(api: ChaosApi, instance: Tracked): Promise<LogRecord[]> {
-  const log: LogRecord[] = [];
-  let after = 0;
-  for (;;) {
-    const page = await api.read<{ records: LogRecord[]; next?: number }>(`${path(instance)}/history?after=${after}`);
-    log.push(...page.records);
-    if (page.next === undefined || page.records.length === 0) return log;
-    after = page.next;
-  }
-}
-
-async function ledgerRows(api: ChaosApi): Promise<LedgerRow[]> {
-  const rows: LedgerRow[] = [];
-  for (;;) {
-    const page = await api.read<{ rows: LedgerRow[] }>(`/chaos/ledger?offset=${rows.length}&limit=1000`);
-    rows.push(...page.rows);
-    if (page.rows.length < 1000) return rows;
-  }
-}
-
-async function listAll(api: ChaosApi, workflow: string): Promise<{ id: string; status: InstanceStatusName }[]> {
-  const listed: { id: string; status: InstanceStatusName }[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await api.read<{ instances: { id: string; status: InstanceStatusName }[]; cursor?: string }>(
-      `/api/workflows/${workflow}/instances?limit=100${cursor === undefined ? "" : `&cursor=${encodeURIComponent(cursor)}`}`,
-    );
-    listed.push(...page.instances);
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return listed;
-}
-
-const counts = async (api: ChaosApi, workflow: string) => (await api.read<{ counts: Record<string, number> }>(`/api/workflows/${workflow}`)).counts;
-
-/**
- * What a kill interrupted, from the logs: step attempts started after `since`
- * (the kill before) and unfinished at `kill`; and for each instance that had
- * one, how long after the new server answered (`ready`) its log moved again,
- * and whether it did so on its own (its alarm) or after the run sent it a
- * request (which wakes its object too).
- */
-function interrupted(logs: ReadonlyMap<string, LogRecord[]>, requests: readonly { reached: string[]; at: number }[], since: number, kill: number, ready: number) {
-  let steps = 0;
-  const alone: number[] = [];
-  const woken: number[] = [];
-  for (const [path, log] of logs) {
-    const open = new Set<string>();
-    for (const record of log) {
-      if (record.at > kill) break;
-      if (record.at <= since) continue;
-      if (record.type === "step.started") open.add(`${record.data.key}@${record.data.attempt}`);
-      if (record.type === "step.succeeded" || record.type === "step.failed" || record.type === "step.attempt_failed") open.delete(`${record.data.key}@${record.data.attempt}`);
-    }
-    if (!open.size) continue;
-    steps += open.size;
-    const next = log.find((record) => record.at > kill);
-    if (!next) continue;
-    const reaches = (reached: string) => reached === path || reached.startsWith(`${path}/`);
-    const asked = requests.find((request) => request.at > kill && request.reached.some(reaches));
-    (asked && asked.at <= next.at ? woken : alone).push(Math.max(0, next.at - ready));
-  }
-  const sorted = (values: number[]) => values.sort((a, b) => a - b);
-  return { steps, alone: sorted(alone), woken: sorted(woken) };
-}
-
-/** How the instances a kill caught mid-step came back, for the summary. */
-function resumption({ alone, woken }: { alone: number[]; woken: number[] }): string {
-  const spread = (values: number[]) => `median ${seconds(values[Math.floor(values.length / 2)]!)}, max ${seconds(values.at(-1)!)}`;
-  const parts = [alone.length ? `${alone.length} moved on by themselves (${spread(alone)})` : "", woken.length ? `${woken.length} once a request reached them (${spread(woken)})` : ""];
-  return parts.some(Boolean) ? `; of the instances caught mid-step, ${parts.filter(Boolean).join(", ")} after the restart` : "";
-}
-
-/** Which kill came soonest after `at`, for a violation's detail. */
-function beforeKill(killed: readonly KillFigure[], at: number): string {
-  const next = killed.find((kill) => kill.at >= at);
-  return next ? `${next.at - at} ms before kill ${next.n}` : "after the last kill";
-}
 
 function show(violation: Violation): string {
   const records = (violation.records ?? []).map((record) => `      ${JSON.stringify(record)?.slice(0, 600)}`);
