@@ -491,6 +491,9 @@ export class CodeDriver implements HostedInstance {
         await this.settleAttempt(key, attempt, registered, ctx, outcome);
       });
     this.inflight.set(key, { attempt, controller, done });
+    // Appending step.started armed the wake-up before this attempt counted as running: arm it again, so a lone
+    // step keeps the keep-alive that wakes an object a crash caught in the step's middle.
+    this.armWake();
   }
 
   /** A returned ReadableStream, read to its end into rows; any other output as it is. */

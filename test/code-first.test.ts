@@ -59,3 +59,23 @@ it("restart from a step named Cloudflare's way keeps what ran before it", async 
   const history = await instance.history();
   expect(history.filter((r) => r.type === "instance.completed")).toHaveLength(2);
 });
+
+it("a lone code-first step keeps the keep-alive alarm set, so a crash in its middle is woken without a request", async () => {
+  // The chaos suite found code-first instances that stood still after a kill: the alarm was armed
+  // when step.started was appended, before the attempt counted as running, so a lone step set none.
+  const id = "code-keepalive";
+  await client().workflow("evicted-relay").create({ id, params: { holdB: 1 } });
+  await until(() => ledger().count(`${id}:b`), (n) => n === 1, "b to start and hold");
+  // The registry's report is acknowledged, so no report retry holds the alarm up either.
+  await until(() => client().workflow("evicted-relay").list(), (page) => page.instances.some((i) => i.id === id), "the registry to list it");
+  // The keep-alive rings 30 s ahead; a report still owed would ring within 5 s.
+  const alarm = () => runInDurableObject(objectOf("evicted-relay", id), (_object, state) => state.storage.getAlarm());
+  await until(alarm, (at) => at === null || at - Date.now() > 10_000, "the report's retry to be cleared", 500);
+  expect(await alarm()).not.toBeNull();
+  await abort("evicted-relay", id);
+  // Brought back by its alarm, the object runs b again and the run goes on to its wait.
+  await ledger().release(`${id}:b`);
+  await until(() => runDurableObjectAlarm(objectOf("evicted-relay", id)).then(() => true, () => false), Boolean, "the alarm to ring");
+  const instance = await client().workflow("evicted-relay").get(id);
+  await until(() => instance.status(), (s) => (s.value as string[]).includes("waitForEvent:go-1"), "the run to reach its wait");
+});
