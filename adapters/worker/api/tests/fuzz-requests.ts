@@ -1,0 +1,313 @@
+import fc from "fast-check";
+import { expect } from "vitest";
+import { pathPattern, refusals, type Endpoint } from "../endpoint";
+import { ERROR_STATUS, type ErrorCode } from "../error-codes";
+import { TOKEN } from "./api-host";
+
+/**
+ * The route fuzz, for any host: what a request is made of (generated
+ * methods, paths with valid and hostile segments, queries, headers and
+ * bodies) and how its answer is judged. Whatever arrives: no 5xx; every
+ * error is JSON with a code the table knows, under the table's status, and
+ * one its route documents; and a refused request leaves every instance's log
+ * byte for byte as it was. fuzz.test.ts runs it through `app.request()`
+ * against the memory host in Node; test/api-fuzz.test.ts through the test
+ * Worker's fetch against the Durable Object host in workerd.
+ */
+
+export const SEED = 20261207;
+
+/** The instances every run starts from, and the names requests use for them. */
+export interface FuzzWorld {
+  /** [workflow, id] of each instance at rest that runs start from; the first names the workflow and the id most requests use. */
+  instances: readonly (readonly [workflow: string, id: string])[];
+  /** The ids batch deletes name: some of the instances and one that does not exist. */
+  deletable: readonly string[];
+}
+
+// ---------------------------------------------------------------- what a request is made of
+
+const HOSTILE = ["constructor", "__proto__", "toString", "hasOwnProperty", "prototype", "..", ".", "%2e%2e", "%2F", "a%2Fb", "%00", "%E0%A4%A", "%", "%ZZ", "a b", "é", "%C3%A9", "-x", "batch", "delete", "events", "", "x".repeat(101), "y".repeat(5000)];
+const segment = (valid: readonly string[]) => fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...valid) }, { weight: 2, arbitrary: fc.constantFrom(...HOSTILE) }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }).map(encodeURIComponent) });
+
+const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "PURGE"];
+
+export type Auth = "valid" | "missing" | "scheme" | "wrong" | "empty" | "long" | "query" | "queryWrong";
+const auth = fc.oneof({ weight: 12, arbitrary: fc.constant<Auth>("valid") }, { weight: 1, arbitrary: fc.constantFrom<Auth>("missing", "scheme", "wrong", "empty", "long", "query", "queryWrong") });
+
+const QUERY_KEYS = ["limit", "after", "cursor", "status", "filter", "token", "x", "__proto__", "constructor"];
+const QUERY_VALUES = ["", "0", "1", "2", "5", "007", "1000", "1001", "10000", "10001", "0x10", "1e3", " 5", "+5", "-1", "1.5", "٥", "99999999999999999999", "complete", "waiting", "constructor", "step_completed", "step_completed,nope", "g-wait", "z".repeat(300)];
+const query = fc.array(fc.tuple(fc.constantFrom(...QUERY_KEYS), fc.oneof(fc.constantFrom(...QUERY_VALUES), fc.string({ maxLength: 8 }))), { maxLength: 4 });
+
+const HEADERS: [string, string][] = [
+  ["content-type", "application/json"],
+  ["content-type", "text/plain"],
+  ["content-type", "application/x-www-form-urlencoded"],
+  ["content-type", "multipart/form-data; boundary=x"],
+  ["content-length", "20"],
+  ["content-length", String(9 * 1024 * 1024)],
+  ["last-event-id", "3"],
+  ["last-event-id", ""],
+  ["last-event-id", "-1"],
+  ["upgrade", "websocket"],
+  ["accept", "text/event-stream"],
+];
+const headers = fc.uniqueArray(fc.constantFrom(...HEADERS), { maxLength: 3, selector: ([name]) => name });
+
+/** A value whose toString is not a function, and keys named after Object.prototype's members. */
+const HOSTILE_VALUES: unknown[] = [{ toString: 1 }, { toString: null, valueOf: 1 }, { __proto__: { a: 1 } }, { constructor: { prototype: 1 } }, [{ toString: 1 }], null, true, 1e308, -1, 2 ** 53, 1.5, "", "x".repeat(300)];
+const hostile = fc.constantFrom(...HOSTILE_VALUES);
+const json = fc.oneof({ weight: 3, arbitrary: fc.jsonValue({ maxDepth: 3 }) }, { weight: 1, arbitrary: hostile });
+const count = fc.oneof(fc.integer({ min: -2, max: 102 }), fc.constantFrom(1_000_000_000, 2 ** 32, 2 ** 53, 1e308, 0.5), hostile);
+/** Step keys as the history shows them (a machine's invoke, a code-first step) and Cloudflare's { name, count, type }. */
+const fromValue = fc.oneof(
+  fc.constantFrom("0.gate.preparing#1", "do:mint token-1", "nope", ""),
+  fc.record(
+    {
+      name: fc.oneof(fc.constantFrom("mint token", "cool down", "nope"), hostile),
+      count: fc.oneof(fc.integer({ min: -1, max: 3 }), hostile),
+      type: fc.oneof(fc.constantFrom("do", "sleep", "waitForEvent", "nope"), hostile),
+    },
+    { requiredKeys: ["name"] },
+  ),
+  hostile,
+);
+
+/** The shapes a body takes: valid ones for each route, then everything a route should refuse. */
+export type Body = { json: unknown } | { text: string } | { deep: number } | { big: number } | { bytes: readonly number[] };
+
+export interface Recipe {
+  method: string;
+  /** An endpoint's path template, or a path no endpoint has. */
+  template: string;
+  name: string;
+  id: string;
+  query: [string, string][];
+  auth: Auth;
+  headers: [string, string][];
+  body: Body | undefined;
+}
+
+/** What a world's requests are drawn from: recipes of a run, and how to make, route and show a request. */
+export interface FuzzRequests {
+  /** The requests of one run: one to three. */
+  recipes: fc.Arbitrary<Recipe[]>;
+  /** The endpoint Hono routes a path and method to, if any. */
+  routeOf(method: string, pathname: string): Endpoint | undefined | "other-method";
+}
+
+/** The requests of a world: paths name its workflows and instances most often, then anything. */
+export function fuzzRequests(world: FuzzWorld, endpoints: readonly Endpoint[]): FuzzRequests {
+  const workflows = [...new Set(world.instances.map(([workflow]) => workflow))];
+  const ids = world.instances.map(([, id]) => id);
+  const [main] = workflows;
+  const id = fc.oneof(fc.constantFrom(...ids, "fresh-1", "fresh-2", "constructor", "-bad", ""), hostile);
+  const freshOrTaken = fc.constantFrom("fresh-1", "fresh-2", ids[0]!);
+
+  /** Valid shapes for each route, hostile values in them, and bodies every route should refuse: not JSON, too deep, too big, not UTF-8. */
+  const body: fc.Arbitrary<Body | undefined> = fc.oneof(
+    { weight: 4, arbitrary: fc.constant(undefined) },
+    { weight: 4, arbitrary: fc.record({ id: id, params: json }, { requiredKeys: [] }).map((create) => ({ json: create })) },
+    {
+      weight: 4,
+      arbitrary: fc
+        .record({ type: fc.oneof(fc.constantFrom("approve", "go", "xstate.init", ""), hostile), payload: json, idempotencyKey: fc.oneof(fc.constantFrom("k", "constructor", "__proto__", ""), hostile) }, { requiredKeys: [] })
+        .map((event) => ({ json: event })),
+    },
+    { weight: 4, arbitrary: fc.record({ count, params: json }, { requiredKeys: ["count"] }).map((batch) => ({ json: batch })) },
+    { weight: 4, arbitrary: fc.record({ instances: fc.oneof(fc.array(fc.record({ id, params: json }, { requiredKeys: [] }), { maxLength: 4 }), hostile) }).map((batch) => ({ json: batch })) },
+    { weight: 4, arbitrary: fc.record({ ids: fc.oneof(fc.array(id, { maxLength: 4 }), hostile) }).map((batch) => ({ json: batch })) },
+    { weight: 4, arbitrary: fc.record({ from: fromValue }).map((restart) => ({ json: restart })) },
+    { weight: 4, arbitrary: fc.record({ rollback: fc.oneof(fc.boolean(), hostile) }).map((terminate) => ({ json: terminate })) },
+    {
+      weight: 4,
+      arbitrary: fc
+        .record({ retention: fc.oneof(fc.record({ successRetention: fc.oneof(fc.constantFrom(1, "1 day", 0, "forever"), hostile) }), hostile), locationHint: fc.oneof(fc.constantFrom("weur", "mars"), hostile) }, { requiredKeys: [] })
+        .map((options) => ({ json: options })),
+    },
+    { weight: 4, arbitrary: json.map((value) => ({ json: value })) },
+    { weight: 4, arbitrary: fc.constantFrom("{", "[]", "null", '"x"', "{}{}", "", "   ", '{"__proto__":{"type":"approve"},"type":"approve"}', '{"type":"approve","constructor":1}').map((text) => ({ text })) },
+    { weight: 2, arbitrary: fc.constantFrom(99, 100, 101, 3000, 3500).map((deep) => ({ deep })) },
+    { weight: 1, arbitrary: fc.constant({ bytes: [0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d] }) },
+    // Rare, as they are slow to make: just over the body limit, and just over the batch limit.
+    { weight: 1, arbitrary: fc.constantFrom(1024 * 1024 + 64 * 1024 + 1, 8 * 1024 * 1024 + 1).map((big) => ({ big })) },
+  );
+
+  const templates = [...new Set(endpoints.map((spec) => spec.path)), "/api", "/api/nothing", "/api/workflows/{name}/instances/{id}/cancel", "/api/workflows/{name}/{id}", "/api/workflows/{name}/instances/{id}/events/{id}"];
+
+  /** A route's own body, well formed more often than not, so that runs get past the validators as well as into them. */
+  function bodyFor(template: string): fc.Arbitrary<Body | undefined> {
+    const own: Record<string, fc.Arbitrary<unknown>> = {
+      "/api/workflows/{name}/instances": fc.record({ id: freshOrTaken, params: json }, { requiredKeys: [] }),
+      "/api/workflows/{name}/instances/batch": fc.oneof(
+        fc.record({ count: fc.integer({ min: 1, max: 3 }), params: json }),
+        fc.record({ instances: fc.array(fc.record({ id: freshOrTaken }, { requiredKeys: [] }), { minLength: 1, maxLength: 3 }) }),
+      ),
+      "/api/workflows/{name}/instances/batch/delete": fc.record({ ids: fc.array(fc.constantFrom(...world.deletable), { minLength: 1, maxLength: 3 }) }),
+      "/api/workflows/{name}/instances/{id}/pause": fc.constant({}),
+      "/api/workflows/{name}/instances/{id}/resume": fc.constant({}),
+      "/api/workflows/{name}/instances/{id}/terminate": fc.record({ rollback: fc.boolean() }, { requiredKeys: [] }),
+      "/api/workflows/{name}/instances/{id}/restart": fc.record({ from: fc.constantFrom("0.gate.preparing#1", "do:mint token-1") }, { requiredKeys: [] }),
+      "/api/workflows/{name}/instances/{id}/events": fc.record({ type: fc.constantFrom("approve", "go"), payload: json, idempotencyKey: fc.constantFrom("k1", "constructor") }, { requiredKeys: ["type"] }),
+    };
+    const mine = own[template];
+    return mine ? fc.oneof({ weight: 3, arbitrary: mine.map((value) => ({ json: value })) }, { weight: 2, arbitrary: body }) : body;
+  }
+
+  /** Path segments: an instance that exists under its workflow most often, then anything. */
+  const address = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(...world.instances.map(([workflow, id]) => [workflow, id] as [string, string]), [main!, "missing"], [main!, "batch"]) },
+    { weight: 2, arbitrary: fc.tuple(segment(workflows), segment([...ids, "missing", "batch"])) },
+  );
+
+  /** The methods a template's endpoints take (GET for a path no endpoint has). */
+  const methodsOf = (template: string) => {
+    const methods = endpoints.filter((spec) => spec.path === template).map((spec) => spec.method.toUpperCase());
+    return methods.length ? methods : ["GET"];
+  };
+
+  const recipe: fc.Arbitrary<Recipe> = fc.constantFrom(...templates).chain((template) =>
+    fc
+      .record({
+        method: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...methodsOf(template)) }, { weight: 1, arbitrary: fc.constantFrom(...METHODS) }),
+        address,
+        query,
+        auth,
+        headers,
+        body: bodyFor(template),
+      })
+      .map(({ address: [name, id], ...rest }) => ({ ...rest, template, name, id })),
+  );
+
+  return {
+    recipes: fc.array(recipe, { minLength: 1, maxLength: 3 }),
+    routeOf(method, pathname) {
+      const matches = endpoints.filter((spec) => pathPattern(spec).test(pathname));
+      const routed = method === "HEAD" ? "GET" : method;
+      return matches.find((spec) => spec.method.toUpperCase() === routed) ?? (matches.length ? "other-method" : undefined);
+    },
+  };
+}
+
+// ---------------------------------------------------------------- making and judging a request
+
+function bodyText(recipe: Body): string | Uint8Array {
+  if ("json" in recipe) return JSON.stringify(recipe.json) ?? "null";
+  if ("text" in recipe) return recipe.text;
+  if ("deep" in recipe) return `{"type":"approve","id":"deep","count":1,"payload":${"[".repeat(recipe.deep)}${"]".repeat(recipe.deep)}}`;
+  if ("big" in recipe) return `{"type":"approve","id":"big","params":"${"b".repeat(recipe.big)}"}`;
+  return new Uint8Array(recipe.bytes);
+}
+
+/** The request a recipe makes: a path with its query, relative to the host, and its method, headers and body. */
+export function requestOf(r: Recipe): { path: string; init: RequestInit } {
+  const search = new URLSearchParams(r.query);
+  if (r.auth === "query") search.append("token", TOKEN);
+  if (r.auth === "queryWrong") search.append("token", "wrong");
+  const path = r.template.replace("{name}", r.name).replaceAll("{id}", r.id) + (search.size ? `?${search}` : "");
+  const authorization: Partial<Record<Auth, string>> = { valid: `Bearer ${TOKEN}`, scheme: `Basic ${TOKEN}`, wrong: "Bearer nope", empty: "", long: `Bearer ${"t".repeat(20_000)}` };
+  const sent = new Headers(r.headers);
+  if (authorization[r.auth] !== undefined) sent.set("authorization", authorization[r.auth]!);
+  const method = r.method.toUpperCase();
+  const withBody = r.body !== undefined && method !== "GET" && method !== "HEAD";
+  return { path, init: { method: r.method, headers: sent, ...(withBody ? { body: bodyText(r.body!) } : {}) } };
+}
+
+/** A readable account of a request for a failure message: what fast-check's shrunk counterexample was. */
+export function describeRequest(r: Recipe): string {
+  const { path, init } = requestOf(r);
+  const shown = r.body === undefined ? "" : "json" in r.body ? JSON.stringify(r.body.json)?.slice(0, 300) : "text" in r.body ? JSON.stringify(r.body.text) : JSON.stringify(r.body);
+  return `${init.method} ${path.slice(0, 300)}\n  auth: ${r.auth}, headers: ${JSON.stringify(r.headers)}\n  body: ${shown}`;
+}
+
+/** Codes any request can get, whatever it targets. */
+const ANYWHERE: readonly ErrorCode[] = ["auth.invalid", "auth.not_configured", "request.invalid_path"];
+
+/** Where a run's requests go, and how to see what they did. */
+export interface FuzzTarget {
+  /** Sends the request (`path` relative to the host) as the app receives it. */
+  send(path: string, init: RequestInit): Promise<Response>;
+  /** Every instance's whole log, as text: what a refusal must leave exactly as it was. */
+  logs(): Promise<string>;
+  /** Waits until the work a request set off is done, so that the logs stand still. */
+  settle(): Promise<void>;
+  /** Told of every request accepted (below 400), with its answer's text, before the host settles. */
+  accepted?(path: string, status: number, text: string): void;
+}
+
+/** What the runs reached: answers below 400 and refusals per endpoint, requests, and accepted requests that changed a log. */
+export interface Tally {
+  reached: Map<Endpoint, { ok: number; refused: number }>;
+  requests: number;
+  refused: number;
+  changedLogs: number;
+}
+
+export const newTally = (): Tally => ({ reached: new Map(), requests: 0, refused: 0, changedLogs: 0 });
+
+/** An answer's body as text; an event stream is cancelled unread, as it may be live. */
+async function textOf(response: Response): Promise<string> {
+  if ((response.headers.get("content-type") ?? "").startsWith("text/event-stream")) {
+    await response.body?.cancel();
+    return "";
+  }
+  return response.text();
+}
+
+/**
+ * Sends a run's requests in order and judges each answer: no 5xx; an error
+ * is `{ error: { code, message } }` with a code in the table, under its
+ * status, documented by its route; a refusal leaves every log as it was.
+ */
+export async function sendAll(requests: FuzzRequests, target: FuzzTarget, recipes: readonly Recipe[], tally: Tally): Promise<void> {
+  let logs = await target.logs();
+  for (const r of recipes) {
+    const { path, init } = requestOf(r);
+    const response = await target.send(path, init);
+    tally.requests++;
+    if (response.status >= 400) tally.refused++;
+    const where = describeRequest(r);
+    expect(response.status, where).toBeLessThan(500);
+    const type = response.headers.get("content-type") ?? "";
+    const text = await textOf(response);
+    if (response.status < 400) target.accepted?.(path, response.status, text);
+    await target.settle();
+    const before = logs;
+    logs = await target.logs();
+    const method = (init.method ?? "GET").toUpperCase();
+    const route = requests.routeOf(method, new URL(path, "http://x").pathname);
+    if (route && route !== "other-method") {
+      const seen = tally.reached.get(route) ?? { ok: 0, refused: 0 };
+      tally.reached.set(route, { ok: seen.ok + (response.status < 400 ? 1 : 0), refused: seen.refused + (response.status >= 400 ? 1 : 0) });
+    }
+    if (response.status < 400) {
+      if (logs !== before) tally.changedLogs++;
+      continue;
+    }
+
+    expect(logs, `a refused request changed a log: ${where}`).toBe(before);
+    if (response.status === 405) expect(response.headers.get("allow"), where).toBeTruthy();
+    if (method === "HEAD") {
+      expect(text, where).toBe("");
+      continue;
+    }
+    expect(type, where).toMatch(/^application\/json/);
+    const answer = JSON.parse(text) as { error: { code: ErrorCode; message: string } };
+    expect(Object.keys(answer), where).toEqual(["error"]);
+    expect(typeof answer.error.message, where).toBe("string");
+    const { code } = answer.error;
+    expect(ERROR_STATUS[code], `${code} is not in the table: ${where}`).toBe(response.status);
+    const allowed = route === undefined ? ["route.not_found"] : route === "other-method" ? ["method.not_allowed"] : refusals(route);
+    expect([...ANYWHERE, ...allowed], `${code} is not documented for this route: ${where}`).toContain(code);
+  }
+}
+
+/** The runs reached every endpoint, both past its validators and refused by them, and changed logs: the property was put to work. */
+export function expectEveryEndpointReached(endpoints: readonly Endpoint[], tally: Tally): void {
+  for (const spec of endpoints) {
+    const seen = tally.reached.get(spec);
+    expect(seen?.ok, `${spec.method} ${spec.path} never answered below 400`).toBeGreaterThan(0);
+    expect(seen?.refused, `${spec.method} ${spec.path} never refused`).toBeGreaterThan(0);
+  }
+  expect(tally.changedLogs).toBeGreaterThan(0);
+}
