@@ -1,7 +1,8 @@
 import type { AnyWorkflowDefinition } from "../core/definition";
 import type { LogRecord } from "../core/records";
 import { StepHistoryBuilder, type HistoryStep } from "../core/step-history";
-import type { InstanceHandle } from "./client";
+import { utf8Length } from "../core/json";
+import { MAX_PAGE_BYTES, type InstanceHandle } from "./client";
 import { logPages } from "./history-pages";
 
 /**
@@ -29,4 +30,27 @@ export async function readStepHistory(instance: Pick<InstanceHandle, "historyPag
     if (!builder.missingCheckpoints.length) return builder.steps();
     checkpoints.push(...builder.missingCheckpoints);
   }
+}
+
+/** One page of a step history: `next` (the `after` of the next page) only when more steps follow. */
+export interface StepHistoryPage {
+  steps: HistoryStep[];
+  next?: number;
+}
+
+/**
+ * The steps after the first `after`, at most `limit` and MAX_PAGE_BYTES of
+ * JSON (always one step when any is left), so no answer grows with the run:
+ * a step's output alone may be 1 MiB.
+ */
+export function stepHistoryPage(steps: readonly HistoryStep[], after: number, limit: number): StepHistoryPage {
+  const page: HistoryStep[] = [];
+  let bytes = 0;
+  for (let i = after; i < steps.length && page.length < limit; i++) {
+    bytes += utf8Length(JSON.stringify(steps[i]));
+    if (page.length && bytes > MAX_PAGE_BYTES) break;
+    page.push(steps[i]!);
+  }
+  const end = after + page.length;
+  return end < steps.length ? { steps: page, next: end } : { steps: page };
 }

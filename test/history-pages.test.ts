@@ -73,10 +73,16 @@ it("the SSE route streams the instance's events to the end", async () => {
   expect(events.at(-1)!.type).toBe("workflow_completed");
 });
 
-it("the steps route answers with every event as a step", async () => {
-  const response = await worker.fetch(new Request(`https://example.com/api/workflows/listener/instances/${id}/steps`, { headers: { authorization: "Bearer test-token" } }));
-  expect(response.status).toBe(200);
-  const { steps } = (await response.json()) as { steps: { key: string; output?: unknown }[] };
+it("the steps route answers with every event as a step, a page of at most 4 MiB at a time", async () => {
+  const steps: { key: string; output?: unknown }[] = [];
+  for (let after: number | undefined = 0; after !== undefined; ) {
+    const response = await worker.fetch(new Request(`https://example.com/api/workflows/listener/instances/${id}/steps?after=${after}`, { headers: { authorization: "Bearer test-token" } }));
+    expect(response.status).toBe(200);
+    const page = (await response.json()) as { steps: { key: string; output?: unknown }[]; next?: number };
+    expect(utf8Length(JSON.stringify(page.steps))).toBeLessThanOrEqual(MAX_PAGE_BYTES);
+    steps.push(...page.steps);
+    after = page.next;
+  }
   expect(steps.map((s) => s.key)).toEqual([...Array.from({ length: LARGE_EVENTS }, (_, i) => `note#${i + 1}`), "stop#1"]);
   expect(steps[0]!.output).toEqual(largeEvent(0).payload);
 });

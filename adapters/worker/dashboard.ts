@@ -152,6 +152,16 @@ async function api(path, init = {}) {
   if (!response.ok) throw new Error(body.error ? body.error.code + ": " + body.error.message : response.status + " " + response.statusText);
   return body;
 }
+/** Every step of an instance: the API answers a page at a time (1,000 steps or 4 MiB). */
+async function allSteps(id) {
+  const steps = [];
+  for (let after = 0; after !== undefined; ) {
+    const page = await api(instancePath(id) + "/steps?after=" + after);
+    steps.push(...page.steps);
+    after = page.next;
+  }
+  return { steps };
+}
 const workflowPath = () => "/workflows/" + encodeURIComponent(state.workflow);
 const instancePath = (id) => workflowPath() + "/instances/" + encodeURIComponent(id);
 function say(text, isError) { $("message").textContent = text; $("message").className = isError ? "error" : "muted"; }
@@ -532,7 +542,7 @@ async function render() {
   const turn = ++state.renders;
   if (!id) return;
   try {
-    const [status, { steps }] = await Promise.all([api(instancePath(id)), api(instancePath(id) + "/steps"), loadNewer()]);
+    const [status, { steps }] = await Promise.all([api(instancePath(id)), allSteps(id), loadNewer()]);
     if (state.selected !== id || turn < state.drawn) return;
     state.drawn = turn;
     const { records, created } = state.log;

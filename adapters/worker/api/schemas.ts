@@ -49,6 +49,13 @@ export const HistoryQuery = z.object({
   limit: wholeNumber(MAX_LIST_LIMIT, "the most records the page holds (default and most 1,000; a page also stops at 4 MiB, and `next` says where to go on)").optional(),
 });
 
+export const StepsQuery = z.object({
+  after: wholeNumber(Number.MAX_SAFE_INTEGER, "how many steps earlier pages held (default 0)").optional(),
+  limit: wholeNumber(MAX_LIST_LIMIT, "the most steps the page holds (default and most 1,000; a page also stops at 4 MiB, and `next` says where to go on)")
+    .refine((limit) => limit >= 1, { message: "a page holds at least 1 step" })
+    .optional(),
+});
+
 export const StreamQuery = z.object({
   cursor: coded(z.string().regex(/^[0-9]{1,16}$/).optional().describe("resume after this eventId (`Last-Event-ID` wins)"), "subscription.invalid"),
   filter: coded(z.array(z.string().max(512)).max(64).optional().describe("event types, comma-separated or repeated"), "subscription.invalid"),
@@ -193,7 +200,12 @@ export const HistoryAnswer = z
     next: z.number().int().optional().describe("`after` for the next page; present only when more records follow"),
   })
   .openapi("History");
-export const StepsAnswer = z.object({ steps: z.array(z.record(z.string(), json)) }).openapi("Steps");
+export const StepsAnswer = z
+  .object({
+    steps: z.array(z.record(z.string(), json)),
+    next: z.number().int().optional().describe("`after` for the next page; present only when more steps follow"),
+  })
+  .openapi("Steps");
 
 /** An error answer, its code one of `codes`. */
 export function errorAnswer(codes: readonly ErrorCode[]) {

@@ -1,12 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { redacted } from "../../../../core/records";
-import { readStepHistory } from "../../../../runtime/read-step-history";
+import { MAX_LIST_LIMIT } from "../../../../runtime/client";
+import { readStepHistory, stepHistoryPage } from "../../../../runtime/read-step-history";
 import { eventStream, streamOptions } from "../../event-stream";
 import type { ApiHost } from "../app";
 import { endpoint, type Endpoint } from "../endpoint";
 import { ApiError, type ErrorCode } from "../error-codes";
-import { HistoryAnswer, HistoryQuery, InspectQuery, InstancePath, StepsAnswer, StreamQuery } from "../schemas";
+import { HistoryAnswer, HistoryQuery, InspectQuery, InstancePath, StepsAnswer, StepsQuery, StreamQuery } from "../schemas";
 
 const ADDRESSED: readonly ErrorCode[] = ["workflow.not_found", "instance.invalid_id", "instance.not_found", "definition.mismatch"];
 
@@ -30,13 +31,14 @@ export function logEndpoints(host: ApiHost): Endpoint[] {
     endpoint({
       method: "get",
       path: "/api/workflows/{name}/instances/{id}/steps",
-      summary: "The step history of the current run, as Cloudflare's local explorer lists it; sensitive outputs [REDACTED]",
+      summary: "A page of the step history of the current run, in the order the steps first started, as Cloudflare's local explorer lists it; sensitive outputs [REDACTED]",
       params: InstancePath,
-      answers: { 200: { description: "the steps", schema: StepsAnswer } },
+      query: StepsQuery,
+      answers: { 200: { description: "the steps; `next` when more follow", schema: StepsAnswer } },
       errors: ADDRESSED,
-      handle: async (c, { params: { name, id } }) => {
+      handle: async (c, { params: { name, id }, query: { after = 0, limit = MAX_LIST_LIMIT } }) => {
         const instance = await instanceOf(c, { name, id });
-        return c.json({ steps: await readStepHistory(instance, (hash) => host.catalog.pinned(name, id, hash)) });
+        return c.json(stepHistoryPage(await readStepHistory(instance, (hash) => host.catalog.pinned(name, id, hash)), after, limit));
       },
     }),
     endpoint({

@@ -168,7 +168,19 @@ describe("reading the log: history pages, the step history, the event stream", (
     expect(answer.text).not.toContain("s3cr3t");
     expect(answer.body.steps.map((s: Record<string, unknown>) => [s.kind, s.name, s.count])).toEqual([...BOOKING_STEPS, ...BOOKING_ROLLBACKS]);
     expect(answer.body.steps[0]).toMatchObject({ key: "do:mint token-1", output: "[REDACTED]" });
+    expect(answer.body.next).toBeUndefined();
     expectError(await api.get(`${bookings}/missing/steps`), 404, "instance.not_found", expect);
+    // A page at a time: `next` is how many steps the pages so far held, there only when more follow.
+    const paged: unknown[] = [];
+    for (let after: number | undefined = 0; after !== undefined; ) {
+      const page = await api.get(`${bookings}/declined/steps?after=${after}&limit=2`);
+      expect(page.body.steps.length).toBeLessThanOrEqual(2);
+      paged.push(...page.body.steps);
+      after = page.body.next;
+    }
+    expect(paged).toEqual(answer.body.steps);
+    expect((await api.get(`${bookings}/declined/steps?after=${paged.length}`)).body).toEqual({ steps: [] });
+    expectError(await api.get(`${bookings}/declined/steps?limit=0`), 400, "request.invalid_query", expect);
   });
 
   it("restarts a code-first instance from a step named as Cloudflare names it, and terminates one with rollback", async () => {
