@@ -233,6 +233,8 @@ export interface FuzzTarget {
   settle(): Promise<void>;
   /** Told of every request accepted (below 400), with its answer's text, before the host settles. */
   accepted?(path: string, status: number, text: string): void;
+  /** The method the app receives for a request sent with `init`, where the host's fetch changes it. */
+  methodReceived?(init: RequestInit): string;
 }
 
 /** What the runs reached: answers below 400 and refusals per endpoint, requests, and accepted requests that changed a log. */
@@ -274,7 +276,7 @@ export async function sendAll(requests: FuzzRequests, target: FuzzTarget, recipe
     await target.settle();
     const before = logs;
     logs = await target.logs();
-    const method = (init.method ?? "GET").toUpperCase();
+    const method = (target.methodReceived?.(init) ?? init.method ?? "GET").toUpperCase();
     const route = requests.routeOf(method, new URL(path, "http://x").pathname);
     if (route && route !== "other-method") {
       const seen = tally.reached.get(route) ?? { ok: 0, refused: 0 };
