@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { expect } from "vitest";
+import { MAX_PAYLOAD_BYTES } from "../../../../core/json";
 import { pathPattern, refusals, type Endpoint } from "../endpoint";
 import { ERROR_STATUS, type ErrorCode } from "../error-codes";
 import { TOKEN } from "./api-host";
@@ -7,12 +8,13 @@ import { TOKEN } from "./api-host";
 /**
  * The route fuzz, for any host: what a request is made of (generated
  * methods, paths with valid and hostile segments, queries, headers and
- * bodies) and how its answer is judged. Whatever arrives: no 5xx; every
- * error is JSON with a code the table knows, under the table's status, and
- * one its route documents; and a refused request leaves every instance's log
- * byte for byte as it was. fuzz.test.ts runs it through `app.request()`
- * against the memory host in Node; test/api-fuzz.test.ts through the test
- * Worker's fetch against the Durable Object host in workerd.
+ * bodies, with values nested and sized at the limits) and how its answer is
+ * judged. Whatever arrives: no 5xx; every error is JSON with a code the table
+ * knows, under the table's status, and one its route documents; and a
+ * refused request leaves every instance's log byte for byte as it was.
+ * fuzz.test.ts runs it through `app.request()` against the memory host in
+ * Node; test/api-fuzz.test.ts through the test Worker's fetch against the
+ * Durable Object host in workerd.
  */
 
 export const SEED = 20261207;
@@ -56,8 +58,50 @@ const headers = fc.uniqueArray(fc.constantFrom(...HEADERS), { maxLength: 3, sele
 
 /** A value whose toString is not a function, and keys named after Object.prototype's members. */
 const HOSTILE_VALUES: unknown[] = [{ toString: 1 }, { toString: null, valueOf: 1 }, { __proto__: { a: 1 } }, { constructor: { prototype: 1 } }, [{ toString: 1 }], null, true, 1e308, -1, 2 ** 53, 1.5, "", "x".repeat(300)];
+
+/**
+ * A value at the limits workerd is hostile to: arrays nested around the
+ * 100-level bound (a body nests one level deeper than the payload in it; a
+ * depth-3,000 payload once broke an instance's event stream for good), or a
+ * string whose JSON takes just under, exactly or just over the 1 MiB payload
+ * limit, in one- or two-byte characters.
+ */
+type Heavy = { nested: number } | { bytes: number; char: "x" | "é" };
+
+const heavy: fc.Arbitrary<Heavy> = fc.oneof(
+  fc.constantFrom(98, 99, 100, 101, 3000).map((nested) => ({ nested })),
+  fc.record({ bytes: fc.constantFrom(MAX_PAYLOAD_BYTES - 64, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES + 1), char: fc.constantFrom<"x" | "é">("x", "é") }),
+);
+
+/** The JSON text of a heavy value. */
+function heavyText(value: Heavy): string {
+  if ("nested" in value) return `${"[".repeat(value.nested)}${"]".repeat(value.nested)}`;
+  const width = value.char === "x" ? 1 : 2;
+  const chars = Math.floor((value.bytes - 2) / width);
+  return `"${value.char.repeat(chars)}${"x".repeat(value.bytes - 2 - chars * width)}"`;
+}
+
+/** A heavy value as it stands in a body: JSON.stringify writes it out whole, while a counterexample shows its description. */
+class HeavyJson {
+  constructor(readonly heavy: Heavy) {}
+  toJSON(): unknown {
+    return JSON.parse(heavyText(this.heavy));
+  }
+  [fc.toStringMethod](): string {
+    return `heavy(${JSON.stringify(this.heavy)})`;
+  }
+}
+
+/** Whether a body carries a heavy value: as a whole, as a field, or in a batch's instances. */
+function carriesHeavy(value: unknown, levels = 3): boolean {
+  if (value instanceof HeavyJson) return true;
+  if (levels === 0 || typeof value !== "object" || value === null) return false;
+  return Object.values(value).some((item) => carriesHeavy(item, levels - 1));
+}
+
 const hostile = fc.constantFrom(...HOSTILE_VALUES);
-const json = fc.oneof({ weight: 3, arbitrary: fc.jsonValue({ maxDepth: 3 }) }, { weight: 1, arbitrary: hostile });
+const heavyJson = heavy.map((value) => new HeavyJson(value));
+const json = fc.oneof({ weight: 3, arbitrary: fc.jsonValue({ maxDepth: 3 }) }, { weight: 1, arbitrary: hostile }, { weight: 1, arbitrary: heavyJson });
 const count = fc.oneof(fc.integer({ min: -2, max: 102 }), fc.constantFrom(1_000_000_000, 2 ** 32, 2 ** 53, 1e308, 0.5), hostile);
 /** Step keys as the history shows them (a machine's invoke, a code-first step) and Cloudflare's { name, count, type }. */
 const fromValue = fc.oneof(
@@ -135,20 +179,31 @@ export function fuzzRequests(world: FuzzWorld, endpoints: readonly Endpoint[]): 
 
   const templates = [...new Set(endpoints.map((spec) => spec.path)), "/api", "/api/nothing", "/api/workflows/{name}/instances/{id}/cancel", "/api/workflows/{name}/{id}", "/api/workflows/{name}/instances/{id}/events/{id}"];
 
-  /** A route's own body, well formed more often than not, so that runs get past the validators as well as into them. */
+  /**
+   * A route's own body, well formed more often than not, so that runs get
+   * past the validators as well as into them; where a route stores a value,
+   * a heavy one a third of the time.
+   */
   function bodyFor(template: string): fc.Arbitrary<Body | undefined> {
+    const orHeavy = <T>(plain: fc.Arbitrary<T>, heavy: fc.Arbitrary<T>) => fc.oneof({ weight: 2, arbitrary: plain }, { weight: 1, arbitrary: heavy });
     const own: Record<string, fc.Arbitrary<unknown>> = {
-      "/api/workflows/{name}/instances": fc.record({ id: freshOrTaken, params: json }, { requiredKeys: [] }),
-      "/api/workflows/{name}/instances/batch": fc.oneof(
-        fc.record({ count: fc.integer({ min: 1, max: 3 }), params: json }),
-        fc.record({ instances: fc.array(fc.record({ id: freshOrTaken }, { requiredKeys: [] }), { minLength: 1, maxLength: 3 }) }),
+      "/api/workflows/{name}/instances": orHeavy(fc.record({ id: freshOrTaken, params: json }, { requiredKeys: [] }), fc.record({ id: freshOrTaken, params: heavyJson })),
+      "/api/workflows/{name}/instances/batch": orHeavy(
+        fc.oneof(
+          fc.record({ count: fc.integer({ min: 1, max: 3 }), params: json }),
+          fc.record({ instances: fc.array(fc.record({ id: freshOrTaken }, { requiredKeys: [] }), { minLength: 1, maxLength: 3 }) }),
+        ),
+        fc.record({ count: fc.integer({ min: 1, max: 2 }), params: heavyJson }),
       ),
       "/api/workflows/{name}/instances/batch/delete": fc.record({ ids: fc.array(fc.constantFrom(...world.deletable), { minLength: 1, maxLength: 3 }) }),
       "/api/workflows/{name}/instances/{id}/pause": fc.constant({}),
       "/api/workflows/{name}/instances/{id}/resume": fc.constant({}),
       "/api/workflows/{name}/instances/{id}/terminate": fc.record({ rollback: fc.boolean() }, { requiredKeys: [] }),
       "/api/workflows/{name}/instances/{id}/restart": fc.record({ from: fc.constantFrom("0.gate.preparing#1", "do:mint token-1") }, { requiredKeys: [] }),
-      "/api/workflows/{name}/instances/{id}/events": fc.record({ type: fc.constantFrom("approve", "go"), payload: json, idempotencyKey: fc.constantFrom("k1", "constructor") }, { requiredKeys: ["type"] }),
+      "/api/workflows/{name}/instances/{id}/events": orHeavy(
+        fc.record({ type: fc.constantFrom("approve", "go"), payload: json, idempotencyKey: fc.constantFrom("k1", "constructor") }, { requiredKeys: ["type"] }),
+        fc.record({ type: fc.constantFrom("approve", "go"), payload: heavyJson }),
+      ),
     };
     const mine = own[template];
     return mine ? fc.oneof({ weight: 3, arbitrary: mine.map((value) => ({ json: value })) }, { weight: 2, arbitrary: body }) : body;
@@ -166,7 +221,11 @@ export function fuzzRequests(world: FuzzWorld, endpoints: readonly Endpoint[]): 
     return methods.length ? methods : ["GET"];
   };
 
-  const recipe: fc.Arbitrary<Recipe> = fc.constantFrom(...templates).chain((template) =>
+  /** The routes that store what a body carries (params, an event's payload) are drawn twice as often, so that heavy values reach the engine. */
+  const STORING = new Set(["/api/workflows/{name}/instances", "/api/workflows/{name}/instances/batch", "/api/workflows/{name}/instances/{id}/events"]);
+  const template = fc.oneof(...templates.map((path) => ({ weight: STORING.has(path) ? 2 : 1, arbitrary: fc.constant(path) })));
+
+  const recipe: fc.Arbitrary<Recipe> = template.chain((template) =>
     fc
       .record({
         method: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...methodsOf(template)) }, { weight: 1, arbitrary: fc.constantFrom(...METHODS) }),
@@ -216,7 +275,7 @@ export function requestOf(r: Recipe): { path: string; init: RequestInit } {
 /** A readable account of a request for a failure message: what fast-check's shrunk counterexample was. */
 export function describeRequest(r: Recipe): string {
   const { path, init } = requestOf(r);
-  const shown = r.body === undefined ? "" : "json" in r.body ? JSON.stringify(r.body.json)?.slice(0, 300) : "text" in r.body ? JSON.stringify(r.body.text) : JSON.stringify(r.body);
+  const shown = r.body === undefined ? "" : "json" in r.body ? fc.stringify(r.body.json).slice(0, 300) : "text" in r.body ? JSON.stringify(r.body.text) : JSON.stringify(r.body);
   return `${init.method} ${path.slice(0, 300)}\n  auth: ${r.auth}, headers: ${JSON.stringify(r.headers)}\n  body: ${shown}`;
 }
 
@@ -237,15 +296,16 @@ export interface FuzzTarget {
   methodReceived?(init: RequestInit): string;
 }
 
-/** What the runs reached: answers below 400 and refusals per endpoint, requests, and accepted requests that changed a log. */
+/** What the runs reached: answers below 400 and refusals per endpoint, requests, accepted requests that changed a log, and heavy values sent and stored. */
 export interface Tally {
   reached: Map<Endpoint, { ok: number; refused: number }>;
   requests: number;
   refused: number;
   changedLogs: number;
+  heavy: { sent: number; stored: number };
 }
 
-export const newTally = (): Tally => ({ reached: new Map(), requests: 0, refused: 0, changedLogs: 0 });
+export const newTally = (): Tally => ({ reached: new Map(), requests: 0, refused: 0, changedLogs: 0, heavy: { sent: 0, stored: 0 } });
 
 /** An answer's body as text; an event stream is cancelled unread, as it may be live. */
 async function textOf(response: Response): Promise<string> {
@@ -282,8 +342,12 @@ export async function sendAll(requests: FuzzRequests, target: FuzzTarget, recipe
       const seen = tally.reached.get(route) ?? { ok: 0, refused: 0 };
       tally.reached.set(route, { ok: seen.ok + (response.status < 400 ? 1 : 0), refused: seen.refused + (response.status >= 400 ? 1 : 0) });
     }
+    const heavy = init.body !== undefined && "json" in r.body! && carriesHeavy(r.body.json);
+    if (heavy) tally.heavy.sent++;
     if (response.status < 400) {
-      if (logs !== before) tally.changedLogs++;
+      if (logs === before) continue;
+      tally.changedLogs++;
+      if (heavy) tally.heavy.stored++;
       continue;
     }
 
@@ -312,4 +376,5 @@ export function expectEveryEndpointReached(endpoints: readonly Endpoint[], tally
     expect(seen?.refused, `${spec.method} ${spec.path} never refused`).toBeGreaterThan(0);
   }
   expect(tally.changedLogs).toBeGreaterThan(0);
+  expect(tally.heavy.stored, "no heavy value was stored").toBeGreaterThan(0);
 }

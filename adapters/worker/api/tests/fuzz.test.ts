@@ -67,7 +67,7 @@ describe("fuzzing every route (fast-check, seeded)", () => {
     };
     const started = performance.now();
     await fc.assert(fc.asyncProperty(REQUESTS.recipes, run), { seed: SEED, numRuns: RUNS, endOnFailure: false });
-    console.log(`API fuzz: ${RUNS} runs, ${tally.requests} requests (${tally.refused} refused) in ${Math.round(performance.now() - started)} ms; ${tally.changedLogs} accepted requests changed a log`);
+    console.log(`API fuzz: ${RUNS} runs, ${tally.requests} requests (${tally.refused} refused) in ${Math.round(performance.now() - started)} ms; ${tally.changedLogs} accepted requests changed a log; heavy values: ${tally.heavy.sent} sent, ${tally.heavy.stored} stored`);
     expectEveryEndpointReached(ENDPOINTS, tally);
   });
 });
