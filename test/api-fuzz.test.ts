@@ -3,6 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { TERMINAL_EVENTS, type WorkflowInstanceEventType } from "../core/instance-events";
+import { MAX_PAYLOAD_BYTES } from "../core/json";
 import type { LogRecord } from "../core/records";
 import type { InstanceStatusName } from "../core/status";
 import { apiEndpoints, type ApiHost } from "../adapters/worker/api/app";
@@ -26,8 +27,12 @@ import { workflows } from "./worker";
  * run replays from where the failing one started.
  */
 
-/** About 20 s of runs on a two-core machine; FUZZ_WORKERD_RUNS sets another number. */
-const RUNS = Number(process.env.FUZZ_WORKERD_RUNS || 800);
+/**
+ * With the large instance's runs, about 25 s on a two-core machine (16 s and
+ * 9 s); FUZZ_WORKERD_RUNS and FUZZ_WORKERD_LARGE_RUNS set other numbers.
+ */
+const RUNS = Number(process.env.FUZZ_WORKERD_RUNS || 600);
+const LARGE_RUNS = Number(process.env.FUZZ_WORKERD_LARGE_RUNS || 100);
 
 const worker = (exports as unknown as { default: Fetcher }).default;
 const client = () => workflows.client(env);
@@ -58,12 +63,24 @@ const partsOf = (key: Key) => key.split("/") as [string, string];
 const BUSY: readonly InstanceStatusName[] = ["queued", "running", "waitingForPause", "rollingBack"];
 const FINISHED: readonly InstanceStatusName[] = ["complete", "errored", "terminated"];
 
-/** How each instance of the world is made and brought to rest. */
+/**
+ * A world of one large instance: a gate waiting with five events of nearly
+ * 1 MiB it does not take in its inbox, so that its log is read in two pages,
+ * its snapshots are split across rows, and every request meets it.
+ */
+const LARGE_WORLD: FuzzWorld = { instances: [["gate", "g-full"]], deletable: ["g-full", "missing"] };
+const LARGE_REQUESTS = fuzzRequests(LARGE_WORLD, ENDPOINTS);
+const LARGE_EVENTS = 5;
+
+/** How each instance of the worlds is made and brought to rest. */
 async function make(workflow: string, id: string): Promise<void> {
   const instances = client().workflow(workflow);
   const instance = await instances.create({ id, params: workflow === "gate" ? { id } : { busy: id === "r-rest" } });
   const atRest = (status: InstanceStatusName) => until(() => instance.status(), (now) => now.status === status, `${workflow}/${id} ${status}`);
   await atRest("waiting");
+  if (id === "g-full") {
+    for (let i = 0; i < LARGE_EVENTS; i++) await instance.sendEvent({ type: "go", payload: { i, text: "x".repeat(MAX_PAYLOAD_BYTES - 64) } });
+  }
   if (id === "g-done") {
     await instance.sendEvent({ type: "approve", payload: { by: "fuzz" } });
     await atRest("complete");
@@ -97,10 +114,10 @@ async function statusOf(key: Key): Promise<InstanceStatusName | undefined> {
   return found(await client().stub(workflow, id).status(workflow, id))?.status;
 }
 
-/** Every instance the registry lists for the world's workflows, with the status it has for each. */
-async function listed(): Promise<Map<Key, InstanceStatusName>> {
+/** Every instance the registry lists for a world's workflows, with the status it has for each. */
+async function listed(world: FuzzWorld): Promise<Map<Key, InstanceStatusName>> {
   const seen = new Map<Key, InstanceStatusName>();
-  const lists = [...new Set(WORLD.instances.map(([name]) => name))].map(async (workflow) => {
+  const lists = [...new Set(world.instances.map(([name]) => name))].map(async (workflow) => {
     for (let cursor: string | undefined, first = true; first || cursor !== undefined; first = false) {
       const page = await client().workflow(workflow).list({ limit: 1000, ...(cursor === undefined ? {} : { cursor }) });
       for (const { id, status } of page.instances) seen.set(keyOf(workflow, id), status);
@@ -191,8 +208,10 @@ class World implements FuzzTarget {
   /** Instances read in full and made again, over the whole fuzz. */
   remade = 0;
 
+  constructor(private readonly world: FuzzWorld) {}
+
   async setUp(): Promise<void> {
-    for (const [workflow, id] of WORLD.instances) {
+    for (const [workflow, id] of this.world.instances) {
       await make(workflow, id);
       this.known.add(keyOf(workflow, id));
     }
@@ -268,7 +287,7 @@ class World implements FuzzTarget {
     await until(
       async () => {
         const known = [...this.known];
-        const [registry, statuses] = await Promise.all([listed(), Promise.all(known.map(statusOf))]);
+        const [registry, statuses] = await Promise.all([listed(this.world), Promise.all(known.map(statusOf))]);
         const unsettled: string[] = [];
         known.forEach((key, i) => {
           const status = statuses[i];
@@ -304,7 +323,7 @@ class World implements FuzzTarget {
 
 describe("fuzzing every route inside workerd, against the Durable Object host (fast-check, seeded)", () => {
   it(`never answers 5xx; every error is a documented code under its status; refusals change no log; every instance stays readable (${RUNS} runs)`, async () => {
-    const world = new World();
+    const world = new World(WORLD);
     await world.setUp();
     const tally = newTally();
     const run = async (recipes: Recipe[]) => {
@@ -319,5 +338,25 @@ describe("fuzzing every route inside workerd, against the Durable Object host (f
       `API fuzz in workerd: ${RUNS} runs, ${tally.requests} requests (${tally.refused} refused) in ${fuzzed} ms; ${tally.changedLogs} accepted requests changed a log; heavy values: ${tally.heavy.sent} sent, ${tally.heavy.stored} stored; ${world.remade} instances read in full and made again; ${readable} read in full at the end`,
     );
     expectEveryEndpointReached(ENDPOINTS, tally);
+  }, 180_000);
+
+  it(`the same against an instance whose log is ${LARGE_EVENTS} MiB (${LARGE_RUNS} runs)`, async () => {
+    const world = new World(LARGE_WORLD);
+    await world.setUp();
+    const tally = newTally();
+    const run = async (recipes: Recipe[]) => {
+      await world.restore();
+      await sendAll(LARGE_REQUESTS, world, recipes, tally);
+    };
+    const started = performance.now();
+    await fc.assert(fc.asyncProperty(LARGE_REQUESTS.recipes, run), { seed: SEED, numRuns: LARGE_RUNS, endOnFailure: false });
+    const fuzzed = Math.round(performance.now() - started);
+    const readable = await world.expectAllReadable();
+    console.log(
+      `API fuzz in workerd, large instance: ${LARGE_RUNS} runs, ${tally.requests} requests (${tally.refused} refused) in ${fuzzed} ms; ${tally.changedLogs} accepted requests changed a log; heavy values: ${tally.heavy.sent} sent, ${tally.heavy.stored} stored; ${world.remade} instances read in full and made again; ${readable} read in full at the end`,
+    );
+    const read = ["/history", "/steps", "/events"].map((tail) => ENDPOINTS.find((spec) => spec.method === "get" && spec.path === `/api/workflows/{name}/instances/{id}${tail}`)!);
+    for (const spec of read) expect(tally.reached.get(spec)?.ok, `${spec.path} never read the large instance`).toBeGreaterThan(0);
+    expect(tally.changedLogs).toBeGreaterThan(0);
   }, 180_000);
 });

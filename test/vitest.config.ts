@@ -8,7 +8,7 @@ export default defineConfig({
     include: ["**/*.test.ts"],
     exclude: ["node/**"],
     testTimeout: 60_000,
-    // The workerd route fuzz's number of runs, when set: workerd's tests see only the variables passed here.
-    env: process.env.FUZZ_WORKERD_RUNS ? { FUZZ_WORKERD_RUNS: process.env.FUZZ_WORKERD_RUNS } : {},
+    // The workerd route fuzz's numbers of runs (FUZZ_WORKERD_*), when set: workerd's tests see only the variables passed here.
+    env: Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith("FUZZ_WORKERD_"))),
   },
 });
