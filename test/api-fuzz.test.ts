@@ -153,10 +153,10 @@ async function expectReadableAndReloaded(key: Key): Promise<void> {
 
 /**
  * An instance is readable in full over the API: its status, every page of
- * its history (the same records as the log), its steps, and its event
- * stream, read to its end once the instance has finished (its first event
- * otherwise, as a live stream has no end). A depth-3,000 payload once left
- * an instance whose stream failed for good.
+ * its history (the same records as the log), every page of its steps, and
+ * its event stream, read to its end once the instance has finished (its
+ * first event otherwise, as a live stream has no end). A depth-3,000 payload
+ * once left an instance whose stream failed for good.
  */
 async function expectReadable(key: Key): Promise<void> {
   const [workflow, id] = partsOf(key);
@@ -175,9 +175,13 @@ async function expectReadable(key: Key): Promise<void> {
   }
   expect(JSON.stringify(pages), `${key}: the history pages are the log`).toBe(JSON.stringify(await logOf(key)));
 
-  const steps = await api(`${path}/steps`);
-  expect(steps.status, `${key}: steps`).toBe(200);
-  expect(Array.isArray(((await steps.json()) as { steps: unknown }).steps), `${key}: steps`).toBe(true);
+  for (let after: number | undefined = 0; after !== undefined; ) {
+    const page = await api(`${path}/steps?after=${after}`);
+    expect(page.status, `${key}: steps after ${after}`).toBe(200);
+    const body = (await page.json()) as { steps: unknown[]; next?: number };
+    expect(Array.isArray(body.steps), `${key}: steps after ${after}`).toBe(true);
+    after = body.next;
+  }
 
   const stream = await api(`${path}/events`);
   if (FINISHED.includes(name)) {
