@@ -32,6 +32,7 @@ import { get, has } from "../core/table";
 import type { Clock } from "./clock";
 import type { DriverOptions } from "./driver";
 import type { HostedInstance, InstanceCommand, InstanceSummaryState } from "./hosted";
+import { FAULT_RETRY_MS, logFault } from "./host-fault";
 import { WorkflowTimeoutError } from "./step-runner";
 import type { InstanceStore, ReadRange } from "./store";
 import { replayStream, storeStream } from "./stream-output";
@@ -101,7 +102,8 @@ export class CodeDriver implements HostedInstance {
   private readonly inflight = new Map<string, { attempt: number; controller: AbortController; done: Promise<void> }>();
   /** Rollback handlers the current pass registered, by step key. */
   private readonly rollbacks = new Map<string, Rollback>();
-  private rollingBack = false;
+  /** The pass of the saga under way, if one is: a saga cut short by a reload ends without touching the next one's. */
+  private rollingBack: number | undefined;
   /** A rollback stopped until a handler's retry is due; wake() takes it up again. */
   private rollbackWaiting: { error: ErrorInfo; trigger: "error" | "terminate" } | undefined;
   /** Each replay of run() is a pass; a step call from an older pass is ignored. */
@@ -109,6 +111,10 @@ export class CodeDriver implements HostedInstance {
   private readonly wakeUp: WakeUp;
   private readonly expiry: Expiry;
   private disposed = false;
+  /** When a driver that met a host fault reloads from its log (host-fault.ts). */
+  private faultRetryAt: number | undefined;
+  /** Set while wake() runs; see armWake. */
+  private waking = false;
 
   private constructor(
     private readonly def: CodeWorkflowDefinition,
@@ -124,22 +130,35 @@ export class CodeDriver implements HostedInstance {
   static create(def: CodeWorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions, instanceId: string, creation: Creation): CodeDriver {
     const created = createdRecord(def, instanceId, creation);
     const driver = new CodeDriver(def, store, clock, options, undefined as unknown as CodeState);
-    driver.append([created]);
+    try {
+      driver.append([created]);
+    } catch (error) {
+      // The create fails: nothing is left running for an instance its caller was told does not exist.
+      driver.dispose();
+      throw error;
+    }
     driver.startPass();
     return driver;
   }
 
   static load(def: CodeWorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions): CodeDriver {
     const driver = new CodeDriver(def, store, clock, options, undefined as unknown as CodeState);
-    driver.state = driver.stateBefore(Infinity);
-    // Rows written by an attempt that crashed before its result was recorded.
-    store.chunks.keepOnly(storedStreams(driver.state.book));
-    driver.startPass();
-    driver.armWake();
-    const { rollback, ended } = driver.state.book;
-    // An error-triggered saga resumes when the replayed run() throws again; a terminate's, once the replay has registered its handlers.
-    if (rollback?.trigger === "terminate" && !rollback.finished && !ended) setTimeout(() => void driver.rollBack(rollback.error, "terminate"), 0);
+    driver.resumeFromLog();
     return driver;
+  }
+
+  /** Everything from the log, as a fresh object does: the state, a new pass of run(), the wake-up, a terminate's saga. */
+  private resumeFromLog(): void {
+    this.faultRetryAt = undefined;
+    this.rollingBack = undefined;
+    this.state = this.stateBefore(Infinity);
+    // Rows written by an attempt that crashed before its result was recorded.
+    this.store.chunks.keepOnly(storedStreams(this.state.book));
+    this.startPass();
+    this.armWake();
+    const { rollback, ended } = this.state.book;
+    // An error-triggered saga resumes when the replayed run() throws again; a terminate's, once the replay has registered its handlers.
+    if (rollback?.trigger === "terminate" && !rollback.finished && !ended) setTimeout(() => this.background(() => this.rollBack(rollback.error, "terminate")), 0);
   }
 
   summary(): InstanceSummaryState {
@@ -162,6 +181,7 @@ export class CodeDriver implements HostedInstance {
 
   command(command: InstanceCommand): void {
     if (this.disposed) throw new Error("This instance driver was disposed; get the instance again.");
+    if (this.faultRetryAt !== undefined) this.reloadAfterFault();
     const { book } = this.state;
     switch (command.type) {
       case "event": {
@@ -183,8 +203,8 @@ export class CodeDriver implements HostedInstance {
       case "terminate":
         if (book.ended) throw cannotTerminate(book.instanceId, book.ended.status);
         // A saga already under way is cut short by a terminate, whatever it asks.
-        if (command.rollback && !this.rollingBack && !this.rollbackWaiting && (book.rollback || this.rollbackPlan().length)) {
-          void this.rollBack(TERMINATED, "terminate");
+        if (command.rollback && this.rollingBack === undefined && !this.rollbackWaiting && (book.rollback || this.rollbackPlan().length)) {
+          this.rollBack(TERMINATED, "terminate");
           return;
         }
         this.stopEverything();
@@ -210,23 +230,28 @@ export class CodeDriver implements HostedInstance {
   wake(): void {
     this.wakeUp.rang();
     if (this.disposed) return;
-    if (this.expiry.due(this.state.book.ended, this.state.at, this.now())) return this.options.onExpired?.(this.summary());
-    const waiting = this.rollbackWaiting;
-    if (waiting && !this.rollingBack) {
-      this.rollbackWaiting = undefined;
-      void this.rollBack(waiting.error, waiting.trigger);
-    }
-    const { book } = this.state;
-    if (book.ended || book.paused) return this.armWake();
-    const now = this.now();
-    const fired: RecordBody[] = [];
-    for (const [key, sleep] of Object.entries(book.sleeps)) if (!sleep.done && sleep.dueAt <= now) fired.push({ type: "timer.fired", data: { id: key } });
-    for (const [key, wait] of Object.entries(book.waits)) if (!wait.outcome && wait.dueAt <= now) fired.push({ type: "timer.fired", data: { id: key } });
-    if (fired.length) this.append(fired);
-    for (const [key, step] of Object.entries(this.state.book.steps)) {
-      if (step.phase === "backoff" && (step.retryAt ?? Infinity) <= now && this.callbacks.has(key)) this.startAttempt(key, step.attempt + 1);
-    }
-    this.armWake();
+    this.waking = true;
+    this.background(() => {
+      if (this.faultRetryAt !== undefined) this.reloadAfterFault();
+      if (this.expiry.due(this.state.book.ended, this.state.at, this.now())) return this.options.onExpired?.(this.summary());
+      const waiting = this.rollbackWaiting;
+      if (waiting && this.rollingBack === undefined) {
+        this.rollbackWaiting = undefined;
+        this.rollBack(waiting.error, waiting.trigger);
+      }
+      const { book } = this.state;
+      if (book.ended || book.paused) return this.armWake();
+      const now = this.now();
+      const fired: RecordBody[] = [];
+      for (const [key, sleep] of Object.entries(book.sleeps)) if (!sleep.done && sleep.dueAt <= now) fired.push({ type: "timer.fired", data: { id: key } });
+      for (const [key, wait] of Object.entries(book.waits)) if (!wait.outcome && wait.dueAt <= now) fired.push({ type: "timer.fired", data: { id: key } });
+      if (fired.length) this.append(fired);
+      for (const [key, step] of Object.entries(this.state.book.steps)) {
+        if (step.phase === "backoff" && (step.retryAt ?? Infinity) <= now && this.callbacks.has(key)) this.startAttempt(key, step.attempt + 1);
+      }
+      this.armWake();
+    });
+    this.waking = false;
   }
 
   async idle(): Promise<void> {
@@ -275,16 +300,53 @@ export class CodeDriver implements HostedInstance {
     this.waiters.clear();
   }
 
-  /** Appends records in one write, folds them, then settles every step call they answer. */
+  /**
+   * Appends records in one write, folds them, then settles every step call they answer. A write that throws is a
+   * host fault: the caller gets the error, and the driver reloads from its log (host-fault.ts).
+   */
   private append(bodies: RecordBody[], now = this.now()): void {
     const context = { stateBefore: (seq: number) => this.stateBefore(seq) };
     const first = (this.state?.seq ?? 0) + 1;
     const records = bodies.map((body, i) => ({ ...body, seq: first + i, id: this.ulid(now), at: now }) as LogRecord);
-    this.store.append(records);
-    for (const record of records) this.state = applyCodeRecord(this.state, record, context);
-    this.options.onAppend?.(records, this.summary());
-    this.settleWaiters();
+    try {
+      this.store.append(records);
+      for (const record of records) this.state = applyCodeRecord(this.state, record, context);
+      this.options.onAppend?.(records, this.summary());
+      this.settleWaiters();
+    } catch (error) {
+      this.fault(error);
+      throw error;
+    }
     this.armWake();
+  }
+
+  /** A host fault: log it, stop all work (in memory it may be ahead of the log), and reload from the log when the wake-up rings. */
+  private fault(error: unknown): void {
+    // An instance being created has nothing to reload: its create fails instead.
+    if (this.disposed || this.faultRetryAt !== undefined || !this.state) return;
+    this.faultRetryAt = this.clock.now() + FAULT_RETRY_MS;
+    logFault(this.state.book, error);
+    this.stopEverything();
+    this.armWake();
+  }
+
+  private reloadAfterFault(): void {
+    try {
+      this.resumeFromLog();
+    } catch (error) {
+      this.fault(error);
+      throw error;
+    }
+  }
+
+  /** Work no request waits on: whatever it throws, at once or later, is a fault, never an unhandled rejection. */
+  private background(work: () => unknown): void {
+    try {
+      const result = work();
+      if (result instanceof Promise) result.catch((error: unknown) => this.fault(error));
+    } catch (error) {
+      this.fault(error);
+    }
   }
 
   private settleWaiters(): void {
@@ -348,7 +410,7 @@ export class CodeDriver implements HostedInstance {
       Promise.reject(toRunError(errorInfo(error instanceof DurableMachinesError ? new WorkflowFatalError(error.message) : error)));
     /** A call that gets no answer: refused while handlers roll back (Cloudflare's message), ignored from an older pass. */
     const closed = (): Promise<never> | undefined =>
-      this.rollingBack ? refused(new WorkflowFatalError("Cannot execute steps during rollback phase")) : live() ? undefined : never();
+      this.rollingBack !== undefined ? refused(new WorkflowFatalError("Cannot execute steps during rollback phase")) : live() ? undefined : never();
 
     const api: WorkflowStep = {
       do: (<T>(
@@ -431,9 +493,9 @@ export class CodeDriver implements HostedInstance {
 
     // Cloudflare's params default to {}.
     const event = { payload: (book.params ?? {}) as never, timestamp: new Date(book.createdAt), instanceId: book.instanceId, workflowName: book.workflow, ...(book.schedule ? { schedule: book.schedule } : {}) };
-    const entrypoint = new this.def.entrypoint({ waitUntil: () => undefined } as never, this.options.env as never);
+    // A constructor that throws fails the run like run() throwing, rather than the request that started it.
     Promise.resolve()
-      .then(() => entrypoint.run(event as never, api))
+      .then(() => new this.def.entrypoint({ waitUntil: () => undefined } as never, this.options.env as never).run(event as never, api))
       .then(
         (output) => {
           if (!live() || this.state.book.ended) return;
@@ -450,7 +512,8 @@ export class CodeDriver implements HostedInstance {
           if (!live() || this.state.book.ended) return;
           this.fail(errorInfo(error));
         },
-      );
+      )
+      .catch((error: unknown) => this.fault(error));
   }
 
   private sleepUntilTime(key: string, dueAt: number, pass: number, refusePast: boolean): Promise<void> {
@@ -489,7 +552,8 @@ export class CodeDriver implements HostedInstance {
         cancel();
         if (this.inflight.get(key)?.attempt !== attempt || this.disposed) return;
         await this.settleAttempt(key, attempt, registered, ctx, outcome);
-      });
+      })
+      .catch((error: unknown) => this.fault(error));
     this.inflight.set(key, { attempt, controller, done });
     // Appending step.started armed the wake-up before this attempt counted as running: arm it again, so a lone
     // step keeps the keep-alive that wakes an object a crash caught in the step's middle.
@@ -590,7 +654,7 @@ export class CodeDriver implements HostedInstance {
       this.append([{ type: "instance.errored", data: { error } }]);
       return;
     }
-    void this.rollBack(rollback?.error ?? error, "error");
+    this.rollBack(rollback?.error ?? error, "error");
   }
 
   /** Started steps with a handler, not yet rolled back, in reverse order of their first start (Cloudflare's order). */
@@ -601,15 +665,24 @@ export class CodeDriver implements HostedInstance {
       .sort(([a], [b]) => get(firstStarted, b)! - get(firstStarted, a)!);
   }
 
-  private async rollBack(error: ErrorInfo, trigger: "error" | "terminate"): Promise<void> {
-    if (this.rollingBack || this.disposed) return;
-    this.rollingBack = true;
+  /**
+   * Starts the saga. Its first record is written before this returns, so that a terminate whose write fails is
+   * refused to its caller; the handlers run in the background.
+   */
+  private rollBack(error: ErrorInfo, trigger: "error" | "terminate"): void {
+    if (this.rollingBack !== undefined || this.disposed || this.faultRetryAt !== undefined) return;
+    const plan = this.rollbackPlan();
+    const epoch = ++this.pass;
+    this.rollingBack = epoch;
+    for (const run of this.inflight.values()) run.controller.abort(new Error("The instance is rolling back."));
+    this.inflight.clear();
+    if (!this.state.book.rollback) this.append([{ type: "rollback.started", data: { error, trigger } }]);
+    this.background(() => this.undo(plan, error, trigger, epoch));
+  }
+
+  /** Runs the saga's handlers newest first, then ends the instance. */
+  private async undo(plan: [string, Rollback][], error: ErrorInfo, trigger: "error" | "terminate", epoch: number): Promise<void> {
     try {
-      const plan = this.rollbackPlan();
-      const epoch = ++this.pass;
-      for (const run of this.inflight.values()) run.controller.abort(new Error("The instance is rolling back."));
-      this.inflight.clear();
-      if (!this.state.book.rollback) this.append([{ type: "rollback.started", data: { error, trigger } }]);
       const end: RecordBody = trigger === "terminate" ? { type: "instance.terminated", data: {} } : { type: "instance.errored", data: { error } };
       for (const [key, handler] of plan) {
         const failure = await this.runRollback(key, handler, error, trigger, epoch);
@@ -626,7 +699,7 @@ export class CodeDriver implements HostedInstance {
       }
       this.append([{ type: "rollback.completed", data: {} }, end]);
     } finally {
-      this.rollingBack = false;
+      if (this.rollingBack === epoch) this.rollingBack = undefined;
       this.armWake();
     }
   }
@@ -675,7 +748,13 @@ export class CodeDriver implements HostedInstance {
 
   private armWake(): void {
     if (this.disposed) return this.wakeUp.arm(undefined, false);
-    this.wakeUp.arm(nextCodeWake(this.state.book), this.inflight.size > 0 || this.rollingBack, this.expiry.at(this.state.book.ended, this.state.at));
+    if (this.faultRetryAt !== undefined) return this.wakeUp.arm(this.faultRetryAt, true);
+    let at = nextCodeWake(this.state.book);
+    // What wake() found due and left is what only the replay of run() can take up (a retry whose step it has not
+    // reached yet, a saga it has not resumed yet), and it does so as it gets there: waking again for it would do
+    // nothing, and on a manual clock, whose timers fire before any promise settles, would do it forever.
+    if (this.waking && at !== undefined && at <= this.now()) at = undefined;
+    this.wakeUp.arm(at, this.inflight.size > 0 || this.rollingBack !== undefined, this.expiry.at(this.state.book.ended, this.state.at));
   }
 
 }

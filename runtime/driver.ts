@@ -10,6 +10,7 @@ import type { InstanceState } from "../core/state";
 import { nextWake, statusName, statusOf, type InstanceStatus } from "../core/status";
 import type { Clock } from "./clock";
 import type { HostedInstance, InstanceSummaryState } from "./hosted";
+import { FAULT_RETRY_MS, logFault } from "./host-fault";
 import { Expiry } from "./retention";
 import { runAttempt } from "./step-runner";
 import type { InstanceStore, ReadRange } from "./store";
@@ -50,6 +51,8 @@ export class InstanceDriver implements HostedInstance {
   private readonly expiry: Expiry;
   private inputsSinceSnapshot = 0;
   private disposed = false;
+  /** When a driver that met a host fault reloads from its log (host-fault.ts). */
+  private faultRetryAt: number | undefined;
 
   private constructor(
     readonly def: WorkflowDefinition,
@@ -69,16 +72,34 @@ export class InstanceDriver implements HostedInstance {
     const probe = new InstanceDriver(def, store, clock, options, undefined as unknown as InstanceState);
     const decision = create(def, instanceId, creation, probe.context());
     probe.state = decision.state;
-    probe.commit(decision);
+    try {
+      probe.commit(decision);
+    } catch (error) {
+      // The create fails: nothing is left running for an instance its caller was told does not exist.
+      probe.dispose();
+      throw error;
+    }
     return probe;
   }
 
   /** Rebuilds the instance from its newest snapshot and the log after it, then restarts cut-off steps and re-arms timers. */
   static load(def: WorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions): InstanceDriver {
     const driver = new InstanceDriver(def, store, clock, options, undefined as unknown as InstanceState);
-    driver.state = driver.stateBefore(Infinity);
-    driver.command({ type: "recover" });
+    driver.reload();
     return driver;
+  }
+
+  /** The state from the log, then the steps a stop cut off started again and the timers armed. */
+  private reload(): void {
+    this.faultRetryAt = undefined;
+    this.inputsSinceSnapshot = 0;
+    try {
+      this.state = this.stateBefore(Infinity);
+    } catch (error) {
+      this.fault(error);
+      throw error;
+    }
+    this.command({ type: "recover" });
   }
 
   get current(): InstanceState {
@@ -101,6 +122,7 @@ export class InstanceDriver implements HostedInstance {
   /** Decides and carries out one command; a refusal throws and leaves the log as it was. */
   command(command: Command): Decision {
     if (this.disposed) throw new Error("This instance driver was disposed; get the instance again.");
+    if (this.faultRetryAt !== undefined) this.reload();
     const decision = decide(this.def, this.state, this.resolve(command), this.context());
     this.state = decision.state;
     this.commit(decision);
@@ -110,8 +132,14 @@ export class InstanceDriver implements HostedInstance {
   /** The host's alarm rang: fire what is due and set the next one, or hand a finished instance whose retention ran out to the host. */
   wake(): void {
     this.wakeUp.rang();
-    if (this.expiry.due(this.state.book.ended, this.state.at, this.clock.now())) return this.options.onExpired?.(this.summary());
-    this.command({ type: "wake" });
+    try {
+      if (this.faultRetryAt !== undefined) this.reload();
+      if (this.expiry.due(this.state.book.ended, this.state.at, this.clock.now())) return this.options.onExpired?.(this.summary());
+      this.command({ type: "wake" });
+    } catch (error) {
+      // Nothing waits on a wake-up to hear of its failure: the fault is logged and the wake-up tries again.
+      this.fault(error);
+    }
   }
 
   /** Settles once no step attempt is in flight (new attempts started meanwhile included). */
@@ -148,15 +176,21 @@ export class InstanceDriver implements HostedInstance {
     return fold(this.def, tail, snapshot && restore(this.def, snapshot), { stateBefore: (cut) => this.stateBefore(cut) });
   }
 
+  /** A write that throws is a host fault: the caller gets the error, and the driver reloads from its log (host-fault.ts). */
   private commit(decision: Decision): void {
     if (decision.records.length) {
-      this.store.append(decision.records);
-      this.inputsSinceSnapshot += decision.records.filter(isMachineInput).length;
-      if (this.inputsSinceSnapshot >= this.options.snapshotEvery) {
-        this.store.saveSnapshot(persist(this.def, this.state));
-        this.inputsSinceSnapshot = 0;
+      try {
+        this.store.append(decision.records);
+        this.inputsSinceSnapshot += decision.records.filter(isMachineInput).length;
+        if (this.inputsSinceSnapshot >= this.options.snapshotEvery) {
+          this.store.saveSnapshot(persist(this.def, this.state));
+          this.inputsSinceSnapshot = 0;
+        }
+        this.options.onAppend?.(decision.records, this.summary());
+      } catch (error) {
+        this.fault(error);
+        throw error;
       }
-      this.options.onAppend?.(decision.records, this.summary());
     }
     for (const effect of decision.effects) this.carryOut(effect);
     this.armWake();
@@ -180,19 +214,32 @@ export class InstanceDriver implements HostedInstance {
       case "step.run": {
         const controller = new AbortController();
         const { key, attempt } = effect;
-        const done = runAttempt(this.def.stepBody(effect.src), { ...effect, controller, env: this.options.env }, this.clock).then((outcome) => {
-          if (this.disposed || this.running.get(key)?.attempt !== attempt) return;
-          this.running.delete(key);
-          this.command({ type: "step.result", key, attempt, outcome });
-        });
+        const done = runAttempt(this.def.stepBody(effect.src), { ...effect, controller, env: this.options.env }, this.clock)
+          .then((outcome) => {
+            if (this.disposed || this.running.get(key)?.attempt !== attempt) return;
+            this.running.delete(key);
+            this.command({ type: "step.result", key, attempt, outcome });
+          })
+          .catch((error: unknown) => this.fault(error));
         this.running.set(key, { attempt, controller, done });
         break;
       }
     }
   }
 
+  /** A host fault: log it, stop the steps (in memory the instance may be ahead of its log), and reload from the log when the wake-up rings. */
+  private fault(error: unknown): void {
+    if (this.disposed || this.faultRetryAt !== undefined) return;
+    this.faultRetryAt = this.clock.now() + FAULT_RETRY_MS;
+    logFault(this.state.book, error);
+    for (const run of this.running.values()) run.controller.abort(new Error("The instance reloads from its log after a fault."));
+    this.running.clear();
+    this.armWake();
+  }
+
   private armWake(): void {
     if (this.disposed) return this.wakeUp.arm(undefined, false);
+    if (this.faultRetryAt !== undefined) return this.wakeUp.arm(this.faultRetryAt, true);
     this.wakeUp.arm(nextWake(this.state), this.running.size > 0, this.expiry.at(this.state.book.ended, this.state.at));
   }
 
