@@ -114,6 +114,16 @@ export class EventsPilingUpError extends DurableMachinesError {
   }
 }
 
+/** A subscription's live bell is a socket to the instance's object, and an object keeps a bounded number of them. */
+export class TooManySubscribersError extends DurableMachinesError {
+  constructor(instanceId: string, limit: number) {
+    super(
+      "subscription.too_many",
+      `Instance "${instanceId}" already has ${limit} live subscriptions, the most one instance keeps; dispose of the subscriptions you no longer read (or close their event streams), then subscribe again.`,
+    );
+  }
+}
+
 export class InvalidDurationError extends DurableMachinesError {
   constructor(value: unknown) {
     super(

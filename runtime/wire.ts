@@ -13,6 +13,7 @@ import {
   NotSerializableError,
   PayloadTooDeepError,
   PayloadTooLargeError,
+  TooManySubscribersError,
   UnknownWorkflowError,
 } from "../core/errors";
 
@@ -35,6 +36,7 @@ const CLASSES: [prefix: string, type: abstract new (...args: never[]) => Durable
   ["payload.too_large", PayloadTooLargeError],
   ["payload.too_deep", PayloadTooDeepError],
   ["event.too_many_waiting", EventsPilingUpError],
+  ["subscription.too_many", TooManySubscribersError],
   ["event.invalid", InvalidEventError],
   ["duration.invalid", InvalidDurationError],
   ["definition.invalid", InvalidDefinitionError],

@@ -13,6 +13,7 @@ import type { Creation } from "../../core/creation";
 import { OUTBOX_TABLE, RegistryOutbox, type RegistryStub } from "./registry-outbox";
 import { SharedAlarm } from "./shared-alarm";
 import { closeSocket } from "./close-socket";
+import { acceptSubscriber, isSubscriber, ringSubscribers, SUBSCRIBER_PATH } from "./subscriber-sockets";
 import { SqlInstanceStore } from "./sql-store";
 import type { InspectionStream } from "../../core/inspection";
 import { historyAnswer, historyRequest, inspectionStreamAfter, openingMessages } from "../../runtime/inspection-pages";
@@ -156,15 +157,18 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
      * as it stands (the root actor with its current snapshot) and the events
      * of its newest records, then each new record as it is appended; older
      * events come a page at a time when the client asks (docs/inspection.md).
-     * The Worker has checked the token before forwarding.
+     * The Worker has checked the token before forwarding. The same upgrade
+     * at SUBSCRIBER_PATH is a subscription's bell (subscriber-sockets.ts).
      */
     override async fetch(request: Request): Promise<Response> {
-      const [workflow, instanceId] = new URL(request.url).searchParams.getAll("instance");
+      const url = new URL(request.url);
+      const [workflow, instanceId] = url.searchParams.getAll("instance");
       if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
         return Response.json({ error: { code: "request.not_websocket", message: "Open the inspect endpoint as a WebSocket." } }, { status: 426 });
       }
       const outcome = await capture(() => this.instance(workflow ?? "", instanceId ?? ""));
       if (!outcome.ok) return Response.json({ error: outcome.error }, { status: outcome.error.code.endsWith("not_found") ? 404 : 409 });
+      if (url.pathname === SUBSCRIBER_PATH) return acceptSubscriber(this.ctx, instanceId!, outcome.value.summary().seq);
       const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
       this.ctx.acceptWebSocket(server);
       const { messages, stream } = openingMessages(this.def!, this.store, outcome.value.summary().seq);
@@ -175,7 +179,7 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
 
     /** A client asks for older events: `{ "type": "history", "before": <seq>, "limit": <n> }`. Nothing it sends changes the instance. */
     override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
-      if (!this.def || !this.driver) return;
+      if (!this.def || !this.driver || isSubscriber(this.ctx, socket)) return;
       const request = historyRequest(message, this.driver.summary().seq);
       socket.send("error" in request ? JSON.stringify({ type: "@durable-machines.error", code: "inspect.invalid_request", message: request.error }) : historyAnswer(this.def, this.store, request));
     }
@@ -186,7 +190,7 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
     }
 
     private broadcast(records: readonly LogRecord[]): void {
-      const sockets = this.ctx.getWebSockets();
+      const sockets = this.ctx.getWebSockets().filter((socket) => !isSubscriber(this.ctx, socket));
       if (!sockets.length || !this.def) {
         this.live = undefined;
         return;
@@ -250,6 +254,7 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
           // In the commit of the records: a status change is owed to the registry from here on, whatever happens next.
           // Only a change is sent at once; one the registry refused waits for the alarm, not for the next step.
           if (this.outbox.noteStatus(summary)) this.outbox.deliverSoon();
+          ringSubscribers(this.ctx, summary.seq);
           this.broadcast(records);
         },
         onExpired: ({ workflow, instanceId }) => {

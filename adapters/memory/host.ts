@@ -24,7 +24,7 @@ import { createInstance, loadInstance, type HostedInstance } from "../../runtime
 import { WorkflowCatalog } from "../../runtime/catalog";
 import { fireSchedule, type ScheduledInstance } from "../../runtime/schedules";
 import { readHistoryPage } from "../../runtime/history-pages";
-import { subscribe } from "../../runtime/subscription";
+import { subscribe, type AppendBell } from "../../runtime/subscription";
 import { MemoryStorage } from "./storage";
 
 export interface MemoryHostOptions {
@@ -68,10 +68,40 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
     onActionError: options.onActionError,
     streamLimits: options.streamLimits,
     onExpired: ({ workflow, instanceId }) => remove(workflow, instanceId),
+    onAppend: (_records, { workflow, instanceId }) => ring(workflow, instanceId),
   };
   let drivers = new Map<string, HostedInstance>();
 
   const slot = (workflow: string, id: string) => `${workflow}\u0000${id}`;
+
+  /** The subscriptions waiting for each instance's next append, by slot: its driver's appends wake them in the same turn, and so does its deletion. */
+  const listening = new Map<string, Set<() => void>>();
+  const ring = (workflow: string, id: string) => {
+    for (const wake of listening.get(slot(workflow, id)) ?? []) wake();
+  };
+
+  function appendBell(workflow: string, id: string): AppendBell {
+    const key = slot(workflow, id);
+    const waiting: (() => void)[] = [];
+    const wake = () => {
+      for (const resolve of waiting.splice(0)) resolve();
+    };
+    const listeners = listening.get(key) ?? new Set();
+    listening.set(key, listeners.add(wake));
+    return {
+      async after(seq) {
+        // Gone or not loaded: the subscription's next read reports it, or loads it.
+        const known = drivers.get(key);
+        if (!listeners.has(wake) || !known || known.summary().seq > seq) return;
+        await new Promise<void>((resolve) => waiting.push(resolve));
+      },
+      close() {
+        listeners.delete(wake);
+        if (!listeners.size && listening.get(key) === listeners) listening.delete(key);
+        wake();
+      },
+    };
+  }
 
   function load(workflow: string, id: string): HostedInstance {
     const known = drivers.get(slot(workflow, id));
@@ -106,6 +136,7 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
           async (after) => readHistoryPage(driver(), { after }).records,
           async (key, attempt, index) => storage.store(workflow, id).chunks.read(key, attempt, index),
           (hash) => catalog.pinned(workflow, id, hash).kind === "code",
+          () => appendBell(workflow, id),
           options,
         ),
       delete: async () => remove(workflow, id),
@@ -127,6 +158,7 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
     drivers.get(slot(workflow, id))?.dispose();
     drivers.delete(slot(workflow, id));
     storage.remove(workflow, id);
+    ring(workflow, id);
   }
 
   function client(workflow: string): WorkflowClient {

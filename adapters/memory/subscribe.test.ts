@@ -32,7 +32,7 @@ describe("subscribe(), Cloudflare's instance events", () => {
     const subscription = await instance.subscribe();
     const collected = all(subscription);
     await host.idle();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setImmediate(resolve));
     clock.advance(1000);
     await host.idle();
     const events = await collected;
@@ -99,7 +99,7 @@ describe("subscribe(), Cloudflare's instance events", () => {
     expect((await subscription.next()).value).toMatchObject({ eventId: 7, type: "step_completed" });
     expect((await subscription.next()).value).toMatchObject({ eventId: 8, type: "sleep_started" });
     const rest = all(subscription);
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await new Promise((resolve) => setImmediate(resolve));
     clock.advance(1000);
     await host.idle();
     await instance.restart();
@@ -128,11 +128,11 @@ describe("subscribe(), Cloudflare's instance events", () => {
 
 type Subscription = { next(): Promise<IteratorResult<{ type: string; eventId: number }, void>>; [Symbol.dispose](): void };
 
-/** The events a subscription has now: it is disposed once it has waited a while for more. */
+/** The events a subscription has now: the log is read in promises, so all of it is delivered before the next turn, when the subscription is disposed. */
 async function current(subscription: Subscription) {
-  const stop = setTimeout(() => subscription[Symbol.dispose](), 100);
+  const stop = setImmediate(() => subscription[Symbol.dispose]());
   const events = await all(subscription);
-  clearTimeout(stop);
+  clearImmediate(stop);
   return events;
 }
 

@@ -12,6 +12,8 @@ import { fireSchedule, type ScheduledInstance } from "../../runtime/schedules";
 import { subscribe } from "../../runtime/subscription";
 import { unwrap, type Outcome } from "../../runtime/wire";
 import type { InstanceCommand } from "../durable-object/instance-object";
+import { SUBSCRIBER_PATH } from "../durable-object/subscriber-sockets";
+import { subscriberBell } from "./subscriber-bell";
 
 export interface Bindings {
   instances: string;
@@ -85,10 +87,19 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
           async (after) => (await historyPage({ after })).records,
           async (key, attempt, index) => unwrap(await object().streamChunk(workflow, id, key, attempt, index)) ?? undefined,
           (hash) => catalog.pinned(workflow, id, hash).kind === "code",
+          () => subscriberBell(() => object().fetch(subscriberRequest(workflow, id))),
           options,
         ),
       delete: () => remove(workflow, id),
     };
+  }
+
+  /** The upgrade that opens a subscription's bell on the instance's object. */
+  function subscriberRequest(workflow: string, id: string): Request {
+    const url = new URL(SUBSCRIBER_PATH, "https://instance");
+    url.searchParams.append("instance", workflow);
+    url.searchParams.append("instance", id);
+    return new Request(url, { headers: { upgrade: "websocket" } });
   }
 
   async function remove(workflow: string, id: string): Promise<void> {

@@ -29,7 +29,9 @@ function message(event: WorkflowInstanceEvent): string {
 /**
  * An instance's events as Server-Sent Events: each one an `id:` (its
  * eventId, so a reconnecting EventSource resumes after it) and a `data:` line
- * of JSON, live until the run's terminal event, when the stream ends. A
+ * of JSON, live until the run's terminal event, when the stream ends. Each
+ * live event is sent as its record is appended (subscribe() is rung by the
+ * append, see runtime/subscription.ts), not at the next look. A
  * finished instance with nothing after the cursor answers 204, which tells
  * an EventSource to stop reconnecting.
  */
@@ -43,7 +45,14 @@ export async function eventStream(instance: InstanceHandle, options: SubscribeOp
   const encoder = new TextEncoder();
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const next = first ?? (await subscription.next());
+      let next: IteratorResult<WorkflowInstanceEvent, void>;
+      try {
+        next = first ?? (await subscription.next());
+      } catch (error) {
+        // The stream errors, and cancel() is not called: the subscription's socket to the object closes here.
+        subscription[Symbol.dispose]();
+        throw error;
+      }
       first = undefined;
       if (next.done) {
         subscription[Symbol.dispose]();

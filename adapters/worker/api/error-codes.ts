@@ -42,6 +42,7 @@ export const ERROR_STATUS = {
   "list.invalid_cursor": 400,
   "history.invalid_range": 400,
   "subscription.invalid": 400,
+  "subscription.too_many": 429,
   "retention.invalid": 400,
   "location_hint.invalid": 400,
   "duration.invalid": 400,
