@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { jsonTextDepth, MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES, parseBoundedJson, toJson, utf8Length } from "./json";
+import { assertPlainJson, jsonTextDepth, MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES, parseBoundedJson, toJson, utf8Length } from "./json";
 import { NotSerializableError, PayloadTooDeepError, PayloadTooLargeError } from "./errors";
 
 function refusal(value: unknown, what = "params"): NotSerializableError {
@@ -162,5 +162,29 @@ describe("nesting depth", () => {
   it("parses bounded text and refuses deeper text before JSON.parse sees it", () => {
     expect(parseBoundedJson(JSON.stringify(nested(MAX_JSON_DEPTH)), "the request body")).toEqual(nested(MAX_JSON_DEPTH));
     expect(() => parseBoundedJson("[".repeat(5000) + "]".repeat(5000), "the request body")).toThrow(PayloadTooDeepError);
+  });
+});
+
+describe("assertPlainJson, checking context after each transition", () => {
+  /** A list that throws as soon as anything walks it. */
+  const untouchable = () => new Proxy([], { get: () => { throw new Error("walked"); } });
+
+  it("names the first part JSON cannot carry, as toJson does", () => {
+    expect(() => assertPlainJson({ n: 1, when: new Date(0) }, "context")).toThrow(/context must be plain JSON, but context\.when is a Date/);
+    expect(() => assertPlainJson({ deep: [[[[[[[[[[[]]]]]]]]]]] }, "context", 10)).toThrow(PayloadTooDeepError);
+    expect(() => assertPlainJson({ n: 1, list: [1, "two", { three: null }] }, "context")).not.toThrow();
+  });
+
+  it("given the value before the change, walks only the top-level values that changed", () => {
+    const items = untouchable();
+    expect(() => assertPlainJson({ items, n: 2 }, "context", 100, { items, n: 1 })).not.toThrow();
+    expect(() => assertPlainJson({ items, n: 2, table: new Map() }, "context", 100, { items, n: 1 })).toThrow(/context\.table is a Map/);
+    expect(() => assertPlainJson({ items: untouchable() }, "context", 100, { items })).toThrow("walked");
+  });
+
+  it("still finds a value that points back at the root", () => {
+    const context: Record<string, unknown> = { n: 1 };
+    context.self = { back: context };
+    expect(() => assertPlainJson(context, "context", 100, { n: 1 })).toThrow(/circular/);
   });
 });

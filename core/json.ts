@@ -63,6 +63,23 @@ function check(value: unknown, what: string, path: string, seen: Set<object>, de
 }
 
 /**
+ * Throws what `toJson` would for a value JSON cannot carry, without copying
+ * it or bounding its size: for a value checked often and stored elsewhere,
+ * as a machine's context is in snapshots. Given the value it replaces (one
+ * checked before), it walks only the top-level values that are not the
+ * previous ones, so a large value that a change left in place costs nothing.
+ */
+export function assertPlainJson(value: unknown, what: string, maxDepth = MAX_JSON_DEPTH, previous?: unknown): void {
+  if (typeof value !== "object" || value === null || Array.isArray(value) || !isPlainObject(value) || typeof previous !== "object" || previous === null || !isPlainObject(previous)) {
+    return check(value, what, what, new Set(), 0, maxDepth);
+  }
+  const before = previous as Record<string, unknown>;
+  for (const [key, item] of Object.entries(value)) {
+    if (item !== undefined && (!Object.hasOwn(before, key) || before[key] !== item)) check(item, what, `${what}.${key}`, new Set([value]), 1, maxDepth);
+  }
+}
+
+/**
  * Returns the value exactly as it will read back from the log (a JSON copy),
  * or throws a typed error naming the first part that JSON cannot carry.
  * Live execution always continues from this copy, so a live run and a replay

@@ -4,6 +4,7 @@ import { InvalidDefinitionError, text } from "./errors";
 import { toJson, type Json } from "./json";
 import type { ErrorInfo } from "./records";
 import type { Book, TimerEntry } from "./state";
+import { checkContext } from "./snapshot";
 import { pureTransition } from "./transition";
 import { fail } from "./compensation";
 import { invokeActive } from "./active-invokes";
@@ -116,9 +117,22 @@ function settle(def: WorkflowDefinition, book: Book, machine: AnyMachineSnapshot
 
 type Step = () => [AnyMachineSnapshot, ExecutableActionObject[]];
 
+/**
+ * One transition and what it asked for. Whatever goes wrong in it (an action
+ * or a guard throws, a step's input or the output is not JSON, context is
+ * not JSON) fails the instance from the state before it: the input that
+ * caused it stays recorded and the fold records the reason. That is the only
+ * outcome a recorded input can have: the log is the truth, the record is
+ * written before its effects, and an input often has no caller left to refuse
+ * (a step's result, a timer, an event taken from the inbox long after it was
+ * sent), so failing here, in the fold, is what keeps it from writing records
+ * and then stalling on a snapshot it cannot store.
+ */
 function advance(def: WorkflowDefinition, book: Book, machine: AnyMachineSnapshot, step: Step, at: number, custom: ExecutableActionObject[]): AnyMachineSnapshot {
   try {
     const [next, actions] = step();
+    // Every assign makes a new context object; a transition that keeps the old one has nothing new to check.
+    if (next.context !== machine.context) checkContext(next.context, machine.context);
     const stripped = withoutChildren(next);
     plan(def, book, actions, at, custom);
     settle(def, book, stripped);
@@ -148,8 +162,16 @@ export function deliver(def: WorkflowDefinition, book: Book, machine: AnyMachine
   return run(def, book, machine, () => pureTransition(def.machine, machine, event), at);
 }
 
-/** Starts the machine with its params: the initial transition and what it asks for. */
+/**
+ * Starts the machine with its params: the initial transition and what it
+ * asks for. A first state no snapshot could store is refused instead (it
+ * throws, so nothing is written): no instance exists yet and its creator is
+ * there to be told, and a restart, folding the same params, reaches the same
+ * first state the creation did.
+ */
 export function begin(def: WorkflowDefinition, book: Book, params: Json | undefined, at: number): Delivery {
   const [initial, actions] = initialTransition(def.machine, params);
+  checkContext(initial.context);
+  if (initial.status === "done") toJson(initial.output, "the machine's output");
   return run(def, book, initial, () => [initial, actions], at);
 }

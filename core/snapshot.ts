@@ -1,11 +1,11 @@
 import type { AnyActorScope, AnyMachineSnapshot } from "xstate";
 import type { WorkflowDefinition } from "./definition";
 import { DurableMachinesError } from "./errors";
-import { MAX_JSON_DEPTH, toJson, type Json } from "./json";
+import { assertPlainJson, MAX_JSON_DEPTH, toJson, type Json } from "./json";
+import type { Book, InstanceState } from "./state";
 
 /** A machine's context holds stored values (each at most MAX_JSON_DEPTH deep) a few levels down, never thousands. */
 const SNAPSHOT_DEPTH = 10 * MAX_JSON_DEPTH;
-import type { Book, InstanceState } from "./state";
 
 /** A state as stored beside the log: plain JSON that survives any round trip, history states included. */
 export interface PersistedState {
@@ -15,9 +15,26 @@ export interface PersistedState {
   book: Book;
 }
 
+/**
+ * Throws, naming the first part JSON cannot carry (a Date, a Map, a class
+ * instance, a function…), for context a snapshot could not store. The fold
+ * checks every context a transition makes, so that no state it reaches
+ * fails to be stored later. `previous`, the context before the transition,
+ * was checked when it was made: only the values the transition replaced are
+ * walked (every assign replaces the values it assigns).
+ */
+export function checkContext(context: unknown, previous?: unknown): void {
+  // The snapshot holds context one level below its root.
+  assertPlainJson(context, "context", SNAPSHOT_DEPTH - 1, previous);
+}
+
 export class SnapshotError extends DurableMachinesError {
   constructor(workflow: string, cause: Error) {
-    super("snapshot.not_serializable", `Workflow "${workflow}" has machine context that is not plain JSON (${cause.message}); keep context to what its inputs carried.`);
+    // The fold checks every context a transition makes (checkContext), so only a change made in place, outside assign, gets here.
+    super(
+      "snapshot.not_serializable",
+      `Workflow "${workflow}" has machine context that is not plain JSON (${cause.message}); something changed context in place, outside assign(): assign new plain values instead.`,
+    );
   }
 }
 

@@ -15,11 +15,12 @@ import { deaf, listener } from "./large-events";
 import { ticker } from "./ticker";
 import { gate, retryLater } from "./fuzz-workflows";
 import { pinger } from "./live-workflows";
+import { stamper } from "./context-workflows";
 
 export { RunLedger } from "./run-ledger";
 export * from "./conformance/classes";
 
-export const workflows = createWorkflows({ workflows: [gated, trainingLoop, dataPipeline, groceryAgent, ...conformanceWorkflows, secret, trip, evictedSaga, evictedRelay, streamed, booking, cronMachine, cronReport, dagDiamond, dagFanOut, listener, deaf, instant, treadmill, hoarder, loudFailure, ticker, gate, retryLater, pinger], snapshotEvery: 2, clock: skewClock });
+export const workflows = createWorkflows({ workflows: [gated, trainingLoop, dataPipeline, groceryAgent, ...conformanceWorkflows, secret, trip, evictedSaga, evictedRelay, streamed, booking, cronMachine, cronReport, dagDiamond, dagFanOut, listener, deaf, instant, treadmill, hoarder, loudFailure, ticker, gate, retryLater, pinger, stamper], snapshotEvery: 2, clock: skewClock });
 export const { WorkflowInstance } = workflows;
 /** The registry with the tests' hold on it (refusals, call counts); unheld, it is the real one. */
 export const WorkflowRegistry = probed(workflows.WorkflowRegistry);
