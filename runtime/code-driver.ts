@@ -531,7 +531,21 @@ export class CodeDriver implements HostedInstance {
     const controller = new AbortController();
     const ctx: WorkflowStepContext = { step: { name: registered.name, count: registered.count }, attempt, config: registered.config.publicConfig };
     const timeout = registered.config.timeoutMs;
-    const cancel = this.clock.setTimer(this.clock.now() + timeout, () => controller.abort(new WorkflowTimeoutError(timeout)));
+    let settling: Promise<void> | undefined;
+    /** Settles the attempt once, by whichever comes first: what its callback gave, or its timeout. */
+    const settle = (outcome: Outcome): Promise<void> =>
+      (settling ??= (async () => {
+        cancel();
+        if (this.inflight.get(key)?.attempt !== attempt || this.disposed) return;
+        await this.settleAttempt(key, attempt, registered, ctx, outcome);
+      })());
+    // The timeout is recorded when its timer fires, not once promises have settled: a manual clock fires every
+    // timer of one advance before any promise settles, so a timer due later in the same advance would act first.
+    const cancel = this.clock.setTimer(this.clock.now() + timeout, () => {
+      const error = new WorkflowTimeoutError(timeout);
+      controller.abort(error);
+      this.background(() => settle({ ok: false, error: errorInfo(error) }));
+    });
     const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true }));
     aborted.catch(() => undefined);
     // A returned stream is read within the attempt, under its timeout.
@@ -548,11 +562,7 @@ export class CodeDriver implements HostedInstance {
           return { ok: false, error: errorInfo(error), ...(fatal ? { fatal } : {}) };
         },
       )
-      .then(async (outcome) => {
-        cancel();
-        if (this.inflight.get(key)?.attempt !== attempt || this.disposed) return;
-        await this.settleAttempt(key, attempt, registered, ctx, outcome);
-      })
+      .then(settle)
       .catch((error: unknown) => this.fault(error));
     this.inflight.set(key, { attempt, controller, done });
     // Appending step.started armed the wake-up before this attempt counted as running: arm it again, so a lone
@@ -585,7 +595,10 @@ export class CodeDriver implements HostedInstance {
     const failures = (get(this.state.book.steps, key)?.failures ?? 0) + 1;
     let error = outcome.error;
     let wait: number | undefined;
-    if (!isNonRetryable(error) && failures <= registered.config.limit) {
+    const retries = !isNonRetryable(error) && failures <= registered.config.limit;
+    // A fixed delay is known at once, so that a timeout's failure is recorded in its timer's own turn (see startAttempt).
+    if (retries && typeof registered.config.delay === "number") wait = staticRetryDelay(registered.config, failures);
+    else if (retries) {
       try {
         wait = await this.retryDelay(registered, ctx, error, failures);
       } catch (delayError) {
@@ -623,9 +636,9 @@ export class CodeDriver implements HostedInstance {
     this.append([{ type: "step.attempt_failed", data: failure }, { type: "step.failed", data: failure }, { type: "instance.errored", data: { error: { name: "WorkflowFatalError", message } } }]);
   }
 
+  /** What a delay function answers for this failure, within its time limit. */
   private async retryDelay(registered: Registered, ctx: WorkflowStepContext, error: ErrorInfo, failures: number): Promise<number> {
-    const { delay } = registered.config;
-    if (typeof delay === "number") return staticRetryDelay(registered.config, failures);
+    const delay = registered.config.delay as Exclude<ResolvedStepConfig["delay"], number>;
     const stepName = `${registered.name}-${registered.count}`;
     let cancel = () => undefined as void;
     const timedOut = new Promise<never>((_, reject) => {

@@ -1,9 +1,10 @@
 import { monotonicFactory } from "ulid";
 import type { StreamLimits } from "../core/code/streams";
-import { create, decide, type Command, type Decision, type DecideContext, type Effect } from "../core/decide";
+import { create, decide, type Command, type Decision, type DecideContext, type Effect, type StepOutcome } from "../core/decide";
 import type { Creation } from "../core/creation";
 import type { WorkflowDefinition } from "../core/definition";
 import { fold } from "../core/fold";
+import { errorInfo } from "../core/planner";
 import { isMachineInput, type LogRecord } from "../core/records";
 import { persist, restore } from "../core/snapshot";
 import type { InstanceState } from "../core/state";
@@ -214,12 +215,27 @@ export class InstanceDriver implements HostedInstance {
       case "step.run": {
         const controller = new AbortController();
         const { key, attempt } = effect;
+        const settle = (outcome: StepOutcome) => {
+          if (this.disposed || this.running.get(key)?.attempt !== attempt) return;
+          this.running.delete(key);
+          this.command({ type: "step.result", key, attempt, outcome });
+        };
+        // A timeout is recorded when its timer fires, not once promises have settled: a manual clock fires every
+        // timer of one advance before any promise settles, so a timer due later in the same advance would act first.
+        // (The host's own aborts come after the attempt stopped counting, so they settle nothing.)
+        controller.signal.addEventListener(
+          "abort",
+          () => {
+            try {
+              settle({ ok: false, error: errorInfo(controller.signal.reason) });
+            } catch (error) {
+              this.fault(error);
+            }
+          },
+          { once: true },
+        );
         const done = runAttempt(this.def.stepBody(effect.src), { ...effect, controller, env: this.options.env }, this.clock)
-          .then((outcome) => {
-            if (this.disposed || this.running.get(key)?.attempt !== attempt) return;
-            this.running.delete(key);
-            this.command({ type: "step.result", key, attempt, outcome });
-          })
+          .then(settle)
           .catch((error: unknown) => this.fault(error));
         this.running.set(key, { attempt, controller, done });
         break;

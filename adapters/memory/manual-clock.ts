@@ -1,7 +1,11 @@
 import type { Clock } from "../../runtime/clock";
 
 export interface ManualClock extends Clock {
-  /** Moves time forward, firing every timer that comes due, earliest first. */
+  /**
+   * Moves time forward, firing every timer that comes due, earliest first, each at its own time. Timers fire
+   * synchronously: promise callbacks they start run only once advance() has returned, so whatever must act at a
+   * timer's time (a step's timeout, say) acts in the timer's own call.
+   */
   advance(ms: number): void;
   /** How many timers wait to fire. */
   pending(): number;
