@@ -70,7 +70,10 @@ function plan(def: WorkflowDefinition, book: Book, actions: ExecutableActionObje
           key,
           invokeId,
           src,
-          input: toJson(params.input, `the input of step "${invokeId}"`),
+          // Not bounded in bytes: an input is made of what the instance already holds (params, payloads, outputs, each
+          // at most 1 MiB), and no record carries it (the book does, and snapshots are stored in parts), so a DAG task
+          // that needs two tasks of 1 MiB each gets both.
+          input: toJson(params.input, `the input of step "${invokeId}"`, Infinity),
           attempt: 0,
           failures: 0,
           phase: "ready",

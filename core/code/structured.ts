@@ -27,14 +27,29 @@ function refuseUnclonable(value: unknown, what: string, path: string, seen: Set<
   seen.delete(value);
 }
 
-/** Undefined stays undefined (nothing is stored); anything structured clone would refuse is refused with where it is. */
+/**
+ * The most bytes of superjson's metadata (the path and type of every Date, Map, BigInt… in a value) one stored value
+ * keeps. The metadata is the engine's, not the user's, so the 1 MiB limit does not count it; it shares the value's
+ * record, a row SQLite caps at 2 MB, so it is bounded apart: 1 MiB of value and this much metadata leave that row
+ * about 160 KB for the rest of the record.
+ */
+export const MAX_META_BYTES = 768 * 1024;
+
+/**
+ * Undefined stays undefined (nothing is stored); anything structured clone would refuse is refused with where it is.
+ * The size counted against `limit` is the user's value as JSON (superjson's `json`), as params are counted, not the
+ * `{ json, meta }` it is stored in.
+ */
 export function toStructured(value: unknown, what: string, limit = MAX_PAYLOAD_BYTES): Structured | undefined {
   if (value === undefined) return undefined;
   refuseUnclonable(value, what, what, new Set());
   const { json, meta } = SuperJSON.serialize(value);
-  const bytes = utf8Length(JSON.stringify({ json, meta }));
+  const bytes = utf8Length(JSON.stringify(json));
   if (bytes > limit) throw new PayloadTooLargeError(what, bytes, limit);
-  return meta === undefined ? { json: json as Json } : { json: json as Json, meta: meta as Json };
+  if (meta === undefined) return { json: json as Json };
+  const metaBytes = utf8Length(JSON.stringify(meta));
+  if (metaBytes > MAX_META_BYTES) throw new PayloadTooLargeError(`the type annotations of ${what} (where its Dates, Maps, Sets, BigInts… are)`, metaBytes, MAX_META_BYTES);
+  return { json: json as Json, meta: meta as Json };
 }
 
 /** How Cloudflare's engine writes a value into its log's JSON: BigInt and binary data as placeholders. */
