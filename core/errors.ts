@@ -52,6 +52,16 @@ export class InvalidInstanceIdError extends DurableMachinesError {
   }
 }
 
+/** An id Cloudflare reserves in a `createBatch({ instances })`, refused there with its code for an invalid id. */
+export class ReservedInstanceIdError extends DurableMachinesError {
+  constructor(id: string) {
+    super(
+      "instance.invalid_id",
+      `Instance id "${id}" is reserved in a batch, as on Cloudflare (batch, terminate, terminateAll, and cf_ followed by 64 lowercase hex digits); choose another id.`,
+    );
+  }
+}
+
 export class InstanceExistsError extends DurableMachinesError {
   constructor(workflow: string, id: string) {
     super("instance.already_exists", `Workflow "${workflow}" already has an instance with id "${id}"; choose another id or get() the existing one.`);

@@ -1,4 +1,4 @@
-import { DurableMachinesError, InvalidEventError, InvalidInstanceIdError, InvalidOperationError, show, text } from "../core/errors";
+import { DurableMachinesError, InvalidEventError, InvalidInstanceIdError, InvalidOperationError, ReservedInstanceIdError, show, text } from "../core/errors";
 import { assertInstanceId } from "../core/ids";
 import { invalidRestartFrom, kindOf } from "../core/refusals";
 import type { SubscribeOptions } from "../core/instance-events";
@@ -160,6 +160,13 @@ function checkBatchOptions(batch: unknown[]): void {
   }
 }
 
+/**
+ * Ids Cloudflare refuses in a `createBatch({ instances })`, though create() and the older array form take them:
+ * the rule of its engine's createBatch (https://github.com/cloudflare/workers-sdk/blob/main/packages/workflows-shared/src/binding.ts,
+ * as published in @cloudflare/workflows-shared 0.15.3), which test/conformance.test.ts compares with ours.
+ */
+const RESERVED_IN_BATCH = /^(batch|terminate|terminateAll|cf_[0-9a-f]{64})$/;
+
 type Creates = (options: CreateOptions<unknown>) => Promise<InstanceHandle>;
 
 /** Every form of Cloudflare's `createBatch`, over one way to create an instance. */
@@ -185,6 +192,8 @@ export async function createInBatch(input: unknown, create: Creates): Promise<{ 
     batch.map(async (options, index) => {
       const id = (options as { id?: unknown } | null)?.id;
       try {
+        // Reported at its position, as any invalid id is here (Cloudflare refuses the whole batch: docs/cloudflare-compat.md).
+        if (!legacy && typeof id === "string" && RESERVED_IN_BATCH.test(id)) throw new ReservedInstanceIdError(id);
         if (id !== undefined && seen.has(id)) throw new DurableMachinesError("instance.duplicate_in_batch", `Instance id ${show(id)} appears twice in the batch; the first was created.`);
         seen.add(id ?? Symbol());
         return await create(options as CreateOptions<unknown>);

@@ -570,6 +570,43 @@ describe("conformance: rollbacks, restarts, subscriptions, batches, step context
     expect(mine.tooMany).toMatchObject({ code: "batch.invalid" });
   });
 
+  it("createBatch({ instances }) refuses the ids Cloudflare reserves, which create() and the older array form take", async () => {
+    const hex64 = "0123456789abcdef".repeat(4);
+    const reserved = ["batch", "terminate", "terminateAll", `cf_${hex64}`];
+    const results = await Promise.all(
+      [cloudflare, ours].map(async (engine) => {
+        const batches = engine.batches("sequential");
+        const modern = await Promise.all(
+          reserved.map(async (id) => {
+            try {
+              const { created, errors } = (await batches.createBatch({ instances: [{ id }] })) as { created: { id: string }[]; errors: unknown[] };
+              return { created: created.map((instance) => instance.id), errors };
+            } catch (error) {
+              return { refused: (error as Error).message };
+            }
+          }),
+        );
+        const made = await Promise.all(reserved.map((id) => outcome(engine.get("sequential", id))));
+        const legacy = ((await batches.createBatch(reserved.slice(0, 2).map((id) => ({ id })))) as { id: string }[]).map((instance) => instance.id);
+        const single = (await engine.create("sequential", reserved[2]!, {})).id;
+        const nearMiss = (await batches.createBatch({ instances: [{ id: `cf_${hex64.toUpperCase()}` }] })) as { created: { id: string }[] };
+        return { modern, made, legacy, single, nearMiss: nearMiss.created.map((instance) => instance.id) };
+      }),
+    );
+    const [theirs, mine] = results as [(typeof results)[0], (typeof results)[0]];
+    // Refused on both, and nothing made: the local engine refuses the whole batch, ours the entry at its position.
+    for (const answer of theirs.modern) expect(answer).toEqual({ refused: expect.stringContaining("(instance.invalid_id) Instance ID is invalid") });
+    expect(mine.modern).toEqual(
+      reserved.map((id) => ({ created: [], errors: [{ index: 0, id, code: "instance.invalid_id", message: expect.stringContaining(`Instance id "${id}" is reserved in a batch`) }] })),
+    );
+    for (const side of [theirs, mine]) for (const made of side.made) expect(made).not.toBe("ok");
+    expect(mine.legacy).toEqual(theirs.legacy);
+    expect(mine.legacy).toEqual(["batch", "terminate"]);
+    expect(mine.single).toBe(theirs.single);
+    expect(mine.nearMiss).toEqual(theirs.nearMiss);
+    expect(mine.nearMiss).toEqual([`cf_${hex64.toUpperCase()}`]);
+  });
+
   it("createBatch({ count, params }) starts that many runs with random ids; each completes as a single create would", async () => {
     const runs = await Promise.all(
       [cloudflare, ours].map(async (engine) => {
