@@ -129,7 +129,19 @@ describe("defineWorkflow refuses", () => {
       initial: "a",
       states: { a: { after: { later: "b" } }, b: {} },
     });
-    expect(refusal({ name: "wf", machine }).message).toContain('state "wf.a" uses the delay "later", which is not in setup({ delays })');
+    // Once: XState also compiles the `after` into a delayed raise in the state's entry, which is checked too.
+    expect(refusal({ name: "wf", machine }).message).toBe('Workflow "wf" cannot be replayed safely: state "wf.a" uses the delay "later", which is not in setup({ delays }).');
+  });
+
+  it.each([
+    ["a promise actor", () => fromPromise(async () => 1)],
+    ["a step() actor", () => step(async () => 1)],
+    ["a child machine", () => createMachine({ id: "child" })],
+  ])("an inline invoke of %s, naming the state and where the actor belongs, not the id XState made up for it", (_kind, make) => {
+    const machine = createMachine({ id: "wf", initial: "a", states: { a: { invoke: { src: make() as never } } } });
+    expect(refusal({ name: "wf", machine }).message).toBe(
+      'Workflow "wf" cannot be replayed safely: state "wf.a" invokes an actor written inline; move it into setup({ actors: { name: ... } }) and invoke it by that name (src: "name"): a step is found, configured in `steps` and recorded by the name of its actor.',
+    );
   });
 
   // setup()'s tables are plain objects: a name on Object.prototype must not pass for one the machine declared.

@@ -1,5 +1,5 @@
 import type { AnyStateMachine, AnyActorLogic } from "xstate";
-import { InvalidDefinitionError, text } from "./errors";
+import { InvalidDefinitionError, NonRetryableError, text } from "./errors";
 import { hashString } from "./hash";
 import { parseSchedules } from "./schedule";
 import { toPolicy, type StepConfig, type StepPolicy } from "./retry";
@@ -36,6 +36,12 @@ export interface WorkflowDefinition<TMachine extends AnyStateMachine = AnyStateM
   actorOf(invokeId: string): string | undefined;
 }
 
+/**
+ * What a step body is called with, and all it is called with: a step() body
+ * and a fromPromise() body alike. XState's `emit`, `self` and `system`, which
+ * fromPromise's types also offer, do not exist for a durable step; reading
+ * one fails the step at once (see stepArgs).
+ */
 export interface StepArgs<TInput = unknown, TEnv = unknown> {
   input: TInput;
   /** The host's environment: the Worker's bindings and secrets on the Durable Object host. */
@@ -49,6 +55,33 @@ export interface StepArgs<TInput = unknown, TEnv = unknown> {
 }
 
 export type StepBody = (args: StepArgs) => unknown;
+
+/** What fromPromise's types offer a body besides StepArgs, none of which a durable step has. */
+const ACTOR_SCOPE = ["emit", "self", "system"] as const;
+
+/**
+ * The arguments a step body is called with: StepArgs and nothing else. A
+ * step runs outside any actor (again after a crash, perhaps in another
+ * process), so XState's `emit`, `self` and `system`, which fromPromise's types
+ * offer, do not exist; reading one throws a NonRetryableError that says so
+ * (hidden from keys, spreads and JSON), rather than leaving a TypeError to be
+ * retried. No definition check can see these reads: a body is code, and
+ * `self` is also a global in Workers.
+ */
+function stepArgs(args: StepArgs): StepArgs {
+  const scoped = { ...args };
+  for (const name of ACTOR_SCOPE) {
+    Object.defineProperty(scoped, name, {
+      enumerable: false,
+      get() {
+        throw new NonRetryableError(
+          `XState's ${name} does not exist in a step body: a step runs outside any actor, and its body receives { input, env, stepId, attempt, signal } only. Return what the step produced; the machine receives it in onDone.`,
+        );
+      },
+    });
+  }
+  return scoped;
+}
 
 type PromiseLikeLogic = AnyActorLogic & { config: StepBody };
 
@@ -78,6 +111,7 @@ const WORKFLOW_NAME = /^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,63}$/;
 
 interface StateNodeLike {
   id: string;
+  config: { invoke?: { src?: unknown } | { src?: unknown }[] };
   entry: unknown[];
   exit: unknown[];
   always?: { actions: unknown[]; toJSON(): unknown }[];
@@ -127,7 +161,15 @@ function delayProblems(machine: AnyStateMachine, stateId: string, delay: unknown
 
 function stateProblems(machine: AnyStateMachine, node: StateNodeLike, stepNames: Set<string>): string[] {
   const problems: string[] = [];
-  for (const invoke of node.invoke) {
+  const configs = [node.config.invoke ?? []].flat();
+  for (const [index, invoke] of node.invoke.entries()) {
+    if (typeof configs[index]?.src !== "string") {
+      // XState names an inline actor after the invoke's place ("xstate.invoke.0.<state>"), a name the user never wrote.
+      problems.push(
+        `state "${node.id}" invokes an actor written inline; move it into setup({ actors: { name: ... } }) and invoke it by that name (src: "name"): a step is found, configured in \`steps\` and recorded by the name of its actor.`,
+      );
+      continue;
+    }
     const logic = get(machine.implementations.actors, invoke.src);
     if (!logic) {
       problems.push(`state "${node.id}" invokes "${invoke.src}", which is not in setup({ actors }).`);
@@ -170,7 +212,8 @@ function defineMachineWorkflow<TMachine extends AnyStateMachine>(options: Workfl
   const schedules = parseSchedules(name, options.schedules);
   const nodes = [...(machine as unknown as { idMap: Map<string, StateNodeLike> }).idMap.values()];
   const stepNames = new Set<string>();
-  const problems = nodes.flatMap((node) => stateProblems(machine, node, stepNames));
+  // Without repeats: an `after` is checked as itself and again as the delayed raise XState compiles it into.
+  const problems = [...new Set(nodes.flatMap((node) => stateProblems(machine, node, stepNames)))];
   const invoked = [...stepNames];
   const compensators = new Map<string, string>();
   for (const [src, config] of Object.entries(steps)) {
@@ -200,7 +243,10 @@ function defineMachineWorkflow<TMachine extends AnyStateMachine>(options: Workfl
     hash,
     schedules,
     policy: (src) => policies.get(src) ?? toPolicy(src),
-    stepBody: (src) => (get(machine.implementations.actors, src) as PromiseLikeLogic).config,
+    stepBody: (src) => {
+      const body = (get(machine.implementations.actors, src) as PromiseLikeLogic).config;
+      return (args) => body(stepArgs(args));
+    },
     compensator: (src) => compensators.get(src),
     actorOf: (invokeId) => actors.get(invokeId),
   };
