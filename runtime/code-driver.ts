@@ -51,6 +51,8 @@ interface Registered {
   count: number;
   callback: (ctx: WorkflowStepContext) => Promise<unknown>;
   config: ResolvedStepConfig;
+  /** The pass of run() that asked for the step. */
+  pass: number;
 }
 
 const never = () => new Promise<never>(() => undefined);
@@ -108,6 +110,12 @@ export class CodeDriver implements HostedInstance {
   private rollbackWaiting: { error: ErrorInfo; trigger: "error" | "terminate" } | undefined;
   /** Each replay of run() is a pass; a step call from an older pass is ignored. */
   private pass = 0;
+  /**
+   * The pass a pause asked for while attempts ran waits on: the pause takes effect (the pass stops) once none
+   * runs, and a resume before that cancels it and keeps the pass, as Cloudflare's engine keeps its run going
+   * (status waitingForPause). Anything else that stops the pass ends the wait.
+   */
+  private pausePending: number | undefined;
   private readonly wakeUp: WakeUp;
   private readonly expiry: Expiry;
   private disposed = false;
@@ -192,13 +200,17 @@ export class CodeDriver implements HostedInstance {
       }
       case "pause":
         if (book.ended || book.paused) return;
-        this.pass++;
+        if (this.inflight.size) this.pausePending = this.pass;
+        else this.pass++;
         this.append([{ type: "instance.paused", data: {} }]);
         return;
       case "resume":
         if (!book.paused || book.ended) throw cannotResume(book.instanceId, this.statusName());
         this.append([{ type: "instance.resumed", data: {} }]);
-        this.startPass();
+        if (this.pausePending !== this.pass) return this.startPass();
+        // The pause never took effect: the pass goes on, and the steps it asked for meanwhile start now.
+        this.pausePending = undefined;
+        for (const [key, registered] of this.callbacks) if (registered.pass === this.pass) this.startIfDue(key);
         return;
       case "terminate":
         if (book.ended) throw cannotTerminate(book.instanceId, book.ended.status);
@@ -435,13 +447,8 @@ export class CodeDriver implements HostedInstance {
           const { count, key } = next("do", name);
           if (undo) this.rollbacks.set(key, { name, count, ...undo, forward: config.publicConfig });
           if (has(this.state.book.results, key)) return this.await<T>(key, pass);
-          this.callbacks.set(key, { name, count, callback, config });
-          const pending = get(this.state.book.steps, key);
-          if (!this.state.book.paused && !this.inflight.has(key)) {
-            if (!pending) this.startAttempt(key, 1);
-            else if (pending.phase === "running") this.startAttempt(key, pending.attempt + 1);
-            else if ((pending.retryAt ?? Infinity) <= this.now()) this.startAttempt(key, pending.attempt + 1);
-          }
+          this.callbacks.set(key, { name, count, callback, config, pass });
+          this.startIfDue(key);
           return this.await<T>(key, pass);
         } catch (error) {
           return refused(error);
@@ -514,6 +521,23 @@ export class CodeDriver implements HostedInstance {
         },
       )
       .catch((error: unknown) => this.fault(error));
+  }
+
+  /** Starts a step's next attempt unless one runs or the instance is paused: its first, one a stop cut off, or a retry whose time has come. */
+  private startIfDue(key: string): void {
+    const { book } = this.state;
+    if (book.paused || this.inflight.has(key) || has(book.results, key)) return;
+    const pending = get(book.steps, key);
+    if (!pending) this.startAttempt(key, 1);
+    else if (pending.phase === "running") this.startAttempt(key, pending.attempt + 1);
+    else if ((pending.retryAt ?? Infinity) <= this.now()) this.startAttempt(key, pending.attempt + 1);
+  }
+
+  /** A pause that waited for the running attempts takes effect once none runs: the pass stops, and resume() replays run(). */
+  private pauseOnceIdle(): void {
+    if (this.pausePending !== this.pass || this.inflight.size) return;
+    this.pausePending = undefined;
+    this.pass++;
   }
 
   private sleepUntilTime(key: string, dueAt: number, pass: number, refusePast: boolean): Promise<void> {
@@ -589,7 +613,7 @@ export class CodeDriver implements HostedInstance {
       }
       this.inflight.delete(key);
       this.append([{ type: "step.succeeded", data }]);
-      return;
+      return this.pauseOnceIdle();
     }
     if (outcome.fatal) return this.endFatally(key, attempt, { name: "WorkflowFatalError", message: outcome.fatal.attempt }, outcome.fatal.instance);
     const failures = (get(this.state.book.steps, key)?.failures ?? 0) + 1;
@@ -618,6 +642,7 @@ export class CodeDriver implements HostedInstance {
         : [{ type: "step.attempt_failed", data: { ...attemptFailure, retryAt } }],
       now,
     );
+    this.pauseOnceIdle();
   }
 
   /** The result record: a streamed output by where its rows are, with its preview as what readers are shown. */

@@ -321,6 +321,21 @@ describe("conformance with Cloudflare's local Workflows engine", () => {
     await sameRuns(theirs, mine, ["first", "second", "third"]);
   });
 
+  it("a resume while the pause waits for a running step cancels it: run() goes on, not replayed (Cloudflare's own engine test)", async () => {
+    const { theirs, mine } = await onBoth("pausable", {}, async (instance) => {
+      await ranTimes(instance, "held", 1);
+      await instance.pause();
+      await waitFor(instance, "waitingForPause");
+      await instance.resume();
+      await ledger().release(`${instance.id}:held`);
+    });
+    expect(mine.final).toEqual(theirs.final);
+    expect(mine.final).toEqual({ status: "complete", output: 2 });
+    expect(mine.events, "subscribe() events").toEqual(theirs.events);
+    await sameRuns(theirs, mine, ["run", "held", "next"]);
+    expect(await mine.runs("run")).toBe(1);
+  });
+
   it("terminate: the instance ends terminated and no later step runs", async () => {
     const { theirs, mine } = await onBoth("held", {}, async (instance, _seen, events) => {
       await ranTimes(instance, "first", 1);

@@ -147,6 +147,12 @@ export const bodies = {
     for (let i = 0; i < 5; i++) total += await step.do("same", async (ctx) => (await ran(env, event, `same${ctx.step.count}`), ctx.step.count));
     return total;
   },
+  /** Counts its own passes ("run"); "held" stays in flight until the test releases `<instance id>:held`. */
+  pausable: async (event, step, env) => {
+    await ran(env, event, "run");
+    const held = await step.do("held", async () => (await ran(env, event, "held"), await ledger(env).hold(`${event.instanceId}:held`), 1));
+    return step.do("next", async () => (await ran(env, event, "next"), held + 1));
+  },
   held: async (event, step, env) => {
     await step.do("first", async () => (await ran(env, event, "first"), 1));
     await step.waitForEvent("go", { type: "go", timeout: "1 minute" });

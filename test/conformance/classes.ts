@@ -30,6 +30,7 @@ export const CfWaits = cloudflareClass("waits");
 export const CfFanOut = cloudflareClass("fanOut");
 export const CfLoop = cloudflareClass("loop");
 export const CfHeld = cloudflareClass("held");
+export const CfPausable = cloudflareClass("pausable");
 export const CfSaga = cloudflareClass("saga");
 export const CfStructured = cloudflareClass("structured");
 export const CfSagaChain = cloudflareClass("sagaChain");
