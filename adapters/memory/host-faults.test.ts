@@ -185,6 +185,29 @@ describe("code-first: a failed write in the background is logged and retried fro
     expect(undone).toBe(2);
   });
 
+  it("a terminate whose rollback could not start: the caller is told, and the instance carries on and can be terminated again", async () => {
+    let undone = 0;
+    const { clock, storage, host, client } = hostWith(
+      codeFirst(async (_event, step) => {
+        await step.do("charge", async () => "charged", { rollback: async () => void undone++ });
+        await step.waitForEvent("approval", { type: "approve", timeout: "1 hour" });
+      }),
+    );
+    const instance = await client.create({ id: "lost-terminate" });
+    await settle(host);
+    storage.failNext("rollback.started");
+    await expect(instance.terminate({ rollback: true })).rejects.toThrow("disk full while writing rollback.started");
+    expectLoggedFault("lost-terminate", "rollback.started");
+    clock.advance(FAULT_RETRY_MS);
+    await settle(host);
+    expect((await instance.status()).status).toBe("waiting");
+    expect(undone).toBe(0);
+    await instance.terminate({ rollback: true });
+    await settle(host);
+    expect((await instance.status()).status).toBe("terminated");
+    expect(undone).toBe(1);
+  });
+
   it("a rollback handler's retry whose start could not be written: the saga resumes after the reload", async () => {
     let undoRuns = 0;
     const { clock, storage, host, client } = hostWith(
