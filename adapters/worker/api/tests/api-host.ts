@@ -112,3 +112,12 @@ export function expectError(reply: Reply, status: number, code: string, expect: 
   expect(reply.body.error.message.length).toBeGreaterThan(0);
   return reply.body.error.message as string;
 }
+
+/** A host with one gate instance, "g1", settled where it waits for `approve`: what refusals are tried against. */
+export async function waitingGate(expect: typeof import("vitest").expect): Promise<ApiHostFixture> {
+  const api = apiHost();
+  expect((await api.post("/api/workflows/gate/instances", { id: "g1" })).status).toBe(201);
+  await api.settle();
+  expect((await api.get("/api/workflows/gate/instances/g1")).body.value).toBe("approval");
+  return api;
+}

@@ -1,19 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { apiHost, AUTH, expectError } from "./api-host";
+import { apiHost, AUTH, expectError, waitingGate } from "./api-host";
 
 const instances = "/api/workflows/gate/instances";
 const g1 = `${instances}/g1`;
 
 /** An object whose toString is not a function: String(value) throws on it. */
 const noToString = { toString: 1 };
-
-async function waitingGate() {
-  const api = apiHost();
-  expect((await api.post(instances, { id: "g1" })).status).toBe(201);
-  await api.settle();
-  expect((await api.get(g1)).body.value).toBe("approval");
-  return api;
-}
 
 /** Runs the refusals and checks that no instance's log changed, byte for byte. */
 async function unchanged(api: Awaited<ReturnType<typeof waitingGate>>, refuse: () => Promise<void>) {
@@ -24,7 +16,7 @@ async function unchanged(api: Awaited<ReturnType<typeof waitingGate>>, refuse: (
 
 describe("strings where strings are expected: hostile values are 400s with the field's code, never 500s", () => {
   it("refuses an object whose toString is not a function as an id, an event type, a key, restart's from, a batch-delete id", async () => {
-    const api = await waitingGate();
+    const api = await waitingGate(expect);
     await unchanged(api, async () => {
       expectError(await api.post(instances, { id: noToString }), 400, "instance.invalid_id", expect);
       expectError(await api.post(`${g1}/events`, { type: noToString }), 400, "event.invalid", expect);
@@ -43,7 +35,7 @@ describe("strings where strings are expected: hostile values are 400s with the f
   });
 
   it("refuses wrong types and lengths with the field's code", async () => {
-    const api = await waitingGate();
+    const api = await waitingGate(expect);
     await unchanged(api, async () => {
       for (const id of ["", 7, null, ["x"], "a".repeat(101), "-x", "a b", "é"]) expectError(await api.post(instances, { id }), 400, "instance.invalid_id", expect);
       for (const type of [5, "", "a".repeat(101), "xstate.init", "-approve", null, ["approve"]]) expectError(await api.post(`${g1}/events`, { type }), 400, "event.invalid", expect);
@@ -61,7 +53,7 @@ describe("strings where strings are expected: hostile values are 400s with the f
   });
 
   it("refuses bodies that are not a JSON object, and bodies that are not UTF-8", async () => {
-    const api = await waitingGate();
+    const api = await waitingGate(expect);
     await unchanged(api, async () => {
       for (const body of ["{ type: approve", "[]", '[{"type":"approve"}]', "null", '"approve"', "7", "true", "{}{}", '{"type":"approve"} x']) {
         expectError(await api.post(`${g1}/events`, body), 400, "request.invalid_json", expect);
@@ -72,7 +64,7 @@ describe("strings where strings are expected: hostile values are 400s with the f
   });
 
   it("ignores keys named after Object.prototype's members in a body: they neither reach nor break anything", async () => {
-    const api = await waitingGate();
+    const api = await waitingGate(expect);
     const reply = await api.post(`${g1}/events`, '{"type":"approve","__proto__":{"type":"forged"},"constructor":{"prototype":1},"toString":7,"payload":{"__proto__":{"admin":true}}}');
     expect(reply.status, reply.text).toBe(202);
     await api.settle();
@@ -86,7 +78,7 @@ describe("strings where strings are expected: hostile values are 400s with the f
 
 describe("queries: plain decimal digits only, every value bounded", () => {
   it("refuses ?limit= empty, in hex, with an exponent, signed, spaced, fractional, foreign digits, over the maximum or repeated", async () => {
-    const api = await waitingGate();
+    const api = await waitingGate(expect);
     for (const limit of ["", "0x10", "1e3", " 5", "5 ", "+5", "-1", "1.0", "٥", "1001", "99999999999999999999", "ten"]) {
       expectError(await api.get(`${instances}?limit=${encodeURIComponent(limit)}`), 400, "request.invalid_query", expect);
     }
@@ -97,7 +89,7 @@ describe("queries: plain decimal digits only, every value bounded", () => {
   });
 
   it("refuses an unknown status, a long cursor, and bad history ranges", async () => {
-    const api = await waitingGate();
+    const api = await waitingGate(expect);
     expect(expectError(await api.get(`${instances}?status=finished`), 400, "list.invalid_status", expect)).toContain("complete");
     expectError(await api.get(`${instances}?status=constructor`), 400, "list.invalid_status", expect);
     expectError(await api.get(`${instances}?cursor=${"c".repeat(257)}`), 400, "request.invalid_query", expect);
@@ -108,7 +100,7 @@ describe("queries: plain decimal digits only, every value bounded", () => {
   });
 
   it("refuses a bad stream cursor or filter before streaming", async () => {
-    const api = await waitingGate();
+    const api = await waitingGate(expect);
     for (const query of ["cursor=-1", "cursor=two", "cursor=", "filter=step_completed,nope", `filter=${"f".repeat(513)}`, Array.from({ length: 65 }, () => "filter=step_completed").join("&")]) {
       expectError(await api.get(`${g1}/events?${query}`), 400, "subscription.invalid", expect);
     }
@@ -118,7 +110,7 @@ describe("queries: plain decimal digits only, every value bounded", () => {
 
 describe("paths: hostile segments are refused or not found, never a crash", () => {
   it("answers malformed percent-encoding with 400 request.invalid_path", async () => {
-    const api = await waitingGate();
+    const api = await waitingGate(expect);
     await unchanged(api, async () => {
       expectError(await api.get(`${instances}/%E0%A4%A`), 400, "request.invalid_path", expect);
       expectError(await api.get("/api/workflows/%ZZ/instances"), 400, "request.invalid_path", expect);
@@ -127,7 +119,7 @@ describe("paths: hostile segments are refused or not found, never a crash", () =
   });
 
   it("answers invalid ids with instance.invalid_id, unknown names (prototype names included) with not_found", async () => {
-    const api = await waitingGate();
+    const api = await waitingGate(expect);
     await unchanged(api, async () => {
       for (const id of ["-x", "a".repeat(101), "a b", "a.b", "é", "a/b"]) expectError(await api.get(`${instances}/${encodeURIComponent(id)}`), 400, "instance.invalid_id", expect);
       for (const id of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {

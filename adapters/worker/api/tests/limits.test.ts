@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MAX_JSON_DEPTH } from "../../../../core/json";
 import { BATCH_BODY_BYTES, BODY_BYTES } from "../body";
-import { apiHost, AUTH, expectError } from "./api-host";
+import { apiHost, AUTH, expectError, waitingGate } from "./api-host";
 
 const MIB = 1024 * 1024;
 const instances = "/api/workflows/gate/instances";
@@ -24,14 +24,6 @@ function streamed(text: string, chunks = 8): ReadableStream<Uint8Array> {
   });
 }
 
-async function waitingGate() {
-  const api = apiHost();
-  expect((await api.post(instances, { id: "g1" })).status).toBe(201);
-  await api.settle();
-  expect((await api.get(g1)).body.value).toBe("approval");
-  return api;
-}
-
 describe("body limits: bodies are counted as they stream, whatever Content-Length says", () => {
   it("refuses a body over 1 MiB and its envelope even when the excess is outside params (accepted up to 8 MiB before), and creates nothing", async () => {
     const api = apiHost();
@@ -41,7 +33,7 @@ describe("body limits: bodies are counted as they stream, whatever Content-Lengt
   });
 
   it("refuses a body larger than its Content-Length claims, and one streamed with no Content-Length at all", async () => {
-    const api = await waitingGate();
+    const api = await waitingGate(expect);
     const before = api.logs();
     const big = JSON.stringify({ type: "approve", payload: "y".repeat(BODY_BYTES) });
     expectError(await api.call("POST", `${g1}/events`, { body: big, headers: { ...AUTH, "content-length": "20" } }), 413, "payload.too_large", expect);
@@ -52,13 +44,13 @@ describe("body limits: bodies are counted as they stream, whatever Content-Lengt
   });
 
   it("accepts a streamed body within the limit", async () => {
-    const api = await waitingGate();
+    const api = await waitingGate(expect);
     const reply = await api.call("POST", `${g1}/events`, { body: streamed(JSON.stringify({ type: "approve", payload: "y".repeat(MIB - 100) })) });
     expect(reply.status, reply.text).toBe(202);
   });
 
   it("counts a body's bytes as sent: a payload under 1 MiB written with every character escaped is refused when its body is over the limit", async () => {
-    const api = await waitingGate();
+    const api = await waitingGate(expect);
     const before = api.logs();
     const escaped = JSON.stringify({ type: "approve", payload: "中".repeat(200_000) }).replace(/[\u0080-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16)}`);
     expect(escaped.length).toBeGreaterThan(BODY_BYTES);
@@ -67,7 +59,7 @@ describe("body limits: bodies are counted as they stream, whatever Content-Lengt
   });
 
   it("refuses params and event payloads over 1 MiB as JSON, inside a body under the limit", async () => {
-    const api = await waitingGate();
+    const api = await waitingGate(expect);
     const before = api.logs();
     expectError(await api.post(instances, { id: "big", params: "x".repeat(MIB) }), 413, "payload.too_large", expect);
     expectError(await api.post(`${g1}/events`, { type: "approve", payload: "x".repeat(MIB) }), 413, "payload.too_large", expect);
@@ -90,7 +82,7 @@ describe("body limits: bodies are counted as they stream, whatever Content-Lengt
 
 describe("nesting is bounded at the door: payload.too_deep, the log untouched, the stream still readable", () => {
   it("refuses a body nested 3,500 deep (a stack overflow before) and 3,000 deep (accepted before, then the SSE stream broke for good)", async () => {
-    const api = await waitingGate();
+    const api = await waitingGate(expect);
     const before = api.logs();
     for (const depth of [3500, 3000, MAX_JSON_DEPTH]) {
       expectError(await api.post(`${g1}/events`, `{"type":"approve","payload":${nested(depth)}}`), 400, "payload.too_deep", expect);
@@ -104,7 +96,7 @@ describe("nesting is bounded at the door: payload.too_deep, the log untouched, t
   });
 
   it("accepts the deepest value the limit allows: the body's own object is one level", async () => {
-    const api = await waitingGate();
+    const api = await waitingGate(expect);
     const reply = await api.post(`${g1}/events`, `{"type":"approve","payload":${nested(MAX_JSON_DEPTH - 1)}}`);
     expect(reply.status, reply.text).toBe(202);
     await api.settle();
