@@ -1,19 +1,17 @@
 import { InvalidOperationError } from "../core/errors";
+import { kindOf } from "../core/refusals";
 import type { LogRecord } from "../core/records";
 import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, MAX_PAGE_BYTES, type HistoryPage, type InstanceHandle } from "./client";
 import type { HostedInstance } from "./hosted";
-
-/** A refused value in a message: a number as it is, anything else by its type, so nothing is serialised before it is bounded. */
-const given = (value: unknown) => (typeof value === "number" ? String(value) : typeof value);
 
 /** A page request, checked: `after` a whole number from 0, `limit` a whole number from 1 (more than the maximum reads the maximum). */
 function pageRange(options: unknown): { after: number; limit: number } {
   const { after = 0, limit = DEFAULT_HISTORY_LIMIT } = (options ?? {}) as { after?: unknown; limit?: unknown };
   if (typeof after !== "number" || !Number.isSafeInteger(after) || after < 0) {
-    throw new InvalidOperationError("history.invalid_range", `after must be a whole number from 0 (a record's seq); got ${given(after)}.`);
+    throw new InvalidOperationError("history.invalid_range", `after must be a whole number from 0 (a record's seq); got ${kindOf(after)}.`);
   }
   if (typeof limit !== "number" || !Number.isSafeInteger(limit) || limit < 1) {
-    throw new InvalidOperationError("history.invalid_range", `limit must be a whole number from 1 to ${MAX_HISTORY_LIMIT}; got ${given(limit)}.`);
+    throw new InvalidOperationError("history.invalid_range", `limit must be a whole number from 1 to ${MAX_HISTORY_LIMIT}; got ${kindOf(limit)}.`);
   }
   return { after, limit: Math.min(limit, MAX_HISTORY_LIMIT) };
 }
