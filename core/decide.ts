@@ -5,7 +5,8 @@ import { createdRecord, type Creation } from "./creation";
 import { applyRecord, type FoldContext } from "./fold";
 import { toJson, type Json } from "./json";
 import { errorInfo } from "./planner";
-import { cannotResume, cannotTerminate, eventRecord, invalidRestartFrom, kindOf, stepNotFound } from "./refusals";
+import { cannotResume, cannotTerminate, eventRecord } from "./refusals";
+import { restartRecord } from "./restart";
 import type { ErrorInfo, LogRecord, RecordBody } from "./records";
 import { nextRetryAt } from "./retry";
 import type { Book, InstanceState } from "./state";
@@ -215,16 +216,9 @@ export function decide(def: WorkflowDefinition, state: InstanceState, command: C
       }
       batch.append({ type: "instance.terminated", data: {} });
       break;
-    case "restart": {
-      if (command.from === undefined) {
-        batch.append({ type: "instance.restarted", data: {} });
-        break;
-      }
-      if (typeof command.from !== "string") throw invalidRestartFrom(`got ${kindOf(command.from)}`);
-      if (command.cut === undefined) throw stepNotFound(command.from, book.instanceId);
-      batch.append({ type: "instance.restarted", data: { from: command.from, cut: command.cut } });
+    case "restart":
+      batch.append(restartRecord(book.instanceId, command.from, () => command.cut));
       break;
-    }
   }
   return batch.finish(state);
 }

@@ -3,9 +3,13 @@ import type { WorkflowDefinition } from "./definition";
 import { DurableMachinesError } from "./errors";
 import { assertPlainJson, MAX_JSON_DEPTH, toJson, type Json } from "./json";
 import type { Book, InstanceState } from "./state";
+import type { CodeState } from "./code/fold";
 
 /** A machine's context holds stored values (each at most MAX_JSON_DEPTH deep) a few levels down, never thousands. */
 const SNAPSHOT_DEPTH = 10 * MAX_JSON_DEPTH;
+
+/** What a store keeps beside the log: a machine's persisted state, or a code-first fold (plain JSON as it is). */
+export type StoredSnapshot = PersistedState | CodeState;
 
 /** A state as stored beside the log: plain JSON that survives any round trip, history states included. */
 export interface PersistedState {

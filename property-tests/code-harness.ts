@@ -350,7 +350,8 @@ export async function execute(scenario: Scenario): Promise<Outcomes> {
         break;
       case "crash": {
         const inFlight = live();
-        if (inFlight.length && (status === "paused" || status === "waitingForPause")) divergentCrash ??= `a crash while ${status} with ${inFlight.map((h) => h.key).join(", ")} in flight`;
+        // A pause also holds a saga: a handler a crash cut off waits for the resume (status says rollingBack meanwhile).
+        if (inFlight.length && (status === "paused" || status === "waitingForPause" || pauseInEffect(log()))) divergentCrash ??= `a crash while paused with ${inFlight.map((h) => h.key).join(", ")} in flight`;
         const timed = inFlight.find((h) => h.timeout !== undefined);
         if (timed) divergentCrash ??= `a crash while ${timed.key}, whose timeout a crash re-arms, was in flight`;
         const before = canonical(await instance.status());

@@ -138,7 +138,7 @@ export async function execute(scenario: Scenario): Promise<Outcome> {
     }
     await flush();
   }
-  return { log: log(), status: await instance.status(), snapshots: storage.snapshots(def.name, INSTANCE), violations };
+  return { log: log(), status: await instance.status(), snapshots: storage.snapshots(def.name, INSTANCE) as PersistedState[], violations };
 }
 
 function expectRefusal(kind: new (...args: never[]) => Error) {

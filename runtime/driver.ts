@@ -1,4 +1,3 @@
-import { monotonicFactory } from "ulid";
 import type { StreamLimits } from "../core/code/streams";
 import { create, decide, type Command, type Decision, type DecideContext, type Effect, type StepOutcome } from "../core/decide";
 import type { Creation } from "../core/creation";
@@ -6,16 +5,14 @@ import type { WorkflowDefinition } from "../core/definition";
 import { fold } from "../core/fold";
 import { errorInfo } from "../core/planner";
 import { isMachineInput, type LogRecord } from "../core/records";
-import { persist, restore } from "../core/snapshot";
+import { persist, restore, type PersistedState } from "../core/snapshot";
 import type { InstanceState } from "../core/state";
 import { nextWake, statusName, statusOf, type InstanceStatus } from "../core/status";
 import type { Clock } from "./clock";
 import type { HostedInstance, InstanceSummaryState } from "./hosted";
-import { FAULT_RETRY_MS, logFault } from "./host-fault";
-import { Expiry } from "./retention";
+import { DriverShell } from "./driver-shell";
 import { runAttempt } from "./step-runner";
 import type { InstanceStore, ReadRange } from "./store";
-import { WakeUp } from "./wake";
 
 /** A durable wake-up, such as a Durable Object's alarm: one at a time, the latest `set` wins. */
 export interface Alarm {
@@ -41,31 +38,21 @@ export interface DriverOptions {
 }
 
 /**
- * Runs one instance over any store and clock: decides each command, appends
- * its records, then carries out its effects. Everything it knows it can
- * rebuild from the store, so dropping a driver loses nothing.
+ * Runs one machine instance over any store and clock: decides each command,
+ * appends its records, then carries out its effects. Everything it knows it
+ * can rebuild from the store, so dropping a driver loses nothing.
  */
-export class InstanceDriver implements HostedInstance {
-  private readonly running = new Map<string, { attempt: number; controller: AbortController; done: Promise<void> }>();
-  private readonly ulid = monotonicFactory();
-  private readonly wakeUp: WakeUp;
-  private readonly expiry: Expiry;
+export class InstanceDriver extends DriverShell<InstanceState> implements HostedInstance {
   private inputsSinceSnapshot = 0;
-  private disposed = false;
-  /** When a driver that met a host fault reloads from its log (host-fault.ts). */
-  private faultRetryAt: number | undefined;
 
   private constructor(
     readonly def: WorkflowDefinition,
-    private readonly store: InstanceStore,
-    private readonly clock: Clock,
-    private readonly options: DriverOptions,
+    store: InstanceStore,
+    clock: Clock,
+    options: DriverOptions,
     private state: InstanceState,
   ) {
-    this.wakeUp = new WakeUp(clock, options.alarm, () => {
-      if (!this.disposed) this.wake();
-    });
-    this.expiry = new Expiry(store);
+    super(store, clock, options);
   }
 
   /** Creates the instance: its first records, then its first steps and timers. */
@@ -88,6 +75,14 @@ export class InstanceDriver implements HostedInstance {
     const driver = new InstanceDriver(def, store, clock, options, undefined as unknown as InstanceState);
     driver.reload();
     return driver;
+  }
+
+  protected get folded(): InstanceState | undefined {
+    return this.state;
+  }
+
+  protected nextWake(): number | undefined {
+    return nextWake(this.state);
   }
 
   /** The state from the log, then the steps a stop cut off started again and the timers armed. */
@@ -143,23 +138,6 @@ export class InstanceDriver implements HostedInstance {
     }
   }
 
-  /** Settles once no step attempt is in flight (new attempts started meanwhile included). */
-  async idle(): Promise<void> {
-    while (this.running.size) await Promise.all([...this.running.values()].map((run) => run.done));
-  }
-
-  idleNow(): boolean {
-    return this.running.size === 0;
-  }
-
-  /** Forgets everything in memory and stops all work, as a crash would. */
-  dispose(): void {
-    this.disposed = true;
-    this.wakeUp.cancel();
-    for (const run of this.running.values()) run.controller.abort(new Error("The instance's host went away."));
-    this.running.clear();
-  }
-
   private resolve(command: Command): Command {
     if (command.type !== "restart" || command.from === undefined) return command;
     // A `from` that is not a key is refused by decide(); the store is only asked about keys.
@@ -167,14 +145,14 @@ export class InstanceDriver implements HostedInstance {
   }
 
   private context(): DecideContext {
-    const now = Math.max(this.clock.now(), this.state?.at ?? 0);
+    const now = this.now();
     return { now, nextId: () => this.ulid(now), stateBefore: (seq) => this.stateBefore(seq) };
   }
 
   private stateBefore(seq: number): InstanceState {
     const snapshot = this.store.snapshot(seq);
     const tail = this.store.read({ after: snapshot?.seq ?? 0, before: seq });
-    return fold(this.def, tail, snapshot && restore(this.def, snapshot), { stateBefore: (cut) => this.stateBefore(cut) });
+    return fold(this.def, tail, snapshot && restore(this.def, snapshot as PersistedState), { stateBefore: (cut) => this.stateBefore(cut) });
   }
 
   /** A write that throws is a host fault: the caller gets the error, and the driver reloads from its log (host-fault.ts). */
@@ -213,50 +191,24 @@ export class InstanceDriver implements HostedInstance {
         }
         break;
       case "step.run": {
-        const controller = new AbortController();
         const { key, attempt } = effect;
-        const settle = (outcome: StepOutcome) => {
-          if (this.disposed || this.running.get(key)?.attempt !== attempt) return;
-          this.running.delete(key);
-          this.command({ type: "step.result", key, attempt, outcome });
-        };
-        // A timeout is recorded when its timer fires, not once promises have settled: a manual clock fires every
-        // timer of one advance before any promise settles, so a timer due later in the same advance would act first.
-        // (The host's own aborts come after the attempt stopped counting, so they settle nothing.)
-        controller.signal.addEventListener(
-          "abort",
-          () => {
-            try {
-              settle({ ok: false, error: errorInfo(controller.signal.reason) });
-            } catch (error) {
-              this.fault(error);
-            }
+        const body = this.def.stepBody(effect.src);
+        const env = this.options.env;
+        const run = runAttempt(
+          attempt,
+          effect.timeoutMs,
+          this.clock,
+          (signal) => body({ input: effect.input, stepId: key, attempt, signal, env }),
+          (outcome) => {
+            if (this.disposed || this.running.get(key)?.attempt !== attempt) return;
+            this.running.delete(key);
+            this.command({ type: "step.result", key, attempt, outcome: outcome.ok ? outcome : { ok: false, error: errorInfo(outcome.error) } });
           },
-          { once: true },
+          (error) => this.fault(error),
         );
-        const done = runAttempt(this.def.stepBody(effect.src), { ...effect, controller, env: this.options.env }, this.clock)
-          .then(settle)
-          .catch((error: unknown) => this.fault(error));
-        this.running.set(key, { attempt, controller, done });
+        this.running.set(key, run);
         break;
       }
     }
   }
-
-  /** A host fault: log it, stop the steps (in memory the instance may be ahead of its log), and reload from the log when the wake-up rings. */
-  private fault(error: unknown): void {
-    if (this.disposed || this.faultRetryAt !== undefined) return;
-    this.faultRetryAt = this.clock.now() + FAULT_RETRY_MS;
-    logFault(this.state.book, error);
-    for (const run of this.running.values()) run.controller.abort(new Error("The instance reloads from its log after a fault."));
-    this.running.clear();
-    this.armWake();
-  }
-
-  private armWake(): void {
-    if (this.disposed) return this.wakeUp.arm(undefined, false);
-    if (this.faultRetryAt !== undefined) return this.wakeUp.arm(this.faultRetryAt, true);
-    this.wakeUp.arm(nextWake(this.state), this.running.size > 0, this.expiry.at(this.state.book.ended, this.state.at));
-  }
-
 }

@@ -4,7 +4,7 @@ import { fold } from "../core/fold";
 import { InspectionStream, type InspectedState } from "../core/inspection";
 import { utf8Length } from "../core/json";
 import type { InstanceState } from "../core/state";
-import { restore } from "../core/snapshot";
+import { restore, type PersistedState } from "../core/snapshot";
 import { MAX_HISTORY_LIMIT, MAX_PAGE_BYTES } from "./client";
 import type { InstanceStore } from "./store";
 
@@ -21,8 +21,8 @@ export const INSPECT_DEFAULT_LIMIT = 100;
  * page at a time so that no more than a page is held.
  */
 export function stateAfter(def: AnyWorkflowDefinition, store: InstanceStore, seq: number): InspectedState | undefined {
-  const snapshot = def.kind === "machine" ? store.snapshot(seq + 1) : undefined;
-  let state: InspectedState | undefined = snapshot && def.kind === "machine" ? restore(def, snapshot) : undefined;
+  const snapshot = store.snapshot(seq + 1);
+  let state: InspectedState | undefined = snapshot && (def.kind === "machine" ? restore(def, snapshot as PersistedState) : (snapshot as CodeState));
   const context = { stateBefore: (cut: number) => stateAfter(def, store, cut - 1) as never };
   for (let after = snapshot?.seq ?? 0; after < seq; ) {
     const page = store.read({ after, before: seq + 1, limit: MAX_HISTORY_LIMIT, bytes: MAX_PAGE_BYTES });
@@ -70,7 +70,7 @@ function newestEvents(stream: InspectionStream, store: InstanceStore, after: num
  * stream, which stands at the newest record, for live records to follow.
  */
 export function openingMessages(def: AnyWorkflowDefinition, store: InstanceStore, end: number): { messages: string[]; stream: InspectionStream } {
-  const snapshotSeq = def.kind === "machine" ? (store.snapshot()?.seq ?? 0) : 0;
+  const snapshotSeq = store.snapshot()?.seq ?? 0;
   const after = Math.max(0, snapshotSeq, end - INSPECT_TAIL_RECORDS);
   const stream = inspectionStreamAfter(def, store, after);
   const tail = newestEvents(stream, store, after, end + 1);

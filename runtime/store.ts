@@ -1,6 +1,6 @@
 import { utf8Length } from "../core/json";
 import type { LogRecord } from "../core/records";
-import type { PersistedState } from "../core/snapshot";
+import type { StoredSnapshot } from "../core/snapshot";
 
 export interface ReadRange {
   after?: number;
@@ -31,8 +31,8 @@ export interface InstanceStore {
   /** Seq of the record where a step key first started, if it ever did. */
   firstStart(key: string): number | undefined;
   /** The newest snapshot with seq below `before` (any, without it). */
-  snapshot(before?: number): PersistedState | undefined;
-  saveSnapshot(state: PersistedState): void;
+  snapshot(before?: number): StoredSnapshot | undefined;
+  saveSnapshot(state: StoredSnapshot): void;
   /** The bytes of streamed step outputs. */
   readonly chunks: ChunkStore;
 }

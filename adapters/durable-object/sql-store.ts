@@ -1,5 +1,5 @@
 import type { LogRecord } from "../../core/records";
-import type { PersistedState } from "../../core/snapshot";
+import type { StoredSnapshot } from "../../core/snapshot";
 import { RECORD_FRAME_BYTES, type InstanceStore, type ReadRange } from "../../runtime/store";
 import { SqlChunkStore } from "./sql-chunks";
 
@@ -86,7 +86,7 @@ export class SqlInstanceStore implements InstanceStore {
   }
 
   /** The newest snapshot before `before`: its parts in order, joined as bytes before decoding (a part may end inside a character). */
-  snapshot(before = Number.MAX_SAFE_INTEGER): PersistedState | undefined {
+  snapshot(before = Number.MAX_SAFE_INTEGER): StoredSnapshot | undefined {
     if (!this.ready) return undefined;
     const parts = this.sql
       .exec<Row>("SELECT bytes FROM snapshot_parts WHERE seq = (SELECT MAX(seq) FROM snapshot_parts WHERE seq < ?) ORDER BY part", Math.min(before, Number.MAX_SAFE_INTEGER))
@@ -99,11 +99,11 @@ export class SqlInstanceStore implements InstanceStore {
       joined.set(part, offset);
       offset += part.length;
     }
-    return JSON.parse(decoder.decode(joined)) as PersistedState;
+    return JSON.parse(decoder.decode(joined)) as StoredSnapshot;
   }
 
   /** Writes the snapshot's parts in the commit of the records it follows, then keeps the newest SNAPSHOTS_KEPT + 1 snapshots. */
-  saveSnapshot(state: PersistedState): void {
+  saveSnapshot(state: StoredSnapshot): void {
     this.writeSnapshot(state.seq, JSON.stringify(state));
     this.sql.exec(
       "DELETE FROM snapshot_parts WHERE seq NOT IN (SELECT DISTINCT seq FROM snapshot_parts ORDER BY seq DESC LIMIT ?)",

@@ -1,12 +1,12 @@
 import type { LogRecord } from "../../core/records";
-import type { PersistedState } from "../../core/snapshot";
+import type { StoredSnapshot } from "../../core/snapshot";
 import { recordBytes, type ChunkStore, type InstanceStore } from "../../runtime/store";
 
 interface StoredInstance {
   workflow: string;
   id: string;
   records: LogRecord[];
-  snapshots: PersistedState[];
+  snapshots: StoredSnapshot[];
   /** Rows of streamed step outputs, by `<key>\0<attempt>`, in order. */
   chunks: Map<string, Uint8Array[]>;
 }
@@ -41,8 +41,8 @@ export class MemoryStorage {
   }
 
   /** Every snapshot an instance has, oldest first. */
-  snapshots(workflow: string, id: string): PersistedState[] {
-    return JSON.parse(JSON.stringify(this.instances.get(MemoryStorage.key(workflow, id))?.snapshots ?? [])) as PersistedState[];
+  snapshots(workflow: string, id: string): StoredSnapshot[] {
+    return JSON.parse(JSON.stringify(this.instances.get(MemoryStorage.key(workflow, id))?.snapshots ?? [])) as StoredSnapshot[];
   }
 
   /** Drops every snapshot, as if none had ever been written. */

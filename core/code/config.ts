@@ -2,7 +2,7 @@ import { toMilliseconds } from "../durations";
 import { show, text } from "../errors";
 import type { Json } from "../json";
 import type { ErrorInfo } from "../records";
-import { retryDelay, type Backoff } from "../retry";
+import { DEFAULT_POLICY, type Backoff, type StepPolicy } from "../retry";
 import type { WorkflowDelayDuration, WorkflowDelayFunction, WorkflowStepConfig, WorkflowStepContext } from "./types";
 
 /**
@@ -25,8 +25,11 @@ export class NonRetryableDelayError extends Error {
 
 const CONFIG_HELP = "See https://developers.cloudflare.com/workflows/build/sleeping-and-retrying/";
 
-/** The defaults of Cloudflare's engine in workerd (its older local engine waits 1 s between retries, not 10). */
-export const DEFAULT_STEP_CONFIG = { retries: { limit: 5, delay: 10_000, backoff: "exponential" as Backoff }, timeout: "10 minutes" as const };
+/** Cloudflare's defaults (DEFAULT_POLICY, shared with machines) as a step's `ctx.config` shows them. */
+export const DEFAULT_STEP_CONFIG = {
+  retries: { limit: DEFAULT_POLICY.limit, delay: DEFAULT_POLICY.delayMs, backoff: DEFAULT_POLICY.backoff },
+  timeout: "10 minutes" as const,
+};
 
 /** Cloudflare's documented limits: step names, steps per instance, sleep length. */
 export const MAX_STEP_NAME = 256;
@@ -36,11 +39,10 @@ export const MAX_SLEEP_MS = 365 * 86_400_000;
 export const DELAY_FUNCTION_MS = 5_000;
 
 export interface ResolvedStepConfig {
-  limit: number;
-  backoff: Backoff;
-  /** Milliseconds, or the user's function of `{ ctx, error }`. */
-  delay: number | WorkflowDelayFunction;
-  timeoutMs: number;
+  /** Attempts, backoff and timeout, as machine steps have them; `delayMs` is unused when `delayFunction` is set. */
+  policy: StepPolicy;
+  /** The user's function of `{ ctx, error }` that picks each retry's delay. */
+  delayFunction?: WorkflowDelayFunction;
   /** What the callback sees as `ctx.config`: defaults filled in, a delay function left out. */
   publicConfig: WorkflowStepContext["config"];
 }
@@ -80,7 +82,7 @@ export function resolveStepConfig(name: string, config: WorkflowStepConfig | und
   if (retries?.backoff !== undefined && !["constant", "linear", "exponential"].includes(retries.backoff)) throw invalid(name);
   if (config?.sensitive !== undefined && config.sensitive !== "output") throw invalid(name);
   const delayFunction = typeof retries?.delay === "function";
-  const delay = retries ? (delayFunction ? (retries.delay as WorkflowDelayFunction) : duration(name, retries.delay, true)) : DEFAULT_STEP_CONFIG.retries.delay;
+  const delayMs = retries && !delayFunction ? duration(name, retries.delay, true) : DEFAULT_POLICY.delayMs;
   // An explicit `backoff: undefined` means constant, as in Cloudflare's engine.
   const backoff: Backoff = retries ? ("backoff" in retries ? (retries.backoff ?? "constant") : DEFAULT_STEP_CONFIG.retries.backoff) : DEFAULT_STEP_CONFIG.retries.backoff;
   const timeout = config?.timeout ?? DEFAULT_STEP_CONFIG.timeout;
@@ -90,7 +92,8 @@ export function resolveStepConfig(name: string, config: WorkflowStepConfig | und
   if (!delayFunction) publicRetries.delay = (retries?.delay as WorkflowDelayDuration | undefined) ?? DEFAULT_STEP_CONFIG.retries.delay;
   const publicConfig: WorkflowStepContext["config"] = { retries: publicRetries, timeout };
   if (config?.sensitive) publicConfig.sensitive = config.sensitive;
-  return { limit, backoff, delay, timeoutMs, publicConfig };
+  const policy: StepPolicy = { limit, delayMs, backoff, timeoutMs };
+  return { policy, ...(delayFunction ? { delayFunction: retries!.delay as WorkflowDelayFunction } : {}), publicConfig };
 }
 
 /** The config of a step that gave none, as its callback sees it. */
@@ -103,13 +106,8 @@ export const DEFAULT_PUBLIC_CONFIG: Json = resolveStepConfig("", undefined).publ
  */
 export function loggedConfig(config: ResolvedStepConfig): { config?: Json } {
   const { retries, ...rest } = config.publicConfig;
-  const shown = { retries: typeof config.delay === "function" ? { ...retries, delay: "[dynamic]" } : retries, ...rest } as Json;
+  const shown = { retries: config.delayFunction ? { ...retries, delay: "[dynamic]" } : retries, ...rest } as Json;
   return JSON.stringify(shown) === JSON.stringify(DEFAULT_PUBLIC_CONFIG) ? {} : { config: shown };
-}
-
-/** The wait before the retry that follows `failures` failed attempts, for a static delay. */
-export function staticRetryDelay(config: ResolvedStepConfig, failures: number): number {
-  return retryDelay({ limit: config.limit, delayMs: config.delay as number, backoff: config.backoff, timeoutMs: config.timeoutMs }, failures);
 }
 
 /** Reads what a delay function returned; anything but a duration fails the step for good, as Cloudflare's engine does. */
