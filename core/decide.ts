@@ -53,15 +53,35 @@ const MAX_FIRINGS_PER_WAKE = 1000;
 
 const CONSEQUENTIAL = new Set(["instance.created", "step.succeeded", "step.failed", "timer.fired", "event.received", "instance.resumed", "instance.restarted", "rollback.started"]);
 
+/** What a batch compares across one record: read before the record is folded, since a fold may change the state in place. */
+interface Seen {
+  rollback: boolean;
+  ended: boolean;
+  /** The id of each armed timer, by its send id. */
+  timers: Map<string, string>;
+}
+
+function seen(book: Book): Seen {
+  return { rollback: book.rollback !== null, ended: book.ended !== null, timers: new Map(Object.values(book.timers).map((timer) => [timer.sendId, timer.id])) };
+}
+
 class Batch {
   readonly records: LogRecord[] = [];
   private readonly actions: ExecutableActionObject[] = [];
+  /** The attempt of each step running before the command. */
+  private readonly wasRunning: Map<string, number>;
 
   constructor(
     private readonly def: WorkflowDefinition,
     public state: InstanceState | undefined,
     private readonly ctx: DecideContext,
-  ) {}
+  ) {
+    this.wasRunning = new Map(
+      Object.values(state?.book.steps ?? {})
+        .filter((entry) => entry.phase === "running")
+        .map((entry) => [entry.key, entry.attempt]),
+    );
+  }
 
   get current(): InstanceState {
     return this.state!;
@@ -69,16 +89,18 @@ class Batch {
 
   append(body: RecordBody): void {
     const before = this.state;
+    const consequential = CONSEQUENTIAL.has(body.type);
+    const was = consequential && before ? seen(before.book) : undefined;
     const record = { ...body, seq: (before?.seq ?? 0) + 1, id: this.ctx.nextId(), at: this.ctx.now } as LogRecord;
     const { state, actions } = applyRecord(this.def, before, record, this.ctx);
     this.records.push(record);
     this.state = state;
     this.actions.push(...actions);
-    if (CONSEQUENTIAL.has(body.type)) this.noteConsequences(before?.book, record);
+    if (consequential) this.noteConsequences(was, record);
   }
 
   /** Writes what the input caused: timers armed or dropped, steps to start, the ending. */
-  private noteConsequences(before: Book | undefined, cause: LogRecord): void {
+  private noteConsequences(before: Seen | undefined, cause: LogRecord): void {
     let after = this.current.book;
     const fired = cause.type === "timer.fired" ? cause.data.id : undefined;
     if (!before?.rollback && after.rollback && cause.type !== "rollback.started") {
@@ -87,10 +109,10 @@ class Batch {
       after = this.current.book;
     }
     for (const timer of Object.values(after.timers)) {
-      if ((before ? get(before.timers, timer.sendId)?.id : undefined) !== timer.id) this.append({ type: "timer.started", data: { id: timer.id, dueAt: timer.dueAt } });
+      if (before?.timers.get(timer.sendId) !== timer.id) this.append({ type: "timer.started", data: { id: timer.id, dueAt: timer.dueAt } });
     }
-    for (const timer of Object.values(before?.timers ?? {})) {
-      if (timer.id !== fired && get(after.timers, timer.sendId)?.id !== timer.id) this.append({ type: "timer.cancelled", data: { id: timer.id } });
+    for (const [sendId, id] of before?.timers ?? []) {
+      if (id !== fired && get(after.timers, sendId)?.id !== id) this.append({ type: "timer.cancelled", data: { id } });
     }
     if (!after.paused) {
       for (const entry of Object.values(after.steps)) {
@@ -105,13 +127,9 @@ class Batch {
     if (!before?.ended && after.ended?.status === "errored") this.append({ type: "instance.errored", data: { error: after.ended.error } });
   }
 
-  finish(initial: InstanceState | undefined): Decision {
+  finish(): Decision {
     const effects: Effect[] = [];
-    const wasRunning = new Map(
-      Object.values(initial?.book.steps ?? {})
-        .filter((entry) => entry.phase === "running")
-        .map((entry) => [entry.key, entry.attempt]),
-    );
+    const { wasRunning } = this;
     const steps = this.current.book.steps;
     for (const [key, attempt] of wasRunning) {
       const entry = get(steps, key);
@@ -131,7 +149,7 @@ class Batch {
 export function create(def: WorkflowDefinition, instanceId: string, creation: Creation, ctx: DecideContext): Decision {
   const batch = new Batch(def, undefined, ctx);
   batch.append(createdRecord(def, instanceId, creation));
-  return batch.finish(undefined);
+  return batch.finish();
 }
 
 function stepResult(def: WorkflowDefinition, batch: Batch, command: Extract<Command, { type: "step.result" }>, now: number): void {
@@ -220,5 +238,5 @@ export function decide(def: WorkflowDefinition, state: InstanceState, command: C
       batch.append(restartRecord(book.instanceId, command.from, () => command.cut));
       break;
   }
-  return batch.finish(state);
+  return batch.finish();
 }

@@ -190,3 +190,10 @@ export class NonRetryableError extends Error {
     this.name = name;
   }
 }
+
+/** What every fold throws for a log this engine could not have written. */
+export class CorruptLogError extends DurableMachinesError {
+  constructor(message: string) {
+    super("log.corrupt", `${message} The log was written by something other than this engine, or records were lost.`);
+  }
+}

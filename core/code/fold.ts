@@ -4,6 +4,7 @@ import type { CronFiring } from "../schedule";
 import type { Ending } from "../state";
 import type { StoredStream } from "./streams";
 import { jsonCopy } from "./structured";
+import { CorruptLogError } from "../errors";
 import { get, has, put } from "../table";
 
 /** A streamed output is where its rows are, under the step's key and the `attempt` that wrote them. */
@@ -118,17 +119,20 @@ function fresh(book: CodeBook): CodeBook {
 }
 
 /**
- * Folds one record into the state, in place, and returns it. Unlike a
- * machine's book, a code-first book keeps every step's result and grows with
- * the run: copying it for each record made a 2,000-step run quadratic (0.4 ms
- * a record by the end, measured). The fold owns its state; `foldCode` always
- * starts a fresh one, so nothing else can see it change. Deterministic: the
- * result depends only on the records, and the records a code-first run
- * writes are its whole truth, its ending included.
+ * Folds one record into the state and returns the state after it. The one
+ * rule of every fold here (docs/architecture.md, "Folds"): a fold owns the
+ * state it is given, may change it in place, and returns the next; nobody
+ * reads a state after handing it to a fold, and whoever compares before and
+ * after reads what it compares first. This one changes the state in place:
+ * a code-first book keeps every step's result and grows with the run, and
+ * copying it for each record made a 2,000-step run quadratic (0.4 ms a
+ * record by the end, measured). Deterministic: the result depends only on
+ * the records, and the records a code-first run writes are its whole truth,
+ * its ending included.
  */
 export function applyCodeRecord(state: CodeState | undefined, record: LogRecord, context: CodeFoldContext): CodeState {
   if (!state) {
-    if (record.type !== "instance.created") throw new Error(`A code-first log starts with ${record.type}, not instance.created.`);
+    if (record.type !== "instance.created") throw new CorruptLogError(`The log starts with ${record.type} at seq ${record.seq}, not instance.created.`);
     const { workflow, instanceId, definitionHash, params, schedule } = record.data;
     const book: CodeBook = {
       workflow,
@@ -153,6 +157,7 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
     };
     return { seq: record.seq, at: record.at, book };
   }
+  if (record.type === "instance.created") throw new CorruptLogError(`A second instance.created at seq ${record.seq}.`);
   let book = state.book;
   if (record.type === "instance.restarted") {
     // Cloudflare keeps what started before the step restarted from, and drops every buffered event.
@@ -292,7 +297,7 @@ export function foldCode(records: readonly LogRecord[], from?: CodeState, contex
   const ctx: CodeFoldContext = context ?? { stateBefore: (seq) => foldCode(records.filter((r) => r.seq < seq)) };
   let state = from;
   for (const record of records) state = applyCodeRecord(state, record, ctx);
-  if (!state) throw new Error("The log is empty.");
+  if (!state) throw new CorruptLogError("The log is empty.");
   return state;
 }
 
