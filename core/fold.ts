@@ -5,6 +5,7 @@ import type { LogRecord, RecordBody } from "./records";
 import { begin, deliver, type Delivery } from "./planner";
 import { compensationSettled, fail, rememberOutput, rememberStart } from "./compensation";
 import type { Book, InstanceState } from "./state";
+import { backoff, shiftRetries } from "./pause";
 import { get, has, put } from "./table";
 
 export interface FoldContext {
@@ -207,9 +208,7 @@ export function applyRecord(def: WorkflowDefinition, state: InstanceState | unde
             const entry = get(draft.steps, record.data.key);
             if (!entry || entry.attempt !== record.data.attempt || entry.phase !== "running") break;
             entry.failures += 1;
-            // Paused time does not count: a retry scheduled during a pause starts its delay at the pause, so that resuming shifts it to resume + delay.
-            const pausedFor = draft.paused ? record.at - draft.paused.at : 0;
-            if (record.data.retryAt !== undefined) Object.assign(entry, { phase: "backoff", retryAt: record.data.retryAt - pausedFor });
+            if (record.data.retryAt !== undefined) Object.assign(entry, backoff(record.data.retryAt, draft.paused, record.at));
             break;
           }
           case "step.succeeded":
@@ -247,7 +246,7 @@ export function applyRecord(def: WorkflowDefinition, state: InstanceState | unde
             const deferred = draft.paused.deferred;
             draft.paused = null;
             for (const timer of Object.values(draft.timers)) timer.dueAt += shift;
-            for (const entry of Object.values(draft.steps)) if (entry.retryAt !== undefined) entry.retryAt += shift;
+            shiftRetries(draft.steps, shift);
             for (const input of deferred) if (!draft.ended) move(feed(def, draft, machine, input, record.at));
             break;
           }

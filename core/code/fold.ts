@@ -5,6 +5,7 @@ import type { Ending } from "../state";
 import type { StoredStream } from "./streams";
 import { jsonCopy } from "./structured";
 import { CorruptLogError } from "../errors";
+import { backoff, shiftRetries } from "../pause";
 import { get, has, put } from "../table";
 
 /** A streamed output is where its rows are, under the step's key and the `attempt` that wrote them. */
@@ -111,7 +112,7 @@ function firstStart(book: CodeBook, key: string, seq: number): void {
 function shiftDeadlines(book: CodeBook, by: number): void {
   for (const sleep of Object.values(book.sleeps)) if (!sleep.done) sleep.dueAt += by;
   for (const wait of Object.values(book.waits)) if (!wait.outcome) wait.dueAt += by;
-  for (const step of Object.values(book.steps)) if (step.retryAt !== undefined) step.retryAt += by;
+  shiftRetries(book.steps, by);
 }
 
 function fresh(book: CodeBook): CodeBook {
@@ -183,8 +184,7 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
         const step = get(draft.steps, record.data.key);
         if (!step || step.attempt !== record.data.attempt || step.phase !== "running") break;
         step.failures += 1;
-        const pausedFor = draft.paused ? record.at - draft.paused.at : 0;
-        if (record.data.retryAt !== undefined) Object.assign(step, { phase: "backoff", retryAt: record.data.retryAt - pausedFor });
+        if (record.data.retryAt !== undefined) Object.assign(step, backoff(record.data.retryAt, draft.paused, record.at));
         break;
       }
       case "step.succeeded":
