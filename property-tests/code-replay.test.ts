@@ -13,7 +13,7 @@ import { canonical, formatLog } from "./harness";
  */
 /*
  * Engine bugs these properties found at commit 6205e70 (runtime/code-driver.ts before the pure kernel), each shrunk
- * to a case in "counterexamples the properties shrank to" below; the properties fail until they are fixed:
+ * to a case in "counterexamples the properties shrank to" below; all five are fixed by the kernel (core/code/decide.ts):
  * A. restart() or restart({ from }) while a step's attempt runs: the new run starts the same key at the same attempt,
  *    and the abort of the old attempt is recorded as the new one's failure ("The instance stopped this step."), whose
  *    body then begins after that failure is in the log (properties 1, 6).
@@ -55,7 +55,7 @@ function settledSequence(log: readonly LogRecord[]): string[] {
 }
 
 describe("code-first replay properties (fast-check, seeded)", () => {
-  // At 6205e70 bug A breaks this on some seeds, and always on its counterexamples below (see the top of this file).
+  // Bug A (top of this file) broke this on some seeds.
   it("1. no recorded step runs again: no body is entered after its key's result is in the current run's log, whatever crashes happen", async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArbitrary({ withCrashes: true }), async (scenario) => {
@@ -66,7 +66,7 @@ describe("code-first replay properties (fast-check, seeded)", () => {
     );
   });
 
-  // Fails at 6205e70: bugs B, C and D (see the top of this file).
+  // Bugs B, C and D (top of this file) broke this.
   it("2. crashes change nothing: without its crashes a schedule ends in the same status and output and settles the same steps with the same results", async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArbitrary({ withCrashes: true }), async (scenario) => {
@@ -83,7 +83,7 @@ describe("code-first replay properties (fast-check, seeded)", () => {
     );
   });
 
-  // Fails at 6205e70: bugs B, C and D (see the top of this file).
+  // Bugs B, C and D (top of this file) broke this.
   it("3. the log is well formed: dense seq, one creation, results after their own start, attempts one by one, one ending per run, rollbacks newest first and once", async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArbitrary({ withCrashes: true }), async (scenario) => {
@@ -114,7 +114,7 @@ describe("code-first replay properties (fast-check, seeded)", () => {
     );
   });
 
-  // Fails at 6205e70: bugs A and E (see the top of this file).
+  // Bugs A and E (top of this file) broke this.
   it("6. errors come from the program: every error the log records was raised by a step body, a timeout, a sleepUntil into the past or run() itself", async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArbitrary({ withCrashes: true }), async (scenario) => {
