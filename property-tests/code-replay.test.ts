@@ -26,6 +26,11 @@ import { canonical, formatLog } from "./harness";
  *    saga at all (properties 3, 2).
  * E. a restart while a rollback handler runs: the old saga still counts as under way, so the new run's first step is
  *    refused with "Cannot execute steps during rollback phase" and the instance ends errored (property 6).
+ * Found later, with PROPERTY_SEED=random, in the first version of the kernel, and fixed:
+ * F. a crash during a terminate's rollback: the replay of run() completed (an event had answered its wait), and its
+ *    ending was taken while the saga waited to resume (seed 2057317986, property 3).
+ * G. a rollback handler's retry was never woken: a retry of a step the saga had stopped was due earlier, and what a
+ *    wake leaves due hid every later deadline (seed 1229737908, property 2).
  */
 const SEED = process.env.PROPERTY_SEED === "random" ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.PROPERTY_SEED ?? 20261125);
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 1000);
@@ -164,6 +169,22 @@ const COUNTEREXAMPLES: [string, Scenario][] = [
     },
   ],
   ["E: restart({ from }) while a rollback handler runs", { program: { instructions: [{ kind: "do", step: undone }], ending: "throw" }, ops: [{ op: "settle", pick: 0, outcome: "ok" }, { op: "restartFrom", pick: 0 }], snapshotEvery: 1 }],
+  [
+    "F: a crash during a terminate's rollback, then the replay of run() completes",
+    {
+      program: { instructions: [{ kind: "try", step: undone }, { kind: "wait", name: "w", type: "go", timeout: 1000, caught: false }], ending: "return" },
+      ops: [{ op: "settle", pick: 0, outcome: "ok" }, { op: "terminate", rollback: true }, { op: "event", type: "go", payload: 0 }, { op: "crash" }],
+      snapshotEvery: 1,
+    },
+  ],
+  [
+    "G: a handler's retry behind a retry of a step the saga stopped",
+    {
+      program: { instructions: [{ kind: "all", steps: [step(), { ...undone, limit: 1 }] }], ending: "return" },
+      ops: [{ op: "settle", pick: 3, outcome: "fail" }, { op: "terminate", rollback: true }, { op: "settle", pick: 0, outcome: "fail" }, { op: "advance", ms: 300 }, { op: "crash" }, { op: "settle", pick: 0, outcome: "ok" }],
+      snapshotEvery: 1,
+    },
+  ],
 ];
 
 describe("counterexamples the properties shrank to", () => {

@@ -157,11 +157,10 @@ export class CodeDriver extends DriverShell<CodeState> implements HostedInstance
   }
 
   protected nextWake(): number | undefined {
-    const at = nextCodeWake(this.kernel.state.book);
     // What wake() found due and left is what only the replay of run() can take up (a retry whose step it has not
     // reached yet, a saga it has not resumed yet), and it does so as it gets there: waking again for it would do
     // nothing, and on a manual clock, whose timers fire before any promise settles, would do it forever.
-    return this.waking && at !== undefined && at <= this.now() ? undefined : at;
+    return nextCodeWake(this.kernel.state.book, this.waking ? this.now() : undefined);
   }
 
   protected override stopAfterFault(): void {

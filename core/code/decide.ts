@@ -369,10 +369,12 @@ function rollbackResult(batch: CodeBatch, command: Extract<CodeCommand, { type: 
   endSaga(batch);
 }
 
-/** Only a live pass ends the run: not an older one, nor one that only reads the log, nor one a saga has taken over. */
+/**
+ * Only a live pass ends the run: not an older one, nor one that only reads the log, nor one a saga has taken over,
+ * whether it runs or the log has it under way and waits for the replay to resume it.
+ */
 function endsTheRun(batch: CodeBatch, pass: number): boolean {
-  const { session } = batch;
-  return pass === session.pass && !session.readOnly && !session.saga && !batch.book.ended;
+  return pass === batch.session.pass && !readOnly(batch) && !batch.session.saga && !batch.book.ended;
 }
 
 function runCompleted(batch: CodeBatch, command: Extract<CodeCommand, { type: "run.completed" }>): void {
@@ -391,13 +393,11 @@ function runCompleted(batch: CodeBatch, command: Extract<CodeCommand, { type: "r
 /** An error escaped run(): undo the started steps that have rollback handlers, newest first, then end errored. */
 function runFailed(batch: CodeBatch, command: Extract<CodeCommand, { type: "run.failed" }>): void {
   if (!endsTheRun(batch, command.pass)) return;
-  const { rollback } = batch.book;
-  if (!rollback && !rollbackPlan(batch).length) {
+  if (!rollbackPlan(batch).length) {
     batch.append({ type: "instance.errored", data: { error: command.error } });
     return;
   }
-  // A saga the log has under way (the replay after a load threw again) goes on as it began.
-  startSaga(batch, rollback?.error ?? command.error, rollback?.trigger ?? "error");
+  startSaga(batch, command.error, "error");
 }
 
 function wake(batch: CodeBatch): void {

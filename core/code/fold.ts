@@ -301,14 +301,19 @@ export function foldCode(records: readonly LogRecord[], from?: CodeState, contex
   return state;
 }
 
-/** When the host must wake the instance next: the earliest sleep, event timeout or retry. */
-export function nextCodeWake(book: CodeBook): number | undefined {
+/**
+ * When the host must wake the instance next: the earliest sleep, event timeout, step retry (none while a saga runs:
+ * it stopped those steps) or rollback handler's retry, after `after` if given (what a wake left due is taken up by
+ * the replay of run() as it gets there, and must not hide what comes later).
+ */
+export function nextCodeWake(book: CodeBook, after = -Infinity): number | undefined {
   if (book.ended || book.paused) return undefined;
+  const saga = book.rollback && !book.rollback.finished ? book.rollback : undefined;
   const times = [
     ...Object.values(book.sleeps).filter((s) => !s.done).map((s) => s.dueAt),
     ...Object.values(book.waits).filter((w) => !w.outcome).map((w) => w.dueAt),
-    ...Object.values(book.steps).flatMap((s) => (s.phase === "backoff" && s.retryAt !== undefined ? [s.retryAt] : [])),
-    ...(book.rollback && !book.rollback.finished ? Object.values(book.rollback.attempts).flatMap((a) => (a.retryAt === undefined ? [] : [a.retryAt])) : []),
-  ];
+    ...(saga ? [] : Object.values(book.steps).flatMap((s) => (s.phase === "backoff" && s.retryAt !== undefined ? [s.retryAt] : []))),
+    ...(saga ? Object.values(saga.attempts).flatMap((a) => (a.retryAt === undefined ? [] : [a.retryAt])) : []),
+  ].filter((at) => at > after);
   return times.length ? Math.min(...times) : undefined;
 }
