@@ -271,8 +271,8 @@ describe("code-first kernel properties (fast-check, seeded)", () => {
     );
   });
 
-  // Fails until two refusals stop changing the session: see "BUG" in core/code/decide.test.ts (the step limit counts
-  // the refused call; sleepUntil in the past takes its key).
+  // Found two refusals that changed the session in the first kernel (the step limit counted the refused call; a
+  // sleepUntil in the past took its key); core/code/decide.test.ts keeps both.
   it("c. a refusal writes nothing and leaves the state and the session as they were", () => {
     fc.assert(
       fc.property(opsArbitrary, (ops) => {

@@ -217,7 +217,7 @@ describe("code-first kernel: refusals throw a typed error and change nothing", (
     fatal(h.refuse({ type: "sleep.until", pass: h.pass, name: "s", at: Number.NaN }), /needs a Date or epoch milliseconds/);
   });
 
-  // BUG (reported to the lead): the refusal counts the call (session.steps) before it throws, so the session changes.
+  // The first kernel counted the refused call (session.steps) before it threw.
   it("the step limit reached: WorkflowFatalError with Cloudflare's message", () => {
     const h = host({ stepLimit: 2 });
     h.step("a");
@@ -225,8 +225,7 @@ describe("code-first kernel: refusals throw a typed error and change nothing", (
     fatal(h.refuse({ type: "step.call", pass: h.pass, name: "c", call: call() }), "The limit of 2 steps has been reached.");
   });
 
-  // BUG (reported to the lead): the refusal takes the key (`sleep:s-1`) before it throws, so the session changes and
-  // the next sleepUntil("s") of the same pass gets `sleep:s-2`.
+  // The first kernel took the key (`sleep:s-1`) before it threw, so the next sleepUntil("s") of the pass got `sleep:s-2`.
   it("sleepUntil a time in the past: Cloudflare's Error", () => {
     const h = host();
     const error = h.refuse({ type: "sleep.until", pass: h.pass, name: "s", at: h.now - 1 }) as Error;

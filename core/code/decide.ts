@@ -157,12 +157,11 @@ function endPass(kernel: CodeKernel): void {
   kernel.session = { ...freshSession(pass + 1), handlers, running, saga };
 }
 
-/** The next key of a `<kind>:<name>` in this pass. */
-function nextKey(session: CodeSession, kind: "do" | "sleep" | "waitForEvent", name: string): { key: string; count: number } {
+/** The next key of a `<kind>:<name>` in this pass; `take()` counts it, once the call is accepted (a refused call is not counted). */
+function nextKey(session: CodeSession, kind: "do" | "sleep" | "waitForEvent", name: string): { key: string; count: number; take(): void } {
   const counted = `${kind}:${name}`;
   const count = (session.counts.get(counted) ?? 0) + 1;
-  session.counts.set(counted, count);
-  return { key: `${counted}-${count}`, count };
+  return { key: `${counted}-${count}`, count, take: () => void session.counts.set(counted, count) };
 }
 
 /**
@@ -197,10 +196,12 @@ function stepCall(batch: CodeBatch, command: Extract<CodeCommand, { type: "step.
   if (!callable(batch.kernel, command.pass)) return undefined;
   assertStepName(command.name);
   const { session } = batch;
-  if (++session.steps > batch.ctx.stepLimit) {
+  if (session.steps + 1 > batch.ctx.stepLimit) {
     throw new WorkflowFatalError(`The limit of ${batch.ctx.stepLimit} steps has been reached. This limit can be changed in your worker configuration.`);
   }
-  const { key, count } = nextKey(session, "do", command.name);
+  session.steps += 1;
+  const { key, count, take } = nextKey(session, "do", command.name);
+  take();
   if (command.handler) session.handlers.set(key, { name: command.name, count, ...command.handler });
   if (has(batch.book.results, key)) return key;
   session.calls.set(key, { name: command.name, count, ...command.call });
@@ -213,9 +214,11 @@ function sleep(batch: CodeBatch, pass: number, name: string, dueAt: number, refu
   assertStepName(name);
   if (!Number.isFinite(dueAt)) throw new WorkflowFatalError(`sleepUntil("${name}") needs a Date or epoch milliseconds.`);
   if (dueAt - batch.ctx.now > MAX_SLEEP_MS) throw new WorkflowFatalError(`Sleep "${name}" is longer than the 365-day limit.`);
-  const { key } = nextKey(batch.session, "sleep", name);
-  if (has(batch.book.sleeps, key) || readOnly(batch)) return key;
-  if (refusePast && dueAt < batch.ctx.now) throw new Error("You can't sleep until a time in the past, time-traveler");
+  const { key, take } = nextKey(batch.session, "sleep", name);
+  const recorded = has(batch.book.sleeps, key);
+  if (!recorded && refusePast && dueAt < batch.ctx.now) throw new Error("You can't sleep until a time in the past, time-traveler");
+  take();
+  if (recorded || readOnly(batch)) return key;
   batch.append({ type: "timer.started", data: { id: key, dueAt } });
   return key;
 }
@@ -225,7 +228,8 @@ function wait(batch: CodeBatch, command: Extract<CodeCommand, { type: "wait" }>)
   assertStepName(command.name);
   assertEventType(command.eventType);
   const ms = command.timeoutMs ?? DEFAULT_WAIT_MS;
-  const { key } = nextKey(batch.session, "waitForEvent", command.name);
+  const { key, take } = nextKey(batch.session, "waitForEvent", command.name);
+  take();
   if (has(batch.book.waits, key) || readOnly(batch)) return key;
   batch.append({ type: "wait.started", data: { key, type: command.eventType, dueAt: batch.ctx.now + ms, timeoutMs: ms } });
   return key;
@@ -370,34 +374,37 @@ function rollbackResult(batch: CodeBatch, command: Extract<CodeCommand, { type: 
 }
 
 /**
- * Only a live pass ends the run: not an older one, nor one that only reads the log, nor one a saga has taken over,
- * whether it runs or the log has it under way and waits for the replay to resume it.
+ * run() ended, in this pass. A saga the log has under way (after a load) goes on now: the replay went as far as the
+ * log takes it, so its handlers are registered. Otherwise only a live pass ends the run: not an older one, nor one
+ * that only reads the log, nor one a saga has taken over.
  */
-function endsTheRun(batch: CodeBatch, pass: number): boolean {
-  return pass === batch.session.pass && !readOnly(batch) && !batch.session.saga && !batch.book.ended;
+function runEnded(batch: CodeBatch, pass: number, end: () => void): void {
+  const { session, book } = batch;
+  if (pass !== session.pass || session.saga || book.ended) return;
+  if (book.rollback && !book.rollback.finished) return startSaga(batch, book.rollback.error, book.rollback.trigger);
+  if (!session.readOnly) end();
 }
 
 function runCompleted(batch: CodeBatch, command: Extract<CodeCommand, { type: "run.completed" }>): void {
-  if (!endsTheRun(batch, command.pass)) return;
-  let data: { output?: Json; meta?: Json };
-  try {
-    const structured = toStructured(command.output, "the workflow's output");
-    data = structured === undefined ? {} : { output: structured.json, ...(structured.meta === undefined ? {} : { meta: structured.meta }) };
-  } catch (error) {
-    batch.append({ type: "instance.errored", data: { error: errorInfo(error) } });
-    return;
-  }
-  batch.append({ type: "instance.completed", data });
+  runEnded(batch, command.pass, () => {
+    let data: { output?: Json; meta?: Json };
+    try {
+      const structured = toStructured(command.output, "the workflow's output");
+      data = structured === undefined ? {} : { output: structured.json, ...(structured.meta === undefined ? {} : { meta: structured.meta }) };
+    } catch (error) {
+      batch.append({ type: "instance.errored", data: { error: errorInfo(error) } });
+      return;
+    }
+    batch.append({ type: "instance.completed", data });
+  });
 }
 
 /** An error escaped run(): undo the started steps that have rollback handlers, newest first, then end errored. */
 function runFailed(batch: CodeBatch, command: Extract<CodeCommand, { type: "run.failed" }>): void {
-  if (!endsTheRun(batch, command.pass)) return;
-  if (!rollbackPlan(batch).length) {
-    batch.append({ type: "instance.errored", data: { error: command.error } });
-    return;
-  }
-  startSaga(batch, command.error, "error");
+  runEnded(batch, command.pass, () => {
+    if (rollbackPlan(batch).length) startSaga(batch, command.error, "error");
+    else batch.append({ type: "instance.errored", data: { error: command.error } });
+  });
 }
 
 function wake(batch: CodeBatch): void {
