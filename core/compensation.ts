@@ -2,6 +2,7 @@ import type { WorkflowDefinition } from "./definition";
 import type { Json } from "./json";
 import type { ErrorInfo } from "./records";
 import type { Book } from "./state";
+import { undoOrder } from "./saga";
 import { get, put } from "./table";
 
 /**
@@ -12,7 +13,6 @@ import { get, put } from "./table";
  * and a compensation that fails for good stops the chain. The instance keeps
  * its original ending. All of it is folded from the log, like the rest.
  */
-export const TERMINATED_FOR_ROLLBACK: ErrorInfo = { name: "Terminated", message: "Instance terminated during rollback" };
 
 export function rememberStart(def: WorkflowDefinition, book: Book, key: string): void {
   const entry = get(book.steps, key);
@@ -36,7 +36,8 @@ export function fail(def: WorkflowDefinition, book: Book, error: ErrorInfo, trig
     book.ended = trigger === "error" ? { status: "errored", error } : { status: "terminated" };
     return;
   }
-  book.rollback = { trigger, error, queue: book.compensable.map((c) => c.key).reverse() };
+  const started = new Map(book.compensable.map((c, order) => [c.key, order]));
+  book.rollback = { trigger, error, queue: undoOrder(started.keys(), (key) => started.get(key)) };
   nextCompensation(def, book);
 }
 

@@ -1,6 +1,6 @@
 import type { ExecutableActionObject } from "xstate";
 import type { WorkflowDefinition } from "./definition";
-import { TERMINATED_FOR_ROLLBACK } from "./compensation";
+import { TERMINATED_FOR_ROLLBACK } from "./saga";
 import { createdRecord, type Creation } from "./creation";
 import { applyRecord, type FoldContext } from "./fold";
 import { toJson, type Json } from "./json";

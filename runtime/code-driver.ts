@@ -1,5 +1,5 @@
 import { assertStepName, loggedConfig, resolveStepConfig, WorkflowFatalError, type ResolvedStepConfig } from "../core/code/config";
-import { callable, createCode, decideCode, loadedKernel, needsRetryDelay, TERMINATED, type AttemptOutcome, type CodeCommand, type CodeDecision, type CodeKernel } from "../core/code/decide";
+import { callable, createCode, decideCode, loadedKernel, needsRetryDelay, type AttemptOutcome, type CodeCommand, type CodeDecision, type CodeKernel } from "../core/code/decide";
 import type { CodeWorkflowDefinition } from "../core/code/definition";
 import { foldCode, nextCodeWake, storedStreams, type CodeState, type StepResult } from "../core/code/fold";
 import { toRunError } from "../core/code/run-errors";
@@ -15,6 +15,7 @@ import { errorInfo } from "../core/planner";
 import type { ErrorInfo, LogRecord } from "../core/records";
 import { redacted } from "../core/records";
 import type { InstanceStatus } from "../core/status";
+import { TERMINATED_FOR_ROLLBACK } from "../core/saga";
 import { get } from "../core/table";
 import type { Clock } from "./clock";
 import { retryDelayOf } from "./delay-function";
@@ -440,7 +441,7 @@ export class CodeDriver extends DriverShell<CodeState> implements HostedInstance
     const argument = {
       ctx: { step: { name: handler.name, count: handler.count }, attempt: get(book.attempts, key) ?? 1, config: fn.forward },
       // Cloudflare hands a terminate's handlers a plain Error: its "Terminated" name is lost on the way.
-      error: saga.trigger === "terminate" ? new Error(TERMINATED.message) : toRunError(saga.error),
+      error: saga.trigger === "terminate" ? new Error(TERMINATED_FOR_ROLLBACK.message) : toRunError(saga.error),
       output: result?.ok ? this.outputOf(key, result) : undefined,
       stepName: `${handler.name}-${handler.count}`,
     };

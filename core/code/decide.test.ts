@@ -4,7 +4,8 @@ import type { LogRecord } from "../records";
 import { DEFAULT_RETENTION } from "../retention";
 import type { StepPolicy } from "../retry";
 import { WorkflowFatalError } from "./config";
-import { createCode, decideCode, loadedKernel, needsRetryDelay, TERMINATED, type CodeCommand, type CodeDecision, type CodeKernel } from "./decide";
+import { createCode, decideCode, loadedKernel, needsRetryDelay, type CodeCommand, type CodeDecision, type CodeKernel } from "./decide";
+import { TERMINATED_FOR_ROLLBACK } from "../saga";
 import { foldCode } from "./fold";
 import { codeStatusName } from "./status";
 
@@ -461,7 +462,7 @@ describe("code-first kernel: endings, terminate and the saga", () => {
     h.step("plain");
     const started = h.send({ type: "terminate", rollback: true });
     expect(types(started)).toEqual(["rollback.started", "rollback.step.started"]);
-    expect(started.records[0]!.data).toEqual({ error: TERMINATED, trigger: "terminate" });
+    expect(started.records[0]!.data).toEqual({ error: TERMINATED_FOR_ROLLBACK, trigger: "terminate" });
     expect(started.effects).toEqual([
       { type: "steps.stop", reason: "The instance is rolling back." },
       { type: "rollback.run", key: "do:c-1", attempt: 1, timeoutMs: 60_000 },

@@ -6,6 +6,7 @@ import { errorInfo } from "../planner";
 import type { ErrorInfo, LogRecord, RecordBody, RecordData } from "../records";
 import { cannotResume, cannotTerminate, eventRecord } from "../refusals";
 import { restartRecord } from "../restart";
+import { TERMINATED_FOR_ROLLBACK, undoOrder } from "../saga";
 import { isNonRetryable, retryDelay } from "../retry";
 import { get, has } from "../table";
 import { assertStepName, MAX_SLEEP_MS, WorkflowFatalError } from "./config";
@@ -95,8 +96,6 @@ export interface CodeDecision {
   key?: string;
 }
 
-/** What a handler is told when a terminate asked for the rollback. */
-export const TERMINATED: ErrorInfo = { name: "Terminated", message: "Instance terminated during rollback" };
 
 class CodeBatch {
   readonly records: LogRecord[] = [];
@@ -306,12 +305,11 @@ function stepResult(batch: CodeBatch, command: Extract<CodeCommand, { type: "ste
   pauseOnceIdle(batch);
 }
 
-/** Started steps with a handler, not yet rolled back, in reverse order of their first start (Cloudflare's order). */
+/** Started steps with a handler, not yet rolled back, in the saga's order (core/saga.ts). */
 function rollbackPlan(batch: CodeBatch): string[] {
   const { firstStarted, rollback } = batch.book;
-  return [...batch.session.handlers.keys()]
-    .filter((key) => has(firstStarted, key) && !rollback?.done.includes(key))
-    .sort((a, b) => get(firstStarted, b)! - get(firstStarted, a)!);
+  const undoable = [...batch.session.handlers.keys()].filter((key) => !rollback?.done.includes(key));
+  return undoOrder(undoable, (key) => get(firstStarted, key));
 }
 
 /** Starts (or goes on with) the saga: run() gets no more answers, what runs stops, and the first handler starts. */
@@ -496,7 +494,7 @@ export function decideCode(kernel: CodeKernel, command: CodeCommand, ctx: CodeDe
       if (book.ended) throw cannotTerminate(book.instanceId, book.ended.status);
       // A saga already under way is cut short by a terminate, whatever it asks.
       if (command.rollback && !kernel.session.saga && (book.rollback || rollbackPlan(batch).length)) {
-        startSaga(batch, TERMINATED, "terminate");
+        startSaga(batch, TERMINATED_FOR_ROLLBACK, "terminate");
         break;
       }
       batch.stopAll("The instance stopped this step.");
