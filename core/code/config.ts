@@ -54,7 +54,7 @@ export function assertStepName(name: unknown): asserts name is string {
   }
 }
 
-function invalid(name: string): WorkflowFatalError {
+export function invalid(name: string): WorkflowFatalError {
   return new WorkflowFatalError(`Step config for "${name}" is in a invalid format. ${CONFIG_HELP}`);
 }
 

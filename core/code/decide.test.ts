@@ -562,3 +562,42 @@ describe("code-first kernel: restart and recovery", () => {
     expect(h.send({ type: "saga.resume" }).effects).toEqual([{ type: "rollback.run", key: "do:a-1", attempt: 2, timeoutMs: 60_000 }]);
   });
 });
+
+describe("what a client across a wire sends is checked by the kernel, refused with a message and nothing changed", () => {
+  const INVALID = /Step config for "a" is in a invalid format/;
+
+  it.each([
+    ["a negative retry limit", call({ limit: -1 })],
+    ["a fractional retry limit", call({ limit: 1.5 })],
+    ["an unknown backoff", call({ backoff: "sometimes" as never })],
+    ["a zero timeout", call({ timeoutMs: 0 })],
+    ["a delay that is not a number", call({ delayMs: Number.NaN })],
+    ["a delayFunction flag that is not a boolean", { ...call(), delayFunction: "yes" as never }],
+    ["a logged config with another key", { ...call(), logged: { config: {}, extra: 1 } as never }],
+    ["no policy at all", { delayFunction: false, logged: {}, sensitive: false } as never],
+  ])("a step call with %s", (_, bad) => {
+    const h = host();
+    fatal(h.refuse({ type: "step.call", pass: h.pass, name: "a", call: bad }), INVALID);
+    // The same call, well formed, is then the first occurrence: the refusal took no key.
+    expect(h.step("a").effects).toEqual([expect.objectContaining({ type: "step.run", key: "do:a-1", attempt: 1 })]);
+  });
+
+  it("a rollback handler with an invalid policy", () => {
+    const h = host();
+    fatal(h.refuse({ type: "step.call", pass: h.pass, name: "a", call: call(), handler: call({ limit: -2 }) }), INVALID);
+  });
+
+  it.each([
+    ["negative", -5],
+    ["not a number", Number.NaN],
+    ["infinite", Number.POSITIVE_INFINITY],
+  ])("a sleep whose duration is %s", (_, ms) => {
+    const h = host();
+    fatal(h.refuse({ type: "sleep", pass: h.pass, name: "nap", ms }), 'The duration of the sleep of "nap" must be a number of milliseconds, 0 or more.');
+  });
+
+  it("an event wait whose timeout is infinite", () => {
+    const h = host();
+    fatal(h.refuse({ type: "wait", pass: h.pass, name: "w", eventType: "go", timeoutMs: Number.POSITIVE_INFINITY }), 'The timeout of the event wait of "w" must be a number of milliseconds, 0 or more.');
+  });
+});

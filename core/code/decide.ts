@@ -9,6 +9,7 @@ import { restartRecord } from "../restart";
 import { TERMINATED_FOR_ROLLBACK, undoOrder } from "../saga";
 import { isNonRetryable, retryDelay } from "../retry";
 import { get, has } from "../table";
+import { assertMilliseconds, assertStepCall } from "./call-checks";
 import { assertStepName, MAX_SLEEP_MS, WorkflowFatalError } from "./config";
 import type { CodeWorkflowDefinition } from "./definition";
 import { applyCodeRecord, rollbackAttempts, type CodeFoldContext, type CodeState } from "./fold";
@@ -194,6 +195,8 @@ function startIfDue(batch: CodeBatch, key: string): void {
 function stepCall(batch: CodeBatch, command: Extract<CodeCommand, { type: "step.call" }>): string | undefined {
   if (!callable(batch.kernel, command.pass)) return undefined;
   assertStepName(command.name);
+  assertStepCall(command.name, command.call);
+  if (command.handler) assertStepCall(command.name, command.handler, true);
   const { session } = batch;
   if (session.steps + 1 > batch.ctx.stepLimit) {
     throw new WorkflowFatalError(`The limit of ${batch.ctx.stepLimit} steps has been reached. This limit can be changed in your worker configuration.`);
@@ -208,9 +211,13 @@ function stepCall(batch: CodeBatch, command: Extract<CodeCommand, { type: "step.
   return key;
 }
 
-function sleep(batch: CodeBatch, pass: number, name: string, dueAt: number, refusePast: boolean): string | undefined {
+/** `step.sleep` (for `ms`) or `step.sleepUntil` (until `at`, which may not be in the past). */
+function sleep(batch: CodeBatch, pass: number, name: string, until: { ms: number } | { at: number }): string | undefined {
   if (!callable(batch.kernel, pass)) return undefined;
   assertStepName(name);
+  if ("ms" in until) assertMilliseconds(name, until.ms, "duration of the sleep");
+  const refusePast = "at" in until;
+  const dueAt = "at" in until ? until.at : batch.ctx.now + until.ms;
   if (!Number.isFinite(dueAt)) throw new WorkflowFatalError(`sleepUntil("${name}") needs a Date or epoch milliseconds.`);
   if (dueAt - batch.ctx.now > MAX_SLEEP_MS) throw new WorkflowFatalError(`Sleep "${name}" is longer than the 365-day limit.`);
   const { key, take } = nextKey(batch.session, "sleep", name);
@@ -227,6 +234,7 @@ function wait(batch: CodeBatch, command: Extract<CodeCommand, { type: "wait" }>)
   assertStepName(command.name);
   assertEventType(command.eventType);
   const ms = command.timeoutMs ?? DEFAULT_WAIT_MS;
+  assertMilliseconds(command.name, ms, "timeout of the event wait");
   const { key, take } = nextKey(batch.session, "waitForEvent", command.name);
   take();
   if (has(batch.book.waits, key) || readOnly(batch)) return key;
@@ -429,10 +437,10 @@ export function decideCode(kernel: CodeKernel, command: CodeCommand, ctx: CodeDe
       key = stepCall(batch, command);
       break;
     case "sleep":
-      key = sleep(batch, command.pass, command.name, ctx.now + command.ms, false);
+      key = sleep(batch, command.pass, command.name, { ms: command.ms });
       break;
     case "sleep.until":
-      key = sleep(batch, command.pass, command.name, command.at, true);
+      key = sleep(batch, command.pass, command.name, { at: command.at });
       break;
     case "wait":
       key = wait(batch, command);
