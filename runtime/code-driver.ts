@@ -1,4 +1,4 @@
-import { assertStepName, loggedConfig, resolveStepConfig, WorkflowFatalError, type ResolvedStepConfig } from "../core/code/config";
+import type { ResolvedStepConfig } from "../core/code/config";
 import { callable, createCode, decideCode, loadedKernel, needsRetryDelay, type AttemptOutcome, type CodeCommand, type CodeDecision, type CodeKernel } from "../core/code/decide";
 import type { CodeWorkflowDefinition } from "../core/code/definition";
 import { foldCode, nextCodeWake, storedStreams, type CodeState, type StepResult } from "../core/code/fold";
@@ -6,11 +6,8 @@ import { toRunError } from "../core/code/run-errors";
 import { codeStatusName } from "../core/code/status";
 import { STREAM_LIMITS, streamFailure, type StoredStream } from "../core/code/streams";
 import { fromStructured } from "../core/code/structured";
-import type { WorkflowStep, WorkflowStepConfig, WorkflowStepContext, WorkflowStepEvent, WorkflowStepRollbackOptions } from "../core/code/types";
+import type { WorkflowStepContext, WorkflowStepEvent } from "../core/code/types";
 import type { Creation } from "../core/creation";
-import { toMilliseconds } from "../core/durations";
-import { DurableMachinesError } from "../core/errors";
-import { assertEventType } from "../core/ids";
 import { errorInfo } from "../core/planner";
 import type { ErrorInfo, LogRecord } from "../core/records";
 import { redacted } from "../core/records";
@@ -26,36 +23,11 @@ import { runAttempt, type RawOutcome } from "./step-runner";
 import type { InstanceStore, ReadRange } from "./store";
 import { replayStream, storeStream } from "./stream-output";
 import { snapshotDue } from "./code-snapshots";
+import { never, stepApi, type Registered } from "./step-api";
 
 interface Waiter {
   resolve(value: unknown): void;
   reject(error: unknown): void;
-}
-
-type Callback = (ctx: WorkflowStepContext) => Promise<unknown>;
-type RollbackFunction = (context: { ctx: WorkflowStepContext; error: Error; output: unknown; stepName: string }) => Promise<void>;
-
-const never = () => new Promise<never>(() => undefined);
-
-/** A refusal as run() receives it: a WorkflowFatalError with Cloudflare's message, its name kept (docs/cloudflare-compat.md, 17). */
-const refused = (error: unknown): Promise<never> =>
-  Promise.reject(toRunError(errorInfo(error instanceof DurableMachinesError ? new WorkflowFatalError(error.message) : error)));
-
-/** Checks rollback options as strictly as Cloudflare does; its messages. */
-function resolveRollback(name: string, options: unknown): { rollback: RollbackFunction; config: ResolvedStepConfig } {
-  if (typeof options !== "object" || options === null) throw new WorkflowFatalError(`Rollback options for "${name}" must be an object`);
-  const { rollback, rollbackConfig } = options as { rollback?: unknown; rollbackConfig?: unknown };
-  if (typeof rollback !== "function") throw new WorkflowFatalError(`Rollback for "${name}" must be a function`);
-  try {
-    return { rollback: rollback as RollbackFunction, config: resolveStepConfig(name, rollbackConfig as WorkflowStepConfig | undefined) };
-  } catch {
-    throw new WorkflowFatalError(`Rollback config for "${name}" is in a invalid format. See https://developers.cloudflare.com/workflows/build/sleeping-and-retrying/`);
-  }
-}
-
-/** A resolved config as the kernel keeps it: data only, the functions stay here. */
-function asCall(config: ResolvedStepConfig) {
-  return { policy: config.policy, delayFunction: config.delayFunction !== undefined, logged: loggedConfig(config), sensitive: config.publicConfig.sensitive === "output" };
 }
 
 /**
@@ -68,9 +40,8 @@ function asCall(config: ResolvedStepConfig) {
 export class CodeDriver extends DriverShell<CodeState> implements HostedInstance {
   private kernel!: CodeKernel;
   private readonly waiters = new Map<string, Waiter[]>();
-  /** The functions of the current pass's calls, by key: the kernel keeps the rest. */
-  private readonly callbacks = new Map<string, { callback: Callback; config: ResolvedStepConfig }>();
-  private readonly handlers = new Map<string, { rollback: RollbackFunction; forward: WorkflowStepContext["config"] }>();
+  /** The functions of the calls made, by key: the kernel keeps the rest. */
+  private readonly registered = new Map<string, Registered>();
   /** Set while wake() runs; see nextWake. */
   private waking = false;
   private recordsSinceSnapshot = 0;
@@ -219,7 +190,6 @@ export class CodeDriver extends DriverShell<CodeState> implements HostedInstance
       switch (effect.type) {
         case "run.start":
           this.waiters.clear();
-          this.callbacks.clear();
           this.startPass(effect.pass);
           break;
         case "step.run":
@@ -327,51 +297,11 @@ export class CodeDriver extends DriverShell<CodeState> implements HostedInstance
   private startPass(pass: number): void {
     const { book } = this.kernel.state;
     const live = () => pass === this.kernel.session.pass && !this.disposed;
-    /** A call as run() makes it: checked here first for what only TypeScript has (callbacks, functions in a config), then by the kernel. */
-    const guarded = <T>(build: () => Promise<T>): Promise<T> => {
-      try {
-        return !this.disposed && callable(this.kernel, pass) ? build() : never();
-      } catch (error) {
-        return refused(error);
-      }
-    };
-
-    const api: WorkflowStep = {
-      do: (<T>(
-        name: string,
-        configOrCallback: WorkflowStepConfig | Callback,
-        callbackOrRollback?: Callback | WorkflowStepRollbackOptions<T>,
-        maybeRollback?: WorkflowStepRollbackOptions<T>,
-      ): Promise<T> =>
-        guarded(() => {
-          assertStepName(name);
-          const withoutConfig = typeof configOrCallback === "function";
-          const callback = withoutConfig ? configOrCallback : (callbackOrRollback as Callback);
-          const rollback = withoutConfig ? (callbackOrRollback as WorkflowStepRollbackOptions<T> | undefined) : maybeRollback;
-          const config = resolveStepConfig(name, withoutConfig ? undefined : configOrCallback);
-          if (typeof callback !== "function") throw new WorkflowFatalError(`Step "${name}" requires a callback function`);
-          const undo = rollback === undefined ? undefined : resolveRollback(name, rollback);
-          const command: CodeCommand = { type: "step.call", pass, name, call: asCall(config), ...(undo ? { handler: asCall(undo.config) } : {}) };
-          return this.call<T>(command, ({ key }) => {
-            if (key === undefined) return;
-            this.callbacks.set(key, { callback, config });
-            if (undo) this.handlers.set(key, { rollback: undo.rollback, forward: config.publicConfig });
-          });
-        })) as WorkflowStep["do"],
-      sleep: (name, duration) =>
-        guarded(() => {
-          assertStepName(name);
-          return this.call({ type: "sleep", pass, name, ms: toMilliseconds(duration) });
-        }),
-      sleepUntil: (name, timestamp) => guarded(() => this.call({ type: "sleep.until", pass, name, at: timestamp instanceof Date ? timestamp.getTime() : timestamp })),
-      waitForEvent: <T>(name: string, options: { type: string; timeout?: string | number }) =>
-        guarded(() => {
-          assertStepName(name);
-          assertEventType(options?.type);
-          const timeout = options.timeout === undefined ? {} : { timeoutMs: toMilliseconds(options.timeout) };
-          return this.call<WorkflowStepEvent<T>>({ type: "wait", pass, name, eventType: options.type, ...timeout });
-        }),
-    } as WorkflowStep;
+    const api = stepApi(pass, {
+      open: () => !this.disposed && callable(this.kernel, pass),
+      call: (command, registered) => this.call(command, registered),
+      register: (key, registered) => this.registered.set(key, registered),
+    });
 
     // Cloudflare's params default to {}.
     const event = { payload: (book.params ?? {}) as never, timestamp: new Date(book.createdAt), instanceId: book.instanceId, workflowName: book.workflow, ...(book.schedule ? { schedule: book.schedule } : {}) };
@@ -390,7 +320,7 @@ export class CodeDriver extends DriverShell<CodeState> implements HostedInstance
   }
 
   private startAttempt(key: string, attempt: number, timeoutMs: number): void {
-    const registered = this.callbacks.get(key)!;
+    const registered = this.registered.get(key)!;
     const { name, count } = this.kernel.session.calls.get(key)!;
     const ctx: WorkflowStepContext = { step: { name, count }, attempt, config: registered.config.publicConfig };
     const run = runAttempt(
@@ -436,7 +366,7 @@ export class CodeDriver extends DriverShell<CodeState> implements HostedInstance
     const { book } = state;
     const saga = session.saga!;
     const handler = session.handlers.get(key)!;
-    const fn = this.handlers.get(key)!;
+    const fn = this.registered.get(key)!.undo!;
     const result = get(book.results, key);
     const argument = {
       ctx: { step: { name: handler.name, count: handler.count }, attempt: get(book.attempts, key) ?? 1, config: fn.forward },

@@ -1,5 +1,5 @@
 import type { StreamLimits } from "../core/code/streams";
-import { create, decide, type Command, type Decision, type DecideContext, type Effect, type StepOutcome } from "../core/decide";
+import { create, decide, type Command, type Decision, type DecideContext, type Effect } from "../core/decide";
 import type { Creation } from "../core/creation";
 import type { WorkflowDefinition } from "../core/definition";
 import { fold } from "../core/fold";

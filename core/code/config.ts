@@ -1,7 +1,6 @@
 import { toMilliseconds } from "../durations";
 import { show, text } from "../errors";
 import type { Json } from "../json";
-import type { ErrorInfo } from "../records";
 import { DEFAULT_POLICY, type Backoff, type StepPolicy } from "../retry";
 import type { WorkflowDelayDuration, WorkflowDelayFunction, WorkflowStepConfig, WorkflowStepContext } from "./types";
 
