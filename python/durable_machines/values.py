@@ -50,7 +50,7 @@ def to_json_value(value: object, what: str) -> JsonValue:
             copy = float(item)
         elif isinstance(item, datetime):
             if item.tzinfo is None or item.utcoffset() is None:
-                raise NotSerializableError(f"{what} has a naive datetime at {path}: give it a time zone (datetime.now(timezone.utc)) so it means one instant.")
+                raise NotSerializableError(f"{what} must be JSON, but {path} is a naive datetime: give it a time zone (datetime.now(timezone.utc)) so that it names one instant.")
             copy = item
         elif isinstance(item, (list, tuple, dict)) and nodes + len(item) > MAX_NODES:
             raise NotSerializableError(f"{what} has more than {MAX_NODES} values; store large data elsewhere and pass a reference.")
