@@ -92,6 +92,9 @@ class RollbackHandler:
 
     config: StepConfig | None
     run: Callable[[RollbackRequest], Awaitable[Failed | None]]
+    # The rollback config's delay was a function (taken out of `config`): as in TypeScript, a handler whose delay is a
+    # function is not retried, since a saga asks no delay function.
+    delay_function: bool = False
 
 
 @dataclass(frozen=True)

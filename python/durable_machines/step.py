@@ -98,7 +98,8 @@ class StepFunction(Generic[T_co]):
     """What `@step.do` returns: awaiting a call of it runs the step (a new occurrence each time it is called directly)."""
 
     def __init__(self, step: WorkflowStep, name: str, function: Callable[..., Any], concurrent: bool, config: StepConfig | None,
-                 delay: Callable[..., Any] | None, rollback: Callable[..., Any] | None, rollback_config: StepConfig | None) -> None:
+                 delay: Callable[..., Any] | None, rollback: Callable[..., Any] | None, rollback_config: StepConfig | None,
+                 rollback_delay_function: bool) -> None:
         self.name = name
         self.__wrapped__ = function
         self._step = step
@@ -108,6 +109,7 @@ class StepFunction(Generic[T_co]):
         self._delay = delay
         self._rollback = rollback
         self._rollback_config = rollback_config
+        self._rollback_delay_function = rollback_delay_function
 
     def __call__(self) -> Coroutine[Any, Any, T_co]:
         return self._step._occurrence(self)
@@ -167,8 +169,8 @@ class WorkflowStep:
                 raise TypeError(f"@step.do decorates a function, got {type(function).__name__}")
             step_name = name if name is not None else function.__name__
             step_config, delay = _split_config(step_name, config, "Step config")
-            handler_config, _ = _split_config(step_name, rollback_config, "Rollback config")
-            declared = StepFunction[Any](self, step_name, function, concurrent, step_config, delay, rollback, handler_config)
+            handler_config, handler_delay = _split_config(step_name, rollback_config, "Rollback config")
+            declared = StepFunction[Any](self, step_name, function, concurrent, step_config, delay, rollback, handler_config, handler_delay is not None)
             self._declared[step_name] = declared
             return declared
 
@@ -286,7 +288,7 @@ class WorkflowStep:
             config=declared._config,
             run_attempt=run_attempt,
             retry_delay=None if declared._delay is None else _retry_delay(declared._delay),
-            rollback=None if declared._rollback is None else RollbackHandler(declared._rollback_config, _undo(declared._rollback)),
+            rollback=None if declared._rollback is None else RollbackHandler(declared._rollback_config, _undo(declared._rollback), declared._rollback_delay_function),
         )
 
 

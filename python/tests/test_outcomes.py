@@ -260,6 +260,18 @@ async def test_a_failing_rollback_reports_its_error() -> None:
     assert answer == Failed({"name": "RuntimeError", "message": "bank down"})
 
 
+async def test_a_rollback_config_with_a_delay_function_is_flagged_for_the_engine() -> None:
+    journal = ScriptedJournal()
+    step = WorkflowStep(journal)
+
+    async def refund(arguments: dict[str, Any]) -> None:
+        return None
+
+    await step.do("charge", rollback=refund, rollback_config={"retries": {"limit": 2, "delay": lambda arguments: 5}})(lambda: 1)()
+    handler = journal.calls[0].rollback
+    assert handler is not None and handler.delay_function is True and handler.config == {"retries": {"limit": 2}}
+
+
 def test_a_rollback_that_is_no_function_is_refused() -> None:
     with pytest.raises(TypeError, match='Rollback for "charge" must be a function'):
         WorkflowStep(ScriptedJournal()).do("charge", rollback="refund")  # type: ignore[arg-type]
