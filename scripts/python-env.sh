@@ -11,7 +11,11 @@ if [ -f "$stamp" ] && [ "$stamp" -nt "$root/python/pyproject.toml" ] && [ -x "$v
   exit 0
 fi
 if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv" >&2
+  if ! python3 -m venv "$venv" >&2; then
+    rm -rf "$venv"
+    echo "python3 -m venv failed: install Python 3.10 or newer with its venv module (on Debian and Ubuntu, apt-get install python3-venv)." >&2
+    exit 1
+  fi
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root/python[test]" >&2
 touch "$stamp"
