@@ -4,7 +4,7 @@ import { hashString } from "./hash";
 import { parseSchedules } from "./schedule";
 import { toPolicy, type StepConfig, type StepPolicy } from "./retry";
 import { get, has } from "./table";
-import { defineCodeWorkflow, type CodeWorkflowDefinition, type CodeWorkflowOptions } from "./code/definition";
+import { defineCodeWorkflow, type CodeWorkflowDefinition, type CodeWorkflowOptions, type PythonWorkflowOptions } from "./code/definition";
 
 export interface WorkflowOptions<TMachine extends AnyStateMachine> {
   /** The name instances are created under; 1 to 64 letters, digits, "-" or "_". */
@@ -194,10 +194,12 @@ function stateProblems(machine: AnyStateMachine, node: StateNodeLike, stepNames:
  * definition time, with the state that holds it, rather than on some later
  * replay.
  */
-export function defineWorkflow(options: CodeWorkflowOptions): CodeWorkflowDefinition;
+export function defineWorkflow(options: CodeWorkflowOptions | PythonWorkflowOptions): CodeWorkflowDefinition;
 export function defineWorkflow<TMachine extends AnyStateMachine>(options: WorkflowOptions<TMachine>): WorkflowDefinition<TMachine>;
-export function defineWorkflow<TMachine extends AnyStateMachine>(options: WorkflowOptions<TMachine> | CodeWorkflowOptions): WorkflowDefinition<TMachine> | CodeWorkflowDefinition {
-  if ("entrypoint" in options) return defineCodeWorkflow(options);
+export function defineWorkflow<TMachine extends AnyStateMachine>(
+  options: WorkflowOptions<TMachine> | CodeWorkflowOptions | PythonWorkflowOptions,
+): WorkflowDefinition<TMachine> | CodeWorkflowDefinition {
+  if ("entrypoint" in options || "python" in options) return defineCodeWorkflow(options);
   return defineMachineWorkflow(options);
 }
 

@@ -197,3 +197,17 @@ export class CorruptLogError extends DurableMachinesError {
     super("log.corrupt", `${message} The log was written by something other than this engine, or records were lost.`);
   }
 }
+
+/** A Python worker spoke under a lease that is over (docs/python-protocol.md). */
+export class LeaseLostError extends DurableMachinesError {
+  constructor(instanceId: string) {
+    super("lease.lost", `The lease on instance "${instanceId}" is over (it lapsed, or the pass it was for ended): stop its run() and claim the workflow again.`);
+  }
+}
+
+/** A Python worker asked for a workflow that Python does not serve. */
+export class NotPythonError extends DurableMachinesError {
+  constructor(workflow: string) {
+    super("workflow.not_python", `Workflow "${workflow}" is not served by Python: define it with defineWorkflow({ name, python: {} }) to have Python workers run it.`);
+  }
+}

@@ -307,7 +307,7 @@ export class CodeDriver extends DriverShell<CodeState> implements HostedInstance
     const event = { payload: (book.params ?? {}) as never, timestamp: new Date(book.createdAt), instanceId: book.instanceId, workflowName: book.workflow, ...(book.schedule ? { schedule: book.schedule } : {}) };
     // A constructor that throws fails the run like run() throwing, rather than the request that started it.
     Promise.resolve()
-      .then(() => new this.def.entrypoint({ waitUntil: () => undefined } as never, this.options.env as never).run(event as never, api))
+      .then(() => new this.def.entrypoint!({ waitUntil: () => undefined } as never, this.options.env as never).run(event as never, api))
       .then(
         (output) => {
           if (live()) this.execute({ type: "run.completed", pass, output });

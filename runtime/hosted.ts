@@ -6,6 +6,7 @@ import type { InstanceStatus, InstanceStatusName } from "../core/status";
 import type { Clock } from "./clock";
 import { CodeDriver } from "./code-driver";
 import { InstanceDriver, type DriverOptions } from "./driver";
+import { RemoteCodeDriver } from "./remote-driver";
 import type { InstanceStore, ReadRange } from "./store";
 
 /** What a host asks of an instance from outside. */
@@ -38,9 +39,11 @@ export interface HostedInstance {
 }
 
 export function createInstance(def: AnyWorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions, instanceId: string, creation: Creation): HostedInstance {
-  return def.kind === "code" ? CodeDriver.create(def, store, clock, options, instanceId, creation) : InstanceDriver.create(def, store, clock, options, instanceId, creation);
+  if (def.kind === "machine") return InstanceDriver.create(def, store, clock, options, instanceId, creation);
+  return def.python ? RemoteCodeDriver.create(def, store, clock, options, instanceId, creation) : CodeDriver.create(def, store, clock, options, instanceId, creation);
 }
 
 export function loadInstance(def: AnyWorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions): HostedInstance {
-  return def.kind === "code" ? CodeDriver.load(def, store, clock, options) : InstanceDriver.load(def, store, clock, options);
+  if (def.kind === "machine") return InstanceDriver.load(def, store, clock, options);
+  return def.python ? RemoteCodeDriver.load(def, store, clock, options) : CodeDriver.load(def, store, clock, options);
 }

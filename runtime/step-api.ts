@@ -1,4 +1,4 @@
-import { assertStepName, loggedConfig, resolveStepConfig, WorkflowFatalError, type ResolvedStepConfig } from "../core/code/config";
+import { assertStepName, callOf, resolveStepConfig, WorkflowFatalError, type ResolvedStepConfig } from "../core/code/config";
 import type { CodeCommand, CodeDecision } from "../core/code/decide";
 import { toRunError } from "../core/code/run-errors";
 import type { WorkflowStep, WorkflowStepConfig, WorkflowStepContext, WorkflowStepEvent, WorkflowStepRollbackOptions } from "../core/code/types";
@@ -44,11 +44,6 @@ function resolveRollback(name: string, options: unknown): { rollback: RollbackFu
   }
 }
 
-/** A resolved config as the kernel keeps it: data only, the functions stay with the client. */
-function asCall(config: ResolvedStepConfig) {
-  return { policy: config.policy, delayFunction: config.delayFunction !== undefined, logged: loggedConfig(config), sensitive: config.publicConfig.sensitive === "output" };
-}
-
 /**
  * The `step` object one pass of run() receives, with Cloudflare's signatures: each call is checked here for what only
  * TypeScript has (the callback, functions in a config, the duration formats), then sent to the kernel as a command.
@@ -76,7 +71,7 @@ export function stepApi(pass: number, port: StepPort): WorkflowStep {
         const config = resolveStepConfig(name, withoutConfig ? undefined : configOrCallback);
         if (typeof callback !== "function") throw new WorkflowFatalError(`Step "${name}" requires a callback function`);
         const undo = rollback === undefined ? undefined : resolveRollback(name, rollback);
-        const command: CodeCommand = { type: "step.call", pass, name, call: asCall(config), ...(undo ? { handler: asCall(undo.config) } : {}) };
+        const command: CodeCommand = { type: "step.call", pass, name, call: callOf(config), ...(undo ? { handler: callOf(undo.config) } : {}) };
         return port.call<T>(command, ({ key }) => {
           if (key !== undefined) port.register(key, { callback, config, ...(undo ? { undo: { rollback: undo.rollback, forward: config.publicConfig } } : {}) });
         });

@@ -1,5 +1,5 @@
 import type { AnyWorkflowDefinition } from "../../core/definition";
-import { DurableMachinesError, InstanceExistsError, InstanceNotFoundError } from "../../core/errors";
+import { DurableMachinesError, InstanceExistsError, InstanceNotFoundError, NotPythonError } from "../../core/errors";
 import { assertInstanceId } from "../../core/ids";
 import type { LogRecord } from "../../core/records";
 import { resolveRetention, type RetentionOptions } from "../../core/retention";
@@ -25,6 +25,7 @@ import { WorkflowCatalog } from "../../runtime/catalog";
 import { fireSchedule, type ScheduledInstance } from "../../runtime/schedules";
 import { readHistoryPage } from "../../runtime/history-pages";
 import { subscribe, type AppendBell } from "../../runtime/subscription";
+import { RemoteCodeDriver, type WireCall, type WireTask } from "../../runtime/remote-driver";
 import { MemoryStorage } from "./storage";
 
 export interface MemoryHostOptions {
@@ -51,6 +52,17 @@ export interface MemoryHost {
   idle(): Promise<void>;
   /** A cron trigger fired: creates an instance of every workflow whose `schedules` list `cron`, once per firing however often it is delivered. */
   fireSchedule(firing: CronFiring): Promise<ScheduledInstance[]>;
+  /** The engine's side of the Python worker protocol for a workflow served by Python (docs/python-protocol.md). */
+  python(workflow: string): PythonWorkers;
+}
+
+/** What a Python worker asks of the engine, per workflow (docs/python-protocol.md). */
+export interface PythonWorkers {
+  /** An instance that wants a worker, under a new lease; none when no pass waits. */
+  claim(): WireTask | undefined;
+  calls(instanceId: string, lease: string, calls: readonly WireCall[]): ReturnType<RemoteCodeDriver["calls"]>;
+  heartbeat(instanceId: string, lease: string): ReturnType<RemoteCodeDriver["heartbeat"]>;
+  release(instanceId: string, lease: string): void;
 }
 
 /**
@@ -213,6 +225,28 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
           if (!(error instanceof DurableMachinesError)) throw error;
         }
       }
+    },
+    python(workflow) {
+      const def = catalog.latest(workflow);
+      if (def.kind !== "code" || !def.python) throw new NotPythonError(workflow);
+      const remote = (id: string) => {
+        const driver = load(workflow, id);
+        if (!(driver instanceof RemoteCodeDriver)) throw new NotPythonError(workflow);
+        return driver;
+      };
+      return {
+        claim() {
+          for (const [key, driver] of drivers) {
+            if (!key.startsWith(slot(workflow, "")) || !(driver instanceof RemoteCodeDriver)) continue;
+            const task = driver.claim();
+            if (task) return task;
+          }
+          return undefined;
+        },
+        calls: (id, lease, calls) => remote(id).calls(lease, calls),
+        heartbeat: (id, lease) => remote(id).heartbeat(lease),
+        release: (id, lease) => remote(id).release(lease),
+      };
     },
     fireSchedule: (firing) => fireSchedule(catalog, firing, retention, async (workflow, request) => createOne(workflow, request)),
     async idle() {

@@ -119,3 +119,8 @@ export function delayFromFunction(stepName: string, result: unknown): number {
     );
   }
 }
+
+/** A resolved config as the kernel keeps it for a step call: data only; the functions stay with the client. */
+export function callOf(config: ResolvedStepConfig): { policy: StepPolicy; delayFunction: boolean; logged: { config?: Json }; sensitive: boolean } {
+  return { policy: config.policy, delayFunction: config.delayFunction !== undefined, logged: loggedConfig(config), sensitive: config.publicConfig.sensitive === "output" };
+}

@@ -65,6 +65,11 @@ export type CodeCommand =
   | { type: "saga.resume" }
   /** After a load: a new pass of run(), and the saga's resumption asked for. */
   | { type: "recover" }
+  /**
+   * A client across a wire let its pass go and something new has happened, or lost it (its lease lapsed): what that
+   * pass started is stopped, as a crash stops it, and a new pass replays run() from the top.
+   */
+  | { type: "pass.new" }
   | { type: "wake" }
   | { type: "event"; event: string; payload?: unknown; idempotencyKey?: string }
   | { type: "pause" }
@@ -469,6 +474,10 @@ export function decideCode(kernel: CodeKernel, command: CodeCommand, ctx: CodeDe
       break;
     case "wake":
       wake(batch);
+      break;
+    case "pass.new":
+      batch.stopAll("The worker running this pass let it go.");
+      batch.startPass();
       break;
     case "event": {
       const takenNow = () => !book.paused && book.openWaits.some((open) => get(book.waits, open)?.type === command.event);

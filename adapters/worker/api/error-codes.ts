@@ -53,6 +53,8 @@ export const ERROR_STATUS = {
   "host.not_configured": 500,
   "definition.invalid": 500,
   "log.corrupt": 500,
+  "lease.lost": 409,
+  "workflow.not_python": 409,
   "snapshot.not_serializable": 500,
   // Thrown when workflows are defined, as the Worker starts, before any request; listed so that every code has a status.
   "schedule.invalid": 500,

@@ -1,0 +1,461 @@
+import SuperJSON from "superjson";
+import { assertStepName, callOf, resolveStepConfig, type ResolvedStepConfig } from "../core/code/config";
+import { createCode, decideCode, loadedKernel, type CodeCommand, type CodeDecision, type CodeEffect, type CodeKernel } from "../core/code/decide";
+import type { CodeWorkflowDefinition } from "../core/code/definition";
+import { foldCode, nextCodeWake, type CodeState } from "../core/code/fold";
+import { codeStatusName } from "../core/code/status";
+import type { WorkflowStepConfig } from "../core/code/types";
+import type { Creation } from "../core/creation";
+import { DurableMachinesError, LeaseLostError, NotSerializableError } from "../core/errors";
+import type { Json } from "../core/json";
+import { errorInfo } from "../core/planner";
+import type { ErrorInfo, LogRecord } from "../core/records";
+import { redacted } from "../core/records";
+import { TERMINATED_FOR_ROLLBACK } from "../core/saga";
+import type { InstanceStatus } from "../core/status";
+import { get } from "../core/table";
+import type { Clock } from "./clock";
+import { snapshotDue } from "./code-snapshots";
+import type { DriverOptions } from "./driver";
+import { DriverShell } from "./driver-shell";
+import type { HostedInstance, InstanceCommand, InstanceSummaryState } from "./hosted";
+import { WorkflowTimeoutError } from "./step-runner";
+import type { InstanceStore, ReadRange } from "./store";
+
+/** A value on the wire: superjson's json and meta, the format the log stores values in (docs/python-protocol.md). */
+export interface WireValue {
+  json: Json;
+  meta?: Json;
+}
+
+export type WireCall =
+  | { type: "step"; name: string; config?: Json; rollback?: { config?: Json } }
+  | { type: "result"; key: string; attempt: number; ok: true; value?: WireValue }
+  | { type: "result"; key: string; attempt: number; ok: false; error: ErrorInfo; delay?: { ms: number } | { error: ErrorInfo } }
+  | { type: "sleep"; name: string; ms: number }
+  | { type: "sleepUntil"; name: string; at: number }
+  | { type: "wait"; name: string; eventType: string; timeoutMs?: number }
+  | { type: "completed"; output?: WireValue }
+  | { type: "failed"; error: ErrorInfo }
+  | { type: "rollbackResult"; key: string; attempt: number; error?: ErrorInfo };
+
+export interface WireAttempt {
+  attempt: number;
+  ctx: { step: { name: string; count: number }; attempt: number; config: Json };
+  timeoutMs: number;
+}
+
+export type WireAnswer =
+  | { key: string; value: WireValue | null }
+  | { key: string; error: ErrorInfo }
+  | { key: string; run: WireAttempt }
+  | { key: string; pending: true }
+  | { refused: ErrorInfo }
+  | { stale: true }
+  | { ok: true };
+
+export type WireWork =
+  | { type: "run"; key: string; attempt: WireAttempt }
+  | { type: "rollback"; key: string; attempt: number; ctx: WireAttempt["ctx"]; error: ErrorInfo; output: WireValue | null; timeoutMs: number };
+
+export interface WireTask {
+  workflow: string;
+  instanceId: string;
+  lease: string;
+  leaseMs: number;
+  event: { payload: Json; timestamp: number; instanceId: string; workflowName: string };
+}
+
+/** A Python delay function comes as `{ "function": true }`: the step's config resolves with a function in its place. */
+function resolveWireConfig(name: string, config: Json | undefined): ResolvedStepConfig {
+  const retries = (config as { retries?: { delay?: unknown } } | undefined)?.retries;
+  const delayFunction = typeof retries?.delay === "object" && retries.delay !== null && (retries.delay as { function?: unknown }).function === true;
+  const resolvable = delayFunction ? { ...(config as object), retries: { ...retries, delay: () => 0 } } : config;
+  return resolveStepConfig(name, resolvable as WorkflowStepConfig | undefined);
+}
+
+/** Only datetimes cross from a worker with metadata; anything else it sends is refused before it is read. */
+function fromWire(value: WireValue | undefined, what: string): unknown {
+  if (value === undefined) return undefined;
+  if (value.meta === undefined) return value.json;
+  const only = (meta: unknown): boolean =>
+    Array.isArray(meta) ? meta.length === 1 && meta[0] === "Date" : typeof meta === "object" && meta !== null && Object.values(meta).every(only);
+  const values = (value.meta as { values?: unknown }).values;
+  if (typeof value.meta !== "object" || value.meta === null || Object.keys(value.meta).some((key) => key !== "values" && key !== "v") || !only(values)) {
+    throw new NotSerializableError(what, "its metadata", 'something other than datetimes ({ "values": { "<path>": ["Date"] } })');
+  }
+  return SuperJSON.deserialize({ json: value.json, meta: value.meta } as never);
+}
+
+/**
+ * Runs a Python-served code-first instance: the engine's side of the worker
+ * protocol (docs/python-protocol.md). It holds the same kernel as the
+ * in-object driver; a worker process claims the instance under a lease,
+ * replays run() by sending its calls as commands, runs the step bodies the
+ * answers (and the work items) tell it to, and lets the pass go when run()
+ * can only wait. The engine keeps the timeouts, retries and timers.
+ */
+export class RemoteCodeDriver extends DriverShell<CodeState> implements HostedInstance {
+  private kernel!: CodeKernel;
+  private lease: { token: string; pass: number; expiresAt: number } | undefined;
+  /** A pass wants a worker: queued for a claim. */
+  private wanted = false;
+  /** What the worker is to do now, told with its next answer: attempts and handlers, by key. */
+  private work: ({ type: "run"; key: string; attempt: number; timeoutMs: number } | Extract<WireWork, { type: "rollback" }>)[] = [];
+  /** Each step call's config as its body's ctx shows it, by key. */
+  private readonly configs = new Map<string, Json>();
+  /** The timeout of each attempt or handler a worker runs, by key. */
+  private readonly timeouts = new Map<string, { attempt: number; cancel(): void }>();
+  private recordsSinceSnapshot = 0;
+  private leaseSeq = 0;
+
+  private constructor(
+    private readonly def: CodeWorkflowDefinition & { python: { leaseMs: number } },
+    store: InstanceStore,
+    clock: Clock,
+    options: DriverOptions & { onWanted?(summary: InstanceSummaryState): void },
+  ) {
+    super(store, clock, options);
+  }
+
+  static create(def: CodeWorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions, instanceId: string, creation: Creation): RemoteCodeDriver {
+    const driver = new RemoteCodeDriver(def as never, store, clock, options);
+    const now = clock.now();
+    const { kernel, decision } = createCode(def, instanceId, creation, { now, nextId: () => driver.ulid(now) });
+    try {
+      store.append(decision.records);
+    } catch (error) {
+      driver.dispose();
+      throw error;
+    }
+    driver.kernel = kernel;
+    options.onAppend?.(decision.records, driver.summary());
+    driver.carryOut(decision);
+    return driver;
+  }
+
+  static load(def: CodeWorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions): RemoteCodeDriver {
+    const driver = new RemoteCodeDriver(def as never, store, clock, options);
+    driver.reload();
+    return driver;
+  }
+
+  protected get folded(): CodeState | undefined {
+    return this.kernel?.state;
+  }
+
+  protected nextWake(): number | undefined {
+    const at = nextCodeWake(this.kernel.state.book, this.clock.now() - 1);
+    return this.lease && (at === undefined || this.lease.expiresAt < at) ? this.lease.expiresAt : at;
+  }
+
+  private reload(): void {
+    this.faultRetryAt = undefined;
+    this.kernel = loadedKernel(this.stateBefore(Infinity));
+    this.execute({ type: "recover" });
+  }
+
+  summary(): InstanceSummaryState {
+    const { state } = this.kernel;
+    return { workflow: state.book.workflow, instanceId: state.book.instanceId, createdAt: state.book.createdAt, updatedAt: state.at, seq: state.seq, status: codeStatusName(state.book) };
+  }
+
+  status(): InstanceStatus {
+    const { book } = this.kernel.state;
+    const status: InstanceStatus = { status: codeStatusName(book), value: [...Object.keys(book.steps)] };
+    if (book.ended?.status === "complete" && book.ended.output !== undefined) status.output = book.ended.output;
+    if (book.ended?.status === "errored") status.error = { name: book.ended.error.name, message: book.ended.error.message };
+    return status;
+  }
+
+  history(range: ReadRange = {}): LogRecord[] {
+    return this.store.read(range).map(redacted);
+  }
+
+  command(command: InstanceCommand): void {
+    if (this.faultRetryAt !== undefined) this.reload();
+    if (command.type === "restart") this.execute({ type: "restart", ...(command.from === undefined ? {} : { from: command.from }) });
+    else this.execute(command);
+  }
+
+  wake(): void {
+    this.wakeUp.rang();
+    if (this.disposed) return;
+    try {
+      if (this.faultRetryAt !== undefined) this.reload();
+      const { state } = this.kernel;
+      if (this.expiry.due(state.book.ended, state.at, this.clock.now())) return this.options.onExpired?.(this.summary());
+      this.execute({ type: "wake" });
+      // A worker that went quiet loses the pass: another replays run() from the top.
+      if (this.lease && this.lease.expiresAt <= this.clock.now()) {
+        this.letGo();
+        this.execute({ type: "pass.new" });
+      }
+    } catch (error) {
+      this.fault(error);
+    }
+  }
+
+  /** A worker claims the instance, if a pass wants one: the task it runs, under a new lease. */
+  claim(): WireTask | undefined {
+    if (!this.wanted || this.disposed) return undefined;
+    this.wanted = false;
+    const { book } = this.kernel.state;
+    const token = `${this.kernel.session.pass}.${++this.leaseSeq}.${this.ulid(this.clock.now())}`;
+    this.lease = { token, pass: this.kernel.session.pass, expiresAt: this.clock.now() + this.def.python.leaseMs };
+    this.armWake();
+    return {
+      workflow: book.workflow,
+      instanceId: book.instanceId,
+      lease: token,
+      leaseMs: this.def.python.leaseMs,
+      event: { payload: book.params ?? {}, timestamp: book.createdAt, instanceId: book.instanceId, workflowName: book.workflow },
+    };
+  }
+
+  wantsWorker(): boolean {
+    return this.wanted;
+  }
+
+  /** A worker's calls, in order, each answered once its records are durable. */
+  calls(token: string, calls: readonly WireCall[]): { answers: WireAnswer[]; work: WireWork[]; end: boolean } {
+    this.renew(token);
+    const answers = calls.map((call) => this.answerCall(call));
+    return { answers, ...this.takeWork() };
+  }
+
+  heartbeat(token: string): { work: WireWork[]; end: boolean; leaseMs: number } {
+    this.renew(token);
+    return { ...this.takeWork(), leaseMs: this.def.python.leaseMs };
+  }
+
+  /** The worker lets the pass go: run() can only wait. Something new queues the instance again. */
+  release(token: string): void {
+    this.renew(token);
+    this.letGo();
+    // After a load, a saga under way waits for the replay's handlers: they are registered now.
+    const { rollback, ended } = this.kernel.state.book;
+    if (rollback && !rollback.finished && !ended && !this.kernel.session.saga) this.execute({ type: "saga.resume" });
+    this.armWake();
+  }
+
+  private renew(token: string): void {
+    const lease = this.lease;
+    const now = this.clock.now();
+    if (!lease || lease.token !== token || lease.expiresAt <= now || lease.pass !== this.kernel.session.pass || this.kernel.state.book.ended) {
+      if (lease && lease.token === token) this.letGo();
+      throw new LeaseLostError(this.kernel.state.book.instanceId);
+    }
+    lease.expiresAt = now + this.def.python.leaseMs;
+    this.armWake();
+  }
+
+  private letGo(): void {
+    this.lease = undefined;
+    this.work = [];
+  }
+
+  private takeWork(): { work: WireWork[]; end: boolean } {
+    const work = this.work.map((item): WireWork => (item.type === "run" ? { type: "run", key: item.key, attempt: this.attemptOf(item.key, item.attempt, item.timeoutMs) } : item));
+    this.work = [];
+    const end = !this.lease || this.lease.pass !== this.kernel.session.pass || this.kernel.state.book.ended !== null;
+    return { work, end };
+  }
+
+  private answerCall(call: WireCall): WireAnswer {
+    const pass = this.kernel.session.pass;
+    let decision: CodeDecision;
+    let config: ResolvedStepConfig | undefined;
+    try {
+      if (call.type === "step") {
+        assertStepName(call.name);
+        config = resolveWireConfig(call.name, call.config);
+      }
+      decision = this.execute(this.toCommand(call, pass, config));
+    } catch (error) {
+      // As the in-object client gives a refusal to run(): a WorkflowFatalError with the message, any other error as it is.
+      const info = errorInfo(error);
+      return { refused: error instanceof DurableMachinesError ? { name: "WorkflowFatalError", message: info.message } : info };
+    }
+    if (config && decision.key !== undefined) this.configs.set(decision.key, config.publicConfig as Json);
+    switch (call.type) {
+      case "step":
+      case "sleep":
+      case "sleepUntil":
+      case "wait":
+        return decision.key === undefined ? { stale: true } : this.answerFor(decision.key, decision.effects);
+      case "result":
+        return this.answerFor(call.key, decision.effects);
+      default:
+        return { ok: true };
+    }
+  }
+
+  private toCommand(call: WireCall, pass: number, config: ResolvedStepConfig | undefined): CodeCommand {
+    switch (call.type) {
+      case "step": {
+        const handler = call.rollback ? callOf(resolveWireConfig(call.name, call.rollback.config)) : undefined;
+        return { type: "step.call", pass, name: call.name, call: callOf(config!), ...(handler ? { handler } : {}) };
+      }
+      case "result": {
+        this.stopTimeout(call.key, call.attempt);
+        if (call.ok) return { type: "step.result", key: call.key, attempt: call.attempt, outcome: { ok: true, value: fromWire(call.value, `the output of step "${call.key}"`) } };
+        return { type: "step.result", key: call.key, attempt: call.attempt, outcome: { ok: false, error: call.error, ...(call.delay ? { delay: call.delay } : {}) } };
+      }
+      case "sleep":
+        return { type: "sleep", pass, name: call.name, ms: call.ms };
+      case "sleepUntil":
+        return { type: "sleep.until", pass, name: call.name, at: call.at };
+      case "wait":
+        return { type: "wait", pass, name: call.name, eventType: call.eventType, ...(call.timeoutMs === undefined ? {} : { timeoutMs: call.timeoutMs }) };
+      case "completed":
+        return { type: "run.completed", pass, output: fromWire(call.output, "the workflow's output") };
+      case "failed":
+        return { type: "run.failed", pass, error: call.error };
+      case "rollbackResult":
+        this.stopTimeout(`rollback:${call.key}`, call.attempt);
+        return { type: "rollback.result", key: call.key, attempt: call.attempt, ...(call.error ? { error: call.error } : {}) };
+    }
+  }
+
+  /** What the log (or this decision) says of a key: its value or error, an attempt to run now, or nothing yet. */
+  private answerFor(key: string, effects: readonly CodeEffect[]): WireAnswer {
+    const { book } = this.kernel.state;
+    const result = get(book.results, key);
+    if (result) {
+      if (!result.ok) return { key, error: result.error };
+      return { key, value: "stream" in result ? null : { json: result.output ?? null, ...(result.meta === undefined ? {} : { meta: result.meta }) } };
+    }
+    const sleep = get(book.sleeps, key);
+    if (sleep?.done) return { key, value: null };
+    const wait = get(book.waits, key);
+    if (wait?.outcome && "event" in wait.outcome) {
+      const { type, payload, at } = wait.outcome.event;
+      return { key, value: { json: { type, payload: payload ?? null, timestamp: new Date(at).toISOString() }, meta: { values: { timestamp: ["Date"] } } } };
+    }
+    if (wait?.outcome) return { key, error: { name: "WorkflowTimeoutError", message: `Execution timed out after ${wait.timeoutMs}ms` } };
+    const run = effects.find((effect): effect is Extract<CodeEffect, { type: "step.run" }> => effect.type === "step.run" && effect.key === key);
+    if (run) {
+      // Told in this answer, not again as work.
+      this.work = this.work.filter((item) => !(item.type === "run" && item.key === key));
+      return { key, run: this.attemptOf(key, run.attempt, run.timeoutMs) };
+    }
+    return { key, pending: true };
+  }
+
+  private attemptOf(key: string, attempt: number, timeoutMs: number): WireAttempt {
+    const call = this.kernel.session.calls.get(key)!;
+    return { attempt, ctx: { step: { name: call.name, count: call.count }, attempt, config: this.configs.get(key) ?? null }, timeoutMs };
+  }
+
+  private stateBefore(seq: number): CodeState {
+    const snapshot = this.store.snapshot(seq) as CodeState | undefined;
+    const tail = this.store.read({ after: snapshot?.seq ?? 0, before: seq });
+    return foldCode(tail, snapshot, { stateBefore: (cut) => this.stateBefore(cut) });
+  }
+
+  private execute(command: CodeCommand): CodeDecision {
+    if (this.disposed) throw new Error("This instance driver was disposed; get the instance again.");
+    const now = Math.max(this.clock.now(), this.kernel.state.at);
+    const decision = decideCode(this.kernel, command, { now, nextId: () => this.ulid(now), stepLimit: this.def.stepLimit, stateBefore: (seq) => this.stateBefore(seq) });
+    if (decision.records.length) {
+      try {
+        this.store.append(decision.records);
+        this.recordsSinceSnapshot += decision.records.length;
+        if (snapshotDue(this.recordsSinceSnapshot, this.kernel.state.seq, this.options.snapshotEvery)) {
+          this.store.saveSnapshot(this.kernel.state);
+          this.recordsSinceSnapshot = 0;
+        }
+        this.options.onAppend?.(decision.records, this.summary());
+      } catch (error) {
+        this.fault(error);
+        throw error;
+      }
+    }
+    this.carryOut(decision);
+    // A pass no worker holds goes again once something new happened: the replay gets the answers the last one lacked.
+    const { book } = this.kernel.state;
+    if (decision.records.length && !this.lease && !this.wanted && !book.ended && !book.paused && command.type !== "pass.new") this.execute({ type: "pass.new" });
+    return decision;
+  }
+
+  private carryOut(decision: CodeDecision): void {
+    for (const effect of decision.effects) {
+      switch (effect.type) {
+        case "run.start":
+          this.letGo();
+          this.clearTimeouts();
+          this.wanted = true;
+          (this.options as { onWanted?(summary: InstanceSummaryState): void }).onWanted?.(this.summary());
+          break;
+        case "step.run":
+          this.startTimeout(effect.key, effect.attempt, effect.timeoutMs, () => ({ type: "step.result", key: effect.key, attempt: effect.attempt, outcome: { ok: false, error: errorInfo(new WorkflowTimeoutError(effect.timeoutMs)) } }));
+          this.work.push({ type: "run", key: effect.key, attempt: effect.attempt, timeoutMs: effect.timeoutMs });
+          break;
+        case "steps.stop":
+          this.clearTimeouts();
+          this.work = [];
+          break;
+        case "rollback.run": {
+          const { state, session } = this.kernel;
+          const { book } = state;
+          const saga = session.saga!;
+          const handler = session.handlers.get(effect.key)!;
+          const result = get(book.results, effect.key);
+          this.startTimeout(`rollback:${effect.key}`, effect.attempt, effect.timeoutMs, () => ({ type: "rollback.result", key: effect.key, attempt: effect.attempt, error: errorInfo(new WorkflowTimeoutError(effect.timeoutMs)) }));
+          this.work.push({
+            type: "rollback",
+            key: effect.key,
+            attempt: effect.attempt,
+            ctx: { step: { name: handler.name, count: handler.count }, attempt: get(book.attempts, effect.key) ?? 1, config: this.configs.get(effect.key) ?? null },
+            error: saga.trigger === "terminate" ? { name: "Error", message: TERMINATED_FOR_ROLLBACK.message } : saga.error,
+            output: result?.ok && !("stream" in result) ? { json: result.output ?? null, ...(result.meta === undefined ? {} : { meta: result.meta }) } : null,
+            timeoutMs: effect.timeoutMs,
+          });
+          break;
+        }
+        case "saga.resume":
+        case "streams.collect":
+          // A remote replay registers the handlers when its run() ends or it lets the pass go (release()); no streams cross.
+          break;
+      }
+    }
+    this.armWake();
+  }
+
+  private startTimeout(slot: string, attempt: number, timeoutMs: number, command: () => CodeCommand): void {
+    this.stopTimeout(slot);
+    const cancel = this.clock.setTimer(this.clock.now() + timeoutMs, () => {
+      this.timeouts.delete(slot);
+      try {
+        this.execute(command());
+      } catch (error) {
+        this.fault(error);
+      }
+    });
+    this.timeouts.set(slot, { attempt, cancel });
+  }
+
+  private stopTimeout(slot: string, attempt?: number): void {
+    const timeout = this.timeouts.get(slot);
+    if (!timeout || (attempt !== undefined && timeout.attempt !== attempt)) return;
+    timeout.cancel();
+    this.timeouts.delete(slot);
+  }
+
+  private clearTimeouts(): void {
+    for (const timeout of this.timeouts.values()) timeout.cancel();
+    this.timeouts.clear();
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.clearTimeouts();
+  }
+
+  protected override stopAfterFault(): void {
+    super.stopAfterFault();
+    this.clearTimeouts();
+    this.letGo();
+  }
+}
