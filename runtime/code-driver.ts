@@ -1,28 +1,24 @@
 import type { ResolvedStepConfig } from "../core/code/config";
-import { callable, createCode, decideCode, loadedKernel, needsRetryDelay, type AttemptOutcome, type CodeCommand, type CodeDecision, type CodeKernel } from "../core/code/decide";
+import { callable, needsRetryDelay, type AttemptOutcome, type CodeCommand, type CodeDecision } from "../core/code/decide";
 import type { CodeWorkflowDefinition } from "../core/code/definition";
-import { foldCode, nextCodeWake, storedStreams, type CodeState, type StepResult } from "../core/code/fold";
+import { nextCodeWake, storedStreams, type StepResult } from "../core/code/fold";
 import { toRunError } from "../core/code/run-errors";
-import { codeStatusName } from "../core/code/status";
 import { STREAM_LIMITS, streamFailure, type StoredStream } from "../core/code/streams";
 import { fromStructured } from "../core/code/structured";
 import type { WorkflowStepContext, WorkflowStepEvent } from "../core/code/types";
 import type { Creation } from "../core/creation";
 import { errorInfo } from "../core/planner";
-import type { ErrorInfo, LogRecord } from "../core/records";
-import { redacted } from "../core/records";
-import type { InstanceStatus } from "../core/status";
+import type { ErrorInfo } from "../core/records";
 import { TERMINATED_FOR_ROLLBACK } from "../core/saga";
 import { get } from "../core/table";
 import type { Clock } from "./clock";
 import { retryDelayOf } from "./delay-function";
 import type { DriverOptions } from "./driver";
-import { DriverShell } from "./driver-shell";
-import type { HostedInstance, InstanceCommand, InstanceSummaryState } from "./hosted";
+import { CodeShell } from "./code-shell";
+import type { HostedInstance } from "./hosted";
 import { runAttempt, type RawOutcome } from "./step-runner";
-import type { InstanceStore, ReadRange } from "./store";
+import type { InstanceStore } from "./store";
 import { replayStream, storeStream } from "./stream-output";
-import { snapshotDue } from "./code-snapshots";
 import { never, stepApi, type Registered } from "./step-api";
 
 interface Waiter {
@@ -37,17 +33,15 @@ interface Waiter {
  * started by the kernel when it has not. After a restart of the object, a
  * resume or a restart of the instance, run() is replayed from the top.
  */
-export class CodeDriver extends DriverShell<CodeState> implements HostedInstance {
-  private kernel!: CodeKernel;
+export class CodeDriver extends CodeShell implements HostedInstance {
   private readonly waiters = new Map<string, Waiter[]>();
   /** The functions of the calls made, by key: the kernel keeps the rest. */
   private readonly registered = new Map<string, Registered>();
   /** Set while wake() runs; see nextWake. */
   private waking = false;
-  private recordsSinceSnapshot = 0;
 
   private constructor(
-    private readonly def: CodeWorkflowDefinition,
+    protected readonly def: CodeWorkflowDefinition,
     store: InstanceStore,
     clock: Clock,
     options: DriverOptions,
@@ -57,18 +51,7 @@ export class CodeDriver extends DriverShell<CodeState> implements HostedInstance
 
   static create(def: CodeWorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions, instanceId: string, creation: Creation): CodeDriver {
     const driver = new CodeDriver(def, store, clock, options);
-    const now = driver.clock.now();
-    const { kernel, decision } = createCode(def, instanceId, creation, { now, nextId: () => driver.ulid(now) });
-    try {
-      driver.store.append(decision.records);
-    } catch (error) {
-      // The create fails: nothing is left running for an instance its caller was told does not exist.
-      driver.dispose();
-      throw error;
-    }
-    driver.kernel = kernel;
-    driver.options.onAppend?.(decision.records, driver.summary());
-    driver.carryOut(decision);
+    driver.begin(instanceId, creation);
     return driver;
   }
 
@@ -76,42 +59,6 @@ export class CodeDriver extends DriverShell<CodeState> implements HostedInstance
     const driver = new CodeDriver(def, store, clock, options);
     driver.reload();
     return driver;
-  }
-
-  protected get folded(): CodeState | undefined {
-    return this.kernel?.state;
-  }
-
-  /** Everything from the log, as a fresh object does: the state, then a new pass of run() and a saga under way resumed. */
-  private reload(): void {
-    this.faultRetryAt = undefined;
-    this.recordsSinceSnapshot = 0;
-    this.kernel = loadedKernel(this.stateBefore(Infinity));
-    this.execute({ type: "recover" });
-  }
-
-  summary(): InstanceSummaryState {
-    const { state } = this.kernel;
-    return { workflow: state.book.workflow, instanceId: state.book.instanceId, createdAt: state.book.createdAt, updatedAt: state.at, seq: state.seq, status: codeStatusName(state.book) };
-  }
-
-  status(): InstanceStatus {
-    const { book } = this.kernel.state;
-    const status: InstanceStatus = { status: codeStatusName(book), value: this.waitingOn() };
-    if (book.ended?.status === "complete" && book.ended.output !== undefined) status.output = book.ended.output;
-    if (book.ended?.status === "errored") status.error = { name: book.ended.error.name, message: book.ended.error.message };
-    return status;
-  }
-
-  /** The log as readers see it: a sensitive step's output shows as "[REDACTED]" (replay reads the store, which keeps it). */
-  history(range: ReadRange = {}): LogRecord[] {
-    return this.store.read(range).map(redacted);
-  }
-
-  command(command: InstanceCommand): void {
-    if (this.faultRetryAt !== undefined) this.reloadAfterFault();
-    if (command.type === "restart") this.execute({ type: "restart", ...(command.from === undefined ? {} : { from: command.from }) });
-    else this.execute(command);
   }
 
   wake(): void {
@@ -140,51 +87,7 @@ export class CodeDriver extends DriverShell<CodeState> implements HostedInstance
     this.waiters.clear();
   }
 
-  /** What the run is waiting on, for status(): the open step, sleep and event-wait keys. */
-  private waitingOn(): string[] {
-    const { book } = this.kernel.state;
-    return [
-      ...Object.keys(book.steps),
-      ...Object.entries(book.sleeps).flatMap(([key, s]) => (s.done ? [] : [key])),
-      ...Object.entries(book.waits).flatMap(([key, w]) => (w.outcome ? [] : [key])),
-    ];
-  }
-
-  private stateBefore(seq: number): CodeState {
-    const snapshot = this.store.snapshot(seq) as CodeState | undefined;
-    const tail = this.store.read({ after: snapshot?.seq ?? 0, before: seq });
-    return foldCode(tail, snapshot, { stateBefore: (cut) => this.stateBefore(cut) });
-  }
-
-  /** Decides a command, writes its records, answers the calls they settle, then carries out its effects. */
-  private execute(command: CodeCommand, registered?: (decision: CodeDecision) => void): CodeDecision {
-    // A driver the host dropped (a crash, an eviction) writes nothing more: a new one owns the log.
-    if (this.disposed) throw new Error("This instance driver was disposed; get the instance again.");
-    const now = this.now();
-    const decision = decideCode(this.kernel, command, { now, nextId: () => this.ulid(now), stepLimit: this.def.stepLimit, stateBefore: (seq) => this.stateBefore(seq) });
-    if (decision.records.length) {
-      try {
-        this.store.append(decision.records);
-        this.recordsSinceSnapshot += decision.records.length;
-        if (snapshotDue(this.recordsSinceSnapshot, this.kernel.state.seq, this.options.snapshotEvery)) {
-          // A code-first state is plain JSON already: the store copies or serialises it.
-          this.store.saveSnapshot(this.kernel.state);
-          this.recordsSinceSnapshot = 0;
-        }
-        this.options.onAppend?.(decision.records, this.summary());
-      } catch (error) {
-        // A host fault: the caller gets the error, and the driver reloads from its log (host-fault.ts).
-        this.fault(error);
-        this.forgetUnwritten();
-        throw error;
-      }
-    }
-    registered?.(decision);
-    this.carryOut(decision);
-    return decision;
-  }
-
-  private carryOut(decision: CodeDecision): void {
+  protected carryOut(decision: CodeDecision): void {
     this.settleWaiters();
     for (const effect of decision.effects) {
       switch (effect.type) {
@@ -211,27 +114,6 @@ export class CodeDriver extends DriverShell<CodeState> implements HostedInstance
       }
     }
     this.armWake();
-  }
-
-  /**
-   * After a write failed, the kernel (which changes in place) is ahead of the log: readers are shown the log's
-   * state until the reload. If the log cannot be read either, the reload after the fault tries again.
-   */
-  private forgetUnwritten(): void {
-    try {
-      this.kernel = loadedKernel(this.stateBefore(Infinity));
-    } catch {
-      return;
-    }
-  }
-
-  private reloadAfterFault(): void {
-    try {
-      this.reload();
-    } catch (error) {
-      this.fault(error);
-      throw error;
-    }
   }
 
   /** Work no request waits on: whatever it throws, at once or later, is a fault, never an unhandled rejection. */

@@ -1,26 +1,22 @@
 import SuperJSON from "superjson";
 import { assertStepName, callOf, resolveStepConfig, type ResolvedStepConfig } from "../core/code/config";
-import { createCode, decideCode, loadedKernel, type CodeCommand, type CodeDecision, type CodeEffect, type CodeKernel } from "../core/code/decide";
+import type { CodeCommand, CodeDecision, CodeEffect } from "../core/code/decide";
 import type { CodeWorkflowDefinition } from "../core/code/definition";
-import { foldCode, nextCodeWake, type CodeState } from "../core/code/fold";
-import { codeStatusName } from "../core/code/status";
+import { nextCodeWake } from "../core/code/fold";
 import type { WorkflowStepConfig } from "../core/code/types";
 import type { Creation } from "../core/creation";
 import { DurableMachinesError, LeaseLostError, NotSerializableError } from "../core/errors";
 import type { Json } from "../core/json";
 import { errorInfo } from "../core/planner";
-import type { ErrorInfo, LogRecord } from "../core/records";
-import { redacted } from "../core/records";
+import type { ErrorInfo } from "../core/records";
 import { TERMINATED_FOR_ROLLBACK } from "../core/saga";
-import type { InstanceStatus } from "../core/status";
 import { get } from "../core/table";
 import type { Clock } from "./clock";
-import { snapshotDue } from "./code-snapshots";
 import type { DriverOptions } from "./driver";
-import { DriverShell } from "./driver-shell";
-import type { HostedInstance, InstanceCommand, InstanceSummaryState } from "./hosted";
+import { CodeShell } from "./code-shell";
+import type { HostedInstance, InstanceSummaryState } from "./hosted";
 import { WorkflowTimeoutError } from "./step-runner";
-import type { InstanceStore, ReadRange } from "./store";
+import type { InstanceStore } from "./store";
 
 /** A value on the wire: superjson's json and meta, the format the log stores values in (docs/python-protocol.md). */
 export interface WireValue {
@@ -95,8 +91,7 @@ function fromWire(value: WireValue | undefined, what: string): unknown {
  * answers (and the work items) tell it to, and lets the pass go when run()
  * can only wait. The engine keeps the timeouts, retries and timers.
  */
-export class RemoteCodeDriver extends DriverShell<CodeState> implements HostedInstance {
-  private kernel!: CodeKernel;
+export class RemoteCodeDriver extends CodeShell implements HostedInstance {
   private lease: { token: string; pass: number; expiresAt: number } | undefined;
   /** A pass wants a worker: queued for a claim. */
   private wanted = false;
@@ -106,11 +101,10 @@ export class RemoteCodeDriver extends DriverShell<CodeState> implements HostedIn
   private readonly configs = new Map<string, Json>();
   /** The timeout of each attempt or handler a worker runs, by key. */
   private readonly timeouts = new Map<string, { attempt: number; cancel(): void }>();
-  private recordsSinceSnapshot = 0;
   private leaseSeq = 0;
 
   private constructor(
-    private readonly def: CodeWorkflowDefinition & { python: { leaseMs: number } },
+    protected readonly def: CodeWorkflowDefinition & { python: { leaseMs: number } },
     store: InstanceStore,
     clock: Clock,
     options: DriverOptions & { onWanted?(summary: InstanceSummaryState): void },
@@ -120,17 +114,7 @@ export class RemoteCodeDriver extends DriverShell<CodeState> implements HostedIn
 
   static create(def: CodeWorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions, instanceId: string, creation: Creation): RemoteCodeDriver {
     const driver = new RemoteCodeDriver(def as never, store, clock, options);
-    const now = clock.now();
-    const { kernel, decision } = createCode(def, instanceId, creation, { now, nextId: () => driver.ulid(now) });
-    try {
-      store.append(decision.records);
-    } catch (error) {
-      driver.dispose();
-      throw error;
-    }
-    driver.kernel = kernel;
-    options.onAppend?.(decision.records, driver.summary());
-    driver.carryOut(decision);
+    driver.begin(instanceId, creation);
     return driver;
   }
 
@@ -140,42 +124,9 @@ export class RemoteCodeDriver extends DriverShell<CodeState> implements HostedIn
     return driver;
   }
 
-  protected get folded(): CodeState | undefined {
-    return this.kernel?.state;
-  }
-
   protected nextWake(): number | undefined {
     const at = nextCodeWake(this.kernel.state.book, this.clock.now() - 1);
     return this.lease && (at === undefined || this.lease.expiresAt < at) ? this.lease.expiresAt : at;
-  }
-
-  private reload(): void {
-    this.faultRetryAt = undefined;
-    this.kernel = loadedKernel(this.stateBefore(Infinity));
-    this.execute({ type: "recover" });
-  }
-
-  summary(): InstanceSummaryState {
-    const { state } = this.kernel;
-    return { workflow: state.book.workflow, instanceId: state.book.instanceId, createdAt: state.book.createdAt, updatedAt: state.at, seq: state.seq, status: codeStatusName(state.book) };
-  }
-
-  status(): InstanceStatus {
-    const { book } = this.kernel.state;
-    const status: InstanceStatus = { status: codeStatusName(book), value: [...Object.keys(book.steps)] };
-    if (book.ended?.status === "complete" && book.ended.output !== undefined) status.output = book.ended.output;
-    if (book.ended?.status === "errored") status.error = { name: book.ended.error.name, message: book.ended.error.message };
-    return status;
-  }
-
-  history(range: ReadRange = {}): LogRecord[] {
-    return this.store.read(range).map(redacted);
-  }
-
-  command(command: InstanceCommand): void {
-    if (this.faultRetryAt !== undefined) this.reload();
-    if (command.type === "restart") this.execute({ type: "restart", ...(command.from === undefined ? {} : { from: command.from }) });
-    else this.execute(command);
   }
 
   wake(): void {
@@ -348,38 +299,15 @@ export class RemoteCodeDriver extends DriverShell<CodeState> implements HostedIn
     return { attempt, ctx: { step: { name: call.name, count: call.count }, attempt, config: this.configs.get(key) ?? null }, timeoutMs };
   }
 
-  private stateBefore(seq: number): CodeState {
-    const snapshot = this.store.snapshot(seq) as CodeState | undefined;
-    const tail = this.store.read({ after: snapshot?.seq ?? 0, before: seq });
-    return foldCode(tail, snapshot, { stateBefore: (cut) => this.stateBefore(cut) });
-  }
-
-  private execute(command: CodeCommand): CodeDecision {
-    if (this.disposed) throw new Error("This instance driver was disposed; get the instance again.");
-    const now = Math.max(this.clock.now(), this.kernel.state.at);
-    const decision = decideCode(this.kernel, command, { now, nextId: () => this.ulid(now), stepLimit: this.def.stepLimit, stateBefore: (seq) => this.stateBefore(seq) });
-    if (decision.records.length) {
-      try {
-        this.store.append(decision.records);
-        this.recordsSinceSnapshot += decision.records.length;
-        if (snapshotDue(this.recordsSinceSnapshot, this.kernel.state.seq, this.options.snapshotEvery)) {
-          this.store.saveSnapshot(this.kernel.state);
-          this.recordsSinceSnapshot = 0;
-        }
-        this.options.onAppend?.(decision.records, this.summary());
-      } catch (error) {
-        this.fault(error);
-        throw error;
-      }
-    }
-    this.carryOut(decision);
+  protected override execute(command: CodeCommand): CodeDecision {
+    const decision = super.execute(command);
     // A pass no worker holds goes again once something new happened: the replay gets the answers the last one lacked.
     const { book } = this.kernel.state;
     if (decision.records.length && !this.lease && !this.wanted && !book.ended && !book.paused && command.type !== "pass.new") this.execute({ type: "pass.new" });
     return decision;
   }
 
-  private carryOut(decision: CodeDecision): void {
+  protected carryOut(decision: CodeDecision): void {
     for (const effect of decision.effects) {
       switch (effect.type) {
         case "run.start":
