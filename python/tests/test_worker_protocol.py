@@ -6,8 +6,6 @@ import asyncio
 from datetime import datetime, timezone
 from typing import Any
 
-import pytest
-
 from durable_machines import WorkflowEntrypoint, WorkflowFatalError
 from durable_machines.http_journal import connect
 from durable_machines.wire import from_wire, to_wire
@@ -274,3 +272,45 @@ async def test_datetimes_cross_both_ways_through_steps_waits_and_the_output() ->
     replay = FakeEngine(results={"do:stamp-1": {"value": sent}}, events={"approval": event})
     await one_pass(replay, Dated)
     assert received[1] == received[0] and replay.calls("result") == []
+
+
+async def test_an_attempt_past_its_timeout_is_cut_off_and_reported_as_the_typescript_runner_does() -> None:
+    cancelled = asyncio.Event()
+
+    class Stuck(WorkflowEntrypoint):
+        async def run(self, event: Any, step: Any) -> Any:
+            @step.do()
+            async def hang() -> Any:
+                try:
+                    await asyncio.Event().wait()
+                except asyncio.CancelledError:
+                    cancelled.set()
+                    raise
+
+            return await hang()
+
+    engine = FakeEngine(timeout_ms=1)
+    await one_pass(engine, Stuck)
+
+    assert cancelled.is_set()
+    assert engine.calls("result")[0]["error"] == {"name": "WorkflowTimeoutError", "message": "Execution timed out after 1ms"}
+    assert engine.outcome is not None and engine.outcome[1]["name"] == "WorkflowTimeoutError"
+
+
+async def test_the_payload_crosses_as_a_wire_value_with_its_datetimes() -> None:
+    at = datetime(2025, 6, 1, tzinfo=timezone.utc)
+    seen: list[Any] = []
+
+    class Echo(WorkflowEntrypoint):
+        async def run(self, event: Any, step: Any) -> Any:
+            seen.append((event["payload"], event.timestamp, event.workflow_name))
+
+    engine = FakeEngine()
+    engine.queued.append({"payload": to_wire({"when": at}), "timestamp": 1765200000000, "instanceId": "p1", "workflowName": WORKFLOW})
+    async with connect("http://engine.test", TOKEN, transport=engine.transport()) as client:
+        task = await claim(client, WORKFLOW, "test-worker", wait_ms=0)
+        assert task is not None
+        await asyncio.wait_for(run_pass(client, task, Echo, release_grace=0), GUARD_SECONDS)
+
+    assert seen == [({"when": at}, datetime(2025, 12, 8, 13, 20, tzinfo=timezone.utc), WORKFLOW)]
+    assert engine.outcome == ("completed", {"json": None})
