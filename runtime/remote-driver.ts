@@ -27,7 +27,7 @@ export interface WireValue {
 export type WireCall =
   | { type: "step"; name: string; config?: Json; rollback?: { config?: Json } }
   | { type: "result"; key: string; attempt: number; ok: true; value?: WireValue }
-  | { type: "result"; key: string; attempt: number; ok: false; error: ErrorInfo; delay?: { ms: number } | { error: ErrorInfo } }
+  | { type: "result"; key: string; attempt: number; ok: false; error: ErrorInfo; delay?: { ms: number } | { error: ErrorInfo }; fatal?: { attempt: string; instance: string } }
   | { type: "sleep"; name: string; ms: number }
   | { type: "sleepUntil"; name: string; at: number }
   | { type: "wait"; name: string; eventType: string; timeoutMs?: number }
@@ -59,7 +59,7 @@ export interface WireTask {
   instanceId: string;
   lease: string;
   leaseMs: number;
-  event: { payload: Json; timestamp: number; instanceId: string; workflowName: string };
+  event: { payload: WireValue; timestamp: number; instanceId: string; workflowName: string };
 }
 
 /** A Python delay function comes as `{ "function": true }`: the step's config resolves with a function in its place. */
@@ -102,6 +102,8 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
   /** The timeout of each attempt or handler a worker runs, by key. */
   private readonly timeouts = new Map<string, { attempt: number; cancel(): void }>();
   private leaseSeq = 0;
+  /** Set while wake() runs; see nextWake. */
+  private waking = false;
 
   private constructor(
     protected readonly def: CodeWorkflowDefinition & { python: { leaseMs: number } },
@@ -125,25 +127,34 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
   }
 
   protected nextWake(): number | undefined {
-    const at = nextCodeWake(this.kernel.state.book, this.clock.now() - 1);
+    // What a wake left due waits for the next pass, which a claim starts: waking again for it would do nothing.
+    const at = nextCodeWake(this.kernel.state.book, this.waking ? this.clock.now() : undefined);
     return this.lease && (at === undefined || this.lease.expiresAt < at) ? this.lease.expiresAt : at;
   }
 
   wake(): void {
     this.wakeUp.rang();
     if (this.disposed) return;
+    this.waking = true;
     try {
       if (this.faultRetryAt !== undefined) this.reload();
       const { state } = this.kernel;
       if (this.expiry.due(state.book.ended, state.at, this.clock.now())) return this.options.onExpired?.(this.summary());
-      this.execute({ type: "wake" });
       // A worker that went quiet loses the pass: another replays run() from the top.
       if (this.lease && this.lease.expiresAt <= this.clock.now()) {
         this.letGo();
         this.execute({ type: "pass.new" });
       }
+      this.execute({ type: "wake" });
+      // Something due that only a replay can take up (a retry of a step no pass has called): a pass for it.
+      const { book } = this.kernel.state;
+      const due = (nextCodeWake(book) ?? Infinity) <= this.clock.now();
+      if (due && !this.lease && !this.wanted && !book.ended && !book.paused) this.execute({ type: "pass.new" });
     } catch (error) {
       this.fault(error);
+    } finally {
+      this.armWake();
+      this.waking = false;
     }
   }
 
@@ -160,7 +171,8 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
       instanceId: book.instanceId,
       lease: token,
       leaseMs: this.def.python.leaseMs,
-      event: { payload: book.params ?? {}, timestamp: book.createdAt, instanceId: book.instanceId, workflowName: book.workflow },
+      // Params are stored as plain JSON: a value on the wire with no metadata. Cloudflare's default is {}.
+      event: { payload: { json: book.params ?? {} }, timestamp: book.createdAt, instanceId: book.instanceId, workflowName: book.workflow },
     };
   }
 
@@ -180,14 +192,14 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
     return { ...this.takeWork(), leaseMs: this.def.python.leaseMs };
   }
 
-  /** The worker lets the pass go: run() can only wait. Something new queues the instance again. */
+  /** The worker lets the pass go: run() can only wait. What the pass started stops; something new queues the instance again. */
   release(token: string): void {
     this.renew(token);
+    // Attempts the worker was given (or is yet to be told of) and never reported are lost with the pass, as in a
+    // crash: a new pass starts them again at once.
+    const abandoned = this.kernel.session.running.size > 0 || this.work.length > 0;
     this.letGo();
-    // After a load, a saga under way waits for the replay's handlers: they are registered now.
-    const { rollback, ended } = this.kernel.state.book;
-    if (rollback && !rollback.finished && !ended && !this.kernel.session.saga) this.execute({ type: "saga.resume" });
-    this.armWake();
+    this.execute({ type: abandoned ? "pass.new" : "pass.end" });
   }
 
   private renew(token: string): void {
@@ -251,7 +263,7 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
       case "result": {
         this.stopTimeout(call.key, call.attempt);
         if (call.ok) return { type: "step.result", key: call.key, attempt: call.attempt, outcome: { ok: true, value: fromWire(call.value, `the output of step "${call.key}"`) } };
-        return { type: "step.result", key: call.key, attempt: call.attempt, outcome: { ok: false, error: call.error, ...(call.delay ? { delay: call.delay } : {}) } };
+        return { type: "step.result", key: call.key, attempt: call.attempt, outcome: { ok: false, error: call.error, ...(call.delay ? { delay: call.delay } : {}), ...(call.fatal ? { fatal: call.fatal } : {}) } };
       }
       case "sleep":
         return { type: "sleep", pass, name: call.name, ms: call.ms };
@@ -303,7 +315,7 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
     const decision = super.execute(command);
     // A pass no worker holds goes again once something new happened: the replay gets the answers the last one lacked.
     const { book } = this.kernel.state;
-    if (decision.records.length && !this.lease && !this.wanted && !book.ended && !book.paused && command.type !== "pass.new") this.execute({ type: "pass.new" });
+    if (decision.records.length && !this.lease && !this.wanted && !book.ended && !book.paused && command.type !== "pass.new" && command.type !== "pass.end") this.execute({ type: "pass.new" });
     return decision;
   }
 

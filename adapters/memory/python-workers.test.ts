@@ -26,7 +26,7 @@ describe("Python workers on the memory host", () => {
     const { workers, claim, client } = world();
     const instance = await client.create({ id: "a1", params: { table: "t" } });
     const task = claim();
-    expect(task).toMatchObject({ workflow: "pipeline", instanceId: "a1", leaseMs: 10_000, event: { payload: { table: "t" }, instanceId: "a1", workflowName: "pipeline" } });
+    expect(task).toMatchObject({ workflow: "pipeline", instanceId: "a1", leaseMs: 10_000, event: { payload: { json: { table: "t" } }, instanceId: "a1", workflowName: "pipeline" } });
     expect(workers.claim(), "one worker per pass").toBeUndefined();
 
     const step = workers.calls("a1", task.lease, [{ type: "step", name: "rows", config: { retries: { limit: 0, delay: 0 } } }]);
@@ -131,6 +131,24 @@ describe("Python workers on the memory host", () => {
     workers.calls("a8", task.lease, [{ type: "step", name: "map" }]);
     const refused = workers.calls("a8", task.lease, [{ type: "result", key: "do:map-1", attempt: 1, ok: true, value: { json: [], meta: { values: ["map"] } } }]);
     expect(answer(refused.answers)).toMatchObject({ refused: { name: "WorkflowFatalError", message: expect.stringContaining("datetimes") } });
+  });
+
+  it("a worker that lets its pass go before hearing of a retry that became due: the next pass runs that retry", async () => {
+    const { clock, workers, claim, client } = world();
+    const instance = await client.create({ id: "a9" });
+    const task = claim();
+    workers.calls("a9", task.lease, [{ type: "step", name: "flaky", config: { retries: { limit: 1, delay: 1000, backoff: "constant" } } }]);
+    workers.calls("a9", task.lease, [{ type: "result", key: "do:flaky-1", attempt: 1, ok: false, error: { name: "Error", message: "503" } }]);
+    clock.advance(1000);
+    // Attempt 2 was started and waits in the work the worker never asked for.
+    workers.release("a9", task.lease);
+    const again = claim();
+    expect(answer(workers.calls("a9", again.lease, [{ type: "step", name: "flaky", config: { retries: { limit: 1, delay: 1000, backoff: "constant" } } }]).answers)).toMatchObject({
+      key: "do:flaky-1",
+      run: { attempt: 3 },
+    });
+    workers.calls("a9", again.lease, [{ type: "result", key: "do:flaky-1", attempt: 3, ok: true, value: { json: 1 } }, { type: "completed" }]);
+    expect((await instance.status()).status).toBe("complete");
   });
 
   it("python() refuses a workflow Python does not serve", () => {

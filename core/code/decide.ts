@@ -70,6 +70,8 @@ export type CodeCommand =
    * pass started is stopped, as a crash stops it, and a new pass replays run() from the top.
    */
   | { type: "pass.new" }
+  /** A client across a wire let its pass go: what the pass started stops, and nothing runs until a new pass. */
+  | { type: "pass.end" }
   | { type: "wake" }
   | { type: "event"; event: string; payload?: unknown; idempotencyKey?: string }
   | { type: "pause" }
@@ -478,6 +480,9 @@ export function decideCode(kernel: CodeKernel, command: CodeCommand, ctx: CodeDe
     case "pass.new":
       batch.stopAll("The worker running this pass let it go.");
       batch.startPass();
+      break;
+    case "pass.end":
+      batch.stopAll("The worker running this pass let it go.");
       break;
     case "event": {
       const takenNow = () => !book.paused && book.openWaits.some((open) => get(book.waits, open)?.type === command.event);
