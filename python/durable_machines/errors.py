@@ -55,9 +55,11 @@ def _bounded(text: str, limit: int) -> str:
 
 def error_info(error: BaseException) -> ErrorInfo:
     """What the engine records of an exception a step or run() raised."""
+    # A recorded error raised again keeps the name and message it was recorded with (its str() adds the name).
+    name, message = (error.name, error.message) if isinstance(error, WorkflowError) else (type(error).__name__, str(error))
     info: ErrorInfo = {
-        "name": _bounded(type(error).__name__, MAX_ERROR_NAME_CHARS),
-        "message": _bounded(str(error), MAX_ERROR_MESSAGE_CHARS),
+        "name": _bounded(name, MAX_ERROR_NAME_CHARS),
+        "message": _bounded(message, MAX_ERROR_MESSAGE_CHARS),
     }
     if isinstance(error, NonRetryableError):
         info["nonRetryable"] = True

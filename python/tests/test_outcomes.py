@@ -331,3 +331,13 @@ async def test_a_step_answer_from_the_journal_is_what_run_gets() -> None:
     await run_workflow(Echo(None, {"REGION": "eu"}), event(None), journal)
     assert journal.ended == ("completed", "from the log")
 
+
+
+def test_a_recorded_error_raised_again_keeps_its_name_and_message() -> None:
+    from durable_machines.errors import WorkflowFatalError, WorkflowTimeoutError, error_info
+
+    assert error_info(WorkflowFatalError("WorkflowFatalError", "Cannot execute steps during rollback phase")) == {
+        "name": "WorkflowFatalError",
+        "message": "Cannot execute steps during rollback phase",
+    }
+    assert error_info(WorkflowTimeoutError("WorkflowTimeoutError", "Execution timed out after 5ms"))["message"] == "Execution timed out after 5ms"
