@@ -1,3 +1,4 @@
+import { waitTimedOut } from "./code/answers";
 import { DEFAULT_PUBLIC_CONFIG } from "./code/config";
 import { applyCodeRecord, type CodeBook, type CodeFoldContext, type CodeState } from "./code/fold";
 import type { AnyWorkflowDefinition, WorkflowDefinition } from "./definition";
@@ -200,7 +201,7 @@ class Run {
         step.output = { type, payload: payload ?? null, timestamp: received };
         this.finish(step, at, true);
       } else {
-        this.finish(step, at, false, { name: "WorkflowTimeoutError", message: `Execution timed out after ${wait!.timeoutMs}ms` });
+        this.finish(step, at, false, waitTimedOut(wait!.timeoutMs));
       }
     }
   }

@@ -1,7 +1,8 @@
 import type { ResolvedStepConfig } from "../core/code/config";
 import { callable, needsRetryDelay, type AttemptOutcome, type CodeCommand, type CodeDecision } from "../core/code/decide";
 import type { CodeWorkflowDefinition } from "../core/code/definition";
-import { nextCodeWake, storedStreams, type StepResult } from "../core/code/fold";
+import { logAnswer } from "../core/code/answers";
+import { storedStreams, type StepResult } from "../core/code/fold";
 import { toRunError } from "../core/code/run-errors";
 import { STREAM_LIMITS, streamFailure, type StoredStream } from "../core/code/streams";
 import { fromStructured } from "../core/code/structured";
@@ -37,8 +38,6 @@ export class CodeDriver extends CodeShell implements HostedInstance {
   private readonly waiters = new Map<string, Waiter[]>();
   /** The functions of the calls made, by key: the kernel keeps the rest. */
   private readonly registered = new Map<string, Registered>();
-  /** Set while wake() runs; see nextWake. */
-  private waking = false;
 
   private constructor(
     protected readonly def: CodeWorkflowDefinition,
@@ -73,13 +72,6 @@ export class CodeDriver extends CodeShell implements HostedInstance {
     });
     this.armWake();
     this.waking = false;
-  }
-
-  protected nextWake(): number | undefined {
-    // What wake() found due and left is what only the replay of run() can take up (a retry whose step it has not
-    // reached yet, a saga it has not resumed yet), and it does so as it gets there: waking again for it would do
-    // nothing, and on a manual clock, whose timers fire before any promise settles, would do it forever.
-    return nextCodeWake(this.kernel.state.book, this.waking ? this.now() : undefined);
   }
 
   protected override stopAfterFault(): void {
@@ -139,21 +131,16 @@ export class CodeDriver extends CodeShell implements HostedInstance {
     }
   }
 
-  /** The log's answer to a call, if it has one. */
+  /** The log's answer to a call, if it has one, as run() receives it. */
   private answer(key: string): { ok: true; value: unknown } | { ok: false; error: Error } | undefined {
-    const { book } = this.kernel.state;
-    const result: StepResult | undefined = get(book.results, key);
-    if (result) return result.ok ? { ok: true, value: this.outputOf(key, result) } : { ok: false, error: toRunError(result.error) };
-    const sleep = get(book.sleeps, key);
-    if (sleep?.done) return { ok: true, value: undefined };
-    const wait = get(book.waits, key);
-    const outcome = wait?.outcome;
-    if (outcome && "event" in outcome) {
-      const event: WorkflowStepEvent<unknown> = { payload: outcome.event.payload as never, type: outcome.event.type, timestamp: new Date(outcome.event.at) };
-      return { ok: true, value: event };
-    }
-    if (outcome) return { ok: false, error: toRunError({ name: "WorkflowTimeoutError", message: `Execution timed out after ${wait!.timeoutMs}ms` }) };
-    return undefined;
+    const answer = logAnswer(this.kernel.state.book, key);
+    if (!answer) return undefined;
+    if (!answer.ok) return { ok: false, error: toRunError(answer.error) };
+    if ("result" in answer) return { ok: true, value: this.outputOf(key, answer.result) };
+    if ("slept" in answer) return { ok: true, value: undefined };
+    const { type, payload, at } = answer.event;
+    const event: WorkflowStepEvent<unknown> = { payload: payload as never, type, timestamp: new Date(at) };
+    return { ok: true, value: event };
   }
 
   /** A settled step's value as run() receives it: a streamed output as a fresh stream of its stored rows, each time it is asked for. */

@@ -1,6 +1,6 @@
 import { createCode, decideCode, loadedKernel, type CodeCommand, type CodeDecision, type CodeKernel } from "../core/code/decide";
 import type { CodeWorkflowDefinition } from "../core/code/definition";
-import { foldCode, type CodeState } from "../core/code/fold";
+import { foldCode, nextCodeWake, type CodeState } from "../core/code/fold";
 import { codeStatusName } from "../core/code/status";
 import type { Creation } from "../core/creation";
 import type { LogRecord } from "../core/records";
@@ -21,6 +21,8 @@ import type { ReadRange } from "./store";
 export abstract class CodeShell extends DriverShell<CodeState> {
   protected kernel!: CodeKernel;
   private recordsSinceSnapshot = 0;
+  /** Set while wake() runs; see nextWake. */
+  protected waking = false;
 
   protected abstract readonly def: CodeWorkflowDefinition;
   /** Carries out a decision's effects, once its records are durable. */
@@ -43,6 +45,15 @@ export abstract class CodeShell extends DriverShell<CodeState> {
     this.kernel = kernel;
     this.options.onAppend?.(decision.records, this.summary());
     this.carryOut(decision);
+  }
+
+  /**
+   * What wake() found due and left is what only a replay of run() can take up (a retry whose step it has not reached
+   * yet, a saga it has not resumed yet), and it does so as it gets there: waking again for it would do nothing, and on
+   * a manual clock, whose timers fire before any promise settles, would do it forever.
+   */
+  protected nextWake(): number | undefined {
+    return nextCodeWake(this.kernel.state.book, this.waking ? this.now() : undefined);
   }
 
   /** Everything from the log, as a fresh object does: the state, then `recover` (a new pass, a saga taken up). */

@@ -2,7 +2,8 @@ import SuperJSON from "superjson";
 import { assertStepName, callOf, resolveStepConfig, type ResolvedStepConfig } from "../core/code/config";
 import type { CodeCommand, CodeDecision, CodeEffect } from "../core/code/decide";
 import type { CodeWorkflowDefinition } from "../core/code/definition";
-import { nextCodeWake } from "../core/code/fold";
+import { logAnswer } from "../core/code/answers";
+import { nextCodeWake, type StepResult } from "../core/code/fold";
 import type { WorkflowStepConfig } from "../core/code/types";
 import type { Creation } from "../core/creation";
 import { DurableMachinesError, LeaseLostError, NotSerializableError } from "../core/errors";
@@ -14,7 +15,7 @@ import { get } from "../core/table";
 import type { Clock } from "./clock";
 import type { DriverOptions } from "./driver";
 import { CodeShell } from "./code-shell";
-import type { HostedInstance, InstanceSummaryState } from "./hosted";
+import type { HostedInstance } from "./hosted";
 import { WorkflowTimeoutError } from "./step-runner";
 import type { InstanceStore } from "./store";
 
@@ -83,6 +84,12 @@ function fromWire(value: WireValue | undefined, what: string): unknown {
   return SuperJSON.deserialize({ json: value.json, meta: value.meta } as never);
 }
 
+/** A stored step output as a worker reads it; none for a streamed one, which no worker writes. */
+function storedValue(result: Extract<StepResult, { ok: true }>): WireValue | null {
+  if ("stream" in result) return null;
+  return { json: result.output ?? null, ...(result.meta === undefined ? {} : { meta: result.meta }) };
+}
+
 /**
  * Runs a Python-served code-first instance: the engine's side of the worker
  * protocol (docs/python-protocol.md). It holds the same kernel as the
@@ -102,14 +109,12 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
   /** The timeout of each attempt or handler a worker runs, by key. */
   private readonly timeouts = new Map<string, { attempt: number; cancel(): void }>();
   private leaseSeq = 0;
-  /** Set while wake() runs; see nextWake. */
-  private waking = false;
 
   private constructor(
     protected readonly def: CodeWorkflowDefinition & { python: { leaseMs: number } },
     store: InstanceStore,
     clock: Clock,
-    options: DriverOptions & { onWanted?(summary: InstanceSummaryState): void },
+    options: DriverOptions,
   ) {
     super(store, clock, options);
   }
@@ -126,9 +131,9 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
     return driver;
   }
 
-  protected nextWake(): number | undefined {
-    // What a wake left due waits for the next pass, which a claim starts: waking again for it would do nothing.
-    const at = nextCodeWake(this.kernel.state.book, this.waking ? this.clock.now() : undefined);
+  /** The shell's next wake, or the lease's end if that comes first: a worker gone quiet loses the pass then. */
+  protected override nextWake(): number | undefined {
+    const at = super.nextWake();
     return this.lease && (at === undefined || this.lease.expiresAt < at) ? this.lease.expiresAt : at;
   }
 
@@ -174,10 +179,6 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
       // Params are stored as plain JSON: a value on the wire with no metadata. Cloudflare's default is {}.
       event: { payload: { json: book.params ?? {} }, timestamp: book.createdAt, instanceId: book.instanceId, workflowName: book.workflow },
     };
-  }
-
-  wantsWorker(): boolean {
-    return this.wanted;
   }
 
   /** A worker's calls, in order, each answered once its records are durable. */
@@ -283,20 +284,14 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
 
   /** What the log (or this decision) says of a key: its value or error, an attempt to run now, or nothing yet. */
   private answerFor(key: string, effects: readonly CodeEffect[]): WireAnswer {
-    const { book } = this.kernel.state;
-    const result = get(book.results, key);
-    if (result) {
-      if (!result.ok) return { key, error: result.error };
-      return { key, value: "stream" in result ? null : { json: result.output ?? null, ...(result.meta === undefined ? {} : { meta: result.meta }) } };
-    }
-    const sleep = get(book.sleeps, key);
-    if (sleep?.done) return { key, value: null };
-    const wait = get(book.waits, key);
-    if (wait?.outcome && "event" in wait.outcome) {
-      const { type, payload, at } = wait.outcome.event;
+    const answer = logAnswer(this.kernel.state.book, key);
+    if (answer) {
+      if (!answer.ok) return { key, error: answer.error };
+      if ("result" in answer) return { key, value: storedValue(answer.result) };
+      if ("slept" in answer) return { key, value: null };
+      const { type, payload, at } = answer.event;
       return { key, value: { json: { type, payload: payload ?? null, timestamp: new Date(at).toISOString() }, meta: { values: { timestamp: ["Date"] } } } };
     }
-    if (wait?.outcome) return { key, error: { name: "WorkflowTimeoutError", message: `Execution timed out after ${wait.timeoutMs}ms` } };
     const run = effects.find((effect): effect is Extract<CodeEffect, { type: "step.run" }> => effect.type === "step.run" && effect.key === key);
     if (run) {
       // Told in this answer, not again as work.
@@ -326,7 +321,6 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
           this.letGo();
           this.clearTimeouts();
           this.wanted = true;
-          (this.options as { onWanted?(summary: InstanceSummaryState): void }).onWanted?.(this.summary());
           break;
         case "step.run":
           this.startTimeout(effect.key, effect.attempt, effect.timeoutMs, () => ({ type: "step.result", key: effect.key, attempt: effect.attempt, outcome: { ok: false, error: errorInfo(new WorkflowTimeoutError(effect.timeoutMs)) } }));
@@ -349,7 +343,7 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
             attempt: effect.attempt,
             ctx: { step: { name: handler.name, count: handler.count }, attempt: get(book.attempts, effect.key) ?? 1, config: this.configs.get(effect.key) ?? null },
             error: saga.trigger === "terminate" ? { name: "Error", message: TERMINATED_FOR_ROLLBACK.message } : saga.error,
-            output: result?.ok && !("stream" in result) ? { json: result.output ?? null, ...(result.meta === undefined ? {} : { meta: result.meta }) } : null,
+            output: result?.ok ? storedValue(result) : null,
             timeoutMs: effect.timeoutMs,
           });
           break;
