@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createManualClock, createMemoryHost, defineWorkflow, type LogRecord } from "../index";
-import type { WireAnswer, WireCall, WireTask } from "../runtime/remote-driver";
+import type { WireAnswer, WireCall, WireTask } from "../runtime/python-workers";
 import type { Scenario, StepName } from "./code-harness";
 import { malformations } from "./code-log-shape";
 import { formatLog } from "./harness";
@@ -78,10 +78,10 @@ async function play(steps: Step[], ops: Op[]) {
     return settled;
   };
   /** Sends calls under the held lease; a lost lease drops the task, as a worker does. */
-  const send = (calls: WireCall[]): WireAnswer[] | undefined => {
+  const send = async (calls: WireCall[]): Promise<WireAnswer[] | undefined> => {
     if (!held) return undefined;
     try {
-      const reply = workers.calls("subject", held.task.lease, calls);
+      const reply = await workers.calls("subject", held.task.lease, calls);
       take(reply.work, reply.end);
       return reply.answers;
     } catch (error) {
@@ -99,10 +99,10 @@ async function play(steps: Step[], ops: Op[]) {
     held?.toRun.push({ key, attempt });
   };
   /** run() going on in the held pass: each step answered from the log is passed, until one must run or wait. */
-  const proceed = () => {
+  const proceed = async (): Promise<void> => {
     while (held && held.next < steps.length) {
       const step = steps[held.next]!;
-      const answers = send([{ type: "step", name: step.name, config: { retries: { limit: step.limit, delay: 1000, backoff: "constant" } } }]);
+      const answers = await send([{ type: "step", name: step.name, config: { retries: { limit: step.limit, delay: 1000, backoff: "constant" } } }]);
       const answer = answers?.[0];
       if (!answer || !held) return;
       held.next += 1;
@@ -111,12 +111,15 @@ async function play(steps: Step[], ops: Op[]) {
         held.values.push((answer.value as { json: unknown }).json);
         continue;
       }
-      if ("error" in answer) return send([{ type: "failed", error: answer.error }]);
+      if ("error" in answer) {
+        await send([{ type: "failed", error: answer.error }]);
+        return;
+      }
       return; // pending, refused or stale: run() waits here
     }
     if (held && held.next === steps.length) {
       held.next += 1;
-      send([{ type: "completed", output: { json: held.values as never } }]);
+      await send([{ type: "completed", output: { json: held.values as never } }]);
     }
   };
 
@@ -124,7 +127,7 @@ async function play(steps: Step[], ops: Op[]) {
     switch (op.op) {
       case "claim": {
         if (held) return;
-        const task = workers.claim();
+        const task = await workers.claim("test", 0);
         if (!task) return;
         held = { task, next: 0, values: [], toRun: [], done: [] };
         return proceed();
@@ -133,7 +136,7 @@ async function play(steps: Step[], ops: Op[]) {
         const attempt = held?.toRun.splice(op.pick % Math.max(held.toRun.length, 1), 1)[0];
         if (!held || !attempt) return;
         held.done.push(attempt);
-        const answers = send([
+        const answers = await send([
           op.ok
             ? { type: "result", key: attempt.key, attempt: attempt.attempt, ok: true, value: { json: `${attempt.key}#${attempt.attempt}` } }
             : { type: "result", key: attempt.key, attempt: attempt.attempt, ok: false, error: { name: "Error", message: `${attempt.key} failed` } },
@@ -144,19 +147,22 @@ async function play(steps: Step[], ops: Op[]) {
           held?.values.push((answer.value as { json: unknown }).json);
           return proceed();
         }
-        if (answer && "error" in answer) return send([{ type: "failed", error: answer.error }]);
+        if (answer && "error" in answer) {
+          await send([{ type: "failed", error: answer.error }]);
+          return;
+        }
         if (answer && "run" in answer) told(answer.key, answer.run.attempt);
         return;
       }
       case "late": {
         const attempt = held?.done[op.pick % Math.max(held.done.length, 1)];
-        if (attempt) send([{ type: "result", key: attempt.key, attempt: attempt.attempt, ok: true, value: { json: "late" } }]);
+        if (attempt) await send([{ type: "result", key: attempt.key, attempt: attempt.attempt, ok: true, value: { json: "late" } }]);
         return;
       }
       case "heartbeat": {
         if (!held) return;
         try {
-          const beat = workers.heartbeat("subject", held.task.lease);
+          const beat = await workers.heartbeat("subject", held.task.lease, 0);
           take(beat.work, beat.end);
         } catch (error) {
           if ((error as { code?: string }).code !== "lease.lost") throw error;
@@ -167,7 +173,7 @@ async function play(steps: Step[], ops: Op[]) {
       case "release":
         if (!held || held.toRun.length) return;
         try {
-          workers.release("subject", held.task.lease);
+          await workers.release("subject", held.task.lease);
         } catch (error) {
           if ((error as { code?: string }).code !== "lease.lost") throw error;
         }

@@ -93,6 +93,11 @@ export abstract class DriverShell<State extends ShellState> {
     if (this.disposed) return this.wakeUp.arm(undefined, false);
     if (this.faultRetryAt !== undefined) return this.wakeUp.arm(this.faultRetryAt, true);
     const state = this.folded!;
-    this.wakeUp.arm(this.nextWake(), this.running.size > 0, this.expiry.at(state.book.ended, state.at));
+    this.wakeUp.arm(this.nextWake(), this.busy(), this.expiry.at(state.book.ended, state.at));
+  }
+
+  /** Whether the host should keep the instance awake even with no timer due: on the object host, a keep-alive alarm. */
+  protected busy(): boolean {
+    return this.running.size > 0;
   }
 }

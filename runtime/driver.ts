@@ -33,6 +33,8 @@ export interface DriverOptions {
   onActionError?(error: unknown, action: string): void;
   /** The finished instance's retention ran out: the host deletes it as `delete()` would. */
   onExpired?(summary: InstanceSummaryState): void;
+  /** A Python-served instance came to want a worker (docs/python-protocol.md): the host queues it for a claim, again while it still does. */
+  onWanted?(workflow: string, instanceId: string): void;
   /** Limits on code-first steps' ReadableStream outputs; Cloudflare's when unset. */
   streamLimits?: StreamLimits;
 }

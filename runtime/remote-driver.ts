@@ -9,7 +9,6 @@ import type { Creation } from "../core/creation";
 import { DurableMachinesError, LeaseLostError, NotSerializableError } from "../core/errors";
 import type { Json } from "../core/json";
 import { errorInfo } from "../core/planner";
-import type { ErrorInfo } from "../core/records";
 import { TERMINATED_FOR_ROLLBACK } from "../core/saga";
 import { get } from "../core/table";
 import type { Clock } from "./clock";
@@ -18,50 +17,7 @@ import { CodeShell } from "./code-shell";
 import type { HostedInstance } from "./hosted";
 import { WorkflowTimeoutError } from "./step-runner";
 import type { InstanceStore } from "./store";
-
-/** A value on the wire: superjson's json and meta, the format the log stores values in (docs/python-protocol.md). */
-export interface WireValue {
-  json: Json;
-  meta?: Json;
-}
-
-export type WireCall =
-  | { type: "step"; name: string; config?: Json; rollback?: { config?: Json } }
-  | { type: "result"; key: string; attempt: number; ok: true; value?: WireValue }
-  | { type: "result"; key: string; attempt: number; ok: false; error: ErrorInfo; delay?: { ms: number } | { error: ErrorInfo }; fatal?: { attempt: string; instance: string } }
-  | { type: "sleep"; name: string; ms: number }
-  | { type: "sleepUntil"; name: string; at: number }
-  | { type: "wait"; name: string; eventType: string; timeoutMs?: number }
-  | { type: "completed"; output?: WireValue }
-  | { type: "failed"; error: ErrorInfo }
-  | { type: "rollbackResult"; key: string; attempt: number; error?: ErrorInfo };
-
-export interface WireAttempt {
-  attempt: number;
-  ctx: { step: { name: string; count: number }; attempt: number; config: Json };
-  timeoutMs: number;
-}
-
-export type WireAnswer =
-  | { key: string; value: WireValue | null }
-  | { key: string; error: ErrorInfo }
-  | { key: string; run: WireAttempt }
-  | { key: string; pending: true }
-  | { refused: ErrorInfo }
-  | { stale: true }
-  | { ok: true };
-
-export type WireWork =
-  | { type: "run"; key: string; attempt: WireAttempt }
-  | { type: "rollback"; key: string; attempt: number; ctx: WireAttempt["ctx"]; error: ErrorInfo; output: WireValue | null; timeoutMs: number };
-
-export interface WireTask {
-  workflow: string;
-  instanceId: string;
-  lease: string;
-  leaseMs: number;
-  event: { payload: WireValue; timestamp: number; instanceId: string; workflowName: string };
-}
+import { MAX_WAIT_MS, type CallsAnswer, type HeartbeatAnswer, type WireAnswer, type WireAttempt, type WireCall, type WireTask, type WireValue, type WireWork } from "./python-workers";
 
 /** A Python delay function comes as `{ "function": true }`: the step's config resolves with a function in its place. */
 function resolveWireConfig(name: string, config: Json | undefined): ResolvedStepConfig {
@@ -109,6 +65,8 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
   /** The timeout of each attempt or handler a worker runs, by key. */
   private readonly timeouts = new Map<string, { attempt: number; cancel(): void }>();
   private leaseSeq = 0;
+  /** Heartbeats waiting for work or the pass's end. */
+  private waiters: (() => void)[] = [];
 
   private constructor(
     protected readonly def: CodeWorkflowDefinition & { python: { leaseMs: number } },
@@ -155,6 +113,8 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
       const { book } = this.kernel.state;
       const due = (nextCodeWake(book) ?? Infinity) <= this.clock.now();
       if (due && !this.lease && !this.wanted && !book.ended && !book.paused) this.execute({ type: "pass.new" });
+      // Still unclaimed at a keep-alive ring: the host's queue may have lost the instance (a failed report, an eviction).
+      else if (this.wanted) this.options.onWanted?.(book.workflow, book.instanceId);
     } catch (error) {
       this.fault(error);
     } finally {
@@ -182,15 +142,23 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
   }
 
   /** A worker's calls, in order, each answered once its records are durable. */
-  calls(token: string, calls: readonly WireCall[]): { answers: WireAnswer[]; work: WireWork[]; end: boolean } {
+  calls(token: string, calls: readonly WireCall[]): CallsAnswer {
     this.renew(token);
     const answers = calls.map((call) => this.answerCall(call));
-    return { answers, ...this.takeWork() };
+    return { answers, ...this.takeWork(token) };
   }
 
-  heartbeat(token: string): { work: WireWork[]; end: boolean; leaseMs: number } {
+  /**
+   * Renews the lease, then waits for work or the pass's end, up to `waitMs` and never past half the lease, so that a
+   * worker hears of a retry that came due at once without asking over and over.
+   */
+  async heartbeat(token: string, waitMs = 0): Promise<HeartbeatAnswer> {
     this.renew(token);
-    return { ...this.takeWork(), leaseMs: this.def.python.leaseMs };
+    const deadline = this.clock.now() + Math.min(Math.max(0, waitMs), MAX_WAIT_MS, this.def.python.leaseMs / 2);
+    while (!this.work.length && !this.passOver(token) && this.clock.now() < deadline) await this.changeOr(deadline);
+    // Waiting kept the worker from sending anything: the lease runs from the answer.
+    if (!this.passOver(token)) this.renew(token);
+    return { ...this.takeWork(token), leaseMs: this.def.python.leaseMs };
   }
 
   /** The worker lets the pass go: run() can only wait. What the pass started stops; something new queues the instance again. */
@@ -217,13 +185,36 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
   private letGo(): void {
     this.lease = undefined;
     this.work = [];
+    this.notify();
   }
 
-  private takeWork(): { work: WireWork[]; end: boolean } {
+  /** The pass this token leased is over for its worker: fenced, ended, or the run is. */
+  private passOver(token: string): boolean {
+    const lease = this.lease;
+    return this.disposed || !lease || lease.token !== token || lease.pass !== this.kernel.session.pass || this.kernel.state.book.ended !== null;
+  }
+
+  /** The work for the token's worker; none once its pass is over, when the work (if any) is another pass's. */
+  private takeWork(token: string): { work: WireWork[]; end: boolean } {
+    if (this.passOver(token)) return { work: [], end: true };
     const work = this.work.map((item): WireWork => (item.type === "run" ? { type: "run", key: item.key, attempt: this.attemptOf(item.key, item.attempt, item.timeoutMs) } : item));
     this.work = [];
-    const end = !this.lease || this.lease.pass !== this.kernel.session.pass || this.kernel.state.book.ended !== null;
-    return { work, end };
+    return { work, end: false };
+  }
+
+  /** Settles when work comes, the pass changes, or the deadline passes. */
+  private changeOr(deadline: number): Promise<void> {
+    return new Promise((resolve) => {
+      const cancel = this.clock.setTimer(deadline, resolve);
+      this.waiters.push(() => {
+        cancel();
+        resolve();
+      });
+    });
+  }
+
+  private notify(): void {
+    for (const wake of this.waiters.splice(0)) wake();
   }
 
   private answerCall(call: WireCall): WireAnswer {
@@ -321,6 +312,7 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
           this.letGo();
           this.clearTimeouts();
           this.wanted = true;
+          this.options.onWanted?.(this.kernel.state.book.workflow, this.kernel.state.book.instanceId);
           break;
         case "step.run":
           this.startTimeout(effect.key, effect.attempt, effect.timeoutMs, () => ({ type: "step.result", key: effect.key, attempt: effect.attempt, outcome: { ok: false, error: errorInfo(new WorkflowTimeoutError(effect.timeoutMs)) } }));
@@ -355,6 +347,12 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
       }
     }
     this.armWake();
+    this.notify();
+  }
+
+  /** An instance waiting for a worker stays awake, so that it is queued again if its host's queue lost it. */
+  protected override busy(): boolean {
+    return this.wanted || super.busy();
   }
 
   private startTimeout(slot: string, attempt: number, timeoutMs: number, command: () => CodeCommand): void {
@@ -385,6 +383,7 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
   override dispose(): void {
     super.dispose();
     this.clearTimeouts();
+    this.notify();
   }
 
   protected override stopAfterFault(): void {

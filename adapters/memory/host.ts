@@ -25,7 +25,8 @@ import { WorkflowCatalog } from "../../runtime/catalog";
 import { fireSchedule, type ScheduledInstance } from "../../runtime/schedules";
 import { readHistoryPage } from "../../runtime/history-pages";
 import { subscribe, type AppendBell } from "../../runtime/subscription";
-import { RemoteCodeDriver, type WireCall, type WireTask } from "../../runtime/remote-driver";
+import { RemoteCodeDriver } from "../../runtime/remote-driver";
+import { MAX_WAIT_MS, type PythonWorkers, type WireTask } from "../../runtime/python-workers";
 import { MemoryStorage } from "./storage";
 
 export interface MemoryHostOptions {
@@ -56,15 +57,6 @@ export interface MemoryHost {
   python(workflow: string): PythonWorkers;
 }
 
-/** What a Python worker asks of the engine, per workflow (docs/python-protocol.md). */
-export interface PythonWorkers {
-  /** An instance that wants a worker, under a new lease; none when no pass waits. */
-  claim(): WireTask | undefined;
-  calls(instanceId: string, lease: string, calls: readonly WireCall[]): ReturnType<RemoteCodeDriver["calls"]>;
-  heartbeat(instanceId: string, lease: string): ReturnType<RemoteCodeDriver["heartbeat"]>;
-  release(instanceId: string, lease: string): void;
-}
-
 /**
  * Runs workflows in-process, over in-memory storage and an injectable clock:
  * for tests, property tests, and embedding the engine in Node.
@@ -81,7 +73,12 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
     streamLimits: options.streamLimits,
     onExpired: ({ workflow, instanceId }) => remove(workflow, instanceId),
     onAppend: (_records, { workflow, instanceId }) => ring(workflow, instanceId),
+    onWanted: (workflow) => {
+      for (const wake of claiming.get(workflow)?.splice(0) ?? []) wake();
+    },
   };
+  /** Claims waiting for an instance of each workflow to want a worker. */
+  const claiming = new Map<string, (() => void)[]>();
   let drivers = new Map<string, HostedInstance>();
 
   const slot = (workflow: string, id: string) => `${workflow}\u0000${id}`;
@@ -234,18 +231,34 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
         if (!(driver instanceof RemoteCodeDriver)) throw new NotPythonError(workflow);
         return driver;
       };
+      const claimNow = (): WireTask | undefined => {
+        for (const [key, driver] of drivers) {
+          if (!key.startsWith(slot(workflow, "")) || !(driver instanceof RemoteCodeDriver)) continue;
+          const task = driver.claim();
+          if (task) return task;
+        }
+        return undefined;
+      };
       return {
-        claim() {
-          for (const [key, driver] of drivers) {
-            if (!key.startsWith(slot(workflow, "")) || !(driver instanceof RemoteCodeDriver)) continue;
-            const task = driver.claim();
-            if (task) return task;
+        async claim(_worker, waitMs) {
+          const deadline = clock.now() + Math.min(Math.max(0, waitMs), MAX_WAIT_MS);
+          for (;;) {
+            const task = claimNow();
+            if (task || clock.now() >= deadline) return task;
+            await new Promise<void>((resolve) => {
+              const cancel = clock.setTimer(deadline, resolve);
+              const waiting = claiming.get(workflow) ?? [];
+              claiming.set(workflow, waiting);
+              waiting.push(() => {
+                cancel();
+                resolve();
+              });
+            });
           }
-          return undefined;
         },
-        calls: (id, lease, calls) => remote(id).calls(lease, calls),
-        heartbeat: (id, lease) => remote(id).heartbeat(lease),
-        release: (id, lease) => remote(id).release(lease),
+        calls: async (id, lease, calls) => remote(id).calls(lease, calls),
+        heartbeat: (id, lease, waitMs) => remote(id).heartbeat(lease, waitMs),
+        release: async (id, lease) => remote(id).release(lease),
       };
     },
     fireSchedule: (firing) => fireSchedule(catalog, firing, retention, async (workflow, request) => createOne(workflow, request)),

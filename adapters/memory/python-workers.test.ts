@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock, createMemoryHost, defineWorkflow } from "../../index";
-import type { WireAnswer, WireTask } from "../../runtime/remote-driver";
+import type { WireAnswer, WireTask } from "../../runtime/python-workers";
 
 /**
  * The engine's side of the Python worker protocol (docs/python-protocol.md) on the memory host, driven here by hand as
@@ -11,8 +11,8 @@ function world() {
   const pipeline = defineWorkflow({ name: "pipeline", python: { leaseMs: 10_000 } });
   const host = createMemoryHost({ workflows: [pipeline], clock });
   const workers = host.python("pipeline");
-  const claim = (): WireTask => {
-    const task = workers.claim();
+  const claim = async (): Promise<WireTask> => {
+    const task = await workers.claim("test", 0);
     expect(task, "an instance wants a worker").toBeDefined();
     return task!;
   };
@@ -25,35 +25,35 @@ describe("Python workers on the memory host", () => {
   it("a created instance is claimed; a step is told to run, its result recorded and answered; run()'s end completes it", async () => {
     const { workers, claim, client } = world();
     const instance = await client.create({ id: "a1", params: { table: "t" } });
-    const task = claim();
+    const task = await claim();
     expect(task).toMatchObject({ workflow: "pipeline", instanceId: "a1", leaseMs: 10_000, event: { payload: { json: { table: "t" } }, instanceId: "a1", workflowName: "pipeline" } });
-    expect(workers.claim(), "one worker per pass").toBeUndefined();
+    expect(await workers.claim("test", 0), "one worker per pass").toBeUndefined();
 
-    const step = workers.calls("a1", task.lease, [{ type: "step", name: "rows", config: { retries: { limit: 0, delay: 0 } } }]);
+    const step = await workers.calls("a1", task.lease, [{ type: "step", name: "rows", config: { retries: { limit: 0, delay: 0 } } }]);
     expect(answer(step.answers)).toEqual({
       key: "do:rows-1",
       run: { attempt: 1, timeoutMs: 600_000, ctx: { step: { name: "rows", count: 1 }, attempt: 1, config: { retries: { limit: 0, backoff: "exponential", delay: 0 }, timeout: "10 minutes" } } },
     });
-    const result = workers.calls("a1", task.lease, [{ type: "result", key: "do:rows-1", attempt: 1, ok: true, value: { json: [1, 2] } }]);
+    const result = await workers.calls("a1", task.lease, [{ type: "result", key: "do:rows-1", attempt: 1, ok: true, value: { json: [1, 2] } }]);
     expect(answer(result.answers)).toEqual({ key: "do:rows-1", value: { json: [1, 2] } });
-    const end = workers.calls("a1", task.lease, [{ type: "completed", output: { json: { count: 2 } } }]);
+    const end = await workers.calls("a1", task.lease, [{ type: "completed", output: { json: { count: 2 } } }]);
     expect(end).toMatchObject({ answers: [{ ok: true }], end: true });
     expect(await instance.status()).toMatchObject({ status: "complete", output: { count: 2 } });
-    expect(() => workers.heartbeat("a1", task.lease)).toThrow(expect.objectContaining({ code: "lease.lost" }));
+    await expect(workers.heartbeat("a1", task.lease, 0)).rejects.toMatchObject({ code: "lease.lost" });
   });
 
   it("after a crash the instance is claimed again: the old lease is refused, the new replay is answered from the log, no body runs twice", async () => {
     const { host, workers, claim, client } = world();
     const instance = await client.create({ id: "a2" });
-    const first = claim();
-    workers.calls("a2", first.lease, [{ type: "step", name: "rows" }]);
-    workers.calls("a2", first.lease, [{ type: "result", key: "do:rows-1", attempt: 1, ok: true, value: { json: "r" } }]);
+    const first = await claim();
+    await workers.calls("a2", first.lease, [{ type: "step", name: "rows" }]);
+    await workers.calls("a2", first.lease, [{ type: "result", key: "do:rows-1", attempt: 1, ok: true, value: { json: "r" } }]);
     host.crash();
-    const second = claim();
-    expect(() => workers.calls("a2", first.lease, [{ type: "step", name: "x" }])).toThrow(expect.objectContaining({ code: "lease.lost" }));
-    const replay = workers.calls("a2", second.lease, [{ type: "step", name: "rows" }, { type: "step", name: "stats" }]);
+    const second = await claim();
+    await expect(workers.calls("a2", first.lease, [{ type: "step", name: "x" }])).rejects.toMatchObject({ code: "lease.lost" });
+    const replay = await workers.calls("a2", second.lease, [{ type: "step", name: "rows" }, { type: "step", name: "stats" }]);
     expect(replay.answers).toEqual([{ key: "do:rows-1", value: { json: "r" } }, expect.objectContaining({ key: "do:stats-1", run: expect.objectContaining({ attempt: 1 }) })]);
-    workers.calls("a2", second.lease, [{ type: "result", key: "do:stats-1", attempt: 1, ok: true, value: { json: 3 } }, { type: "completed" }]);
+    await workers.calls("a2", second.lease, [{ type: "result", key: "do:stats-1", attempt: 1, ok: true, value: { json: 3 } }, { type: "completed" }]);
     expect((await instance.status()).status).toBe("complete");
     const started = (await instance.history()).filter((r) => r.type === "step.started").map((r) => (r.data as { key: string }).key);
     expect(started).toEqual(["do:rows-1", "do:stats-1"]);
@@ -62,93 +62,142 @@ describe("Python workers on the memory host", () => {
   it("a failed attempt is retried by the engine at its time, given to the worker as work", async () => {
     const { clock, workers, claim, client } = world();
     await client.create({ id: "a3" });
-    const task = claim();
-    workers.calls("a3", task.lease, [{ type: "step", name: "flaky", config: { retries: { limit: 1, delay: 1000, backoff: "constant" } } }]);
-    const failed = workers.calls("a3", task.lease, [{ type: "result", key: "do:flaky-1", attempt: 1, ok: false, error: { name: "Error", message: "503" } }]);
+    const task = await claim();
+    await workers.calls("a3", task.lease, [{ type: "step", name: "flaky", config: { retries: { limit: 1, delay: 1000, backoff: "constant" } } }]);
+    const failed = await workers.calls("a3", task.lease, [{ type: "result", key: "do:flaky-1", attempt: 1, ok: false, error: { name: "Error", message: "503" } }]);
     expect(answer(failed.answers)).toEqual({ key: "do:flaky-1", pending: true });
-    expect(workers.heartbeat("a3", task.lease).work).toEqual([]);
+    expect((await workers.heartbeat("a3", task.lease, 0)).work).toEqual([]);
     clock.advance(1000);
-    const beat = workers.heartbeat("a3", task.lease);
+    const beat = await workers.heartbeat("a3", task.lease, 0);
     expect(beat.work).toEqual([{ type: "run", key: "do:flaky-1", attempt: expect.objectContaining({ attempt: 2 }) }]);
-    const ok = workers.calls("a3", task.lease, [{ type: "result", key: "do:flaky-1", attempt: 2, ok: true, value: { json: "fine" } }]);
+    const ok = await workers.calls("a3", task.lease, [{ type: "result", key: "do:flaky-1", attempt: 2, ok: true, value: { json: "fine" } }]);
     expect(answer(ok.answers)).toEqual({ key: "do:flaky-1", value: { json: "fine" } });
   });
 
   it("a worker lets a sleeping pass go; the timer queues the instance again, and the new replay finds the sleep over", async () => {
     const { clock, workers, claim, client } = world();
     const instance = await client.create({ id: "a4" });
-    const task = claim();
-    expect(answer(workers.calls("a4", task.lease, [{ type: "sleep", name: "nap", ms: 5000 }]).answers)).toEqual({ key: "sleep:nap-1", pending: true });
-    workers.release("a4", task.lease);
-    expect(workers.claim(), "nothing new yet").toBeUndefined();
+    const task = await claim();
+    expect(answer((await workers.calls("a4", task.lease, [{ type: "sleep", name: "nap", ms: 5000 }])).answers)).toEqual({ key: "sleep:nap-1", pending: true });
+    await workers.release("a4", task.lease);
+    expect(await workers.claim("test", 0), "nothing new yet").toBeUndefined();
     clock.advance(5000);
-    const again = claim();
-    expect(answer(workers.calls("a4", again.lease, [{ type: "sleep", name: "nap", ms: 5000 }]).answers)).toEqual({ key: "sleep:nap-1", value: null });
-    workers.calls("a4", again.lease, [{ type: "completed" }]);
+    const again = await claim();
+    expect(answer((await workers.calls("a4", again.lease, [{ type: "sleep", name: "nap", ms: 5000 }])).answers)).toEqual({ key: "sleep:nap-1", value: null });
+    await workers.calls("a4", again.lease, [{ type: "completed" }]);
     expect((await instance.status()).status).toBe("complete");
   });
 
   it("an attempt past its timeout fails in the engine; the worker's late result is answered with that failure", async () => {
     const { clock, workers, claim, client } = world();
     await client.create({ id: "a5" });
-    const task = claim();
-    workers.calls("a5", task.lease, [{ type: "step", name: "slow", config: { retries: { limit: 0, delay: 0 }, timeout: 2000 } }]);
+    const task = await claim();
+    await workers.calls("a5", task.lease, [{ type: "step", name: "slow", config: { retries: { limit: 0, delay: 0 }, timeout: 2000 } }]);
     clock.advance(2000);
-    const late = workers.calls("a5", task.lease, [{ type: "result", key: "do:slow-1", attempt: 1, ok: true, value: { json: 1 } }]);
+    const late = await workers.calls("a5", task.lease, [{ type: "result", key: "do:slow-1", attempt: 1, ok: true, value: { json: 1 } }]);
     expect(answer(late.answers)).toEqual({ key: "do:slow-1", error: expect.objectContaining({ name: "WorkflowTimeoutError", message: "Execution timed out after 2000ms" }) });
   });
 
   it("a worker that goes quiet past its lease loses the pass to another", async () => {
     const { clock, workers, claim, client } = world();
     await client.create({ id: "a6" });
-    const first = claim();
-    workers.calls("a6", first.lease, [{ type: "step", name: "rows" }]);
+    const first = await claim();
+    await workers.calls("a6", first.lease, [{ type: "step", name: "rows" }]);
     clock.advance(10_000);
-    const second = claim();
-    expect(() => workers.heartbeat("a6", first.lease)).toThrow(expect.objectContaining({ code: "lease.lost" }));
-    expect(answer(workers.calls("a6", second.lease, [{ type: "step", name: "rows" }]).answers)).toMatchObject({ key: "do:rows-1", run: { attempt: 2 } });
+    const second = await claim();
+    await expect(workers.heartbeat("a6", first.lease, 0)).rejects.toMatchObject({ code: "lease.lost" });
+    expect(answer((await workers.calls("a6", second.lease, [{ type: "step", name: "rows" }])).answers)).toMatchObject({ key: "do:rows-1", run: { attempt: 2 } });
   });
 
   it("a pause ends the pass; a resume queues the instance again", async () => {
     const { workers, claim, client } = world();
     const instance = await client.create({ id: "a7" });
-    const task = claim();
+    const task = await claim();
     await instance.pause();
-    expect(() => workers.heartbeat("a7", task.lease)).toThrow(expect.objectContaining({ code: "lease.lost" }));
-    expect(workers.claim()).toBeUndefined();
+    await expect(workers.heartbeat("a7", task.lease, 0)).rejects.toMatchObject({ code: "lease.lost" });
+    expect(await workers.claim("test", 0)).toBeUndefined();
     await instance.resume();
-    expect(claim().instanceId).toBe("a7");
+    expect((await claim()).instanceId).toBe("a7");
   });
 
   it("values cross with their datetimes; other metadata from a worker is refused", async () => {
     const { workers, claim, client } = world();
     await client.create({ id: "a8" });
-    const task = claim();
-    workers.calls("a8", task.lease, [{ type: "step", name: "when" }]);
+    const task = await claim();
+    await workers.calls("a8", task.lease, [{ type: "step", name: "when" }]);
     const dated = { json: { at: "2026-12-07T10:00:00.000Z" }, meta: { values: { at: ["Date"] } } };
     // Stored and answered as superjson writes it, with its format version.
-    expect(answer(workers.calls("a8", task.lease, [{ type: "result", key: "do:when-1", attempt: 1, ok: true, value: dated }]).answers)).toEqual({ key: "do:when-1", value: { ...dated, meta: { ...dated.meta, v: 1 } } });
-    workers.calls("a8", task.lease, [{ type: "step", name: "map" }]);
-    const refused = workers.calls("a8", task.lease, [{ type: "result", key: "do:map-1", attempt: 1, ok: true, value: { json: [], meta: { values: ["map"] } } }]);
+    expect(answer((await workers.calls("a8", task.lease, [{ type: "result", key: "do:when-1", attempt: 1, ok: true, value: dated }])).answers)).toEqual({ key: "do:when-1", value: { ...dated, meta: { ...dated.meta, v: 1 } } });
+    await workers.calls("a8", task.lease, [{ type: "step", name: "map" }]);
+    const refused = await workers.calls("a8", task.lease, [{ type: "result", key: "do:map-1", attempt: 1, ok: true, value: { json: [], meta: { values: ["map"] } } }]);
     expect(answer(refused.answers)).toMatchObject({ refused: { name: "WorkflowFatalError", message: expect.stringContaining("datetimes") } });
   });
 
   it("a worker that lets its pass go before hearing of a retry that became due: the next pass runs that retry", async () => {
     const { clock, workers, claim, client } = world();
     const instance = await client.create({ id: "a9" });
-    const task = claim();
-    workers.calls("a9", task.lease, [{ type: "step", name: "flaky", config: { retries: { limit: 1, delay: 1000, backoff: "constant" } } }]);
-    workers.calls("a9", task.lease, [{ type: "result", key: "do:flaky-1", attempt: 1, ok: false, error: { name: "Error", message: "503" } }]);
+    const task = await claim();
+    await workers.calls("a9", task.lease, [{ type: "step", name: "flaky", config: { retries: { limit: 1, delay: 1000, backoff: "constant" } } }]);
+    await workers.calls("a9", task.lease, [{ type: "result", key: "do:flaky-1", attempt: 1, ok: false, error: { name: "Error", message: "503" } }]);
     clock.advance(1000);
     // Attempt 2 was started and waits in the work the worker never asked for.
-    workers.release("a9", task.lease);
-    const again = claim();
-    expect(answer(workers.calls("a9", again.lease, [{ type: "step", name: "flaky", config: { retries: { limit: 1, delay: 1000, backoff: "constant" } } }]).answers)).toMatchObject({
+    await workers.release("a9", task.lease);
+    const again = await claim();
+    expect(answer((await workers.calls("a9", again.lease, [{ type: "step", name: "flaky", config: { retries: { limit: 1, delay: 1000, backoff: "constant" } } }])).answers)).toMatchObject({
       key: "do:flaky-1",
       run: { attempt: 3 },
     });
-    workers.calls("a9", again.lease, [{ type: "result", key: "do:flaky-1", attempt: 3, ok: true, value: { json: 1 } }, { type: "completed" }]);
+    await workers.calls("a9", again.lease, [{ type: "result", key: "do:flaky-1", attempt: 3, ok: true, value: { json: 1 } }, { type: "completed" }]);
     expect((await instance.status()).status).toBe("complete");
+  });
+
+  it("a claim waits for an instance to want a worker, and answers as soon as one does; with none it answers empty at its deadline", async () => {
+    const { clock, workers, client } = world();
+    let claimed: WireTask | undefined | "waiting" = "waiting";
+    const waiting = workers.claim("test", 20_000).then((task) => (claimed = task));
+    await Promise.resolve();
+    expect(claimed, "nothing wants a worker yet").toBe("waiting");
+    await client.create({ id: "b1" });
+    await waiting;
+    expect(claimed).toMatchObject({ instanceId: "b1" });
+    await workers.calls("b1", (claimed as unknown as WireTask).lease, [{ type: "sleep", name: "nap", ms: 60_000 }]);
+    await workers.release("b1", (claimed as unknown as WireTask).lease);
+
+    let empty: WireTask | undefined | "waiting" = "waiting";
+    const idle = workers.claim("test", 20_000).then((task) => (empty = task));
+    clock.advance(19_999);
+    await Promise.resolve();
+    expect(empty).toBe("waiting");
+    clock.advance(1);
+    await idle;
+    expect(empty).toBeUndefined();
+  });
+
+  it("a heartbeat waits for work: a retry coming due answers it at that moment, not at the end of its wait", async () => {
+    const { clock, workers, claim, client } = world();
+    await client.create({ id: "b2" });
+    const task = await claim();
+    await workers.calls("b2", task.lease, [{ type: "step", name: "flaky", config: { retries: { limit: 1, delay: 1000, backoff: "constant" } } }]);
+    await workers.calls("b2", task.lease, [{ type: "result", key: "do:flaky-1", attempt: 1, ok: false, error: { name: "Error", message: "503" } }]);
+    let beat: Awaited<ReturnType<typeof workers.heartbeat>> | undefined;
+    const beating = workers.heartbeat("b2", task.lease, 5_000).then((answer) => (beat = answer));
+    clock.advance(999);
+    await Promise.resolve();
+    expect(beat).toBeUndefined();
+    clock.advance(1);
+    await beating;
+    expect(beat).toMatchObject({ end: false, work: [{ type: "run", key: "do:flaky-1", attempt: { attempt: 2 } }] });
+  });
+
+  it("a waiting heartbeat hears of its pass's end: a pause answers it with end, and its lease is refused after", async () => {
+    const { workers, claim, client } = world();
+    const instance = await client.create({ id: "b3" });
+    const task = await claim();
+    await workers.calls("b3", task.lease, [{ type: "sleep", name: "nap", ms: 60_000 }]);
+    const beating = workers.heartbeat("b3", task.lease, 5_000);
+    await instance.pause();
+    expect(await beating).toMatchObject({ end: true, work: [] });
+    await expect(workers.calls("b3", task.lease, [{ type: "step", name: "x" }])).rejects.toMatchObject({ code: "lease.lost" });
   });
 
   it("python() refuses a workflow Python does not serve", () => {
