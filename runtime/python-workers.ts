@@ -63,6 +63,11 @@ export interface HeartbeatAnswer {
   leaseMs: number;
 }
 
+export interface ReleaseAnswer {
+  work: WireWork[];
+  end: boolean;
+}
+
 /** The longest a claim or a heartbeat waits for something to answer. */
 export const MAX_WAIT_MS = 25_000;
 
@@ -74,6 +79,9 @@ export interface PythonWorkers {
   calls(instanceId: string, lease: string, calls: readonly WireCall[]): Promise<CallsAnswer>;
   /** Renews the lease; waits up to `waitMs` (and never past half the lease) for work or the pass's end. */
   heartbeat(instanceId: string, lease: string, waitMs: number): Promise<HeartbeatAnswer>;
-  /** The worker lets the pass go: run() can only wait. */
-  release(instanceId: string, lease: string): Promise<void>;
+  /**
+   * The worker lets the pass go: run() can only wait. Answers `end: true`, except where a saga the log has under way
+   * (after a crash) waited for this replay to register its handlers: then the pass goes on with the rollback work.
+   */
+  release(instanceId: string, lease: string): Promise<ReleaseAnswer>;
 }

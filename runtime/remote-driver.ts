@@ -17,7 +17,7 @@ import { CodeShell } from "./code-shell";
 import type { HostedInstance } from "./hosted";
 import { WorkflowTimeoutError } from "./step-runner";
 import type { InstanceStore } from "./store";
-import { MAX_WAIT_MS, type CallsAnswer, type HeartbeatAnswer, type WireAnswer, type WireAttempt, type WireCall, type WireTask, type WireValue, type WireWork } from "./python-workers";
+import { MAX_WAIT_MS, type CallsAnswer, type HeartbeatAnswer, type ReleaseAnswer, type WireAnswer, type WireAttempt, type WireCall, type WireTask, type WireValue, type WireWork } from "./python-workers";
 
 /** A Python delay function comes as `{ "function": true }`: the step's config resolves with a function in its place. */
 function resolveWireConfig(name: string, config: Json | undefined): ResolvedStepConfig {
@@ -161,14 +161,24 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
     return { ...this.takeWork(token), leaseMs: this.def.python.leaseMs };
   }
 
-  /** The worker lets the pass go: run() can only wait. What the pass started stops; something new queues the instance again. */
-  release(token: string): void {
+  /**
+   * The worker lets the pass go: run() can only wait. What the pass started stops; something new queues the instance
+   * again. But a saga the log has under way (the engine went down in it) waits for a replay's handlers, and a replay
+   * that can only wait has made every call it will: the saga resumes in this pass, under the same lease.
+   */
+  release(token: string): ReleaseAnswer {
     this.renew(token);
+    const { book } = this.kernel.state;
+    if (book.rollback && !book.rollback.finished && !book.ended && !this.kernel.session.saga) {
+      this.execute({ type: "saga.resume" });
+      return this.takeWork(token);
+    }
     // Attempts the worker was given (or is yet to be told of) and never reported are lost with the pass, as in a
     // crash: a new pass starts them again at once.
     const abandoned = this.kernel.session.running.size > 0 || this.work.length > 0;
     this.letGo();
     this.execute({ type: abandoned ? "pass.new" : "pass.end" });
+    return { work: [], end: true };
   }
 
   private renew(token: string): void {
@@ -298,7 +308,11 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
   }
 
   protected override execute(command: CodeCommand): CodeDecision {
+    const pass = this.kernel?.session.pass;
     const decision = super.execute(command);
+    // A saga starts a pass that run() gets no answers in; the worker that held the pass holds the handlers, so its
+    // lease goes on into the saga's pass and the rollback work goes to it.
+    if (this.lease && this.lease.pass === pass && this.kernel.session.saga && this.kernel.session.pass !== pass) this.lease.pass = this.kernel.session.pass;
     // A pass no worker holds goes again once something new happened: the replay gets the answers the last one lacked.
     const { book } = this.kernel.state;
     if (decision.records.length && !this.lease && !this.wanted && !book.ended && !book.paused && command.type !== "pass.new" && command.type !== "pass.end") this.execute({ type: "pass.new" });
@@ -342,7 +356,7 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
         }
         case "saga.resume":
         case "streams.collect":
-          // A remote replay registers the handlers when its run() ends or it lets the pass go (release()); no streams cross.
+          // A remote replay's handlers are registered once its run() ends or it lets the pass go (release()); no streams cross.
           break;
       }
     }

@@ -200,6 +200,43 @@ describe("Python workers on the memory host", () => {
     await expect(workers.calls("b3", task.lease, [{ type: "step", name: "x" }])).rejects.toMatchObject({ code: "lease.lost" });
   });
 
+  it("run() failing starts the saga in the same worker's pass: its lease goes on, and the rollback work comes with the answer", async () => {
+    const { workers, claim, client } = world();
+    const instance = await client.create({ id: "c0" });
+    const task = await claim();
+    await workers.calls("c0", task.lease, [{ type: "step", name: "order", rollback: {} }]);
+    await workers.calls("c0", task.lease, [{ type: "result", key: "do:order-1", attempt: 1, ok: true, value: { json: "o-1" } }]);
+    const failed = await workers.calls("c0", task.lease, [{ type: "failed", error: { name: "Error", message: "out of stock" } }]);
+    expect(failed).toMatchObject({ end: false, work: [{ type: "rollback", key: "do:order-1", error: { message: "out of stock" }, output: { json: "o-1" } }] });
+    const rollback = failed.work[0] as Extract<(typeof failed.work)[number], { type: "rollback" }>;
+    const done = await workers.calls("c0", task.lease, [{ type: "rollbackResult", key: "do:order-1", attempt: rollback.attempt }]);
+    expect(done.end).toBe(true);
+    expect(await instance.status()).toMatchObject({ status: "errored", error: { message: "out of stock" } });
+  });
+
+  it("a saga under way when the engine went down resumes once the replay lets its pass go: the worker runs the handler under the same lease", async () => {
+    const { host, workers, claim, client } = world();
+    const instance = await client.create({ id: "c1" });
+    const first = await claim();
+    await workers.calls("c1", first.lease, [{ type: "step", name: "order", rollback: {} }]);
+    await workers.calls("c1", first.lease, [{ type: "result", key: "do:order-1", attempt: 1, ok: true, value: { json: "o-1" } }]);
+    await workers.calls("c1", first.lease, [{ type: "wait", name: "approval", eventType: "approved" }]);
+    await instance.terminate({ rollback: true });
+    // Down before the handler's result is recorded: the log has the saga under way, nothing in memory does.
+    host.crash();
+    const second = await claim();
+    const replay = await workers.calls("c1", second.lease, [{ type: "step", name: "order", rollback: {} }, { type: "wait", name: "approval", eventType: "approved" }]);
+    expect(replay.answers).toEqual([{ key: "do:order-1", value: { json: "o-1" } }, { key: "waitForEvent:approval-1", pending: true }]);
+    const released = await workers.release("c1", second.lease);
+    expect(released).toMatchObject({ end: false, work: [{ type: "rollback", key: "do:order-1", output: { json: "o-1" } }] });
+    const rollback = released.work[0] as Extract<(typeof released.work)[number], { type: "rollback" }>;
+    const done = await workers.calls("c1", second.lease, [{ type: "rollbackResult", key: "do:order-1", attempt: rollback.attempt }]);
+    expect(done.end).toBe(true);
+    expect((await instance.status()).status).toBe("terminated");
+    const types = (await instance.history()).map((record) => record.type);
+    expect(types.filter((type) => type === "rollback.step.succeeded")).toHaveLength(1);
+  });
+
   it("python() refuses a workflow Python does not serve", () => {
     const host = createMemoryHost({ workflows: [defineWorkflow({ name: "pipeline", python: {} })] });
     expect(() => host.python("nope")).toThrow(expect.objectContaining({ code: "workflow.not_found" }));

@@ -241,15 +241,23 @@ class HttpJournal:
                 self.lease_ms = data["leaseMs"]
             self._take(data)
 
-    async def release(self) -> None:
-        """Lets the pass go: the engine queues the instance again when something new happens."""
+    async def release(self) -> bool:
+        """
+        Lets the pass go: the engine queues the instance again when something new happens. Answers whether the pass is
+        over: the engine keeps it going when a saga it had under way (after a crash of its own) waited for this replay's
+        rollback handlers, and sends the rollback work with its answer.
+        """
         if self.ended.is_set():
-            return
+            return True
         try:
-            await self._post("release", {})
+            data = await self._post("release", {})
         except PassOver:
-            pass
+            data = {}
+        if data.get("end") is False:
+            self._take(data)
+            return False
         self.end("released")
+        return True
 
     # ---- answers -----------------------------------------------------------------------------------------------
 

@@ -161,8 +161,8 @@ async def run_pass(client: httpx.AsyncClient, task: ClaimedTask, workflow_class:
                 journal.end(f"run() stopped without reporting its end: {error!r}")
                 break
             if journal.idle() and await _settled(journal, release_grace):
-                await journal.release()
-                break
+                if await journal.release():
+                    break
             if not journal.changed.is_set():
                 await journal.changed.wait()
     finally:

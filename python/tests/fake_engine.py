@@ -47,6 +47,8 @@ class FakeEngine:
     rolled_back: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     # Instances whose run() completed, in order.
     completed: list[str] = field(default_factory=list)
+    # A saga the log has under way (the engine went down in it), with its error: a release resumes it in the pass.
+    saga_under_way: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.lease: str | None = None
@@ -98,6 +100,12 @@ class FakeEngine:
             self._work_ready.set()
             return httpx.Response(409, json={"error": {"code": "lease.lost", "message": "this lease was fenced"}})
         if endpoint == "release":
+            if self.saga_under_way is not None:
+                self.outcome = ("failed", self.saga_under_way)
+                self._saga = [key for key in reversed(self._rollbacks) if "value" in self.results.get(key, {})]
+                self.saga_under_way = None
+                self._next_rollback(self.outcome[1])
+                return httpx.Response(200, json={"work": self._take_work(), "end": self.lease is None})
             self._end_pass()
             return httpx.Response(200, json={"work": [], "end": True})
         if endpoint == "heartbeat":

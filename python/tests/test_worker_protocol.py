@@ -225,6 +225,28 @@ async def test_rollback_work_runs_the_handler_with_the_recorded_output_and_repor
     assert reason == "the engine ended the pass"
 
 
+async def test_a_release_that_resumes_a_saga_keeps_the_pass_and_runs_the_rollback_work() -> None:
+    undone: list[Any] = []
+
+    class Approval(WorkflowEntrypoint):
+        async def run(self, event: Any, step: Any) -> Any:
+            @step.do(rollback=lambda undo: undone.append(undo["output"]))
+            async def order() -> Any:
+                return "o-1"
+
+            await order()
+            await step.wait_for_event("approval", "approved")
+
+    # The engine went down mid-saga: the replay is answered from the log and waits; its release resumes the saga.
+    engine = FakeEngine(results={"do:order-1": {"value": wire("o-1")}}, saga_under_way={"name": "Error", "message": "terminated"})
+    reason = await one_pass(engine, Approval)
+
+    assert engine.endpoints().count("release") == 1
+    assert undone == ["o-1"]
+    assert engine.calls("rollbackResult") == [{"type": "rollbackResult", "key": "do:order-1", "attempt": 1}]
+    assert reason == "the engine ended the pass"
+
+
 async def test_a_refused_call_raises_workflow_fatal_error_in_run() -> None:
     caught: list[BaseException] = []
 
