@@ -10,6 +10,8 @@ import {
   InvalidEventError,
   InvalidInstanceIdError,
   InvalidOperationError,
+  LeaseLostError,
+  NotPythonError,
   NotSerializableError,
   PayloadTooDeepError,
   PayloadTooLargeError,
@@ -26,6 +28,8 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; error: { code: st
 
 const CLASSES: [prefix: string, type: abstract new (...args: never[]) => DurableMachinesError][] = [
   ["workflow.not_found", UnknownWorkflowError],
+  ["workflow.not_python", NotPythonError],
+  ["lease.lost", LeaseLostError],
   ["instance.invalid_id", InvalidInstanceIdError],
   ["instance.already_exists", InstanceExistsError],
   ["instance.not_found", InstanceNotFoundError],

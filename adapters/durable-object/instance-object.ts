@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { DurableMachinesError, InstanceExistsError, InstanceNotFoundError } from "../../core/errors";
+import { DurableMachinesError, InstanceExistsError, InstanceNotFoundError, NotPythonError } from "../../core/errors";
 import type { LogRecord } from "../../core/records";
 import type { InstanceStatus } from "../../core/status";
 import type { WorkflowCatalog } from "../../runtime/catalog";
@@ -9,9 +9,12 @@ import { createInstance, loadInstance, type HostedInstance, type InstanceCommand
 import type { HistoryPage } from "../../runtime/client";
 import { readHistoryPage } from "../../runtime/history-pages";
 import { capture, type Outcome } from "../../runtime/wire";
+import { RemoteCodeDriver } from "../../runtime/remote-driver";
+import type { CallsAnswer, HeartbeatAnswer, WireCall, WireTask } from "../../runtime/python-workers";
 import type { Creation } from "../../core/creation";
 import { OUTBOX_TABLE, RegistryOutbox, type RegistryStub } from "./registry-outbox";
 import { SharedAlarm } from "./shared-alarm";
+import type { ClaimQueueStub } from "./claim-queue";
 import { closeSocket } from "./close-socket";
 import { acceptSubscriber, isSubscriber, ringSubscribers, SUBSCRIBER_PATH } from "./subscriber-sockets";
 import { SqlInstanceStore } from "./sql-store";
@@ -99,6 +102,32 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
         this.instance(workflow, instanceId);
         return this.store.chunks.read(key, attempt, index) ?? null;
       });
+    }
+
+    /**
+     * A Python worker claims the instance (docs/python-protocol.md): the task
+     * under a new lease if a pass wants a worker, else null (claimed since,
+     * finished, paused). Asked of an evicted object, it wakes it: loading
+     * the instance from its log starts a pass that wants a worker, which
+     * this claim takes.
+     */
+    async claim(workflow: string, instanceId: string): Promise<Outcome<WireTask | null>> {
+      return capture(() => this.remote(workflow, instanceId).claim() ?? null);
+    }
+
+    /** A worker's calls under its lease, each answered once its records are durable. */
+    async pythonCalls(workflow: string, instanceId: string, lease: string, calls: readonly WireCall[]): Promise<Outcome<CallsAnswer>> {
+      return capture(() => this.remote(workflow, instanceId).calls(lease, calls));
+    }
+
+    /** Renews the lease, then waits in the object (up to `waitMs`, never past half the lease) for work or the pass's end. */
+    async heartbeat(workflow: string, instanceId: string, lease: string, waitMs: number): Promise<Outcome<HeartbeatAnswer>> {
+      return capture(() => this.remote(workflow, instanceId).heartbeat(lease, waitMs));
+    }
+
+    /** The worker lets its pass go. */
+    async release(workflow: string, instanceId: string, lease: string): Promise<Outcome<ReturnType<RemoteCodeDriver["release"]>>> {
+      return capture(() => this.remote(workflow, instanceId).release(lease));
     }
 
     /**
@@ -225,6 +254,12 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       return this.driver;
     }
 
+    private remote(workflow: string, instanceId: string): RemoteCodeDriver {
+      const driver = this.instance(workflow, instanceId);
+      if (!(driver instanceof RemoteCodeDriver)) throw new NotPythonError(workflow);
+      return driver;
+    }
+
     /** Rebuilds the instance from storage; a report or removal the registry has not acknowledged goes out again. */
     private load(): void {
       if (!this.store.isEmpty()) {
@@ -261,12 +296,18 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
           this.expired = this.wipe(workflow, instanceId);
         },
         onActionError: (error, action) => console.error(`durable-machines: action "${action}" threw; the instance carries on.`, error),
+        // Not awaited: a report lost on the way is sent again at the driver's keep-alive ring while the instance stays unclaimed.
+        onWanted: (workflow, instanceId) => {
+          this.registry(workflow)
+            .want(instanceId)
+            .catch((error: unknown) => console.error(`durable-machines: the registry did not queue ${workflow}/${instanceId} for a Python worker; the keep-alive alarm asks again.`, error));
+        },
       };
     }
 
-    private registry(workflow: string): RegistryStub {
+    private registry(workflow: string): RegistryStub & Pick<ClaimQueueStub, "want"> {
       const namespace = this.env[settings.registryBinding] as DurableObjectNamespace;
-      return namespace.get(namespace.idFromName(workflow)) as unknown as RegistryStub;
+      return namespace.get(namespace.idFromName(workflow)) as unknown as RegistryStub & Pick<ClaimQueueStub, "want">;
     }
   };
 }

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { InstanceStatusName } from "../../core/status";
 import type { InstanceSummary } from "../../runtime/client";
+import { ClaimQueue } from "./claim-queue";
 
 export interface RegistryEntry {
   id: string;
@@ -18,12 +19,16 @@ type Row = Record<string, SqlStorageValue>;
  * never wakes the instances themselves. Instances report each status change
  * and each deletion from their outbox until this object acknowledges it, so
  * a report can come twice or late: `update` keeps the newest by seq and
- * `remove` forgets whatever it holds.
+ * `remove` forgets whatever it holds. For a workflow served by Python it
+ * also holds the queue of instances that want a worker (claim-queue.ts).
  */
 export function createRegistryObject() {
   return class WorkflowRegistry extends DurableObject<Record<string, unknown>> {
+    private readonly claims: ClaimQueue;
+
     constructor(ctx: DurableObjectState, env: Record<string, unknown>) {
       super(ctx, env);
+      this.claims = new ClaimQueue(ctx.storage.sql);
       ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS instances (id TEXT PRIMARY KEY, status TEXT NOT NULL, created_at INTEGER NOT NULL, seq INTEGER NOT NULL)");
       ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS instances_by_status ON instances (status, id)");
       const columns = ctx.storage.sql.exec<{ name: string }>("PRAGMA table_info(instances)").toArray().map((column) => column.name);
@@ -40,6 +45,16 @@ export function createRegistryObject() {
         entry.updatedAt,
         entry.seq,
       );
+    }
+
+    /** The instance wants a Python worker: queued for the next claim, or handed to a claim waiting now. */
+    async want(id: string): Promise<void> {
+      this.claims.want(id);
+    }
+
+    /** The oldest instance that wants a Python worker, taken off the queue; waits up to `waitMs` (at most 25 s) for one, then null. */
+    async next(waitMs: number): Promise<string | null> {
+      return (await this.claims.next(waitMs)) ?? null;
     }
 
     async remove(id: string): Promise<void> {

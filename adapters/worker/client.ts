@@ -1,4 +1,4 @@
-import { DurableMachinesError, InstanceNotFoundError } from "../../core/errors";
+import { DurableMachinesError, InstanceNotFoundError, NotPythonError } from "../../core/errors";
 import { assertInstanceId } from "../../core/ids";
 import { toJson } from "../../core/json";
 import type { Creation } from "../../core/creation";
@@ -11,7 +11,9 @@ import { createInBatch, createRequest, deleteEvery, deleteInBatch, eventOptions,
 import { fireSchedule, type ScheduledInstance } from "../../runtime/schedules";
 import { subscribe } from "../../runtime/subscription";
 import { unwrap, type Outcome } from "../../runtime/wire";
+import { MAX_WAIT_MS, type CallsAnswer, type HeartbeatAnswer, type PythonWorkers, type WireCall, type WireTask } from "../../runtime/python-workers";
 import type { InstanceCommand } from "../durable-object/instance-object";
+import type { ClaimQueueStub } from "../durable-object/claim-queue";
 import { SUBSCRIBER_PATH } from "../durable-object/subscriber-sockets";
 import { subscriberBell } from "./subscriber-bell";
 
@@ -30,11 +32,16 @@ export interface InstanceStub {
   streamChunk(workflow: string, id: string, key: string, attempt: number, index: number): Promise<Outcome<Uint8Array | null>>;
   footprint(): Promise<{ log: number; snapshots: number; records: number }>;
   remove(workflow: string, id: string): Promise<Outcome<void>>;
+  /** The Python worker protocol, for an instance of a workflow Python serves (docs/python-protocol.md). */
+  claim(workflow: string, id: string): Promise<Outcome<WireTask | null>>;
+  pythonCalls(workflow: string, id: string, lease: string, calls: readonly WireCall[]): Promise<Outcome<CallsAnswer>>;
+  heartbeat(workflow: string, id: string, lease: string, waitMs: number): Promise<Outcome<HeartbeatAnswer>>;
+  release(workflow: string, id: string, lease: string): Promise<Outcome<Awaited<ReturnType<PythonWorkers["release"]>>>>;
   /** The live inspection socket (a WebSocket upgrade). */
   fetch(request: Request): Promise<Response>;
 }
 
-interface RegistryStub {
+interface RegistryStub extends ClaimQueueStub {
   list(options: { status?: InstanceStatusName; limit: number; cursor?: string }): Promise<{ instances: InstanceSummary[]; cursor?: string }>;
   counts(): Promise<Partial<Record<InstanceStatusName, number>>>;
 }
@@ -45,6 +52,8 @@ export interface WorkersClient {
   stub(workflow: string, id: string): InstanceStub;
   /** A cron trigger fired: creates an instance of every workflow whose `schedules` list `cron`, once per firing however often it is delivered. */
   fireSchedule(firing: CronFiring): Promise<ScheduledInstance[]>;
+  /** The engine's side of the Python worker protocol for a workflow served by Python (docs/python-protocol.md). */
+  python(workflow: string): PythonWorkers;
 }
 
 /** The client a Worker uses: the same shape as the memory host's, over the Durable Object host. */
@@ -114,9 +123,11 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
     return handle(workflow, id);
   }
 
+  const registryOf = (workflow: string) => registries.get(registries.idFromName(workflow)) as unknown as RegistryStub;
+
   function workflow(name: string): WorkflowClient {
     catalog.latest(name);
-    const registry = () => registries!.get(registries!.idFromName(name)) as unknown as RegistryStub;
+    const registry = () => registryOf(name);
     const list: WorkflowClient["list"] = async (options = {}) => registry().list(listOptions(options));
     return {
       create: async (options: CreateOptions = {}) => create(name, createRequest(options, retention)),
@@ -143,8 +154,44 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
     };
   }
 
+  /**
+   * A claim takes the oldest instance the workflow's registry has queued as
+   * wanting a worker (waiting for one to be queued, up to the claim's wait)
+   * and asks its object for the task. An instance that no longer wants a
+   * worker (claimed since, finished, deleted, or refusing) is skipped and
+   * the claim goes on with the next one.
+   */
+  function python(name: string): PythonWorkers {
+    const def = catalog.latest(name);
+    if (def.kind !== "code" || !def.python) throw new NotPythonError(name);
+    const object = (id: string) => {
+      assertInstanceId(id);
+      return stub(name, id);
+    };
+    return {
+      async claim(_worker, waitMs) {
+        const deadline = Date.now() + Math.min(Math.max(0, waitMs), MAX_WAIT_MS);
+        for (;;) {
+          const id = await registryOf(name).next(Math.max(0, deadline - Date.now()));
+          if (id === null) return undefined;
+          try {
+            const outcome = await stub(name, id).claim(name, id);
+            if (outcome.ok && outcome.value) return outcome.value;
+          } catch (error) {
+            // The object failed (a bug, a reset): another instance may still be claimed. It queues itself again while it wants a worker.
+            console.error(`durable-machines: claiming ${name}/${id} failed; the claim goes on with the next instance.`, error);
+          }
+        }
+      },
+      calls: async (id, lease, calls) => unwrap(await object(id).pythonCalls(name, id, lease, calls)),
+      heartbeat: async (id, lease, waitMs) => unwrap(await object(id).heartbeat(name, id, lease, waitMs)),
+      release: async (id, lease) => unwrap(await object(id).release(name, id, lease)),
+    };
+  }
+
   return {
     workflow: workflow as WorkersClient["workflow"],
+    python,
     stub,
     fireSchedule: (firing) => fireSchedule(catalog, firing, retention, create),
   };
