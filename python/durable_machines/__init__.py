@@ -3,6 +3,7 @@ durable-machines for Python: write workflows with Cloudflare's Python Workflows 
 orchestrated durably by the durable-machines engine.
 """
 
+from .client import ApiError, BatchError, Client
 from .durations import InvalidDurationError
 from .entrypoint import WorkflowEntrypoint, WorkflowEvent, run_workflow
 from .errors import (
@@ -31,6 +32,9 @@ from .step import StepFunction, WorkflowStep
 from .values import JsonValue
 
 __all__ = [
+    "ApiError",
+    "BatchError",
+    "Client",
     "DelayAnswer",
     "DelayMs",
     "ErrorInfo",
