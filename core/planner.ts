@@ -23,7 +23,7 @@ export interface Delivery {
 
 /** The most of a thrown error's message a record keeps: user text of any length, in a row SQLite caps at 2 MB. */
 export const MAX_ERROR_MESSAGE_CHARS = 8 * 1024;
-const MAX_ERROR_NAME_CHARS = 256;
+export const MAX_ERROR_NAME_CHARS = 256;
 
 /**
  * `value` in at most `max` characters, its end replaced by a note of how

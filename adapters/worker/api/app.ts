@@ -3,7 +3,8 @@ import type { MiddlewareHandler } from "hono";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import type { WorkflowCatalog } from "../../../runtime/catalog";
 import type { WorkflowClient } from "../../../runtime/client";
-import { requireToken } from "./auth";
+import type { PythonWorkers } from "../../../runtime/python-workers";
+import { API_REALM, requireToken, type Realm } from "./auth";
 import { mount, pathPattern, type Endpoint } from "./endpoint";
 import { ApiError } from "./error-codes";
 import { errorResponse, onError } from "./on-error";
@@ -11,6 +12,7 @@ import { documentEndpoint, registerSecuritySchemes } from "./openapi";
 import { instanceEndpoints } from "./routes/instance";
 import { instancesEndpoints } from "./routes/instances";
 import { logEndpoints } from "./routes/log";
+import { PYTHON_PREFIX, pythonEndpoints } from "./routes/python";
 import { workflowsEndpoints } from "./routes/workflows";
 
 /**
@@ -27,6 +29,10 @@ export interface ApiHost {
   token(env: unknown): unknown;
   /** The live inspection socket, where the host has one (workerd's instance objects); the route exists only then. */
   inspect?(env: unknown, workflow: string, id: string, request: Request): Promise<Response>;
+  /** The Python worker protocol for a workflow, where the host serves it; the routes under /api/python/ exist only then. */
+  python?(env: unknown, workflow: string): PythonWorkers;
+  /** The Python worker token configured in `env` (PYTHON_WORKER_TOKEN); the worker routes are closed while there is none. */
+  workerToken?(env: unknown): unknown;
 }
 
 /** Every path segment must be valid percent-encoding: the router would otherwise pass a malformed one on undecoded. */
@@ -43,12 +49,27 @@ const decodablePath: MiddlewareHandler = async (c, next) => {
 
 /** Every endpoint the app serves, the OpenAPI document's included. */
 export function apiEndpoints(host: ApiHost, document: () => unknown): Endpoint[] {
-  return [...workflowsEndpoints(host), ...instancesEndpoints(host), ...instanceEndpoints(host), ...logEndpoints(host), documentEndpoint(document)];
+  const python = host.python ? pythonEndpoints(host.python.bind(host)) : [];
+  return [...workflowsEndpoints(host), ...instancesEndpoints(host), ...instanceEndpoints(host), ...logEndpoints(host), ...python, documentEndpoint(document)];
 }
 
 /**
+ * The Python worker routes' token: never the API token (which must not open
+ * them, nor this one the rest of the API), so that a GPU box running workers
+ * never holds the admin token.
+ */
+const workerRealm = (host: ApiHost): Realm => ({
+  variable: "PYTHON_WORKER_TOKEN",
+  opens: "The Python worker routes",
+  token: "the Python worker token",
+  distinctFrom: { variable: "API_TOKEN", token: host.token },
+});
+
+/**
  * The HTTP API as a Hono app, for paths under /api. In order, every request
- * is: authenticated (bearer token, failing closed), its path checked, routed
+ * is: authenticated (bearer token, failing closed: API_TOKEN, or under
+ * /api/python/ where the host serves Python workers, PYTHON_WORKER_TOKEN and
+ * only it), its path checked, routed
  * (405 with `Allow` for a known path and another method; HEAD wherever GET
  * is), then validated against its endpoint's schemas before the endpoint
  * runs. Every error is `{ error: { code, message } }` with the status
@@ -62,7 +83,10 @@ export function createApi(host: ApiHost): OpenAPIHono {
     return errorResponse("route.not_found", `No route for ${c.req.method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path}; GET /api/openapi.json lists them.`);
   });
   const endpoints = apiEndpoints(host, () => document(app));
-  app.use("/api/*", requireToken(host.token, endpoints.filter((spec) => spec.queryToken).map(pathPattern)));
+  const api = requireToken(API_REALM, host.token, endpoints.filter((spec) => spec.queryToken).map(pathPattern));
+  const workers = requireToken(workerRealm(host), (env) => host.workerToken?.(env));
+  const isWorkerPath = (url: string) => host.python !== undefined && `${new URL(url).pathname}/`.startsWith(PYTHON_PREFIX);
+  app.use("/api/*", (c, next) => (isWorkerPath(c.req.url) ? workers : api)(c, next));
   app.use("/api/*", decodablePath);
   app.use(
     "/api/*",
@@ -71,7 +95,7 @@ export function createApi(host: ApiHost): OpenAPIHono {
       onMethodNotAllowed: (c, methods) => errorResponse("method.not_allowed", `${c.req.method} is not allowed here; use ${methods.join(" or ")}.`, { allow: methods.join(", ") }),
     }),
   );
-  registerSecuritySchemes(app);
+  registerSecuritySchemes(app, { workers: host.python !== undefined });
   for (const spec of endpoints) mount(app, spec);
   return app;
 }

@@ -35,6 +35,8 @@ export interface Endpoint<P extends Shape | undefined = Shape | undefined, Q ext
   errors: readonly ErrorCode[];
   /** Whether the token may also come as `?token=` (the browser's EventSource and WebSocket cannot set headers). */
   queryToken?: true;
+  /** A Python worker route: it takes PYTHON_WORKER_TOKEN, and only it (app.ts). */
+  workerToken?: true;
   handle(c: Context, input: { params: Output<P>; query: Output<Q>; body: Output<B> }): Promise<Response> | Response;
 }
 
@@ -89,7 +91,7 @@ export function mount(app: OpenAPIHono, spec: Endpoint): void {
       method: spec.method,
       path: spec.path,
       summary: spec.summary,
-      security: spec.queryToken ? [{ bearer: [] }, { queryToken: [] }] : [{ bearer: [] }],
+      security: spec.workerToken ? [{ workerBearer: [] }] : spec.queryToken ? [{ bearer: [] }, { queryToken: [] }] : [{ bearer: [] }],
       request: {
         ...(spec.params ? { params: spec.params } : {}),
         ...(spec.query ? { query: spec.query } : {}),

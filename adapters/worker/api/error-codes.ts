@@ -21,6 +21,7 @@ export const ERROR_STATUS = {
   "payload.too_large": 413,
   "payload.too_deep": 400,
   "payload.not_serializable": 400,
+  "protocol.unsupported": 400,
 
   // What the request names, and what it asks of it.
   "workflow.not_found": 404,

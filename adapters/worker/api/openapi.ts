@@ -1,8 +1,12 @@
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { endpoint, type Endpoint } from "./endpoint";
 
-/** The two ways to present the token: the header everywhere, the query where a browser cannot set headers. */
-export function registerSecuritySchemes(app: OpenAPIHono): void {
+/**
+ * The ways to present a token: the API token as a header everywhere, or in the
+ * query where a browser cannot set headers; the Python worker token, where
+ * the host serves Python workers, as a header on their routes.
+ */
+export function registerSecuritySchemes(app: OpenAPIHono, { workers }: { workers: boolean }): void {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "Authorization: Bearer <API_TOKEN>" });
   app.openAPIRegistry.registerComponent("securitySchemes", "queryToken", {
     type: "apiKey",
@@ -10,6 +14,13 @@ export function registerSecuritySchemes(app: OpenAPIHono): void {
     name: "token",
     description: "?token=<API_TOKEN>, taken only by the event stream and the inspection socket, for browsers' EventSource and WebSocket",
   });
+  if (workers) {
+    app.openAPIRegistry.registerComponent("securitySchemes", "workerBearer", {
+      type: "http",
+      scheme: "bearer",
+      description: "Authorization: Bearer <PYTHON_WORKER_TOKEN>, on the Python worker routes only (API_TOKEN does not open them, nor this token the rest)",
+    });
+  }
 }
 
 /**

@@ -6,6 +6,9 @@ import { createApi, type ApiHost } from "../app";
 
 export const TOKEN = "test-token";
 export const AUTH = { authorization: `Bearer ${TOKEN}` };
+/** The Python worker routes' token, which the rest of the API refuses, as they refuse the API's. */
+export const WORKER_TOKEN = "test-worker-token";
+export const WORKER_AUTH = { authorization: `Bearer ${WORKER_TOKEN}` };
 
 /** A machine that prepares, then waits in `approval` for an `approve` event, whose payload it completes with. */
 export const gate = defineWorkflow({
@@ -26,7 +29,10 @@ export const gate = defineWorkflow({
   }),
 });
 
-export const WORKFLOWS = [gate, booking];
+/** A workflow whose run() a Python worker runs: here, the tests drive the protocol by hand. */
+export const pipeline = defineWorkflow({ name: "pipeline", python: { leaseMs: 10_000 } });
+
+export const WORKFLOWS = [gate, booking, pipeline];
 
 export interface Reply {
   status: number;
@@ -47,16 +53,26 @@ export interface RequestOptions {
  * it but in Node: requests go through `app.request()`.
  */
 export function apiHost(
-  options: { token?: unknown; inspect?: ApiHost["inspect"]; client?: (host: MemoryHost) => ReturnType<ApiHost["client"]>; storage?: MemoryStorage } = {},
+  options: {
+    token?: unknown;
+    workerToken?: unknown;
+    inspect?: ApiHost["inspect"];
+    client?: (host: MemoryHost) => ReturnType<ApiHost["client"]>;
+    storage?: MemoryStorage;
+    /** Leave the Python worker routes out, as a host that serves no Python does. */
+    withoutPython?: true;
+  } = {},
 ) {
   const clock = createManualClock(1_000_000);
   const host = createMemoryHost({ workflows: WORKFLOWS, clock, ...(options.storage ? { storage: options.storage } : {}) });
   const token = "token" in options ? options.token : TOKEN;
+  const workerToken = "workerToken" in options ? options.workerToken : WORKER_TOKEN;
   const app = createApi({
     catalog: new WorkflowCatalog(WORKFLOWS),
     client: () => (options.client ? options.client(host) : host),
     token: () => token,
     ...(options.inspect ? { inspect: options.inspect } : {}),
+    ...(options.withoutPython ? {} : { python: (_env: unknown, workflow: string) => host.python(workflow), workerToken: () => workerToken }),
   });
 
   async function send(method: string, path: string, { body, headers = AUTH }: RequestOptions = {}): Promise<Response> {

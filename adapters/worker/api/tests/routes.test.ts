@@ -77,7 +77,7 @@ describe("the lifecycle over HTTP, with the JSON shapes clients and the dashboar
 describe("collections: names, counts, lists, batches", () => {
   it("names the workflows, counts per status, lists by status in pages, deletes all", async () => {
     const api = apiHost();
-    expect((await api.get("/api/workflows")).body).toEqual({ workflows: ["gate", "booking"] });
+    expect((await api.get("/api/workflows")).body).toEqual({ workflows: ["gate", "booking", "pipeline"] });
     for (const id of ["a", "b", "c"]) await gateAt(api, id);
     await api.post(`${gates}/c/events`, { type: "approve" });
     await api.settle();
