@@ -1,4 +1,4 @@
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { LogRecord } from "../index";
@@ -160,5 +160,34 @@ describe("Python workers on the Durable Object host", () => {
     expect(await queued("py-deleted")).toEqual(["d1", "d2"]);
     expect((await claim("py-deleted")).instanceId).toBe("d2");
     expect(await queued("py-deleted")).toEqual([]);
+  });
+});
+
+describe("Python workers over HTTP, on the Durable Object host", () => {
+  /** The Worker's default export, called in-process through its loopback binding. */
+  const worker = (exports as unknown as { default: Fetcher }).default;
+  const post = async (path: string, body: unknown, token = "test-worker-token") => {
+    const response = await worker.fetch(`https://example.com/api/python/v1/workflows/py-http${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ protocol: 1, ...(body as object) }),
+    });
+    return { status: response.status, body: response.status === 204 ? null : await response.json<Record<string, any>>() };
+  };
+
+  it("a worker with its own token claims, runs and completes an instance; the API token opens nothing here, and a fenced lease answers 409", async () => {
+    expect(await post("/claim", { worker: "w", waitMs: 0 }), "nothing wants a worker").toEqual({ status: 204, body: null });
+    expect((await post("/claim", { worker: "w" }, "test-token")).status).toBe(401);
+    const instance = await client().workflow("py-http").create({ id: "h1" });
+    const claimed = await post("/claim", { worker: "w", waitMs: 10_000 });
+    expect(claimed).toMatchObject({ status: 200, body: { protocol: 1, task: { instanceId: "h1", leaseMs: 60_000 } } });
+    const { lease } = claimed.body!.task as WireTask;
+    const step = await post("/instances/h1/calls", { lease, calls: [{ type: "step", name: "rows" }] });
+    expect(step).toMatchObject({ status: 200, body: { answers: [{ key: "do:rows-1", run: { attempt: 1 } }], work: [], end: false } });
+    expect(await post("/instances/h1/heartbeat", { lease, waitMs: 0 })).toMatchObject({ status: 200, body: { work: [], end: false, leaseMs: 60_000 } });
+    const done = await post("/instances/h1/calls", { lease, calls: [{ type: "result", key: "do:rows-1", attempt: 1, ok: true, value: { json: 2 } }, { type: "completed", output: { json: 2 } }] });
+    expect(done).toMatchObject({ status: 200, body: { answers: [{ key: "do:rows-1", value: { json: 2 } }, { ok: true }], end: true } });
+    expect(await instance.status()).toMatchObject({ status: "complete", output: 2 });
+    expect(await post("/instances/h1/release", { lease })).toMatchObject({ status: 409, body: { error: { code: "lease.lost" } } });
   });
 });

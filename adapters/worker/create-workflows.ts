@@ -34,6 +34,8 @@ export function createWorkflows(options: WorkflowsOptions) {
     catalog,
     client,
     token: (env) => (env as Record<string, unknown>).API_TOKEN,
+    python: (env, workflow) => client(env).python(workflow),
+    workerToken: (env) => (env as Record<string, unknown>).PYTHON_WORKER_TOKEN,
     // The instance's object answers the socket; it learns which instance from the query, the token stays behind.
     inspect: (env, workflow, id, request) => {
       const forwarded = new URL(request.url);
