@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { LogRecord } from "../index";
 import { KEEPALIVE_MS } from "../adapters/durable-object/instance-object";
@@ -123,6 +123,36 @@ describe("Python workers on the Durable Object host", () => {
     // What the woken object queued again is skipped: the instance no longer wants a worker.
     expect(await workers.claim("test-worker", 0)).toBeUndefined();
     expect(await queued("py-evicted")).toEqual([]);
+  });
+
+  it("aborted while a heartbeat waits in it: the heartbeat fails, the lease is fenced, the instance is claimed again and replayed from its log", async () => {
+    const workers = client().python("py-aborted");
+    const instance = await client().workflow("py-aborted").create({ id: "a1" });
+    const first = await claim("py-aborted");
+    await workers.calls("a1", first.lease, [{ type: "step", name: "rows" }]);
+    await workers.calls("a1", first.lease, [{ type: "result", key: "do:rows-1", attempt: 1, ok: true, value: { json: "r" } }]);
+    const object = client().stub("py-aborted", "a1");
+    const beating = object.heartbeat("py-aborted", "a1", first.lease, 20_000).then(
+      () => "answered",
+      () => "failed",
+    );
+    await object.status("py-aborted", "a1");
+    // A crash of the whole runtime: every object, the registry's too, loses its memory and what it was doing.
+    await abortAllDurableObjects();
+    expect(await beating).toBe("failed");
+    await expect(workers.heartbeat("a1", first.lease, 0)).rejects.toMatchObject({ code: "lease.lost" });
+    const second = await claim("py-aborted");
+    const replay = await workers.calls("a1", second.lease, [{ type: "step", name: "rows" }, { type: "completed", output: { json: "r" } }]);
+    expect(replay).toMatchObject({ answers: [{ key: "do:rows-1", value: { json: "r" } }, { ok: true }], end: true });
+    expect(await instance.status()).toMatchObject({ status: "complete", output: "r" });
+    expect(started(await instance.history())).toEqual(["do:rows-1"]);
+  });
+
+  it("the claim queue outlives its registry object: an instance queued before the registry was evicted is claimed after", async () => {
+    await client().workflow("py-queue-kept").create({ id: "k1" });
+    await until(() => queued("py-queue-kept"), (ids) => ids.includes("k1"), "the instance to queue itself");
+    await evictDurableObject(registryOf("py-queue-kept"));
+    expect((await client().python("py-queue-kept").claim("test-worker", 0))?.instanceId).toBe("k1");
   });
 
   it("an instance whose queue entry was lost is queued again by its keep-alive alarm", async () => {
