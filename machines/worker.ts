@@ -1,10 +1,15 @@
 import { createWorkflows } from "../worker";
 import { dataPipeline } from "./data-pipeline";
 import { groceryAgent } from "./grocery-agent";
+import { pythonExamples } from "./python-examples";
 import { trainingLoop } from "./training-loop";
 
-/** The example Worker that `npm start` runs: three workflows, the HTTP API under /api. */
-const workflows = createWorkflows({ workflows: [trainingLoop, dataPipeline, groceryAgent] });
+/**
+ * The example Worker that `npm start` runs, the HTTP API under /api: three
+ * workflows in TypeScript, and three in Python (examples/python) that a
+ * worker process runs once started beside it.
+ */
+const workflows = createWorkflows({ workflows: [trainingLoop, dataPipeline, groceryAgent, ...pythonExamples] });
 
 export const { WorkflowInstance, WorkflowRegistry } = workflows;
 
