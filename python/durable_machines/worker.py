@@ -2,22 +2,17 @@
 The worker process: it connects out to the engine, claims tasks (one pass of run() of one instance each), and runs
 many at once on one asyncio loop, each through `run_workflow` with an `HttpJournal` (docs/python-protocol.md).
 
-    python -m durable_machines.worker --url http://127.0.0.1:8787 --token "$TOKEN" app:Pipeline=pipeline
+    python -m durable_machines worker app:workflows --url http://127.0.0.1:8787 --token "$PYTHON_WORKER_TOKEN"
 
-or from code: `await serve(url, token, {"pipeline": Pipeline})`.
+(durable_machines/cli.py) or from code: `await serve(url, token, {"pipeline": Pipeline})`.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import importlib
 import logging
 import os
-import signal
 import socket
-import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -40,6 +35,8 @@ SETTLE_TURNS = 8
 RELEASE_GRACE_SECONDS = 0.05
 # A claim the engine could not answer (restarting, unreachable) is tried again after a pause growing to this.
 MAX_CLAIM_BACKOFF_SECONDS = 5.0
+# How long a stopping worker lets its passes run on before it lets go of those still running.
+DEFAULT_SHUTDOWN_GRACE_SECONDS = 30.0
 
 logger = logging.getLogger("durable_machines")
 
@@ -132,10 +129,12 @@ async def _settled(journal: HttpJournal, grace: float) -> bool:
 
 
 async def run_pass(client: httpx.AsyncClient, task: ClaimedTask, workflow_class: type[WorkflowEntrypoint], *, env: Any = None,
-                   release_grace: float = RELEASE_GRACE_SECONDS) -> str:
+                   release_grace: float = RELEASE_GRACE_SECONDS, let_go: asyncio.Event | None = None) -> str:
     """
     One pass of run() for a claimed task, until the engine ends it, the lease is lost, or nothing is left to do in it
-    (run() waits only on pending calls, or has ended, and no body runs: the pass is released). Returns why it ended.
+    (run() waits only on pending calls, or has ended, and no body runs: the pass is released). Once `let_go` is set
+    (the worker is stopping), the pass stops its bodies and releases its lease at once, so that the engine gives the
+    instance to another worker now rather than when the lease lapses. Returns why it ended.
     """
     journal = HttpJournal(client, task.workflow, task.instance_id, task.lease, lease_ms=task.lease_ms)
 
@@ -151,9 +150,17 @@ async def run_pass(client: httpx.AsyncClient, task: ClaimedTask, workflow_class:
     running = asyncio.create_task(run())
     running.add_done_callback(lambda _: journal.changed.set())
     beating = asyncio.create_task(_heartbeats(journal))
+    letting_go = asyncio.create_task(let_go.wait()) if let_go is not None else None
+    if letting_go is not None:
+        letting_go.add_done_callback(lambda _: journal.changed.set())
     try:
         while not journal.ended.is_set():
             journal.changed.clear()
+            if letting_go is not None and letting_go.done():
+                # Attempts cut off here are lost with the pass, as in a crash: the engine starts them again.
+                await journal.stop_work()
+                await journal.release()
+                break
             if running.done() and not journal.run_finished:
                 error = None if running.cancelled() else running.exception()
                 if error is not None:
@@ -166,20 +173,27 @@ async def run_pass(client: httpx.AsyncClient, task: ClaimedTask, workflow_class:
             if not journal.changed.is_set():
                 await journal.changed.wait()
     finally:
-        running.cancel()
-        beating.cancel()
+        waiters = [running, beating, *([letting_go] if letting_go is not None else [])]
+        for waiter in waiters:
+            waiter.cancel()
         await journal.stop_work()
-        await asyncio.gather(running, beating, return_exceptions=True)
+        await asyncio.gather(*waiters, return_exceptions=True)
     return journal.end_reason
 
 
 async def serve(base_url: str, token: str, workflows: dict[str, type[WorkflowEntrypoint]], *, worker_id: str | None = None,
                 concurrency: int = DEFAULT_CONCURRENCY, env: Any = None, claim_wait_ms: float = CLAIM_WAIT_MS,
-                release_grace: float = RELEASE_GRACE_SECONDS, transport: httpx.AsyncBaseTransport | None = None) -> None:
+                release_grace: float = RELEASE_GRACE_SECONDS, transport: httpx.AsyncBaseTransport | None = None,
+                stop: asyncio.Event | None = None, shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE_SECONDS) -> None:
     """
     Claims tasks of each workflow (by the name the engine registered it under) and runs up to `concurrency` passes at
-    once. Runs until cancelled, then cancels every pass (their leases lapse and the engine gives the instances to
-    another worker); raises WorkerError if the engine refuses this worker. `transport`: httpx's, for tests and proxies.
+    once, until `stop` is set or it is cancelled; raises WorkerError if the engine refuses this worker.
+
+    Once `stop` is set it stops claiming, lets the passes under way run on for up to `shutdown_grace` seconds (a step
+    body finishing, its result recorded), then stops those still running and releases their leases, and returns. A
+    claim in flight is dropped: should the engine have leased it a task meanwhile, that lease lapses and the engine
+    gives the instance to another worker. Cancelled, it cancels every pass at once (their leases lapse in the same
+    way). `transport`: httpx's, for tests and proxies.
     """
     if not workflows:
         raise ValueError("serve() needs at least one workflow: {name: WorkflowEntrypoint subclass}")
@@ -190,6 +204,7 @@ async def serve(base_url: str, token: str, workflows: dict[str, type[WorkflowEnt
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
     worker = worker_id or f"{socket.gethostname()}/pid-{os.getpid()}"
     slots = asyncio.Semaphore(concurrency)
+    let_go = asyncio.Event()
     passes: set[asyncio.Task[str]] = set()
 
     def finished(running: asyncio.Task[str]) -> None:
@@ -217,77 +232,39 @@ async def serve(base_url: str, token: str, workflows: dict[str, type[WorkflowEnt
             if task is None:
                 slots.release()
                 continue
-            running = asyncio.create_task(run_pass(client, task, workflow_class, env=env, release_grace=release_grace))
+            running = asyncio.create_task(run_pass(client, task, workflow_class, env=env, release_grace=release_grace, let_go=let_go))
             passes.add(running)
             running.add_done_callback(finished)
 
     async with connect(base_url, token, transport=transport) as client:
         claimers = [asyncio.create_task(claims(name, workflow_class, client)) for name, workflow_class in workflows.items()]
+        stopping = asyncio.create_task((stop or asyncio.Event()).wait())
         try:
-            await asyncio.gather(*claimers)
+            done, _ = await asyncio.wait([*claimers, stopping], return_when=asyncio.FIRST_COMPLETED)
+            for ended in done - {stopping}:
+                await ended  # a claimer ends only by raising (WorkerError): its error ends serve()
+            for claimer in claimers:
+                claimer.cancel()
+            await asyncio.gather(*claimers, return_exceptions=True)
+            if passes:
+                logger.info("durable_machines: stopping; %d passes may run on for up to %g s", len(passes), shutdown_grace)
+                await asyncio.wait(set(passes), timeout=shutdown_grace)
+            let_go.set()
+            if passes:
+                logger.info("durable_machines: letting go of %d passes still running", len(passes))
+                await asyncio.wait(set(passes))
         finally:
+            stopping.cancel()
             pending = [*claimers, *passes]
             for running in pending:
                 running.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
 
 
-def load_workflow(spec: str) -> tuple[str, type[WorkflowEntrypoint]]:
-    """`module:Class` or `module:Class=name`: the class, and the name the engine knows it by (the class's name by default)."""
-    target, _, name = spec.partition("=")
-    module_name, _, class_name = target.partition(":")
-    if not module_name or not class_name:
-        raise WorkerError(f"{spec!r} is not module:Class[=workflow-name], for example app:Pipeline=pipeline")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise WorkerError(f"Cannot import {module_name!r} for {spec!r}: {error}") from error
-    workflow_class = getattr(module, class_name, None)
-    if not (isinstance(workflow_class, type) and issubclass(workflow_class, WorkflowEntrypoint)):
-        raise WorkerError(f"{module_name}.{class_name} is not a WorkflowEntrypoint subclass ({spec!r})")
-    return name or class_name, workflow_class
-
-
-def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m durable_machines.worker", description="Run Python workflows for a durable-machines engine.")
-    parser.add_argument("--url", default=os.environ.get("DURABLE_MACHINES_URL"), help="the engine's base URL (or DURABLE_MACHINES_URL)")
-    parser.add_argument("--token", default=os.environ.get("DURABLE_MACHINES_TOKEN"), help="the API token (or DURABLE_MACHINES_TOKEN, kept out of the process list)")
-    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, help=f"passes run at once (default {DEFAULT_CONCURRENCY})")
-    parser.add_argument("--worker-id", default=None, help="how the engine names this worker (default host/pid)")
-    parser.add_argument("workflows", nargs="+", metavar="module:Class[=workflow-name]")
-    arguments = parser.parse_args(argv)
-    if not arguments.url:
-        parser.error("--url (or DURABLE_MACHINES_URL) is required")
-    if not arguments.token:
-        parser.error("--token (or DURABLE_MACHINES_TOKEN) is required")
-    return arguments
-
-
-async def _serve_until_signalled(arguments: argparse.Namespace, workflows: dict[str, type[WorkflowEntrypoint]]) -> None:
-    loop = asyncio.get_running_loop()
-    main = asyncio.current_task()
-    assert main is not None
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, main.cancel)
-    try:
-        await serve(arguments.url, arguments.token, workflows, worker_id=arguments.worker_id, concurrency=arguments.concurrency)
-    except asyncio.CancelledError:
-        logger.info("durable_machines: stopped")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    arguments = _arguments(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    # Modules named on the command line are found from where the worker was started, as `python -m` does.
-    sys.path.insert(0, os.getcwd())
-    try:
-        workflows = dict(load_workflow(spec) for spec in arguments.workflows)
-        asyncio.run(_serve_until_signalled(arguments, workflows))
-    except WorkerError as error:
-        print(f"durable_machines.worker: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m durable_machines.worker SPEC...`, the form before the `worker` subcommand, still works.
+    import sys
+
+    from durable_machines.cli import main
+
+    sys.exit(main(["worker", *sys.argv[1:]]))

@@ -1,4 +1,4 @@
-"""serve(): claims, capacity, refusal and shutdown; and the command line's workflow specs."""
+"""serve(): claims, capacity, refusal and shutdown (the command line's are in test_cli.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from durable_machines import WorkflowEntrypoint
-from durable_machines.worker import WorkerError, load_workflow, main, serve
+from durable_machines.worker import WorkerError, serve
 from fake_engine import TOKEN, WORKFLOW, FakeEngine
 
 GUARD_SECONDS = 20
@@ -79,23 +79,3 @@ async def test_serve_raises_when_the_engine_refuses_its_token() -> None:
     engine = FakeEngine()
     with pytest.raises(WorkerError, match="401"):
         await asyncio.wait_for(serve("http://engine.test", "wrong", {WORKFLOW: Gated}, transport=engine.transport()), GUARD_SECONDS)
-
-
-def test_a_workflow_spec_names_a_class_and_optionally_the_engine_s_name_for_it() -> None:
-    assert load_workflow("test_worker_serve:Gated") == ("Gated", Gated)
-    assert load_workflow("test_worker_serve:Gated=pipeline") == ("pipeline", Gated)
-    with pytest.raises(WorkerError, match="module:Class"):
-        load_workflow("Gated")
-    with pytest.raises(WorkerError, match="Cannot import"):
-        load_workflow("no_such_module_here:Gated")
-    with pytest.raises(WorkerError, match="not a WorkflowEntrypoint"):
-        load_workflow("test_worker_serve:until")
-
-
-def test_the_command_line_refuses_a_bad_spec_and_a_missing_token(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("DURABLE_MACHINES_TOKEN", raising=False)
-    assert main(["--url", "http://engine.test", "--token", "t", "nothing"]) == 2
-    assert "module:Class" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["--url", "http://engine.test", "test_worker_serve:Gated"])
-    assert "--token" in capsys.readouterr().err

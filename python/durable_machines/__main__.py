@@ -1,0 +1,7 @@
+"""`python -m durable_machines worker ...`: see durable_machines/cli.py."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
