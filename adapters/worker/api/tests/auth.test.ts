@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { apiHost, AUTH, expectError, TOKEN } from "./api-host";
+import { apiHost, AUTH, expectError, TOKEN, WORKER_AUTH, WORKER_TOKEN } from "./api-host";
 
 const stream = "/api/workflows/gate/instances/g1/events";
 
@@ -77,5 +77,68 @@ describe("auth: a bearer token on every /api request, failing closed", () => {
     expect(api.logs()).toBe(before);
     // A header, when sent, is what counts: a wrong one is not rescued by a right query token.
     expectError(await api.call("GET", `${stream}?token=${TOKEN}`, { headers: { authorization: "Bearer wrong" } }), 401, "auth.invalid", expect);
+  });
+});
+
+describe("auth: the Python worker routes take PYTHON_WORKER_TOKEN, and only they do", () => {
+  const claim = "/api/python/v1/workflows/pipeline/claim";
+  const claimBody = { protocol: 1, worker: "w" };
+  const heartbeat = "/api/python/v1/workflows/pipeline/instances/p1/heartbeat";
+
+  /** A host with one Python instance that wants a worker, unclaimed. */
+  async function wanting() {
+    const api = apiHost();
+    expect((await api.post("/api/workflows/pipeline/instances", { id: "p1" })).status).toBe(201);
+    await api.settle();
+    return api;
+  }
+
+  it("refuses API_TOKEN, a wrong token, another scheme or none on the worker routes: nothing is claimed, renewed or recorded", async () => {
+    const api = await wanting();
+    const before = api.logs();
+    const refused: Record<string, string>[] = [{}, AUTH, { authorization: `bearer ${TOKEN}` }, { authorization: `Basic ${WORKER_TOKEN}` }, { authorization: `Bearer ${WORKER_TOKEN}x` }, { authorization: "Bearer " }];
+    for (const headers of refused) {
+      expect(expectError(await api.call("POST", claim, { headers, body: claimBody }), 401, "auth.invalid", expect)).toContain("Authorization: Bearer <PYTHON_WORKER_TOKEN>");
+      expectError(await api.call("POST", heartbeat, { headers, body: { protocol: 1, lease: "x" } }), 401, "auth.invalid", expect);
+    }
+    // Nor as a query token, where the API takes one.
+    expectError(await api.call("POST", `${claim}?token=${WORKER_TOKEN}`, { headers: {}, body: claimBody }), 401, "auth.invalid", expect);
+    expect(api.logs()).toBe(before);
+    const claimed = await api.call("POST", claim, { headers: WORKER_AUTH, body: claimBody });
+    expect(claimed.status, "the refused claims took nothing").toBe(200);
+    expect(claimed.body.task.instanceId).toBe("p1");
+  });
+
+  it("does not open the rest of the API with PYTHON_WORKER_TOKEN", async () => {
+    const api = await wanting();
+    const before = api.logs();
+    expect(expectError(await api.call("GET", "/api/workflows", { headers: WORKER_AUTH }), 401, "auth.invalid", expect)).toContain("<API_TOKEN>");
+    expectError(await api.call("POST", "/api/workflows/pipeline/instances/p1/terminate", { headers: WORKER_AUTH, body: {} }), 401, "auth.invalid", expect);
+    expectError(await api.call("GET", `/api/workflows/pipeline/instances/p1/events?token=${WORKER_TOKEN}`, { headers: {} }), 401, "auth.invalid", expect);
+    expect(api.logs()).toBe(before);
+  });
+
+  it("fails closed with auth.not_configured, saying how to set PYTHON_WORKER_TOKEN, when none is usable or it is API_TOKEN", async () => {
+    for (const workerToken of [undefined, "", 7, "has space", TOKEN]) {
+      const api = apiHost({ workerToken });
+      expect((await api.post("/api/workflows/pipeline/instances", { id: "p1" })).status).toBe(201);
+      await api.settle();
+      const before = api.logs();
+      for (const headers of [WORKER_AUTH, AUTH, {}]) {
+        const message = expectError(await api.call("POST", claim, { headers, body: claimBody }), 401, "auth.not_configured", expect);
+        expect(message).toContain("wrangler secret put PYTHON_WORKER_TOKEN");
+        if (workerToken === undefined || workerToken === "" || workerToken === 7) expect(message).toContain("--var PYTHON_WORKER_TOKEN:<token>");
+        if (workerToken === TOKEN) expect(message).toContain("the same as API_TOKEN");
+      }
+      expect(api.logs()).toBe(before);
+      // The rest of the API is open as before.
+      expect((await api.get("/api/workflows")).status).toBe(200);
+    }
+  });
+
+  it("leaves /api/python/ to the API token where the host serves no Python: no such routes", async () => {
+    const api = apiHost({ withoutPython: true });
+    expectError(await api.call("POST", claim, { headers: AUTH, body: claimBody }), 404, "route.not_found", expect);
+    expectError(await api.call("POST", claim, { headers: WORKER_AUTH, body: claimBody }), 401, "auth.invalid", expect);
   });
 });
