@@ -29,7 +29,7 @@ class Twin(WorkflowEntrypoint):
         items = await prepare()
         recovered = await flaky()
         packed = await asyncio.gather(*(pack(item) for item in items))
-        await step.sleep("settle", 100)
+        await step.sleep("settle", 1_000)
         approval = await step.wait_for_event("approval", "approve", timeout="1 hour")
 
         @step.do()

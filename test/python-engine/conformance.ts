@@ -14,7 +14,7 @@ class Twin extends WorkflowEntrypoint<unknown, { items: string[] }> {
       return `recovered on attempt ${ctx.attempt}`;
     });
     const packed = await Promise.all(items.map((item) => step.do(`pack ${item}`, async () => `box:${item}`)));
-    await step.sleep("settle", 100);
+    await step.sleep("settle", 1_000);
     const approval = await step.waitForEvent<{ by: string }>("approval", { type: "approve", timeout: "1 hour" });
     const shipped = await step.do("ship", async () => `${packed.length} boxes approved by ${approval.payload.by}`);
     return { recovered, packed, shipped };

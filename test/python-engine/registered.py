@@ -1,4 +1,8 @@
-"""Every Python workflow the test Worker (worker.ts) registers, by its name there: the examples, the twin, the counted."""
+"""
+The Python workflows the test Worker (worker.ts) registers, by their names there, in the groups the suite's worker
+processes serve: `examples` (examples/python), `twins` (the conformance twin), `counted` (the kill tests'), `workflows`
+(all of them).
+"""
 
 from __future__ import annotations
 
@@ -11,4 +15,6 @@ from app import workflows as examples  # noqa: E402  (examples/python/app.py)
 from conformance import Twin  # noqa: E402
 from counted import Counted  # noqa: E402
 
-workflows = {**examples, "twin-py": Twin, "py-counted": Counted}
+twins = {"twin-py": Twin}
+counted = {"py-counted": Counted}
+workflows = {**examples, **twins, **counted}

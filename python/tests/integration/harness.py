@@ -57,14 +57,14 @@ async def history(instance: Instance) -> list[dict[str, Any]]:
 
 class WorkerProcess:
     """
-    `python -m durable_machines worker test/python-engine/registered.py:workflows`, as its own process group led by
+    `python -m durable_machines worker test/python-engine/registered.py:<serves>`, as its own process group led by
     the engine's watchdog shell (the group goes when the test process does). `kill()` is kill -9 of the group.
     """
 
-    def __init__(self, name: str, url: str, token: str, log_dir: Path, **env: str) -> None:
+    def __init__(self, name: str, url: str, token: str, log_dir: Path, *, serves: str = "workflows", options: tuple[str, ...] = (), **env: str) -> None:
         self.name = name
         self.log = log_dir / f"worker-{name}.log"
-        command = [sys.executable, "-m", "durable_machines", "worker", f"{REGISTERED}:workflows", "--url", url, "--token", token, "--worker-id", name]
+        command = [sys.executable, "-m", "durable_machines", "worker", f"{REGISTERED}:{serves}", "--url", url, "--token", token, "--worker-id", name, *options]
         with self.log.open("w") as out:
             self._process = subprocess.Popen(
                 ["sh", "-c", WATCHDOG, "worker-watchdog", str(os.getpid()), *command],
