@@ -3,7 +3,7 @@ import { expect } from "vitest";
 import { MAX_PAYLOAD_BYTES } from "../../../../core/json";
 import { pathPattern, refusals, type Endpoint } from "../endpoint";
 import { ERROR_STATUS, type ErrorCode } from "../error-codes";
-import { TOKEN } from "./api-host";
+import { TOKEN, WORKER_TOKEN } from "./api-host";
 
 /**
  * The route fuzz, for any host: what a request is made of (generated
@@ -25,6 +25,8 @@ export interface FuzzWorld {
   instances: readonly (readonly [workflow: string, id: string])[];
   /** The ids batch deletes name: some of the instances and one that does not exist. */
   deletable: readonly string[];
+  /** The workflow Python serves, where the host has the worker routes: recipes claim one of its instances, then use the lease. */
+  python?: string;
 }
 
 // ---------------------------------------------------------------- what a request is made of
@@ -34,8 +36,9 @@ const segment = (valid: readonly string[]) => fc.oneof({ weight: 4, arbitrary: f
 
 const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "PURGE"];
 
-export type Auth = "valid" | "missing" | "scheme" | "wrong" | "empty" | "long" | "query" | "queryWrong";
-const auth = fc.oneof({ weight: 12, arbitrary: fc.constant<Auth>("valid") }, { weight: 1, arbitrary: fc.constantFrom<Auth>("missing", "scheme", "wrong", "empty", "long", "query", "queryWrong") });
+/** "valid" is the route's own token (the API's, or the Python workers' on theirs); "otherRealm" the other one, which must not open it. */
+export type Auth = "valid" | "missing" | "scheme" | "wrong" | "empty" | "long" | "query" | "queryWrong" | "otherRealm";
+const auth = fc.oneof({ weight: 12, arbitrary: fc.constant<Auth>("valid") }, { weight: 1, arbitrary: fc.constantFrom<Auth>("missing", "scheme", "wrong", "empty", "long", "query", "queryWrong", "otherRealm") });
 
 const QUERY_KEYS = ["limit", "after", "cursor", "status", "filter", "token", "x", "__proto__", "constructor"];
 const QUERY_VALUES = ["", "0", "1", "2", "5", "007", "1000", "1001", "10000", "10001", "0x10", "1e3", " 5", "+5", "-1", "1.5", "٥", "99999999999999999999", "complete", "waiting", "constructor", "step_completed", "step_completed,nope", "g-wait", "z".repeat(300)];
@@ -121,10 +124,50 @@ const fromValue = fc.oneof(
   hostile,
 );
 
+/** Stands for the lease and the instance of the task a recipe claimed first, as a counterexample shows them. */
+export const CLAIMED = "<claimed>";
+
+/**
+ * Python worker bodies: mostly well formed, protocol 1, under the claimed lease, with calls of every type; then
+ * other versions, stale leases, over-long names, too many calls, unknown call types. A wait is 0 or out of bounds,
+ * never positive: on the runs' manual clock a long poll would wait for ever.
+ */
+const protocolVersion = fc.oneof({ weight: 8, arbitrary: fc.constant<unknown>(1) }, { weight: 1, arbitrary: fc.constantFrom<unknown>(2, 0, "1", null) });
+const leaseToken = fc.oneof({ weight: 6, arbitrary: fc.constant(CLAIMED) }, { weight: 1, arbitrary: fc.constantFrom("0.1.stale", "", "l".repeat(257)) }, { weight: 1, arbitrary: hostile });
+const waitMs = fc.oneof({ weight: 3, arbitrary: fc.constant<unknown>(0) }, { weight: 1, arbitrary: fc.constantFrom<unknown>(-1, 25_001, 1e308, "0", null) });
+const stepName = fc.oneof({ weight: 6, arbitrary: fc.constantFrom("rows", "stats", "constructor") }, { weight: 1, arbitrary: fc.constantFrom("n".repeat(300), "n".repeat(1025), "", "a\u0000b") }, { weight: 1, arbitrary: hostile });
+const stepKey = fc.constantFrom("do:rows-1", "do:stats-1", "sleep:nap-1", "do:missing-1", "");
+const errorInfo = fc.oneof({ weight: 4, arbitrary: fc.record({ name: fc.constantFrom("Error", "TypeError"), message: fc.constantFrom("503", "m".repeat(8193)), nonRetryable: fc.boolean() }, { requiredKeys: ["name", "message"] }) }, { weight: 1, arbitrary: hostile });
+const wireValue = fc.oneof({ weight: 4, arbitrary: fc.record({ json }) }, { weight: 1, arbitrary: fc.constantFrom<unknown>({ json: "2026-12-07T10:00:00.000Z", meta: { values: ["Date"], v: 1 } }, { json: [], meta: { values: ["map"] } }) }, { weight: 1, arbitrary: hostile });
+const attemptNumber = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(1, 2) }, { weight: 1, arbitrary: fc.constantFrom<unknown>(0, 1.5, -1, "1") });
+const pythonCall: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ type: fc.constant("step"), name: stepName, config: fc.constantFrom<unknown>({ retries: { limit: 1, delay: 1000, backoff: "constant" } }, { retries: { delay: { function: true } } }, { timeout: "nope" }, 7) }, { requiredKeys: ["type", "name"] }) },
+  { weight: 3, arbitrary: fc.record({ type: fc.constant("result"), key: stepKey, attempt: attemptNumber, ok: fc.constant(true), value: wireValue }, { requiredKeys: ["type", "key", "attempt", "ok"] }) },
+  { weight: 2, arbitrary: fc.record({ type: fc.constant("result"), key: stepKey, attempt: attemptNumber, ok: fc.constant(false), error: errorInfo, delay: fc.constantFrom<unknown>({ ms: 10 }, { error: { name: "E", message: "m" } }) }, { requiredKeys: ["type", "key", "attempt", "ok", "error"] }) },
+  { weight: 2, arbitrary: fc.record({ type: fc.constant("sleep"), name: stepName, ms: fc.constantFrom<unknown>(5000, 0, -1, "5 s") }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant("sleepUntil"), name: stepName, at: fc.constantFrom<unknown>(2_000_000, 0) }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant("wait"), name: stepName, eventType: fc.constantFrom("approve", "xstate.init", "e".repeat(1025)), timeoutMs: fc.constantFrom(1000, -5) }, { requiredKeys: ["type", "name", "eventType"] }) },
+  { weight: 2, arbitrary: fc.record({ type: fc.constant("completed"), output: fc.oneof(wireValue, heavyJson.map((value) => ({ json: value }))) }, { requiredKeys: ["type"] }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant("failed"), error: errorInfo }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant("rollbackResult"), key: stepKey, attempt: attemptNumber }) },
+  { weight: 1, arbitrary: fc.oneof(fc.constantFrom<unknown>({ type: "launch" }, { type: "__proto__" }, {}), hostile) },
+);
+const pythonCalls = fc.oneof({ weight: 8, arbitrary: fc.array(pythonCall, { minLength: 1, maxLength: 3 }) }, { weight: 1, arbitrary: fc.constantFrom<unknown>([], Array.from({ length: 1001 }, () => ({ type: "sleep", name: "nap", ms: 5000 }))) }, { weight: 1, arbitrary: hostile });
+const PYTHON_BODIES: Record<string, fc.Arbitrary<unknown>> = {
+  "/api/python/v1/workflows/{workflow}/claim": fc.record({ protocol: protocolVersion, worker: fc.oneof({ weight: 6, arbitrary: fc.constant("fuzz/pid-1") }, { weight: 1, arbitrary: fc.constantFrom("", "w".repeat(257)) }, { weight: 1, arbitrary: hostile }), waitMs }, { requiredKeys: ["protocol", "worker"] }),
+  "/api/python/v1/workflows/{workflow}/instances/{id}/calls": fc.record({ protocol: protocolVersion, lease: leaseToken, calls: pythonCalls }, { requiredKeys: ["protocol", "lease", "calls"] }),
+  "/api/python/v1/workflows/{workflow}/instances/{id}/heartbeat": fc.record({ protocol: protocolVersion, lease: leaseToken, waitMs }, { requiredKeys: ["protocol", "lease"] }),
+  "/api/python/v1/workflows/{workflow}/instances/{id}/release": fc.record({ protocol: protocolVersion, lease: leaseToken }, { requiredKeys: ["protocol", "lease"] }),
+};
+/** The worker routes that take a lease: most of their recipes claim a task first. */
+const LEASED_ROUTES = new Set(Object.keys(PYTHON_BODIES).filter((path) => path.includes("{id}")));
+
 /** The shapes a body takes: valid ones for each route, then everything a route should refuse. */
 export type Body = { json: unknown } | { text: string } | { deep: number } | { big: number } | { bytes: readonly number[] };
 
 export interface Recipe {
+  /** First claim a task of the world's Python workflow, then send this under its lease, to its instance (CLAIMED stands for both). */
+  claimFirst?: true;
   method: string;
   /** An endpoint's path template, or a path no endpoint has. */
   template: string;
@@ -208,9 +251,12 @@ export function fuzzRequests(world: FuzzWorld, endpoints: readonly Endpoint[]): 
         fc.record({ type: fc.constantFrom("approve", "go"), payload: json, idempotencyKey: fc.constantFrom("k1", "constructor") }, { requiredKeys: ["type"] }),
         fc.record({ type: fc.constantFrom("approve", "go"), payload: heavyJson }),
       ),
+      ...PYTHON_BODIES,
     };
     const mine = own[template];
-    return mine ? fc.oneof({ weight: 3, arbitrary: mine.map((value) => ({ json: value })) }, { weight: 2, arbitrary: body }) : body;
+    // A worker route's body is its own more often still: most generic bodies lack its protocol and lease.
+    const weight = PYTHON_BODIES[template] ? 6 : 3;
+    return mine ? fc.oneof({ weight, arbitrary: mine.map((value) => ({ json: value })) }, { weight: 2, arbitrary: body }) : body;
   }
 
   /** Path segments: an instance that exists under its workflow most often, then anything. */
@@ -227,7 +273,11 @@ export function fuzzRequests(world: FuzzWorld, endpoints: readonly Endpoint[]): 
 
   /** The routes that store what a body carries (params, an event's payload) are drawn twice as often, so that heavy values reach the engine. */
   const STORING = new Set(["/api/workflows/{name}/instances", "/api/workflows/{name}/instances/batch", "/api/workflows/{name}/instances/{id}/events"]);
-  const template = fc.oneof(...templates.map((path) => ({ weight: STORING.has(path) ? 2 : 1, arbitrary: fc.constant(path) })));
+  /** So are the worker routes that take a lease: a request under a live lease needs a claim first and a well-formed body. */
+  const template = fc.oneof(...templates.map((path) => ({ weight: STORING.has(path) || LEASED_ROUTES.has(path) ? 2 : 1, arbitrary: fc.constant(path) })));
+
+  /** Where the world serves Python, a leased route's recipe most often claims a task first and goes to its instance. */
+  const claimFirst = (template: string) => (world.python && LEASED_ROUTES.has(template) ? fc.oneof({ weight: 1, arbitrary: fc.constant(false) }, { weight: 3, arbitrary: fc.constant(true) }) : fc.constant(false));
 
   const recipe: fc.Arbitrary<Recipe> = template.chain((template) =>
     fc
@@ -238,8 +288,9 @@ export function fuzzRequests(world: FuzzWorld, endpoints: readonly Endpoint[]): 
         auth,
         headers,
         body: bodyFor(template),
+        claimFirst: claimFirst(template),
       })
-      .map(({ address: [name, id], ...rest }) => ({ ...rest, template, name, id })),
+      .map(({ address: [name, id], claimFirst, ...rest }): Recipe => (claimFirst ? { claimFirst, ...rest, template, name: world.python!, id: CLAIMED } : { ...rest, template, name, id })),
   );
 
   return {
@@ -254,33 +305,46 @@ export function fuzzRequests(world: FuzzWorld, endpoints: readonly Endpoint[]): 
 
 // ---------------------------------------------------------------- making and judging a request
 
-function bodyText(recipe: Body): string | Uint8Array {
-  if ("json" in recipe) return JSON.stringify(recipe.json) ?? "null";
+function bodyText(recipe: Body, claimed: Claimed | undefined): string | Uint8Array {
+  if ("json" in recipe) {
+    // The lease is a body's own field; a replacer would make JSON.stringify recurse, which a value 3,000 deep overflows.
+    const { json } = recipe;
+    const leased = typeof json === "object" && json !== null && (json as { lease?: unknown }).lease === CLAIMED;
+    return JSON.stringify(leased ? { ...json, lease: claimed?.lease ?? "unclaimed" } : json) ?? "null";
+  }
   if ("text" in recipe) return recipe.text;
   if ("deep" in recipe) return `{"type":"approve","id":"deep","count":1,"payload":${"[".repeat(recipe.deep)}${"]".repeat(recipe.deep)}}`;
   if ("big" in recipe) return `{"type":"approve","id":"big","params":"${"b".repeat(recipe.big)}"}`;
   return new Uint8Array(recipe.bytes);
 }
 
+/** The task a recipe claimed first, if any was given: what CLAIMED stands for in its path and body. */
+export interface Claimed {
+  instanceId: string;
+  lease: string;
+}
+
 /** The request a recipe makes: a path with its query, relative to the host, and its method, headers and body. */
-export function requestOf(r: Recipe): { path: string; init: RequestInit } {
+export function requestOf(r: Recipe, claimed?: Claimed): { path: string; init: RequestInit } {
   const search = new URLSearchParams(r.query);
   if (r.auth === "query") search.append("token", TOKEN);
   if (r.auth === "queryWrong") search.append("token", "wrong");
-  const path = r.template.replace("{name}", r.name).replaceAll("{id}", r.id) + (search.size ? `?${search}` : "");
-  const authorization: Partial<Record<Auth, string>> = { valid: `Bearer ${TOKEN}`, scheme: `Basic ${TOKEN}`, wrong: "Bearer nope", empty: "", long: `Bearer ${"t".repeat(20_000)}` };
+  const id = r.id === CLAIMED ? (claimed?.instanceId ?? "unclaimed") : r.id;
+  const path = r.template.replace("{name}", r.name).replace("{workflow}", r.name).replaceAll("{id}", id) + (search.size ? `?${search}` : "");
+  const [own, other] = r.template.startsWith("/api/python/") ? [WORKER_TOKEN, TOKEN] : [TOKEN, WORKER_TOKEN];
+  const authorization: Partial<Record<Auth, string>> = { valid: `Bearer ${own}`, otherRealm: `Bearer ${other}`, scheme: `Basic ${own}`, wrong: "Bearer nope", empty: "", long: `Bearer ${"t".repeat(20_000)}` };
   const sent = new Headers(r.headers);
   if (authorization[r.auth] !== undefined) sent.set("authorization", authorization[r.auth]!);
   const method = r.method.toUpperCase();
   const withBody = r.body !== undefined && method !== "GET" && method !== "HEAD";
-  return { path, init: { method: r.method, headers: sent, ...(withBody ? { body: bodyText(r.body!) } : {}) } };
+  return { path, init: { method: r.method, headers: sent, ...(withBody ? { body: bodyText(r.body!, claimed) } : {}) } };
 }
 
 /** A readable account of a request for a failure message: what fast-check's shrunk counterexample was. */
 export function describeRequest(r: Recipe): string {
   const { path, init } = requestOf(r);
   const shown = r.body === undefined ? "" : "json" in r.body ? fc.stringify(r.body.json).slice(0, 300) : "text" in r.body ? JSON.stringify(r.body.text) : JSON.stringify(r.body);
-  return `${init.method} ${path.slice(0, 300)}\n  auth: ${r.auth}, headers: ${JSON.stringify(r.headers)}\n  body: ${shown}`;
+  return `${r.claimFirst ? "(after claiming a task: <claimed> is its instance and lease)\n  " : ""}${init.method} ${path.slice(0, 300)}\n  auth: ${r.auth}, headers: ${JSON.stringify(r.headers)}\n  body: ${shown}`;
 }
 
 /** Codes any request can get, whatever it targets. */
@@ -324,56 +388,78 @@ async function textOf(response: Response): Promise<string> {
   return response.text();
 }
 
+/** The claim a recipe with `claimFirst` sends before itself: well formed, under the worker token, waiting for nothing. */
+function claimOf(r: Recipe): Recipe {
+  return { method: "POST", template: "/api/python/v1/workflows/{workflow}/claim", name: r.name, id: "", query: [], auth: "valid", headers: [], body: { json: { protocol: 1, worker: "fuzz/pid-1", waitMs: 0 } } };
+}
+
 /**
  * Sends a run's requests in order and judges each answer: no 5xx; an error
  * is `{ error: { code, message } }` with a code in the table, under its
- * status, documented by its route; a refusal leaves every log as it was.
+ * status, documented by its route; a refusal leaves every log as it was. A
+ * recipe that claims first sends its claim as one more request, judged the
+ * same, and goes under the lease of the task it gave, if any.
  */
 export async function sendAll(requests: FuzzRequests, target: FuzzTarget, recipes: readonly Recipe[], tally: Tally): Promise<void> {
-  let logs = await target.logs();
+  const state = { logs: await target.logs() };
   for (const r of recipes) {
-    const { path, init } = requestOf(r);
-    const response = await target.send(path, init);
-    tally.requests++;
-    if (response.status >= 400) tally.refused++;
-    const where = describeRequest(r);
-    expect(response.status, where).toBeLessThan(500);
-    const type = response.headers.get("content-type") ?? "";
-    const text = await textOf(response);
-    if (response.status < 400) target.accepted?.(path, response.status, text);
-    await target.settle();
-    const before = logs;
-    logs = await target.logs();
-    const method = (target.methodReceived?.(init) ?? init.method ?? "GET").toUpperCase();
-    const route = requests.routeOf(method, new URL(path, "http://x").pathname);
-    if (route && route !== "other-method") {
-      const seen = tally.reached.get(route) ?? { ok: 0, refused: 0 };
-      tally.reached.set(route, { ok: seen.ok + (response.status < 400 ? 1 : 0), refused: seen.refused + (response.status >= 400 ? 1 : 0) });
+    let claimed: Claimed | undefined;
+    if (r.claimFirst) {
+      const { status, text } = await sendOne(requests, target, claimOf(r), undefined, tally, state);
+      if (status === 200) {
+        const { task } = JSON.parse(text) as { task: Claimed };
+        claimed = { instanceId: task.instanceId, lease: task.lease };
+      }
     }
-    const heavy = init.body !== undefined && "json" in r.body! ? heavyIn(r.body.json) : undefined;
-    if (heavy) tally.heavy.sent++;
-    if (response.status < 400) {
-      if (logs === before) continue;
-      tally.changedLogs++;
-      if (heavy) tally.heavy.stored["nested" in heavy ? "nested" : "large"]++;
-      continue;
-    }
-
-    expect(logs, `a refused request changed a log: ${where}`).toBe(before);
-    if (response.status === 405) expect(response.headers.get("allow"), where).toBeTruthy();
-    if (method === "HEAD") {
-      expect(text, where).toBe("");
-      continue;
-    }
-    expect(type, where).toMatch(/^application\/json/);
-    const answer = JSON.parse(text) as { error: { code: ErrorCode; message: string } };
-    expect(Object.keys(answer), where).toEqual(["error"]);
-    expect(typeof answer.error.message, where).toBe("string");
-    const { code } = answer.error;
-    expect(ERROR_STATUS[code], `${code} is not in the table: ${where}`).toBe(response.status);
-    const allowed = route === undefined ? ["route.not_found"] : route === "other-method" ? ["method.not_allowed"] : refusals(route);
-    expect([...ANYWHERE, ...allowed], `${code} is not documented for this route: ${where}`).toContain(code);
+    await sendOne(requests, target, r, claimed, tally, state);
   }
+}
+
+/** Sends one request and judges its answer (see sendAll); `state.logs` are the logs before it, and after it once it returns. */
+async function sendOne(requests: FuzzRequests, target: FuzzTarget, r: Recipe, claimed: Claimed | undefined, tally: Tally, state: { logs: string }): Promise<{ status: number; text: string }> {
+  const { path, init } = requestOf(r, claimed);
+  const response = await target.send(path, init);
+  tally.requests++;
+  if (response.status >= 400) tally.refused++;
+  const where = describeRequest(r);
+  expect(response.status, where).toBeLessThan(500);
+  const type = response.headers.get("content-type") ?? "";
+  const text = await textOf(response);
+  if (response.status < 400) target.accepted?.(path, response.status, text);
+  await target.settle();
+  const before = state.logs;
+  const logs = (state.logs = await target.logs());
+  const method = (target.methodReceived?.(init) ?? init.method ?? "GET").toUpperCase();
+  const route = requests.routeOf(method, new URL(path, "http://x").pathname);
+  if (route && route !== "other-method") {
+    const seen = tally.reached.get(route) ?? { ok: 0, refused: 0 };
+    tally.reached.set(route, { ok: seen.ok + (response.status < 400 ? 1 : 0), refused: seen.refused + (response.status >= 400 ? 1 : 0) });
+  }
+  const heavy = init.body !== undefined && "json" in r.body! ? heavyIn(r.body.json) : undefined;
+  if (heavy) tally.heavy.sent++;
+  const answered = { status: response.status, text };
+  if (response.status < 400) {
+    if (logs === before) return answered;
+    tally.changedLogs++;
+    if (heavy) tally.heavy.stored["nested" in heavy ? "nested" : "large"]++;
+    return answered;
+  }
+
+  expect(logs, `a refused request changed a log: ${where}`).toBe(before);
+  if (response.status === 405) expect(response.headers.get("allow"), where).toBeTruthy();
+  if (method === "HEAD") {
+    expect(text, where).toBe("");
+    return answered;
+  }
+  expect(type, where).toMatch(/^application\/json/);
+  const answer = JSON.parse(text) as { error: { code: ErrorCode; message: string } };
+  expect(Object.keys(answer), where).toEqual(["error"]);
+  expect(typeof answer.error.message, where).toBe("string");
+  const { code } = answer.error;
+  expect(ERROR_STATUS[code], `${code} is not in the table: ${where}`).toBe(response.status);
+  const allowed = route === undefined ? ["route.not_found"] : route === "other-method" ? ["method.not_allowed"] : refusals(route);
+  expect([...ANYWHERE, ...allowed], `${code} is not documented for this route: ${where}`).toContain(code);
+  return answered;
 }
 
 /** The runs reached every endpoint, both past its validators and refused by them, and changed logs: the property was put to work. */

@@ -3,7 +3,7 @@ import { describe, it } from "vitest";
 import { createManualClock, createMemoryHost, MemoryStorage, type MemoryHost } from "../../../../index";
 import { WorkflowCatalog } from "../../../../runtime/catalog";
 import { apiEndpoints, createApi, type ApiHost } from "../app";
-import { apiHost, logsOf, settle, TOKEN, WORKFLOWS } from "./api-host";
+import { apiHost, logsOf, settle, TOKEN, WORKER_TOKEN, WORKFLOWS } from "./api-host";
 import { describeTally, expectEveryEndpointReached, fuzzRequests, newTally, SEED, sendAll, type FuzzWorld, type Recipe } from "./fuzz-requests";
 
 /**
@@ -18,19 +18,29 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 1000);
 const inspect: ApiHost["inspect"] = async () => new Response(null, { status: 200 });
 
 /** One app for every run; each request brings its run's host in `env`, as a Worker's requests bring their bindings. */
-const host: ApiHost = { catalog: new WorkflowCatalog(WORKFLOWS), client: (env) => (env as { host: MemoryHost }).host, token: () => TOKEN, inspect };
+const hostOf = (env: unknown) => (env as { host: MemoryHost }).host;
+const host: ApiHost = {
+  catalog: new WorkflowCatalog(WORKFLOWS),
+  client: hostOf,
+  token: () => TOKEN,
+  inspect,
+  python: (env, workflow) => hostOf(env).python(workflow),
+  workerToken: () => WORKER_TOKEN,
+};
 const app = createApi(host);
 const ENDPOINTS = apiEndpoints(host, () => ({}));
 
-/** Instances at rest in every state a route treats differently: waiting, complete, paused, a code-first one between retries. */
+/** Instances at rest in every state a route treats differently: waiting, complete, paused, a code-first one between retries, a Python one wanting a worker. */
 const WORLD: FuzzWorld = {
   instances: [
     ["gate", "g-wait"],
     ["gate", "g-done"],
     ["gate", "g-paused"],
     ["booking", "b-rest"],
+    ["pipeline", "p-want"],
   ],
   deletable: ["g-wait", "g-done", "b-rest", "missing"],
+  python: "pipeline",
 };
 const REQUESTS = fuzzRequests(WORLD, ENDPOINTS);
 
@@ -38,6 +48,7 @@ async function baseline(): Promise<MemoryStorage> {
   const api = apiHost();
   for (const id of ["g-wait", "g-done", "g-paused"]) await api.post("/api/workflows/gate/instances", { id, params: { id } });
   await api.post("/api/workflows/booking/instances", { id: "b-rest" });
+  await api.post("/api/workflows/pipeline/instances", { id: "p-want" });
   await api.settle();
   await api.post("/api/workflows/gate/instances/g-done/events", { type: "approve", payload: { by: "fuzz" } });
   await api.post("/api/workflows/gate/instances/g-paused/pause");
@@ -62,6 +73,8 @@ describe("fuzzing every route (fast-check, seeded)", () => {
     const tally = newTally();
     const run = async (recipes: Recipe[]) => {
       const host = createMemoryHost({ workflows: WORKFLOWS, clock: createManualClock(1_000_000), storage: copyOf(storage) });
+      // Loaded as a restarted process loads them: the Python instance wants a worker from the start of the run.
+      for (const [workflow, id] of WORLD.instances) await host.workflow(workflow).get(id);
       const target = { send: async (path: string, init: RequestInit) => app.request(path, init, { host }), logs: async () => logsOf(host), settle: () => settle(host) };
       await sendAll(REQUESTS, target, recipes, tally);
     };
