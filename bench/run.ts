@@ -4,16 +4,18 @@
  * [[workflows]] binding), runs each workload after a warm-up, takes the
  * median of several runs, prints one table and writes bench/results/latest.json.
  * Set BENCH_QUICK=1 for a short run that only checks the harness, and
- * BENCH_ONLY=dags to run the DAG workloads alone (neither writes the results).
+ * BENCH_ONLY=dags or BENCH_ONLY=python to run the DAG or Python workloads alone (neither writes the results).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { unstable_dev } from "wrangler";
+import { PYTHON_WORKER_TOKEN, startPythonWorker, stopPythonWorker } from "./python.ts";
 
 process.env.WRANGLER_SEND_METRICS = "false";
 const quick = process.env.BENCH_QUICK === "1";
 const dagsOnly = process.env.BENCH_ONLY === "dags";
+const pythonOnly = process.env.BENCH_ONLY === "python";
 const root = new URL("..", import.meta.url).pathname;
 const persistTo = mkdtempSync(join(tmpdir(), "dm-bench-"));
 
@@ -24,6 +26,7 @@ async function start(): Promise<Worker> {
   const worker = await unstable_dev(join(root, "bench/worker.ts"), {
     config: join(root, "bench/wrangler.toml"),
     persistTo,
+    vars: { API_TOKEN: "bench-api-token", PYTHON_WORKER_TOKEN },
     logLevel: "error",
     experimental: { disableExperimentalWarning: true },
   });
@@ -115,6 +118,37 @@ async function dags(worker: Worker): Promise<Row[]> {
   ];
 }
 
+/**
+ * Python steps: one instance of n sequential steps, then many instances at once, run by one Python worker process
+ * over loopback. The engine's overhead per Python step is its time per step less the in-object code-first step's.
+ */
+async function python(worker: Worker, codePerStep: number): Promise<Row[]> {
+  const runs = quick ? 1 : 3;
+  const steps = quick ? 100 : 1000;
+  const many = quick ? { instances: 10, steps: 5 } : { instances: 100, steps: 20 };
+  const child = startPythonWorker(root, worker, many.instances);
+  try {
+    console.error(`7/7 Python: ${steps} sequential steps, then ${many.instances} instances x ${many.steps} steps`);
+    await call(worker, `/python?n=10&tag=${tag()}`);
+    const sequentialTimes: number[] = [];
+    for (let i = 0; i < runs; i++) sequentialTimes.push((await call<{ ms: number }>(worker, `/python?n=${steps}&tag=${tag()}`)).ms / steps);
+    const perStep = median(sequentialTimes);
+    const rates: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const { ms } = await call<{ ms: number }>(worker, `/python?n=${many.steps}&instances=${many.instances}&tag=${tag()}`);
+      rates.push((many.instances * many.steps * 1000) / ms);
+    }
+    const note = "one Python worker process over loopback; times from the instances' logs (create to complete). Theirs: Cloudflare runs Python only in Pyodide, which cannot run here";
+    return [
+      { workload: `7. Python: one instance, ${steps} sequential steps`, unit: "ms per step", ours: perStep, theirs: null, ratio: null, note },
+      { workload: "7. Python: engine overhead per step over the in-object code-first step", unit: "ms per step", ours: perStep - codePerStep, theirs: null, ratio: null, note: "target at most 2 ms" },
+      { workload: `7. Python: ${many.instances} instances at once, ${many.steps} steps each, one worker`, unit: "steps per second", ours: median(rates), theirs: null, ratio: null, note: "target at least 500" },
+    ];
+  } finally {
+    await stopPythonWorker(child);
+  }
+}
+
 function printTable(machine: { cpu: string; date: string }, workerdVersion: string, wranglerVersion: string): void {
   const fmt = (value: number | null | undefined) => (value === null || value === undefined ? "n/a" : value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));
   const table = [
@@ -154,6 +188,14 @@ async function main() {
     return;
   }
 
+  if (pythonOnly) {
+    rows.push(...(await python(worker, await sequential(worker, "ours-code", sequentialSteps, runs))));
+    await worker.stop();
+    printTable(machine, workerdVersion, wranglerVersion);
+    rmSync(persistTo, { recursive: true, force: true });
+    return;
+  }
+
   console.error(`1/5 sequential: ${sequentialSteps} steps`);
   const seq = { theirs: await sequential(worker, "theirs", sequentialSteps, runs), code: await sequential(worker, "ours-code", sequentialSteps, runs), machine: await sequential(worker, "ours-machine", sequentialSteps, runs) };
   rows.push({ workload: `1. one instance, ${sequentialSteps} sequential steps`, unit: "ms per step", ours: seq.code, machine: seq.machine, theirs: seq.theirs, ratio: better(seq.code, seq.theirs, true) });
@@ -176,6 +218,7 @@ async function main() {
   rows.push({ workload: `3. creating ${createCount} instances at once`, unit: "creations per second", ours: made.code, machine: made.machine, theirs: made.theirs, ratio: better(made.code, made.theirs, false) });
 
   const dagRows = await dags(worker);
+  const pythonRows = await python(worker, seq.code);
 
   console.error("4/5 recovery: preparing instances");
   const engines: Engine[] = ["ours-machine", "ours-machine-nosnap", "ours-code", "theirs"];
@@ -235,7 +278,7 @@ async function main() {
     note: "ours: log and snapshot bytes as SQLite holds them; theirs: growth of their engine's SQLite files. Object memory: workerd does not report it.",
   });
 
-  rows.push(...dagRows);
+  rows.push(...dagRows, ...pythonRows);
   printTable(machine, workerdVersion, wranglerVersion);
   if (!quick) writeFileSync(join(root, "bench/results/latest.json"), JSON.stringify({ machine, rows }, null, 2) + "\n");
   rmSync(persistTo, { recursive: true, force: true });

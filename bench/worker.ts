@@ -1,7 +1,7 @@
 import { WorkflowEntrypoint as CloudflareEntrypoint, type WorkflowEvent as CfEvent, type WorkflowStep as CfStep } from "cloudflare:workers";
 import { createWorkflows } from "../worker";
 import type { WorkflowEvent, WorkflowStep } from "../index";
-import { chain, codeChain, codeWide, deepDag, machineChain, mapDag, wide, wideDag, type ChainParams } from "./workflows";
+import { chain, codeChain, codeWide, deepDag, machineChain, mapDag, pythonChain, wide, wideDag, type ChainParams } from "./workflows";
 
 /**
  * The benchmark Worker: our engine (machine and code-first, with snapshots
@@ -11,7 +11,7 @@ import { chain, codeChain, codeWide, deepDag, machineChain, mapDag, wide, wideDa
 /** The DAG workloads at the sizes of a full run and of a quick one (BENCH_QUICK=1): a DAG's size is part of its definition. */
 const dags = [wideDag(1000), wideDag(100), mapDag(1000), mapDag(100), deepDag(200), deepDag(20)];
 
-const withSnapshots = createWorkflows({ workflows: [machineChain, codeChain, codeWide, ...dags], snapshotEvery: 100 });
+const withSnapshots = createWorkflows({ workflows: [machineChain, codeChain, codeWide, pythonChain, ...dags], snapshotEvery: 100 });
 const withoutSnapshots = createWorkflows({
   workflows: [machineChain, codeChain],
   snapshotEvery: Number.MAX_SAFE_INTEGER,
@@ -129,6 +129,30 @@ async function measure(env: Env, url: URL): Promise<unknown> {
       const footprint = engine === "theirs" ? undefined : await host.client(env).stub(engine === "ours-code" ? "code-chain" : "machine-chain", tag).footprint();
       return { footprint };
     }
+    case "/python": {
+      // A Python worker process (started by bench/run.ts) runs the steps; the figures come from the log's own times,
+      // so the reads that wait for the end are spaced and measure nothing.
+      const instances = Number(url.searchParams.get("instances") ?? "1");
+      const client = withSnapshots.client(env).workflow(pythonChain.name);
+      const handles = await Promise.all(Array.from({ length: instances }, (_, i) => client.create({ id: `py-${tag}-${i}`, params: { n } })));
+      for (const handle of handles) {
+        for (;;) {
+          const { status } = await handle.status();
+          if (status === "complete") break;
+          if (status === "errored" || status === "terminated") throw new Error(`The Python instance ended ${status}.`);
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+      }
+      const spans = await Promise.all(
+        handles.map(async (handle) => {
+          const records = await handle.history();
+          return { created: records[0]!.at, completed: records.at(-1)!.at };
+        }),
+      );
+      const start = Math.min(...spans.map((span) => span.created));
+      const end = Math.max(...spans.map((span) => span.completed));
+      return { ms: end - start, perInstance: spans.map((span) => span.completed - span.created) };
+    }
     case "/wake": {
       const start = Date.now();
       const probe = await get(env, engine, tag);
@@ -144,6 +168,8 @@ export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/ping") return Response.json({ ok: true });
+    // The engine's HTTP API, for the Python worker's protocol.
+    if (url.pathname.startsWith("/api/")) return withSnapshots.fetch(request, env);
     try {
       return Response.json(await measure(env, url));
     } catch (error) {

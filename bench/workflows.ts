@@ -18,6 +18,9 @@ export async function chain(event: WorkflowEvent<ChainParams>, step: WorkflowSte
   return n;
 }
 
+/** The same chain written in Python (bench/python_chain.py), its steps run by a Python worker process. */
+export const pythonChain = defineWorkflow({ name: "py-chain", python: { leaseMs: 30_000 } });
+
 export class OurChain extends WorkflowEntrypoint<unknown, ChainParams> {
   async run(event: WorkflowEvent<ChainParams>, step: WorkflowStep) {
     return chain(event, step);
