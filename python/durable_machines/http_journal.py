@@ -17,6 +17,7 @@ owner to cancel run().
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Coroutine
 from typing import Any, Literal, NoReturn, cast
@@ -35,6 +36,10 @@ API = "/api/python/v1"
 CALL_TIMEOUT_SECONDS = 30.0
 # What a long poll may take beyond the wait it asked for before the connection counts as lost.
 LONG_POLL_MARGIN_SECONDS = 10.0
+# The engine takes at most this many calls, and this many bytes of them, in one request (docs/python-protocol.md, which
+# allows 8 MiB a body: the rest is room for the envelope); more go in the next request.
+MAX_CALLS_PER_REQUEST = 1000
+MAX_CALL_BYTES_PER_REQUEST = 7 * 1024 * 1024
 
 logger = logging.getLogger("durable_machines")
 
@@ -60,7 +65,7 @@ def workflow_path(workflow: str) -> str:
     return f"{API}/workflows/{quote(workflow, safe='')}"
 
 
-def _error_of(response: httpx.Response) -> tuple[str, str]:
+def error_of(response: httpx.Response) -> tuple[str, str]:
     """The code and message of an error answer (`{ "error": { "code", "message" } }`), or what there is of it."""
     try:
         body = response.json()
@@ -94,6 +99,16 @@ def _received(value: JsonValue) -> ReceivedEvent:
     if isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool):
         timestamp = from_epoch_ms(timestamp)
     return {"type": cast(str, value["type"]), "payload": value.get("payload"), "timestamp": cast(Any, timestamp)}
+
+
+def _fits(queue: list[tuple[dict[str, Any], Any]]) -> int:
+    """How many of the queued calls, from the first, one request takes: always one, and no more than its bounds allow."""
+    size = 0
+    for taken, (call, _) in enumerate(queue[:MAX_CALLS_PER_REQUEST]):
+        size += len(json.dumps(call, separators=(",", ":")))
+        if taken and size > MAX_CALL_BYTES_PER_REQUEST:
+            return taken
+    return min(len(queue), MAX_CALLS_PER_REQUEST)
 
 
 class HttpJournal:
@@ -172,11 +187,11 @@ class HttpJournal:
         except httpx.HTTPError as error:
             raise PassOver(f"{endpoint}: {type(error).__name__}: {error}") from error
         if response.status_code == 409:
-            code, message = _error_of(response)
+            code, message = error_of(response)
             self.end(f"{code or 'conflict'}: {message}")
             raise PassOver(self.end_reason)
         if response.status_code >= 300:
-            code, message = _error_of(response)
+            code, message = error_of(response)
             raise PassOver(f"{endpoint} answered {response.status_code} {code}: {message}")
         data = response.json() if response.content else {}
         if not isinstance(data, dict):
@@ -202,7 +217,8 @@ class HttpJournal:
     async def _send_queued(self) -> None:
         try:
             while self._queue and not self.ended.is_set():
-                batch, self._queue = self._queue, []
+                taken = _fits(self._queue)
+                batch, self._queue = self._queue[:taken], self._queue[taken:]
                 try:
                     data = await self._post("calls", {"calls": [call for call, _ in batch]})
                     answers = data.get("answers")
@@ -231,7 +247,7 @@ class HttpJournal:
             f"{self._path}/heartbeat", json={"protocol": PROTOCOL, "lease": self.lease, "waitMs": wait_ms}, timeout=wait_ms / 1000 + LONG_POLL_MARGIN_SECONDS
         )
         if response.status_code == 409:
-            code, message = _error_of(response)
+            code, message = error_of(response)
             self.end(f"{code or 'conflict'}: {message}")
             raise PassOver(self.end_reason)
         response.raise_for_status()

@@ -20,7 +20,7 @@ import httpx
 
 from .entrypoint import WorkflowEntrypoint, WorkflowEvent, run_workflow
 from .errors import error_info
-from .http_journal import LONG_POLL_MARGIN_SECONDS, PROTOCOL, HttpJournal, PassOver, connect, workflow_path
+from .http_journal import LONG_POLL_MARGIN_SECONDS, PROTOCOL, HttpJournal, PassOver, connect, error_of, workflow_path
 from .values import JsonValue
 from .wire import WireFormatError, from_epoch_ms, from_wire
 
@@ -91,7 +91,8 @@ async def claim(client: httpx.AsyncClient, workflow: str, worker: str, wait_ms: 
     )
     if response.status_code == 204:
         return None
-    if response.status_code in (400, 401, 403, 404):
+    # A workflow the engine does not serve from Python (409 workflow.not_python) is refused for good, as a missing one is.
+    if response.status_code in (400, 401, 403, 404) or (response.status_code == 409 and error_of(response)[0] == "workflow.not_python"):
         raise WorkerError(f"The engine refused to give tasks of {workflow!r} to this worker: {response.status_code} {response.text[:300]}")
     response.raise_for_status()
     data = response.json()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime, timezone
 from typing import Any
 
@@ -245,6 +246,30 @@ async def test_a_release_that_resumes_a_saga_keeps_the_pass_and_runs_the_rollbac
     assert undone == ["o-1"]
     assert engine.calls("rollbackResult") == [{"type": "rollbackResult", "key": "do:order-1", "attempt": 1}]
     assert reason == "the engine ended the pass"
+
+
+async def test_a_wide_gather_goes_out_in_requests_within_the_engines_bounds() -> None:
+    class Wide(WorkflowEntrypoint):
+        async def run(self, event: Any, step: Any) -> Any:
+            calls = []
+            for i in range(2500):
+
+                @step.do(f"part {i}")
+                async def part() -> Any:
+                    return "x" * 16384
+
+                calls.append(part())
+            return len(await asyncio.gather(*calls))
+
+    engine = FakeEngine()
+    await one_pass(engine, Wide)
+
+    sizes = [len(body["calls"]) for endpoint, body in engine.requests if endpoint == "calls"]
+    assert engine.outcome == ("completed", {"json": 2500})
+    assert max(sizes) == 1000  # 2,500 step calls at once: split, none over the engine's bound
+    results = [body for endpoint, body in engine.requests if endpoint == "calls" and body["calls"][0]["type"] == "result"]
+    # 2,500 results of 16 KiB: about 40 MiB, more than five requests may carry.
+    assert all(len(json.dumps(body["calls"])) <= 7 * 1024 * 1024 for body in results)
 
 
 async def test_a_refused_call_raises_workflow_fatal_error_in_run() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 import pytest
 
 from durable_machines import WorkflowEntrypoint
@@ -79,3 +80,11 @@ async def test_serve_raises_when_the_engine_refuses_its_token() -> None:
     engine = FakeEngine()
     with pytest.raises(WorkerError, match="401"):
         await asyncio.wait_for(serve("http://engine.test", "wrong", {WORKFLOW: Gated}, transport=engine.transport()), GUARD_SECONDS)
+
+
+async def test_serve_raises_for_a_workflow_the_engine_does_not_serve_from_python() -> None:
+    async def not_python(request: Any) -> Any:
+        return httpx.Response(409, json={"error": {"code": "workflow.not_python", "message": "pipeline is not served by Python"}})
+
+    with pytest.raises(WorkerError, match="409"):
+        await asyncio.wait_for(serve("http://engine.test", TOKEN, {WORKFLOW: Gated}, transport=httpx.MockTransport(not_python)), GUARD_SECONDS)
