@@ -91,7 +91,8 @@ describe("Python workers on the Durable Object host", () => {
     await object.status("py-retry", "r1");
     expect(beat, "the heartbeat waits").toBeUndefined();
     skipAhead(20_000);
-    expect(await runDurableObjectAlarm(objectOf("py-retry", "r1"))).toBe(true);
+    // The test rings the alarm, unless the object set it again after the clock moved (a late report), which rings it at once.
+    await runDurableObjectAlarm(objectOf("py-retry", "r1"));
     await beating;
     expect(beat).toMatchObject({ ok: true, value: { end: false, work: [{ type: "run", key: "do:flaky-1", attempt: { attempt: 2 } }] } });
     const ok = await workers.calls("r1", task.lease, [{ type: "result", key: "do:flaky-1", attempt: 2, ok: true, value: { json: "fine" } }, { type: "completed" }]);
@@ -163,7 +164,8 @@ describe("Python workers on the Durable Object host", () => {
     expect(await workers.claim("test-worker", 0), "lost").toBeUndefined();
     // Waiting for a worker keeps the alarm set; at its keep-alive ring the instance asks to be queued again.
     skipAhead(KEEPALIVE_MS);
-    expect(await runDurableObjectAlarm(objectOf("py-lost-entry", "l1"))).toBe(true);
+    // Rung by the test, or at once by the runtime if the object set it again after the clock moved.
+    await runDurableObjectAlarm(objectOf("py-lost-entry", "l1"));
     expect((await claim("py-lost-entry")).instanceId).toBe("l1");
   });
 
