@@ -55,7 +55,12 @@ function storedValue(result: Extract<StepResult, { ok: true }>): WireValue | nul
  * can only wait. The engine keeps the timeouts, retries and timers.
  */
 export class RemoteCodeDriver extends CodeShell implements HostedInstance {
-  private lease: { token: string; pass: number; expiresAt: number } | undefined;
+  /**
+   * The worker's lease. `checkAt` is when the instance next looks whether it lapsed: the expiry it had when that time
+   * was set. A renewal moves the expiry but not the check, since moving a Durable Object's alarm is a storage write
+   * and a worker renews with every request; at the check, a lease renewed meanwhile sets the next one.
+   */
+  private lease: { token: string; pass: number; expiresAt: number; checkAt: number } | undefined;
   /** A pass wants a worker: queued for a claim. */
   private wanted = false;
   /** What the worker is to do now, told with its next answer: attempts and handlers, by key. */
@@ -92,7 +97,7 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
   /** The shell's next wake, or the lease's end if that comes first: a worker gone quiet loses the pass then. */
   protected override nextWake(): number | undefined {
     const at = super.nextWake();
-    return this.lease && (at === undefined || this.lease.expiresAt < at) ? this.lease.expiresAt : at;
+    return this.lease && (at === undefined || this.lease.checkAt < at) ? this.lease.checkAt : at;
   }
 
   wake(): void {
@@ -107,7 +112,7 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
       if (this.lease && this.lease.expiresAt <= this.clock.now()) {
         this.letGo();
         this.execute({ type: "pass.new" });
-      }
+      } else if (this.lease) this.lease.checkAt = this.lease.expiresAt;
       this.execute({ type: "wake" });
       // Something due that only a replay can take up (a retry of a step no pass has called): a pass for it.
       const { book } = this.kernel.state;
@@ -129,7 +134,8 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
     this.wanted = false;
     const { book } = this.kernel.state;
     const token = `${this.kernel.session.pass}.${++this.leaseSeq}.${this.ulid(this.clock.now())}`;
-    this.lease = { token, pass: this.kernel.session.pass, expiresAt: this.clock.now() + this.def.python.leaseMs };
+    const expiresAt = this.clock.now() + this.def.python.leaseMs;
+    this.lease = { token, pass: this.kernel.session.pass, expiresAt, checkAt: expiresAt };
     this.armWake();
     return {
       workflow: book.workflow,

@@ -169,6 +169,28 @@ describe("Python workers on the Durable Object host", () => {
     expect((await claim("py-lost-entry")).instanceId).toBe("l1");
   });
 
+  it("renewing the lease leaves the object's alarm alone (moving it is a storage write); the check at the old expiry finds the lease renewed and looks again at the new one", async () => {
+    const workers = client().python("py-pass");
+    await client().workflow("py-pass").create({ id: "p-alarm" });
+    const task = await claim("py-pass");
+    const alarm = () => runInDurableObject(objectOf("py-pass", "p-alarm"), (_object, state) => state.storage.getAlarm());
+    const first = await alarm();
+    expect(first).not.toBeNull();
+    for (let i = 0; i < 3; i++) {
+      skipAhead(1_000);
+      await workers.heartbeat("p-alarm", task.lease, 0);
+      const { answers } = await workers.calls("p-alarm", task.lease, [{ type: "step", name: "rows" }]);
+      const attempt = (answer(answers) as { run: { attempt: number } }).run.attempt;
+      await workers.calls("p-alarm", task.lease, [{ type: "result", key: `do:rows-${i + 1}`, attempt, ok: true, value: { json: i } }]);
+    }
+    expect(await alarm(), "three renewals, no alarm write").toBe(first);
+    // Past the lease's first expiry, inside its renewal: the check finds it held.
+    skipAhead(58_000);
+    await runDurableObjectAlarm(objectOf("py-pass", "p-alarm"));
+    expect(await workers.heartbeat("p-alarm", task.lease, 0)).toMatchObject({ end: false });
+    expect(await alarm(), "set again for the renewed lease").not.toBeNull();
+  });
+
   it("two claims racing for one instance: exactly one gets it", async () => {
     const workers = client().python("py-race");
     await client().workflow("py-race").create({ id: "x1" });
