@@ -175,6 +175,8 @@ async def _serve_until_signalled(arguments: argparse.Namespace, workflows: Workf
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _arguments(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # httpx logs every request at INFO: a line per step call would drown the worker's own messages (and cost time).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     # Modules named on the command line are found from where the worker was started, as `python -m` does.
     sys.path.insert(0, os.getcwd())
     try:
