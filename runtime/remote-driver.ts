@@ -65,6 +65,8 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
   private wanted = false;
   /** What the worker is to do now, told with its next answer: attempts and handlers, by key. */
   private work: ({ type: "run"; key: string; attempt: number; timeoutMs: number } | Extract<WireWork, { type: "rollback" }>)[] = [];
+  /** Keys the worker was told are pending in this pass: an answer the log gains for one (an event, a timer) needs a replay to reach run(). */
+  private readonly pendingKeys = new Set<string>();
   /** Each step call's config as its body's ctx shows it, by key. */
   private readonly configs = new Map<string, Json>();
   /** The timeout of each attempt or handler a worker runs, by key. */
@@ -180,10 +182,12 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
       return this.takeWork(token);
     }
     // Attempts the worker was given (or is yet to be told of) and never reported are lost with the pass, as in a
-    // crash: a new pass starts them again at once.
+    // crash; and a call it was told is pending may have its answer by now (an event came, a timer fired while it
+    // held the pass). Either way a new pass goes at once.
     const abandoned = this.kernel.session.running.size > 0 || this.work.length > 0;
+    const answered = [...this.pendingKeys].some((key) => logAnswer(book, key) !== undefined);
     this.letGo();
-    this.execute({ type: abandoned ? "pass.new" : "pass.end" });
+    this.execute({ type: abandoned || answered ? "pass.new" : "pass.end" });
     return { work: [], end: true };
   }
 
@@ -201,6 +205,7 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
   private letGo(): void {
     this.lease = undefined;
     this.work = [];
+    this.pendingKeys.clear();
     this.notify();
   }
 
@@ -291,6 +296,7 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
 
   /** What the log (or this decision) says of a key: its value or error, an attempt to run now, or nothing yet. */
   private answerFor(key: string, effects: readonly CodeEffect[]): WireAnswer {
+    this.pendingKeys.delete(key);
     const answer = logAnswer(this.kernel.state.book, key);
     if (answer) {
       if (!answer.ok) return { key, error: answer.error };
@@ -305,6 +311,7 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
       this.work = this.work.filter((item) => !(item.type === "run" && item.key === key));
       return { key, run: this.attemptOf(key, run.attempt, run.timeoutMs) };
     }
+    this.pendingKeys.add(key);
     return { key, pending: true };
   }
 

@@ -237,6 +237,31 @@ describe("Python workers on the memory host", () => {
     expect(types.filter((type) => type === "rollback.step.succeeded")).toHaveLength(1);
   });
 
+  it("an event that answers a pending wait while the worker still holds the pass: its release replays run() at once, and the replay gets the event", async () => {
+    const { workers, claim, client } = world();
+    const instance = await client.create({ id: "d1" });
+    const task = await claim();
+    expect(answer((await workers.calls("d1", task.lease, [{ type: "wait", name: "review", eventType: "feedback" }])).answers)).toMatchObject({ pending: true });
+    await instance.sendEvent({ type: "feedback", payload: { ok: true } });
+    expect(await workers.release("d1", task.lease)).toEqual({ work: [], end: true });
+    const replay = await claim();
+    expect(answer((await workers.calls("d1", replay.lease, [{ type: "wait", name: "review", eventType: "feedback" }])).answers)).toMatchObject({ value: { json: { type: "feedback", payload: { ok: true } } } });
+  });
+
+  it("a retry's result the worker sent is no reason for another pass: a release after it ends the pass", async () => {
+    const { clock, workers, claim, client } = world();
+    await client.create({ id: "d2" });
+    const task = await claim();
+    await workers.calls("d2", task.lease, [{ type: "step", name: "flaky", config: { retries: { limit: 1, delay: 1000, backoff: "constant" } } }]);
+    await workers.calls("d2", task.lease, [{ type: "result", key: "do:flaky-1", attempt: 1, ok: false, error: { name: "Error", message: "503" } }]);
+    clock.advance(1000);
+    const { work } = await workers.heartbeat("d2", task.lease, 0);
+    expect(work).toHaveLength(1);
+    await workers.calls("d2", task.lease, [{ type: "result", key: "do:flaky-1", attempt: 2, ok: true, value: { json: "fine" } }, { type: "sleep", name: "nap", ms: 60_000 }]);
+    await workers.release("d2", task.lease);
+    expect(await workers.claim("test", 0), "nothing new for run()").toBeUndefined();
+  });
+
   it("python() refuses a workflow Python does not serve", () => {
     const host = createMemoryHost({ workflows: [defineWorkflow({ name: "pipeline", python: {} })] });
     expect(() => host.python("nope")).toThrow(expect.objectContaining({ code: "workflow.not_found" }));
