@@ -19,6 +19,9 @@ import { WorkflowTimeoutError } from "./step-runner";
 import type { InstanceStore } from "./store";
 import { MAX_WAIT_MS, type CallsAnswer, type HeartbeatAnswer, type ReleaseAnswer, type WireAnswer, type WireAttempt, type WireCall, type WireTask, type WireValue, type WireWork } from "./python-workers";
 
+/** How long a claimed task waits for its worker's first request before another worker may claim it. */
+export const FIRST_CONTACT_MS = 5_000;
+
 /** A Python delay function comes as `{ "function": true }`: the step's config resolves with a function in its place. */
 function resolveWireConfig(name: string, config: Json | undefined): ResolvedStepConfig {
   const retries = (config as { retries?: { delay?: unknown } } | undefined)?.retries;
@@ -136,7 +139,9 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
     this.wanted = false;
     const { book } = this.kernel.state;
     const token = `${this.kernel.session.pass}.${++this.leaseSeq}.${this.ulid(this.clock.now())}`;
-    const expiresAt = this.clock.now() + this.def.python.leaseMs;
+    // Until the worker's first request the lease is short: a claim whose worker hung up (or died) before it heard
+    // of the task gives the instance back within seconds, not a whole lease later.
+    const expiresAt = this.clock.now() + Math.min(this.def.python.leaseMs, FIRST_CONTACT_MS);
     this.lease = { token, pass: this.kernel.session.pass, expiresAt, checkAt: expiresAt };
     this.armWake();
     return {

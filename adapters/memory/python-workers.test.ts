@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock, createMemoryHost, defineWorkflow } from "../../index";
 import type { WireAnswer, WireTask } from "../../runtime/python-workers";
+import { FIRST_CONTACT_MS } from "../../runtime/remote-driver";
 
 /**
  * The engine's side of the Python worker protocol (docs/python-protocol.md) on the memory host, driven here by hand as
@@ -260,6 +261,22 @@ describe("Python workers on the memory host", () => {
     await workers.calls("d2", task.lease, [{ type: "result", key: "do:flaky-1", attempt: 2, ok: true, value: { json: "fine" } }, { type: "sleep", name: "nap", ms: 60_000 }]);
     await workers.release("d2", task.lease);
     expect(await workers.claim("test", 0), "nothing new for run()").toBeUndefined();
+  });
+
+  it("a claimed task whose worker never sends a request (it hung up on the claim, or died) is claimed again after the first-contact window, not a whole lease later", async () => {
+    const { clock, workers, claim, client } = world();
+    await client.create({ id: "e1" });
+    const lost = await claim();
+    clock.advance(FIRST_CONTACT_MS - 1);
+    expect(await workers.claim("test", 0)).toBeUndefined();
+    clock.advance(1);
+    const again = await claim();
+    expect(again.instanceId).toBe("e1");
+    await expect(workers.heartbeat("e1", lost.lease, 0)).rejects.toMatchObject({ code: "lease.lost" });
+    // A worker that spoke holds the whole lease (10 s here).
+    await workers.heartbeat("e1", again.lease, 0);
+    clock.advance(9_999);
+    expect((await workers.heartbeat("e1", again.lease, 0)).end).toBe(false);
   });
 
   it("python() refuses a workflow Python does not serve", () => {
