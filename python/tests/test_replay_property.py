@@ -248,7 +248,7 @@ operations: st.SearchStrategy[Operation] = st.one_of(
 )
 programs = st.builds(
     Program,
-    st.lists(st.builds(Statement, operations, st.booleans()), min_size=2, max_size=10).map(tuple),
+    st.lists(st.builds(Statement, operations, st.booleans()), min_size=1, max_size=10).map(tuple),
     st.lists(st.integers(0, 3), min_size=1, max_size=4).map(tuple),
 )
 
