@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import ssl
 from collections.abc import Awaitable, Coroutine
 from typing import Any, Literal, NoReturn, cast
 from urllib.parse import quote
@@ -50,14 +51,18 @@ class PassOver(Exception):
     """The pass ended while a request was out (`end`, `409 lease.lost`, a lost connection): nothing more to send."""
 
 
-def connect(base_url: str, token: str, *, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    """A client for the protocol: the engine's base URL, its bearer token, no limit on connections (each pass holds one long poll)."""
+def connect(base_url: str, token: str, *, transport: httpx.AsyncBaseTransport | None = None, verify: ssl.SSLContext | bool = True) -> httpx.AsyncClient:
+    """
+    A client for the protocol: the engine's base URL, its bearer token, no limit on connections. `verify`: an SSL
+    context made once and shared, so that a client per pass does not load the certificates again.
+    """
     return httpx.AsyncClient(
         base_url=base_url,
         headers={"authorization": f"Bearer {token}"},
         timeout=CALL_TIMEOUT_SECONDS,
         limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
         transport=transport,
+        verify=verify,
     )
 
 

@@ -233,11 +233,22 @@ async def serve(base_url: str, token: str, workflows: dict[str, type[WorkflowEnt
             if task is None:
                 slots.release()
                 continue
-            running = asyncio.create_task(run_pass(client, task, workflow_class, env=env, release_grace=release_grace, let_go=let_go))
+            running = asyncio.create_task(own_connection(task, workflow_class))
             passes.add(running)
             running.add_done_callback(finished)
 
-    async with connect(base_url, token, transport=transport) as client:
+    # Each pass has a client of its own: one pool shared by every pass scans all its connections (each pass holds a long
+    # poll) for every request, which made the worker its own bottleneck at a hundred passes. They share one SSL context.
+    # A transport given by the caller is shared instead, since a client closes its transport when it closes.
+    verify = httpx.create_ssl_context()
+
+    async def own_connection(task: ClaimedTask, workflow_class: type[WorkflowEntrypoint]) -> str:
+        if transport is not None:
+            return await run_pass(client, task, workflow_class, env=env, release_grace=release_grace, let_go=let_go)
+        async with connect(base_url, token, verify=verify) as own:
+            return await run_pass(own, task, workflow_class, env=env, release_grace=release_grace, let_go=let_go)
+
+    async with connect(base_url, token, transport=transport, verify=verify) as client:
         claimers = [asyncio.create_task(claims(name, workflow_class, client)) for name, workflow_class in workflows.items()]
         stopping = asyncio.create_task((stop or asyncio.Event()).wait())
         try:
