@@ -279,6 +279,32 @@ describe("Python workers on the memory host", () => {
     expect((await workers.heartbeat("e1", again.lease, 0)).end).toBe(false);
   });
 
+  it("a restart fences the lease and queues a new run: its replay runs every step again, and a restart from a step keeps the steps before it", async () => {
+    const { workers, claim, client } = world();
+    const instance = await client.create({ id: "f1" });
+    const run = async (expected: { rows: "run" | "value"; stats: "run" | "value" }) => {
+      const task = await claim();
+      const rows = answer((await workers.calls("f1", task.lease, [{ type: "step", name: "rows" }])).answers);
+      expect(rows, "rows").toHaveProperty(expected.rows);
+      if ("run" in rows) await workers.calls("f1", task.lease, [{ type: "result", key: "do:rows-1", attempt: rows.run.attempt, ok: true, value: { json: "r" } }]);
+      const stats = answer((await workers.calls("f1", task.lease, [{ type: "step", name: "stats" }])).answers);
+      expect(stats, "stats").toHaveProperty(expected.stats);
+      if ("run" in stats) await workers.calls("f1", task.lease, [{ type: "result", key: "do:stats-1", attempt: stats.run.attempt, ok: true, value: { json: 2 } }]);
+      await workers.calls("f1", task.lease, [{ type: "completed", output: { json: "done" } }]);
+      return task;
+    };
+    const first = await run({ rows: "run", stats: "run" });
+    expect((await instance.status()).status).toBe("complete");
+    await instance.restart();
+    await expect(workers.heartbeat("f1", first.lease, 0)).rejects.toMatchObject({ code: "lease.lost" });
+    await run({ rows: "run", stats: "run" });
+    await instance.restart({ from: "do:stats-1" });
+    await run({ rows: "value", stats: "run" });
+    expect(await instance.status()).toMatchObject({ status: "complete", output: "done" });
+    const started = (await instance.history()).filter((r) => r.type === "step.started").map((r) => (r.data as { key: string }).key);
+    expect(started).toEqual(["do:rows-1", "do:stats-1", "do:rows-1", "do:stats-1", "do:stats-1"]);
+  });
+
   it("python() refuses a workflow Python does not serve", () => {
     const host = createMemoryHost({ workflows: [defineWorkflow({ name: "pipeline", python: {} })] });
     expect(() => host.python("nope")).toThrow(expect.objectContaining({ code: "workflow.not_found" }));
