@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from durable_machines import Client
+from durable_machines import ApiError, Client
 from durable_machines.client import Instance
 from engine_server import Engine
 from harness import WorkerProcess, finished, history, until
@@ -94,3 +94,35 @@ async def test_the_agent_retries_the_stock_check_and_rolls_the_order_back_when_p
     types = [(r["type"], (r.get("data") or {}).get("key")) for r in await history(declined)]
     assert [kind for kind, _ in types if kind.startswith("rollback.")] == ["rollback.started", "rollback.step.started", "rollback.step.succeeded", "rollback.completed"], types
     assert [key for kind, key in types if kind == "rollback.step.succeeded"] == ["do:place_order-1"]
+
+
+async def test_a_python_instance_is_listed_paused_resumed_terminated_restarted_and_deleted_like_any_other(api: Client, worker: WorkerProcess) -> None:
+    workflow = api.workflow("python-training-loop")
+    loop = await workflow.create(fresh("life"), {"dataset": "lifecycle", "maxRounds": 2})
+    await waiting_for_review(loop, 1)
+    assert loop.id in [summary["id"] async for summary in workflow.instances()]
+
+    assert (await loop.pause())["status"] in ("paused", "waitingForPause")
+    await until("paused", lambda: _status_is(loop, "paused"))
+    # Paused, its feedback waits in the instance; resumed, the replay takes it and the run goes on to its end.
+    await loop.send_event("feedback", {"approve": True, "note": "after the pause"})
+    await loop.resume()
+    first = await finished(loop)
+    assert first["status"] == "complete" and first["output"]["notes"] == ["after the pause"], (first, worker.output())
+
+    # A restart runs it again from the start: the label step runs again, in the new run.
+    await loop.restart()
+    await waiting_for_review(loop, 1)
+    await loop.terminate()
+    assert (await finished(loop))["status"] == "terminated"
+    labels = [r for r in await history(loop) if r["type"] == "step.succeeded" and r["data"]["key"] == "do:label-1"]
+    assert len(labels) == 2
+
+    await loop.delete()
+    with pytest.raises(ApiError) as gone:
+        await loop.status()
+    assert gone.value.code == "instance.not_found"
+
+
+async def _status_is(instance: Instance, status: str) -> bool | None:
+    return True if (await instance.status())["status"] == status else None
