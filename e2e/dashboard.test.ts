@@ -329,3 +329,25 @@ it("shows the newest records of a long log and says so, and reads older ones on 
   expect(await page.textContent("#timeline > div:first-child")).toContain("created");
   await page.close();
 });
+
+it("shows a Python-served instance like any other: its step history and its end, driven here over the worker protocol as a worker would", async () => {
+  const base = `http://${worker.address}:${worker.port}`;
+  const api = (path: string, body: unknown, token: string) =>
+    fetch(`${base}${path}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  expect((await api("/api/workflows/py-dashboard/instances", { id: "from-python", params: { table: "orders" } }, "test-token")).status).toBe(201);
+  const claimed = (await (await api("/api/python/v1/workflows/py-dashboard/claim", { protocol: 1, worker: "e2e", waitMs: 10_000 }, "test-worker-token")).json()) as { task: { lease: string } };
+  const calls = async (list: unknown[]) =>
+    (await (await api("/api/python/v1/workflows/py-dashboard/instances/from-python/calls", { protocol: 1, lease: claimed.task.lease, calls: list }, "test-worker-token")).json()) as {
+      answers: { key: string; run?: { attempt: number } }[];
+    };
+  const [rows] = (await calls([{ type: "step", name: "rows" }])).answers;
+  await calls([{ type: "result", key: rows!.key, attempt: rows!.run!.attempt, ok: true, value: { json: { rows: 42 } } }]);
+  await calls([{ type: "completed", output: { json: { total: 42 } } }]);
+
+  const page = await openDashboard("py-dashboard");
+  await page.click("#instances tr.row[data-id='from-python'] td:first-child");
+  await page.waitForSelector("#detail-status:text-is('complete')");
+  await page.waitForSelector(`${stepRow("do:rows-1")} >> text=ok`);
+  expect(await stepKeys(page)).toEqual(["do:rows-1"]);
+  await page.close();
+});
