@@ -9,6 +9,7 @@ right total shows nothing was lost.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -93,6 +94,28 @@ async def test_a_worker_killed_mid_step_loses_nothing_and_no_recorded_step_runs_
         assert [(key, what) for key, what, worker in mine if worker == "survivor" and what == "began"] == [("do:s2-1", "began"), ("do:s3-1", "began")]
         assert [key for key, what, worker in mine if what == "returned" and worker == "doomed"] == ["do:s0-1", "do:s1-1"]
         assert await attempts_started(instance, "do:s2-1") == [1, 2]  # the attempt cut off, and its run again
+
+
+async def test_a_step_longer_than_several_leases_keeps_its_lease_and_runs_once(api: Client, suite_engine: Any, tmp_path: Path, ledger_path: Path) -> None:
+    # py-counted's lease is 3 s: a body held for three leases is kept alive by the worker's heartbeats alone.
+    gate = tmp_path / "gate"
+    worker = WorkerProcess("patient", suite_engine.url, suite_engine.worker_token, tmp_path, serves="counted", DM_LEDGER=str(ledger_path), DM_HOLD="s1", DM_GATE=str(gate))
+    try:
+        [instance] = await create(api, "long-step", 1)
+        await rows_where(ledger_path, "s1 under way", lambda rows: began(rows, instance, "do:s1-1"))
+        held_since = asyncio.get_running_loop().time()
+
+        async def three_leases_passed() -> bool | None:
+            # The condition is the time itself: the body must outlive three leases while nothing else talks to the engine.
+            return True if asyncio.get_running_loop().time() - held_since > 9.0 else None
+
+        await until("three leases to pass", three_leases_passed, deadline=30.0)
+        gate.touch()
+        rows = await assert_nothing_lost_and_nothing_run_twice([instance], ledger_path, worker)
+    finally:
+        worker.kill()
+    assert await attempts_started(instance, "do:s1-1") == [1]
+    assert [row.attempt for row in rows if row.key == "do:s1-1" and row.what == "began"] == [1]
 
 
 async def test_two_workers_share_the_load(api: Client, suite_engine: Any, tmp_path: Path, ledger_path: Path) -> None:
