@@ -208,6 +208,17 @@ class Client:
         """The names of the workflows the engine serves."""
         return cast(list[str], (await self.request("GET", "/api/workflows"))["workflows"])
 
+    async def pages(self, path: str, query: dict[str, Any], *, items: str, answer: str, asks: str) -> AsyncIterator[Any]:
+        """The `items` of every page of a list: each page's `answer` field (absent on the last) is the next one's `asks`."""
+        query = dict(query)
+        while True:
+            page = await self.request("GET", path, query=query)
+            for item in page[items]:
+                yield item
+            if answer not in page:
+                return
+            query[asks] = page[answer]
+
     async def request(self, method: str, path: str, *, body: Mapping[str, Any] | None = None, query: Mapping[str, Any] | None = None) -> Any:
         """One call of the API: its JSON answer, or ApiError."""
         response = await self._http.request(method, path, json=dict(body) if body is not None else None, params=dict(query) if query is not None else None)
@@ -262,13 +273,8 @@ class Workflow:
     async def instances(self, *, status: InstanceStatusName | None = None, page_size: int = 100) -> AsyncIterator[InstanceSummary]:
         """Every instance of the workflow by id (only those with `status` when given), a page at a time."""
         query: dict[str, Any] = {"limit": page_size, **({"status": status} if status is not None else {})}
-        while True:
-            page = await self._client.request("GET", f"{self._path}/instances", query=query)
-            for item in page["instances"]:
-                yield cast(InstanceSummary, item)
-            if "cursor" not in page:
-                return
-            query["cursor"] = page["cursor"]
+        async for item in self._client.pages(f"{self._path}/instances", query, items="instances", answer="cursor", asks="cursor"):
+            yield cast(InstanceSummary, item)
 
     async def counts(self) -> dict[InstanceStatusName, int]:
         """How many instances have each status (every status listed, 0 when none)."""
@@ -334,25 +340,13 @@ class Instance:
 
     async def history(self, *, after: int = 0, page_size: int = MAX_PAGE) -> AsyncIterator[HistoryRecord]:
         """The instance's log, oldest first, from the record after seq `after`, fetched a page at a time."""
-        query: dict[str, Any] = {"after": after, "limit": page_size}
-        while True:
-            page = await self._client.request("GET", f"{self._path}/history", query=query)
-            for record in page["records"]:
-                yield cast(HistoryRecord, record)
-            if "next" not in page:
-                return
-            query["after"] = page["next"]
+        async for record in self._client.pages(f"{self._path}/history", {"after": after, "limit": page_size}, items="records", answer="next", asks="after"):
+            yield cast(HistoryRecord, record)
 
     async def steps(self, *, page_size: int = MAX_PAGE) -> AsyncIterator[dict[str, Any]]:
         """The step history of the current run, in the order the steps first started (key, name, kind, attempts, output...)."""
-        query: dict[str, Any] = {"after": 0, "limit": page_size}
-        while True:
-            page = await self._client.request("GET", f"{self._path}/steps", query=query)
-            for step in page["steps"]:
-                yield cast(dict[str, Any], step)
-            if "next" not in page:
-                return
-            query["after"] = page["next"]
+        async for step in self._client.pages(f"{self._path}/steps", {"after": 0, "limit": page_size}, items="steps", answer="next", asks="after"):
+            yield cast(dict[str, Any], step)
 
     async def subscribe(self, *, cursor: int | None = None, filter: Sequence[str] | None = None) -> AsyncGenerator[InstanceEvent, None]:
         """
