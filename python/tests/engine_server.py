@@ -170,6 +170,39 @@ def _launch(node: str, script: Path, config: Path, directory: Path, vars: dict[s
     return process, url
 
 
+class EngineProcess:
+    """
+    The Worker of a wrangler config under `wrangler dev` over one state directory: bundled once, started, killed
+    (kill -9 of its process group, workerd included) and started again over the same state, on a new port each start.
+    """
+
+    def __init__(self, config: str | Path, directory: Path, *, api_token: str, worker_token: str) -> None:
+        self._node = _node()
+        self._config = Path(config) if Path(config).is_absolute() else ROOT / config
+        self._directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self._script = _bundle(self._node, self._config, directory)
+        self._tokens = (api_token, worker_token)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._starts = 0
+        self.url = ""
+
+    def start(self) -> Engine:
+        self._starts += 1
+        log = self._directory / f"wrangler-{self._starts}.log"
+        api_token, worker_token = self._tokens
+        for _ in range(PORT_TRIES):
+            launched = _launch(self._node, self._script, self._config, self._directory, {"API_TOKEN": api_token, "PYTHON_WORKER_TOKEN": worker_token}, log)
+            if launched is not None:
+                self._process, self.url = launched
+                return Engine(url=self.url, api_token=api_token, worker_token=worker_token, log=log)
+        raise EngineStartError(f"wrangler dev found its port taken {PORT_TRIES} times; its log:\n{_tail(log)}")
+
+    def kill(self) -> None:
+        if self._process is not None:
+            _kill_group(self._process)
+
+
 @contextmanager
 def start_engine(config: str, *, api_token: str, worker_token: str) -> Iterator[Engine]:
     """
@@ -177,23 +210,12 @@ def start_engine(config: str, *, api_token: str, worker_token: str) -> Iterator[
     API_TOKEN and PYTHON_WORKER_TOKEN set, until the context ends: then its process group is killed and its state
     removed.
     """
-    node = _node()
-    path = Path(config) if Path(config).is_absolute() else ROOT / config
     directory = Path(tempfile.mkdtemp(prefix="durable-machines-engine-"))
     try:
-        script = _bundle(node, path, directory)
-        vars = {"API_TOKEN": api_token, "PYTHON_WORKER_TOKEN": worker_token}
-        log = directory / "wrangler.log"
-        for _ in range(PORT_TRIES):
-            launched = _launch(node, script, path, directory, vars, log)
-            if launched is not None:
-                break
-        else:
-            raise EngineStartError(f"wrangler dev found its port taken {PORT_TRIES} times; its log:\n{_tail(log)}")
-        process, url = launched
+        engine = EngineProcess(config, directory, api_token=api_token, worker_token=worker_token)
         try:
-            yield Engine(url=url, api_token=api_token, worker_token=worker_token, log=log)
+            yield engine.start()
         finally:
-            _kill_group(process)
+            engine.kill()
     finally:
         shutil.rmtree(directory, ignore_errors=True)

@@ -21,7 +21,7 @@ import pytest
 from conftest import API_TOKEN, SUITE_WORKER, WORKER_TOKEN
 from durable_machines import Client
 from durable_machines.client import Instance
-from engine_server import ROOT, EngineStartError, _bundle, _kill_group, _launch, _node
+from engine_server import EngineProcess
 from harness import Row, WorkerProcess, finished, history, ledger, ledger_violations, step_violations, until
 from proxy import WorkerProxy
 
@@ -181,44 +181,15 @@ async def test_a_stale_worker_is_fenced_and_its_late_result_is_not_recorded(api:
         proxy.close()
 
 
-class RestartableEngine:
-    """
-    The suite's Worker under wrangler dev over one persisted state directory, killed (kill -9 of its process group,
-    workerd included) and started again on it, with engine_server's pieces; a new port each start.
-    """
-
-    def __init__(self, directory: Path) -> None:
-        self._node = _node()
-        self._config = ROOT / SUITE_WORKER
-        self._directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
-        self._script = _bundle(self._node, self._config, directory)
-        self._starts = 0
-        self.url = ""
-
-    def start(self) -> None:
-        self._starts += 1
-        log = self._directory / f"wrangler-{self._starts}.log"
-        for _ in range(3):
-            launched = _launch(self._node, self._script, self._config, self._directory, {"API_TOKEN": API_TOKEN, "PYTHON_WORKER_TOKEN": WORKER_TOKEN}, log)
-            if launched is not None:
-                self._process, self.url = launched
-                return
-        raise EngineStartError(f"wrangler dev found its port taken 3 times; see {log}")
-
-    def kill(self) -> None:
-        _kill_group(self._process)
-
-
 @pytest.fixture
-def restartable(tmp_path: Path) -> Iterator[RestartableEngine]:
-    engine = RestartableEngine(tmp_path / "engine")
+def restartable(tmp_path: Path) -> Iterator[EngineProcess]:
+    engine = EngineProcess(SUITE_WORKER, tmp_path / "engine", api_token=API_TOKEN, worker_token=WORKER_TOKEN)
     engine.start()
     yield engine
     engine.kill()
 
 
-async def test_workerd_killed_mid_run_loses_nothing_and_no_recorded_step_runs_again(restartable: RestartableEngine, tmp_path: Path, ledger_path: Path) -> None:
+async def test_workerd_killed_mid_run_loses_nothing_and_no_recorded_step_runs_again(restartable: EngineProcess, tmp_path: Path, ledger_path: Path) -> None:
     gate = tmp_path / "gate"
     # The worker reaches the engine through a proxy that follows it to the port it comes back on.
     proxy = WorkerProxy(restartable.url)
