@@ -71,6 +71,11 @@ export interface ReleaseAnswer {
 /** The longest a claim or a heartbeat waits for something to answer. */
 export const MAX_WAIT_MS = 25_000;
 
+/** When a long poll asked to wait `waitMs` from `now` gives up: never before now, never past MAX_WAIT_MS or `cap`. */
+export function waitDeadline(now: number, waitMs: number, cap = MAX_WAIT_MS): number {
+  return now + Math.min(Math.max(0, waitMs), MAX_WAIT_MS, cap);
+}
+
 /** What a Python worker asks of the engine, per workflow served by Python. */
 export interface PythonWorkers {
   /** An instance that wants a worker, under a new lease; waits up to `waitMs` for one, then none. */

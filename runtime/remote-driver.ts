@@ -17,7 +17,8 @@ import { CodeShell } from "./code-shell";
 import type { HostedInstance } from "./hosted";
 import { WorkflowTimeoutError } from "./step-runner";
 import type { InstanceStore } from "./store";
-import { MAX_WAIT_MS, type CallsAnswer, type HeartbeatAnswer, type ReleaseAnswer, type WireAnswer, type WireAttempt, type WireCall, type WireTask, type WireValue, type WireWork } from "./python-workers";
+import { Waiters } from "./waiters";
+import { waitDeadline, type CallsAnswer, type HeartbeatAnswer, type ReleaseAnswer, type WireAnswer, type WireAttempt, type WireCall, type WireTask, type WireValue, type WireWork } from "./python-workers";
 
 /** How long a claimed task waits for its worker's first request before another worker may claim it. */
 export const FIRST_CONTACT_MS = 5_000;
@@ -76,7 +77,7 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
   private readonly timeouts = new Map<string, { attempt: number; cancel(): void }>();
   private leaseSeq = 0;
   /** Heartbeats waiting for work or the pass's end. */
-  private waiters: (() => void)[] = [];
+  private readonly waiters: Waiters;
 
   private constructor(
     protected readonly def: CodeWorkflowDefinition & { python: { leaseMs: number } },
@@ -85,6 +86,7 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
     options: DriverOptions,
   ) {
     super(store, clock, options);
+    this.waiters = new Waiters(clock);
   }
 
   static create(def: CodeWorkflowDefinition, store: InstanceStore, clock: Clock, options: DriverOptions, instanceId: string, creation: Creation): RemoteCodeDriver {
@@ -167,8 +169,8 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
    */
   async heartbeat(token: string, waitMs = 0): Promise<HeartbeatAnswer> {
     this.renew(token);
-    const deadline = this.clock.now() + Math.min(Math.max(0, waitMs), MAX_WAIT_MS, this.def.python.leaseMs / 2);
-    while (!this.work.length && !this.passOver(token) && this.clock.now() < deadline) await this.changeOr(deadline);
+    const deadline = waitDeadline(this.clock.now(), waitMs, this.def.python.leaseMs / 2);
+    while (!this.work.length && !this.passOver(token) && this.clock.now() < deadline) await this.waiters.until(deadline);
     // Waiting kept the worker from sending anything: the lease runs from the answer.
     if (!this.passOver(token)) this.renew(token);
     return { ...this.takeWork(token), leaseMs: this.def.python.leaseMs };
@@ -228,19 +230,9 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
     return { work, end: false };
   }
 
-  /** Settles when work comes, the pass changes, or the deadline passes. */
-  private changeOr(deadline: number): Promise<void> {
-    return new Promise((resolve) => {
-      const cancel = this.clock.setTimer(deadline, resolve);
-      this.waiters.push(() => {
-        cancel();
-        resolve();
-      });
-    });
-  }
-
+  /** Work came, or the pass changed: waiting heartbeats look again. */
   private notify(): void {
-    for (const wake of this.waiters.splice(0)) wake();
+    this.waiters.wakeAll();
   }
 
   private answerCall(call: WireCall): WireAnswer {

@@ -1,4 +1,6 @@
-import { MAX_WAIT_MS } from "../../runtime/python-workers";
+import { systemClock } from "../../runtime/clock";
+import { waitDeadline } from "../../runtime/python-workers";
+import { Waiters } from "../../runtime/waiters";
 
 /** What the workflow's registry object answers about its claim queue. */
 export interface ClaimQueueStub {
@@ -23,7 +25,7 @@ export const CLAIM_QUEUE_TABLE = "claim_queue";
  */
 export class ClaimQueue {
   /** Claims waiting for an instance to want a worker, oldest first. */
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting = new Waiters(systemClock);
 
   constructor(private readonly sql: SqlStorage) {
     sql.exec(`CREATE TABLE IF NOT EXISTS ${CLAIM_QUEUE_TABLE} (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE)`);
@@ -32,36 +34,20 @@ export class ClaimQueue {
   want(id: string): void {
     this.sql.exec(`INSERT INTO ${CLAIM_QUEUE_TABLE} (id) VALUES (?) ON CONFLICT (id) DO NOTHING`, id);
     // One waiting claim per arrival: it takes the oldest entry, which is this one unless another claim came first.
-    this.waiting.shift()?.();
+    this.waiting.wakeOne();
   }
 
   async next(waitMs: number): Promise<string | undefined> {
-    const deadline = Date.now() + Math.min(Math.max(0, waitMs), MAX_WAIT_MS);
+    const deadline = waitDeadline(Date.now(), waitMs);
     for (;;) {
       const id = this.take();
       if (id !== undefined || Date.now() >= deadline) return id;
-      await this.arrivalOr(deadline);
+      await this.waiting.until(deadline);
     }
   }
 
   private take(): string | undefined {
     const [row] = this.sql.exec<{ id: string }>(`DELETE FROM ${CLAIM_QUEUE_TABLE} WHERE seq = (SELECT MIN(seq) FROM ${CLAIM_QUEUE_TABLE}) RETURNING id`).toArray();
     return row?.id;
-  }
-
-  /** Settles when an instance is queued (this claim's turn) or at the deadline, whichever comes first. */
-  private arrivalOr(deadline: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        const at = this.waiting.indexOf(wake);
-        if (at >= 0) this.waiting.splice(at, 1);
-        resolve();
-      }, Math.max(0, deadline - Date.now()));
-      this.waiting.push(wake);
-    });
   }
 }

@@ -26,7 +26,8 @@ import { fireSchedule, type ScheduledInstance } from "../../runtime/schedules";
 import { readHistoryPage } from "../../runtime/history-pages";
 import { subscribe, type AppendBell } from "../../runtime/subscription";
 import { RemoteCodeDriver } from "../../runtime/remote-driver";
-import { MAX_WAIT_MS, type PythonWorkers, type WireTask } from "../../runtime/python-workers";
+import { waitDeadline, type PythonWorkers, type WireTask } from "../../runtime/python-workers";
+import { Waiters } from "../../runtime/waiters";
 import { MemoryStorage } from "./storage";
 
 export interface MemoryHostOptions {
@@ -73,12 +74,10 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
     streamLimits: options.streamLimits,
     onExpired: ({ workflow, instanceId }) => remove(workflow, instanceId),
     onAppend: (_records, { workflow, instanceId }) => ring(workflow, instanceId),
-    onWanted: (workflow) => {
-      for (const wake of claiming.get(workflow)?.splice(0) ?? []) wake();
-    },
+    onWanted: (workflow) => claiming.get(workflow)?.wakeAll(),
   };
   /** Claims waiting for an instance of each workflow to want a worker. */
-  const claiming = new Map<string, (() => void)[]>();
+  const claiming = new Map<string, Waiters>();
   let drivers = new Map<string, HostedInstance>();
 
   const slot = (workflow: string, id: string) => `${workflow}\u0000${id}`;
@@ -241,19 +240,13 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
       };
       return {
         async claim(_worker, waitMs) {
-          const deadline = clock.now() + Math.min(Math.max(0, waitMs), MAX_WAIT_MS);
+          const deadline = waitDeadline(clock.now(), waitMs);
+          const waiting = claiming.get(workflow) ?? new Waiters(clock);
+          claiming.set(workflow, waiting);
           for (;;) {
             const task = claimNow();
             if (task || clock.now() >= deadline) return task;
-            await new Promise<void>((resolve) => {
-              const cancel = clock.setTimer(deadline, resolve);
-              const waiting = claiming.get(workflow) ?? [];
-              claiming.set(workflow, waiting);
-              waiting.push(() => {
-                cancel();
-                resolve();
-              });
-            });
+            await waiting.until(deadline);
           }
         },
         calls: async (id, lease, calls) => remote(id).calls(lease, calls),
