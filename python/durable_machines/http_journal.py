@@ -106,6 +106,19 @@ def _received(value: JsonValue) -> ReceivedEvent:
     return {"type": cast(str, value["type"]), "payload": value.get("payload"), "timestamp": cast(Any, timestamp)}
 
 
+def _wire_config(config: Any, delay_function: bool) -> JsonValue | None:
+    """
+    A step's or a handler's config as sent: a Python delay function stays here, and the engine learns only that there
+    is one (`"delay": {"function": true}`), asking for its answer with each failed result.
+    """
+    wired: dict[str, Any] | None = None if config is None else dict(config)
+    if delay_function:
+        wired = wired or {}
+        retries = wired.get("retries")
+        wired["retries"] = {**(retries if isinstance(retries, dict) else {}), "delay": {"function": True}}
+    return None if wired is None else to_wire(cast(JsonValue, wired))["json"]
+
+
 def _fits(queue: list[tuple[dict[str, Any], Any]]) -> int:
     """How many of the queued calls, from the first, one request takes: always one, and no more than its bounds allow."""
     size = 0
@@ -441,21 +454,12 @@ class HttpJournal:
 
     async def step_call(self, call: StepCall) -> Outcome:
         wire: dict[str, Any] = {"type": "step", "name": call.name}
-        config: dict[str, Any] | None = None if call.config is None else dict(call.config)
-        if call.retry_delay is not None:
-            # The function stays here; the engine learns there is one, and asks for its answer with each failed result.
-            config = config or {}
-            retries = config.get("retries")
-            config["retries"] = {**(retries if isinstance(retries, dict) else {}), "delay": {"function": True}}
+        config = _wire_config(call.config, call.retry_delay is not None)
         if config is not None:
-            wire["config"] = to_wire(cast(JsonValue, config))["json"]
+            wire["config"] = config
         if call.rollback is not None:
-            handler_config: dict[str, Any] | None = None if call.rollback.config is None else dict(call.rollback.config)
-            if call.rollback.delay_function:
-                handler_config = handler_config or {}
-                retries = handler_config.get("retries")
-                handler_config["retries"] = {**(retries if isinstance(retries, dict) else {}), "delay": {"function": True}}
-            wire["rollback"] = {} if handler_config is None else {"config": to_wire(cast(JsonValue, handler_config))["json"]}
+            handler_config = _wire_config(call.rollback.config, call.rollback.delay_function)
+            wire["rollback"] = {} if handler_config is None else {"config": handler_config}
         return await self._keyed(wire, "step", call)
 
     async def sleep(self, name: str, ms: float) -> Outcome:
