@@ -199,10 +199,10 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
   }
 
   private renew(token: string): void {
-    const lease = this.lease;
+    const { lease } = this;
     const now = this.clock.now();
-    if (!lease || lease.token !== token || lease.expiresAt <= now || lease.pass !== this.kernel.session.pass || this.kernel.state.book.ended) {
-      if (lease && lease.token === token) this.letGo();
+    if (!lease || this.passOver(token) || lease.expiresAt <= now) {
+      if (lease?.token === token) this.letGo();
       throw new LeaseLostError(this.kernel.state.book.instanceId);
     }
     lease.expiresAt = now + this.def.python.leaseMs;
