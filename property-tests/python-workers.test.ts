@@ -10,8 +10,9 @@ import { formatLog } from "./harness";
  * The engine's side of the Python worker protocol under a worker that misbehaves as real ones do: generated
  * schedules of claims, results (late ones included), failures, heartbeats, releases, lapsed leases, pauses and
  * resumes, and crashes of the engine, for a sequential run() of steps with retries. The worker here is a minimal
- * one written for the test: it replays run() from the top on each claim, as the Python SDK does. After the schedule,
- * a well-behaved worker drives the instance to its end.
+ * one written for the test: it replays run() from the top on each claim, as the Python SDK does, and (in half the
+ * runs) once the engine says the pass is live it runs each step's body as it calls it and sends the outcome with the
+ * call, as the SDK does. After the schedule, a well-behaved worker drives the instance to its end.
  */
 const SEED = process.env.PROPERTY_SEED === "random" ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.PROPERTY_SEED ?? 20261208);
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 1000);
@@ -23,6 +24,8 @@ const NAMES: StepName[] = ["a", "b", "c"];
 interface Step {
   name: StepName;
   limit: number;
+  /** What the body gives when the worker runs it with its call. */
+  eagerOk: boolean;
 }
 
 type Op =
@@ -37,7 +40,7 @@ type Op =
   | { op: "resume" }
   | { op: "crash" };
 
-const stepArb = fc.record({ name: fc.constantFrom(...NAMES), limit: fc.integer({ min: 0, max: 2 }) });
+const stepArb = fc.record({ name: fc.constantFrom(...NAMES), limit: fc.integer({ min: 0, max: 2 }), eagerOk: fc.boolean() });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.constant({ op: "claim" as const }) },
   { weight: 6, arbitrary: fc.record({ op: fc.constant("finish" as const), pick: fc.nat(5), ok: fc.boolean() }) },
@@ -60,9 +63,13 @@ interface Held {
   toRun: { key: string; attempt: number }[];
   /** Attempts it finished, kept to send again late. */
   done: { key: string; attempt: number }[];
+  /** The last answer said the pass is live. */
+  live: boolean;
+  /** Step calls of each name in this pass: the count a body run with its call is given. */
+  counts: Map<string, number>;
 }
 
-async function play(steps: Step[], ops: Op[]) {
+async function play(steps: Step[], ops: Op[], fused: boolean) {
   const clock = createManualClock(1_000_000);
   const host = createMemoryHost({ workflows: [defineWorkflow({ name: "py", python: { leaseMs: LEASE_MS } })], clock });
   const workers = host.python("py");
@@ -82,6 +89,7 @@ async function play(steps: Step[], ops: Op[]) {
     if (!held) return undefined;
     try {
       const reply = await workers.calls("subject", held.task.lease, calls);
+      held.live = reply.live !== undefined;
       take(reply.work, reply.end);
       return reply.answers;
     } catch (error) {
@@ -102,7 +110,15 @@ async function play(steps: Step[], ops: Op[]) {
   const proceed = async (): Promise<void> => {
     while (held && held.next < steps.length) {
       const step = steps[held.next]!;
-      const answers = await send([{ type: "step", name: step.name, config: { retries: { limit: step.limit, delay: 1000, backoff: "constant" } } }]);
+      const count = (held.counts.get(step.name) ?? 0) + 1;
+      held.counts.set(step.name, count);
+      const call: WireCall = { type: "step", name: step.name, config: { retries: { limit: step.limit, delay: 1000, backoff: "constant" } } };
+      if (fused && held.live) {
+        const key = `do:${step.name}-${count}`;
+        if (log().some((r) => r.type === "step.started" && r.data.key === key)) violations.push(`the engine said the pass was live, but the log holds ${key}: its body ran again`);
+        call.done = step.eagerOk ? { count, ok: true, value: { json: `${key}#eager` } } : { count, ok: false, error: { name: "Error", message: `${key} failed` } };
+      }
+      const answers = await send([call]);
       const answer = answers?.[0];
       if (!answer || !held) return;
       held.next += 1;
@@ -129,7 +145,7 @@ async function play(steps: Step[], ops: Op[]) {
         if (held) return;
         const task = await workers.claim("test", 0);
         if (!task) return;
-        held = { task, next: 0, values: [], toRun: [], done: [] };
+        held = { task, next: 0, values: [], toRun: [], done: [], live: false, counts: new Map() };
         return proceed();
       }
       case "finish": {
@@ -221,9 +237,9 @@ const asScenario = (steps: Step[]): Scenario => ({
 describe("the Python worker protocol, engine side (fast-check, seeded)", () => {
   it("no step is told to run after its result is recorded, the log stays well formed, and a well-behaved worker then ends the run", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 4 }), fc.array(opArb, { maxLength: 25 }), async (steps, ops) => {
-        const { log, status, violations } = await play(steps, ops);
-        const explain = (problem: string) => `${problem}\nsteps ${JSON.stringify(steps)}\nops ${JSON.stringify(ops)}\nstatus ${JSON.stringify(status)}\nlog:\n${formatLog(log as LogRecord[])}`;
+      fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 4 }), fc.array(opArb, { maxLength: 25 }), fc.boolean(), async (steps, ops, fused) => {
+        const { log, status, violations } = await play(steps, ops, fused);
+        const explain = (problem: string) => `${problem}\nsteps ${JSON.stringify(steps)}\nops ${JSON.stringify(ops)}\nfused ${fused}\nstatus ${JSON.stringify(status)}\nlog:\n${formatLog(log as LogRecord[])}`;
         expect(violations, explain("violations")).toEqual([]);
         expect(malformations(log, asScenario(steps)), explain("malformed log")).toEqual([]);
         expect(["complete", "errored"], explain("the run did not end")).toContain(status.status);

@@ -12,8 +12,14 @@ export interface WireValue {
   meta?: Json;
 }
 
+/**
+ * The outcome of a step's first attempt, run by the worker before it sent the call (a live pass: see `CallsAnswer`),
+ * with the occurrence count it gave the body's ctx.
+ */
+export type WireDone = { count: number; ok: true; value?: WireValue } | { count: number; ok: false; error: ErrorInfo; fatal?: { attempt: string; instance: string } };
+
 export type WireCall =
-  | { type: "step"; name: string; config?: Json; rollback?: { config?: Json } }
+  | { type: "step"; name: string; config?: Json; rollback?: { config?: Json }; done?: WireDone }
   | { type: "result"; key: string; attempt: number; ok: true; value?: WireValue }
   | { type: "result"; key: string; attempt: number; ok: false; error: ErrorInfo; delay?: { ms: number } | { error: ErrorInfo }; fatal?: { attempt: string; instance: string } }
   | { type: "sleep"; name: string; ms: number }
@@ -50,11 +56,17 @@ export interface WireTask {
   event: { payload: WireValue; timestamp: number; instanceId: string; workflowName: string };
 }
 
-/** What the engine answers a worker's calls: one answer per call, then the work to do now, and whether the pass is over. */
+/**
+ * What the engine answers a worker's calls: one answer per call, then the work to do now, and whether the pass is over.
+ * `live` says the pass has caught up with the log, so that a new step call starts its first attempt at once: the worker
+ * may run such a body as it makes the call and send its outcome with it (`done`), one request and one commit for the
+ * step. `steps` is how many more step calls the step limit allows in the pass.
+ */
 export interface CallsAnswer {
   answers: WireAnswer[];
   work: WireWork[];
   end: boolean;
+  live?: { steps: number };
 }
 
 export interface HeartbeatAnswer {

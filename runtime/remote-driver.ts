@@ -3,6 +3,7 @@ import { assertStepName, callOf, resolveStepConfig, type ResolvedStepConfig } fr
 import type { CodeCommand, CodeDecision, CodeEffect } from "../core/code/decide";
 import type { CodeWorkflowDefinition } from "../core/code/definition";
 import { logAnswer } from "../core/code/answers";
+import { called, freshStepsLeft, replayOf, type Replay } from "../core/code/live";
 import { nextCodeWake, type StepResult } from "../core/code/fold";
 import type { WorkflowStepConfig } from "../core/code/types";
 import type { Creation } from "../core/creation";
@@ -18,7 +19,19 @@ import type { HostedInstance } from "./hosted";
 import { WorkflowTimeoutError } from "./step-runner";
 import type { InstanceStore } from "./store";
 import { Waiters } from "./waiters";
-import { waitDeadline, type CallsAnswer, type HeartbeatAnswer, type ReleaseAnswer, type WireAnswer, type WireAttempt, type WireCall, type WireTask, type WireValue, type WireWork } from "./python-workers";
+import {
+  waitDeadline,
+  type CallsAnswer,
+  type HeartbeatAnswer,
+  type ReleaseAnswer,
+  type WireAnswer,
+  type WireAttempt,
+  type WireCall,
+  type WireDone,
+  type WireTask,
+  type WireValue,
+  type WireWork,
+} from "./python-workers";
 
 /** How long a claimed task waits for its worker's first request before another worker may claim it. */
 export const FIRST_CONTACT_MS = 5_000;
@@ -42,6 +55,12 @@ function fromWire(value: WireValue | undefined, what: string): unknown {
     throw new NotSerializableError(what, "its metadata", 'something other than datetimes ({ "values": { "<path>": ["Date"] } })');
   }
   return SuperJSON.deserialize({ json: value.json, meta: value.meta } as never);
+}
+
+/** As the in-object client gives a refusal to run(): a WorkflowFatalError with the message, any other error as it is. */
+function refusal(error: unknown): WireAnswer {
+  const info = errorInfo(error);
+  return { refused: error instanceof DurableMachinesError ? { name: "WorkflowFatalError", message: info.message } : info };
 }
 
 /** A stored step output as a worker reads it; none for a streamed one, which no worker writes. */
@@ -76,6 +95,8 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
   /** The timeout of each attempt or handler a worker runs, by key. */
   private readonly timeouts = new Map<string, { attempt: number; cancel(): void }>();
   private leaseSeq = 0;
+  /** How far the pass is from having caught up with the log: once it has, a step call may bring its first attempt's outcome. */
+  private replay: Replay = { from: 0, behind: Infinity };
   /** Heartbeats waiting for work or the pass's end. */
   private readonly waiters: Waiters;
 
@@ -160,7 +181,8 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
   calls(token: string, calls: readonly WireCall[]): CallsAnswer {
     this.renew(token);
     const answers = calls.map((call) => this.answerCall(call));
-    return { answers, ...this.takeWork(token) };
+    const steps = this.passOver(token) ? 0 : freshStepsLeft(this.replay, this.kernel, this.def.stepLimit);
+    return { answers, ...this.takeWork(token), ...(steps > 0 ? { live: { steps } } : {}) };
   }
 
   /**
@@ -246,13 +268,14 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
       }
       decision = this.execute(this.toCommand(call, pass, config));
     } catch (error) {
-      // As the in-object client gives a refusal to run(): a WorkflowFatalError with the message, any other error as it is.
-      const info = errorInfo(error);
-      return { refused: error instanceof DurableMachinesError ? { name: "WorkflowFatalError", message: info.message } : info };
+      return refusal(error);
     }
+    if (decision.key !== undefined && call.type !== "result") called(this.replay, this.kernel, decision.key);
     if (config && decision.key !== undefined) this.configs.set(decision.key, config.publicConfig as Json);
     switch (call.type) {
       case "step":
+        if (decision.key !== undefined && call.done && this.startedFirst(decision, call.done)) return this.fuse(decision.key, call.done);
+        return decision.key === undefined ? { stale: true } : this.answerFor(decision.key, decision.effects);
       case "sleep":
       case "sleepUntil":
       case "wait":
@@ -261,6 +284,26 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
         return this.answerFor(call.key, decision.effects);
       default:
         return { ok: true };
+    }
+  }
+
+  /** The call started attempt 1 of its key, numbered as the worker numbered the body it ran: its outcome is that attempt's. */
+  private startedFirst(decision: CodeDecision, done: WireDone): boolean {
+    const key = decision.key!;
+    const started = decision.effects.some((effect) => effect.type === "step.run" && effect.key === key && effect.attempt === 1);
+    return started && this.kernel.session.calls.get(key)?.count === done.count;
+  }
+
+  /** A step's call and its first attempt's outcome, taken together: one commit, and the answer a result gets. */
+  private fuse(key: string, done: WireDone): WireAnswer {
+    this.work = this.work.filter((item) => !(item.type === "run" && item.key === key));
+    const { count: _, ...outcome } = done;
+    const result = { type: "result", key, attempt: 1, ...outcome } as Extract<WireCall, { type: "result" }>;
+    try {
+      return this.answerFor(key, this.execute(this.toCommand(result, this.kernel.session.pass, undefined)).effects);
+    } catch (error) {
+      // The output cannot be kept (too large, say): the call was taken, and the result is refused as a `result` call's is.
+      return refusal(error);
     }
   }
 
@@ -333,6 +376,7 @@ export class RemoteCodeDriver extends CodeShell implements HostedInstance {
     for (const effect of decision.effects) {
       switch (effect.type) {
         case "run.start":
+          this.replay = replayOf(this.kernel);
           this.letGo();
           this.clearTimeouts();
           this.wanted = true;

@@ -49,6 +49,27 @@ describe("Python workers on the Durable Object host", () => {
     await expect(workers.release("p1", task.lease)).rejects.toMatchObject({ code: "lease.lost" });
   });
 
+  it("a live pass takes a step's call with its first attempt's outcome in one request; evicted, the replay is not live until it has caught up, and no body runs again", async () => {
+    const workers = client().python("py-pass");
+    const instance = await client().workflow("py-pass").create({ id: "p-fused" });
+    const task = await claim("py-pass");
+    const first = await workers.calls("p-fused", task.lease, [{ type: "step", name: "rows" }]);
+    expect(first.live).toMatchObject({ steps: expect.any(Number) });
+    await workers.calls("p-fused", task.lease, [{ type: "result", key: "do:rows-1", attempt: 1, ok: true, value: { json: 1 } }]);
+    const fused = await workers.calls("p-fused", task.lease, [{ type: "step", name: "rows", done: { count: 2, ok: true, value: { json: 2 } } }]);
+    expect(fused.answers).toEqual([{ key: "do:rows-2", value: { json: 2 } }]);
+
+    await evictDurableObject(objectOf("py-pass", "p-fused"));
+    const again = await claim("py-pass");
+    const replay = await workers.calls("p-fused", again.lease, [{ type: "step", name: "rows", done: { count: 1, ok: true, value: { json: "again" } } }]);
+    expect(replay.answers, "answered from the log, the outcome dropped").toEqual([{ key: "do:rows-1", value: { json: 1 } }]);
+    expect(replay.live, "do:rows-2 is still to be called").toBeUndefined();
+    expect((await workers.calls("p-fused", again.lease, [{ type: "step", name: "rows" }])).live).toMatchObject({ steps: expect.any(Number) });
+    await workers.calls("p-fused", again.lease, [{ type: "completed", output: { json: 2 } }]);
+    expect(await instance.status()).toMatchObject({ status: "complete", output: 2 });
+    expect(started(await instance.history())).toEqual(["do:rows-1", "do:rows-2"]);
+  });
+
   it("refuses an unknown workflow and one Python does not serve before anything, and a lease on an instance that is not there", async () => {
     expect(() => client().python("nope")).toThrow(expect.objectContaining({ code: "workflow.not_found" }));
     expect(() => client().python("gated")).toThrow(expect.objectContaining({ code: "workflow.not_python" }));

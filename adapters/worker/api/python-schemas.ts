@@ -65,7 +65,12 @@ const value = z
   .openapi("PythonValue");
 const config = z.record(z.string().max(64), z.unknown()).describe("Cloudflare's step config as JSON; a Python delay function as `delay: { function: true }`");
 
-const stepCall = z.object({ type: z.literal("step"), name, config: config.optional(), rollback: z.object({ config: config.optional() }).optional() });
+const fatal = z.object({ attempt: message, instance: message });
+const count = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+const done = z
+  .discriminatedUnion("ok", [z.object({ count, ok: z.literal(true), value: value.optional() }), z.object({ count, ok: z.literal(false), error, fatal: fatal.optional() })])
+  .describe("the outcome of the step's first attempt, run before the call was sent in a live pass, and the count its ctx had");
+const stepCall = z.object({ type: z.literal("step"), name, config: config.optional(), rollback: z.object({ config: config.optional() }).optional(), done: done.optional() });
 const resultCall = z.discriminatedUnion("ok", [
   z.object({ type: z.literal("result"), key, attempt, ok: z.literal(true), value: value.optional() }),
   z.object({
@@ -75,7 +80,7 @@ const resultCall = z.discriminatedUnion("ok", [
     ok: z.literal(false),
     error,
     delay: z.union([z.object({ ms: z.number() }), z.object({ error })]).optional(),
-    fatal: z.object({ attempt: message, instance: message }).optional(),
+    fatal: fatal.optional(),
   }),
 ]);
 
@@ -141,6 +146,9 @@ const answer = z
   ])
   .openapi("PythonAnswer");
 
-export const CallsAnswer = z.object({ answers: z.array(answer).describe("one per call, in order"), work, end }).openapi("PythonCallsAnswer");
+const live = z
+  .object({ steps: z.number().int().describe("how many more step calls the step limit allows in this pass") })
+  .describe("the pass has caught up with the log: a new step call starts its first attempt at once, so its outcome may come with it (`done`)");
+export const CallsAnswer = z.object({ answers: z.array(answer).describe("one per call, in order"), work, end, live: live.optional() }).openapi("PythonCallsAnswer");
 export const HeartbeatAnswer = z.object({ work, end, leaseMs: z.number().int().describe("the lease, renewed from this answer") }).openapi("PythonHeartbeatAnswer");
 export const ReleaseAnswer = z.object({ work, end }).openapi("PythonReleaseAnswer");

@@ -141,7 +141,23 @@ const errorInfo = fc.oneof({ weight: 4, arbitrary: fc.record({ name: fc.constant
 const wireValue = fc.oneof({ weight: 4, arbitrary: fc.record({ json }) }, { weight: 1, arbitrary: fc.constantFrom<unknown>({ json: "2026-12-07T10:00:00.000Z", meta: { values: ["Date"], v: 1 } }, { json: [], meta: { values: ["map"] } }) }, { weight: 1, arbitrary: hostile });
 const attemptNumber = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(1, 2) }, { weight: 1, arbitrary: fc.constantFrom<unknown>(0, 1.5, -1, "1") });
 const pythonCall: fc.Arbitrary<unknown> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ type: fc.constant("step"), name: stepName, config: fc.constantFrom<unknown>({ retries: { limit: 1, delay: 1000, backoff: "constant" } }, { retries: { delay: { function: true } } }, { timeout: "nope" }, 7) }, { requiredKeys: ["type", "name"] }) },
+  {
+    weight: 4,
+    arbitrary: fc.record(
+      {
+        type: fc.constant("step"),
+        name: stepName,
+        config: fc.constantFrom<unknown>({ retries: { limit: 1, delay: 1000, backoff: "constant" } }, { retries: { delay: { function: true } } }, { timeout: "nope" }, 7),
+        // The first attempt's outcome, run before the call: numbered right, wrong or not at all.
+        done: fc.oneof(
+          { weight: 3, arbitrary: fc.record({ count: fc.constantFrom<unknown>(1, 2, 0, 1.5), ok: fc.constant(true), value: wireValue }, { requiredKeys: ["count", "ok"] }) },
+          { weight: 1, arbitrary: fc.record({ count: fc.constant(1), ok: fc.constant(false), error: errorInfo }) },
+          { weight: 1, arbitrary: hostile },
+        ),
+      },
+      { requiredKeys: ["type", "name"] },
+    ),
+  },
   { weight: 3, arbitrary: fc.record({ type: fc.constant("result"), key: stepKey, attempt: attemptNumber, ok: fc.constant(true), value: wireValue }, { requiredKeys: ["type", "key", "attempt", "ok"] }) },
   { weight: 2, arbitrary: fc.record({ type: fc.constant("result"), key: stepKey, attempt: attemptNumber, ok: fc.constant(false), error: errorInfo, delay: fc.constantFrom<unknown>({ ms: 10 }, { error: { name: "E", message: "m" } }) }, { requiredKeys: ["type", "key", "attempt", "ok", "error"] }) },
   { weight: 2, arbitrary: fc.record({ type: fc.constant("sleep"), name: stepName, ms: fc.constantFrom<unknown>(5000, 0, -1, "5 s") }) },

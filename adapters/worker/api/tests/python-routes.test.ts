@@ -57,6 +57,7 @@ describe("the Python worker routes", () => {
       answers: [{ key: "do:rows-1", run: { attempt: 1, timeoutMs: 600_000, ctx: { step: { name: "rows", count: 1 }, attempt: 1, config: { retries: { limit: 0, backoff: "exponential", delay: 0 }, timeout: "10 minutes" } } } }],
       work: [],
       end: false,
+      live: { steps: 10_000 - 1 },
     });
     const beat = await heartbeat("a1", lease);
     expect(beat.body).toEqual({ work: [], end: false, leaseMs: 10_000 });
