@@ -42,6 +42,8 @@ async def _respond(engine: FakeEngine, served: Served, reader: asyncio.StreamRea
             finally:
                 served.in_flight.remove(endpoint)
                 closed.cancel()
+                # Until the cancelled read has let go of the reader, the next read would fail ("already waiting").
+                await asyncio.gather(closed, return_exceptions=True)
             if not handling.done():
                 handling.cancel()
                 return
