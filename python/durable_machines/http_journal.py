@@ -9,6 +9,10 @@ a replay must number them as the first pass did. Calls are never resent: the pro
 call whose answer was lost might have been recorded, and the only safe course is to drop the pass (the engine
 replays run() from the top in the next one).
 
+In a pass that has caught up with the log (an answer says `live`), a step call whose first attempt the engine will
+start at once may run its body as it is made ("eager", docs/python-protocol.md): its outcome rides with the call
+(`done`), one request for the step instead of two.
+
 The pass is owned by whoever runs it (`worker.run_pass`): when the journal sees the pass end (an answer's
 `end: true`, `409 lease.lost`, a lost connection), it sets `ended`, and every call in flight waits forever for the
 owner to cancel run().
@@ -21,6 +25,7 @@ import json
 import logging
 import ssl
 from collections.abc import Awaitable, Coroutine
+from dataclasses import dataclass
 from typing import Any, Literal, NoReturn, cast
 from urllib.parse import quote
 
@@ -41,6 +46,8 @@ LONG_POLL_MARGIN_SECONDS = 10.0
 # allows 8 MiB a body: the rest is room for the envelope); more go in the next request.
 MAX_CALLS_PER_REQUEST = 1000
 MAX_CALL_BYTES_PER_REQUEST = 7 * 1024 * 1024
+# How long a request waits for the eager bodies of its calls: one that finishes by then sends its outcome with its call.
+LINGER_SECONDS = 0.001
 
 logger = logging.getLogger("durable_machines")
 
@@ -119,11 +126,54 @@ def _wire_config(config: Any, delay_function: bool) -> JsonValue | None:
     return None if wired is None else to_wire(cast(JsonValue, wired))["json"]
 
 
-def _fits(queue: list[tuple[dict[str, Any], Any]]) -> int:
+def _outcome_fields(outcome: Outcome) -> dict[str, Any]:
+    """An attempt's outcome as the protocol carries it, in a `result` or in a step call's `done`."""
+    if isinstance(outcome, Succeeded):
+        return {"ok": True, "value": to_wire(outcome.value)}
+    fields: dict[str, Any] = {"ok": False, "error": outcome.error}
+    if outcome.fatal is not None:
+        fields["fatal"] = {"attempt": outcome.fatal.attempt, "instance": outcome.fatal.instance}
+    return fields
+
+
+def _signature(call: dict[str, Any]) -> str:
+    """What makes two step calls get the same attempt-1 ctx config and timeout from the engine: name, config, rollback."""
+    return json.dumps([call["name"], call.get("config"), call.get("rollback")], sort_keys=True)
+
+
+def _finished(body: asyncio.Task[Outcome]) -> bool:
+    return body.done() and not body.cancelled() and body.exception() is None
+
+
+@dataclass(frozen=True)
+class _Eager:
+    """A step body started at call time as attempt 1, with the occurrence count the worker predicted for it."""
+
+    count: int
+    body: asyncio.Task[Outcome]
+
+
+@dataclass
+class _Queued:
+    call: dict[str, Any]
+    answer: asyncio.Future[dict[str, Any]]
+    eager: _Eager | None = None
+
+
+def _adopts(call: dict[str, Any], answer: dict[str, Any]) -> bool:
+    """
+    Whether a still-running eager body is the attempt the engine answered its call with: the call went without `done`
+    and got attempt 1 (numbered as the body was: the engine numbers a name's calls in the order they come).
+    """
+    run = answer.get("run")
+    return "done" not in call and isinstance(run, dict) and run.get("attempt") == 1
+
+
+def _fits(queue: list[_Queued]) -> int:
     """How many of the queued calls, from the first, one request takes: always one, and no more than its bounds allow."""
     size = 0
-    for taken, (call, _) in enumerate(queue[:MAX_CALLS_PER_REQUEST]):
-        size += len(json.dumps(call, separators=(",", ":")))
+    for taken, queued in enumerate(queue[:MAX_CALLS_PER_REQUEST]):
+        size += len(json.dumps(queued.call, separators=(",", ":")))
         if taken and size > MAX_CALL_BYTES_PER_REQUEST:
             return taken
     return min(len(queue), MAX_CALLS_PER_REQUEST)
@@ -145,7 +195,7 @@ class HttpJournal:
         self.version = 0
         # run() reported its end (`completed` or `failed`), and the engine answered.
         self.run_finished = False
-        self._queue: list[tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]] = []
+        self._queue: list[_Queued] = []
         self._sending: asyncio.Task[None] | None = None
         self._outcomes: dict[str, asyncio.Future[Outcome]] = {}
         self._kinds: dict[str, _Kind] = {}
@@ -153,10 +203,22 @@ class HttpJournal:
         self._handlers: dict[str, RollbackHandler] = {}
         # Work for a key run() has not called yet in this pass: done once it calls it, or refused once run() ends.
         self._deferred: dict[str, list[dict[str, Any]]] = {}
-        # Bodies, rollback handlers and the results they send: the pass is busy while any runs.
-        self._work: set[asyncio.Task[None]] = set()
+        # Bodies (eager ones too), rollback handlers and the results they send: the pass is busy while any runs.
+        self._work: set[asyncio.Task[Any]] = set()
         # run()'s calls waiting for an answer the engine has not given yet.
         self._waiting = 0
+        # What eager bodies go by. `live.steps` of the last calls answer (None: not live).
+        self._live_steps: int | None = None
+        # Step calls sent or queued and not yet answered: each may take one of `live.steps`.
+        self._unanswered_steps = 0
+        # Step calls made in this pass, by name: the count the engine gives each, as it numbers them in arrival order.
+        self._step_counts: dict[str, int] = {}
+        # The ctx config and timeout of an attempt 1 the engine gave, by `_signature`; the config as JSON, so that each
+        # eager body gets a copy of its own to change.
+        self._first_attempts: dict[str, tuple[str, object]] = {}
+        # A call of this pass was refused: whether the engine numbered it is not known here, so no count predicted from
+        # now on can be trusted.
+        self._refused = False
 
     # ---- what the pass is doing --------------------------------------------------------------------------------
 
@@ -223,10 +285,10 @@ class HttpJournal:
         if data.get("end") is True:
             self.end("the engine ended the pass")
 
-    async def _ask(self, call: dict[str, Any]) -> dict[str, Any]:
+    async def _ask(self, call: dict[str, Any], eager: _Eager | None = None) -> dict[str, Any]:
         """The engine's answer to one call, sent in order with the others made meanwhile."""
         answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._queue.append((call, answer))
+        self._queue.append(_Queued(call, answer, eager))
         if self._sending is None:
             self._sending = asyncio.create_task(self._send_queued())
         self._changed()
@@ -235,10 +297,11 @@ class HttpJournal:
     async def _send_queued(self) -> None:
         try:
             while self._queue and not self.ended.is_set():
+                await self._linger()
                 taken = _fits(self._queue)
                 batch, self._queue = self._queue[:taken], self._queue[taken:]
                 try:
-                    data = await self._post("calls", {"calls": [call for call, _ in batch]})
+                    data = await self._post("calls", {"calls": [queued.call for queued in batch]})
                     answers = data.get("answers")
                     if not isinstance(answers, list) or len(answers) != len(batch):
                         raise PassOver(f"calls answered {len(answers) if isinstance(answers, list) else 'no'} answers for {len(batch)} calls")
@@ -246,16 +309,37 @@ class HttpJournal:
                     # A call whose answer was lost may have been recorded: none is resent, the pass is dropped.
                     self.end(str(error))
                     break
-                for (_, future), answer in zip(batch, answers):
-                    if not future.done():
-                        future.set_result(answer if isinstance(answer, dict) else {})
+                self._answered(batch, answers, data.get("live"))
                 self._take(data)
         finally:
             self._sending = None
-            for _, future in self._queue:
-                future.cancel()
+            for queued in self._queue:
+                queued.answer.cancel()
             self._queue = []
             self._changed()
+
+    async def _linger(self) -> None:
+        """
+        Gives the eager bodies of the calls about to go out up to LINGER_SECONDS: one finished by then sends its
+        outcome with its call (`done`), sparing the request its result would take. The others go as plain calls.
+        """
+        head = self._queue[:MAX_CALLS_PER_REQUEST]
+        running = [queued.eager.body for queued in head if queued.eager is not None and not queued.eager.body.done()]
+        if running:
+            await asyncio.wait(running, timeout=LINGER_SECONDS)
+        for queued in head:
+            if queued.eager is not None and "done" not in queued.call and _finished(queued.eager.body):
+                queued.call["done"] = {"count": queued.eager.count, **_outcome_fields(queued.eager.body.result())}
+
+    def _answered(self, batch: list[_Queued], answers: list[Any], live: object) -> None:
+        """Hands each call its answer, and keeps what eager bodies go by: the pass's `live` and what was refused."""
+        steps = live.get("steps") if isinstance(live, dict) else None
+        self._live_steps = steps if isinstance(steps, int) and not isinstance(steps, bool) else None
+        self._unanswered_steps -= sum(1 for queued in batch if queued.call["type"] == "step")
+        for queued, answer in zip(batch, answers):
+            self._refused = self._refused or (isinstance(answer, dict) and "refused" in answer)
+            if not queued.answer.done():
+                queued.answer.set_result(answer if isinstance(answer, dict) else {})
 
     async def heartbeat(self, wait_ms: float) -> None:
         """Renews the lease, waiting up to `wait_ms` for work. Transport errors reach the caller, which may retry."""
@@ -302,8 +386,11 @@ class HttpJournal:
             self._outcomes[key] = future
         return future
 
-    def _settle(self, key: str, answer: dict[str, Any]) -> None:
-        """What an answer for `key` says: an outcome for whoever awaits it, an attempt to run, or nothing yet."""
+    def _settle(self, key: str, answer: dict[str, Any], adopted: asyncio.Task[Outcome] | None = None) -> None:
+        """
+        What an answer for `key` says: an outcome for whoever awaits it, an attempt to run (`adopted`: an eager body
+        already running it), or nothing yet.
+        """
         future = self._future(key)
         if future.done():
             return
@@ -317,7 +404,7 @@ class HttpJournal:
             except WireFormatError as error:
                 future.set_exception(error)
         elif isinstance(answer.get("run"), dict):
-            self._start(self._run_attempt(key, answer["run"]))
+            self._start(self._run_attempt(key, answer["run"], adopted))
         # `pending`, or `stale` (the result of an attempt the engine no longer counts): the answer comes later.
 
     def _decode(self, key: str, value: object) -> JsonValue:
@@ -336,8 +423,12 @@ class HttpJournal:
             return {"name": str(refused.get("name", "WorkflowFatalError")), "message": str(refused.get("message", ""))}
         return {"name": "WorkflowFatalError", "message": str(refused)}
 
-    async def _keyed(self, call: dict[str, Any], kind: _Kind, step: StepCall | None = None) -> Outcome:
-        answer = await self._ask(call)
+    async def _keyed(self, call: dict[str, Any], kind: _Kind, step: StepCall | None = None, eager: _Eager | None = None) -> Outcome:
+        answer = await self._ask(call, eager)
+        if eager is not None and not _adopts(call, answer):
+            # Its outcome went as `done`, or the engine will not count it (refused, stale...): as if the worker had crashed.
+            eager.body.cancel()
+            eager = None
         if "refused" in answer:
             return Failed(self._refusal(answer))
         key = answer.get("key")
@@ -348,8 +439,9 @@ class HttpJournal:
             self._calls[key] = step
             if step.rollback is not None:
                 self._handlers[key] = step.rollback
+            self._remember_first_attempt(call, answer)
         future = self._future(key)
-        self._settle(key, answer)
+        self._settle(key, answer, None if eager is None else eager.body)
         for item in self._deferred.pop(key, []):
             self._dispatch(item)
         self._waiting += 1
@@ -364,12 +456,14 @@ class HttpJournal:
     # ---- work --------------------------------------------------------------------------------------------------
 
     def _start(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(self._guarded(work))
+        self._track(asyncio.create_task(self._guarded(work)))
+
+    def _track(self, task: asyncio.Task[Any]) -> None:
         self._work.add(task)
         task.add_done_callback(self._finished_work)
         self._changed()
 
-    def _finished_work(self, task: asyncio.Task[None]) -> None:
+    def _finished_work(self, task: asyncio.Task[Any]) -> None:
         self._work.discard(task)
         self._changed()
 
@@ -412,24 +506,22 @@ class HttpJournal:
             return await asyncio.wait_for(work, timeout_ms / 1000)
         return await work
 
-    async def _run_attempt(self, key: str, attempt: dict[str, Any]) -> None:
+    async def _attempt_outcome(self, call: StepCall, ctx: StepContext, timeout_ms: object) -> Outcome:
+        """What one attempt of a body comes to, cut off at its timeout."""
+        try:
+            return cast(Outcome, await self._bounded(call.run_attempt(ctx), timeout_ms))
+        except asyncio.TimeoutError:
+            return _timeout_failure(cast(float, timeout_ms))
+
+    async def _run_attempt(self, key: str, attempt: dict[str, Any], adopted: asyncio.Task[Outcome] | None = None) -> None:
+        """Runs the attempt (or waits for the eager body already running it) and sends its result."""
         call = self._calls[key]
         ctx = cast(StepContext, attempt["ctx"])
-        number, timeout_ms = attempt["attempt"], attempt.get("timeoutMs")
-        try:
-            outcome = cast(Outcome, await self._bounded(call.run_attempt(ctx), timeout_ms))
-        except asyncio.TimeoutError:
-            outcome = _timeout_failure(cast(float, timeout_ms))
-        result: dict[str, Any] = {"type": "result", "key": key, "attempt": number}
-        if isinstance(outcome, Succeeded):
-            result.update(ok=True, value=to_wire(outcome.value))
-        else:
-            result.update(ok=False, error=outcome.error)
-            if outcome.fatal is not None:
-                result["fatal"] = {"attempt": outcome.fatal.attempt, "instance": outcome.fatal.instance}
-            elif call.retry_delay is not None and not outcome.error.get("nonRetryable") and _retries(ctx):
-                delay = await call.retry_delay(ctx, outcome.error)
-                result["delay"] = {"ms": delay.ms} if isinstance(delay, DelayMs) else {"error": delay.error}
+        outcome = await (adopted if adopted is not None else self._attempt_outcome(call, ctx, attempt.get("timeoutMs")))
+        result: dict[str, Any] = {"type": "result", "key": key, "attempt": attempt["attempt"], **_outcome_fields(outcome)}
+        if isinstance(outcome, Failed) and outcome.fatal is None and call.retry_delay is not None and not outcome.error.get("nonRetryable") and _retries(ctx):
+            delay = await call.retry_delay(ctx, outcome.error)
+            result["delay"] = {"ms": delay.ms} if isinstance(delay, DelayMs) else {"error": delay.error}
         self._settle(key, await self._ask(result))
 
     async def _run_rollback(self, key: str, item: dict[str, Any]) -> None:
@@ -460,7 +552,37 @@ class HttpJournal:
         if call.rollback is not None:
             handler_config = _wire_config(call.rollback.config, call.rollback.delay_function)
             wire["rollback"] = {} if handler_config is None else {"config": handler_config}
-        return await self._keyed(wire, "step", call)
+        count = self._step_counts[call.name] = self._step_counts.get(call.name, 0) + 1
+        eager = self._eager_start(call, wire, count)
+        self._unanswered_steps += 1
+        return await self._keyed(wire, "step", call, eager)
+
+    # ---- eager bodies ------------------------------------------------------------------------------------------
+
+    def _eager_start(self, call: StepCall, wire: dict[str, Any], count: int) -> _Eager | None:
+        """
+        Starts the body of a step call the engine will answer with attempt 1 at once, as that attempt, when the worker
+        can tell its ctx: the pass is live with a step to spare, an earlier call like it was given attempt 1 (its ctx
+        config and timeout are this one's), and no count is in doubt. A step with a delay function waits for its
+        answer, which it needs should the attempt fail.
+        """
+        if self._refused or call.retry_delay is not None or self._live_steps is None or self._live_steps <= self._unanswered_steps:
+            return None
+        first = self._first_attempts.get(_signature(wire))
+        if first is None:
+            return None
+        config, timeout_ms = first
+        ctx: StepContext = {"step": {"name": call.name, "count": count}, "attempt": 1, "config": json.loads(config)}
+        body = asyncio.create_task(self._attempt_outcome(call, ctx, timeout_ms))
+        self._track(body)
+        return _Eager(count, body)
+
+    def _remember_first_attempt(self, call: dict[str, Any], answer: dict[str, Any]) -> None:
+        """An attempt 1 the engine gave this step call: its ctx config and timeout serve the calls like it."""
+        run = answer.get("run")
+        ctx = run.get("ctx") if isinstance(run, dict) else None
+        if isinstance(run, dict) and run.get("attempt") == 1 and isinstance(ctx, dict) and isinstance(ctx.get("config"), dict):
+            self._first_attempts[_signature(call)] = (json.dumps(ctx["config"]), run.get("timeoutMs"))
 
     async def sleep(self, name: str, ms: float) -> Outcome:
         return await self._keyed({"type": "sleep", "name": name, "ms": ms}, "sleep")

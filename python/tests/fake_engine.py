@@ -2,7 +2,8 @@
 A test double of the engine's side of the worker protocol (docs/python-protocol.md), for the worker's tests only
 (not shipped): an httpx.MockTransport handler with an in-memory, scripted log. It keys calls as the engine does
 (`do:<name>-<n>` per pass), answers keys its log holds, tells the worker to run the others, retries a failed attempt
-through heartbeat work, runs a saga of rollbacks after `failed`, and records every request it was sent. It checks the
+through heartbeat work, runs a saga of rollbacks after `failed`, and records every request it was sent. Once a pass
+has called every key its log held, its answers say `live`, and it takes a step call's `done` as its first attempt. It checks the
 lease and the token as the engine would; it is not the engine's logic, only enough of it to drive the worker.
 """
 
@@ -37,6 +38,10 @@ class FakeEngine:
     # Retries each step gets (the config's limit), by name; none by default.
     limits: dict[str, int] = field(default_factory=dict)
     timeout_ms: float = 600_000
+    # Step calls a pass may make: a call past it is refused, and `live.steps` counts what is left.
+    step_limit: int = 10_000
+    # Whether answers say `live` when the pass has caught up with its log (False: an engine before fused steps).
+    live: bool = True
     lease_ms: float = 30_000
     # Asked of every request under a lease before anything else: True fences the lease (a lapse, another pass).
     lose_lease: Callable[[str, dict[str, Any]], bool] = lambda endpoint, body: False
@@ -64,6 +69,10 @@ class FakeEngine:
         self._saga: list[str] = []
         self._work: list[dict[str, Any]] = []
         self._work_ready = asyncio.Event()
+        self._logged: set[str] = set()
+        self._called: set[str] = set()
+        self._step_calls = 0
+        self._run_ended = False
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -111,7 +120,10 @@ class FakeEngine:
         if endpoint == "heartbeat":
             return await self._heartbeat(body)
         answers = [self._answer(call) for call in body["calls"]]
-        return httpx.Response(200, json={"answers": answers, "work": self._take_work(), "end": self.lease is None})
+        reply = {"answers": answers, "work": self._take_work(), "end": self.lease is None}
+        if self._live():
+            reply["live"] = {"steps": self.step_limit - self._step_calls}
+        return httpx.Response(200, json=reply)
 
     async def _claim(self, body: dict[str, Any]) -> httpx.Response:
         if not self.queued:
@@ -127,6 +139,10 @@ class FakeEngine:
         self.pass_over.clear()
         self._counts.clear()
         self._work.clear()
+        self._logged = set(self.results) | self.fired
+        self._called.clear()
+        self._step_calls = 0
+        self._run_ended = False
         task = {"workflow": WORKFLOW, "instanceId": event["instanceId"], "lease": self.lease, "leaseMs": self.lease_ms, "event": event}
         return httpx.Response(200, json={"protocol": 1, "task": task})
 
@@ -157,10 +173,16 @@ class FakeEngine:
 
     # ---- the kernel, as far as the tests need it ----------------------------------------------------------------
 
+    def _live(self) -> bool:
+        """The pass has called every key its log held when it began, and run() has not ended (nor a saga begun)."""
+        return self.live and self.lease is not None and not self._run_ended and self._step_calls < self.step_limit and self._logged <= self._called
+
     def _key(self, kind: str, name: str) -> tuple[str, int]:
         counted = f"{kind}:{name}"
         self._counts[counted] = self._counts.get(counted, 0) + 1
-        return f"{counted}-{self._counts[counted]}", self._counts[counted]
+        key = f"{counted}-{self._counts[counted]}"
+        self._called.add(key)
+        return key, self._counts[counted]
 
     def _attempt(self, key: str) -> dict[str, Any]:
         name, count = self._names[key]
@@ -173,28 +195,26 @@ class FakeEngine:
         kind = call["type"]
         if kind in ("step", "sleep", "sleepUntil", "wait") and call["name"] in self.refuse:
             return {"refused": {"name": "WorkflowFatalError", "message": self.refuse[call["name"]]}}
+        if kind == "step" and self._step_calls >= self.step_limit:
+            return {"refused": {"name": "WorkflowFatalError", "message": f"more than {self.step_limit} steps in one pass"}}
         if kind == "step":
+            self._step_calls += 1
             key, count = self._key("do", call["name"])
             self._names[key] = (call["name"], count)
             if "rollback" in call and key not in self._rollbacks:
                 self._rollbacks.append(key)
             if key in self.results:
                 return {"key": key, **self.results[key]}
-            return {"key": key, "run": self._attempt(key)}
+            attempt = self._attempt(key)
+            done = call.get("done")
+            if done is not None and attempt["attempt"] == 1 and done["count"] == count:
+                return self._record(key, {**done, "attempt": 1}, retry_now=True)
+            return {"key": key, "run": attempt}
         if kind == "result":
             key = call["key"]
             if call["attempt"] != self._attempts.get(key):
                 return {"stale": True}
-            if call["ok"]:
-                self.results[key] = {"value": call["value"]}
-                return {"key": key, **self.results[key]}
-            name, _ = self._names[key]
-            if not call["error"].get("nonRetryable") and call["attempt"] <= self.limits.get(name, 0):
-                # The retry's delay "passes" at once: its attempt comes as work, as a timer firing would bring it.
-                self.give({"type": "run", "key": key, "attempt": self._attempt(key)})
-                return {"key": key, "pending": True}
-            self.results[key] = {"error": {"name": call["error"]["name"], "message": call["error"]["message"]}}
-            return {"key": key, **self.results[key]}
+            return self._record(key, call, retry_now=False)
         if kind in ("sleep", "sleepUntil"):
             key, _ = self._key("sleep", call["name"])
             return {"key": key, "value": None} if key in self.fired else {"key": key, "pending": True}
@@ -202,6 +222,8 @@ class FakeEngine:
             key, _ = self._key("waitForEvent", call["name"])
             event = self.events.get(call["eventType"])
             return {"key": key, "value": event} if event is not None else {"key": key, "pending": True}
+        if kind in ("completed", "failed"):
+            self._run_ended = True
         if kind == "completed":
             self.outcome = ("completed", call["output"])
             self.completed.append(str(self.instance))
@@ -218,6 +240,25 @@ class FakeEngine:
             self._next_rollback(self.outcome[1] if self.outcome else {})
             return {"ok": True}
         raise AssertionError(f"unknown call {call}")
+
+    def _record(self, key: str, result: dict[str, Any], *, retry_now: bool) -> dict[str, Any]:
+        """
+        An attempt's result (a `result` call, or a step call's `done`): the value or the error for good, or the retry:
+        at once for a `done` (its answer runs attempt 2), else as work, as a timer firing would bring it (its delay
+        "passes" at once).
+        """
+        if result["ok"]:
+            self.results[key] = {"value": result["value"]}
+            return {"key": key, **self.results[key]}
+        name, _ = self._names[key]
+        if not result["error"].get("nonRetryable") and result["attempt"] <= self.limits.get(name, 0):
+            retry = self._attempt(key)
+            if retry_now:
+                return {"key": key, "run": retry}
+            self.give({"type": "run", "key": key, "attempt": retry})
+            return {"key": key, "pending": True}
+        self.results[key] = {"error": {"name": result["error"]["name"], "message": result["error"]["message"]}}
+        return {"key": key, **self.results[key]}
 
     def _next_rollback(self, error: dict[str, Any]) -> None:
         if not self._saga:
