@@ -213,3 +213,29 @@ async def test_a_gather_of_same_name_steps_numbers_each_body_as_the_engine_does(
     # The engine took each outcome under the key of its count: s-n holds n.
     assert {key: value for key, value in engine.results.items()} == {f"do:s-{n}": {"value": {"json": n}} for n in range(1, 7)}
     assert engine.outcome == ("completed", {"json": [1, 2, 3, 4, 5, 6]})
+
+
+async def test_an_eager_body_still_running_when_the_pass_ends_is_cancelled_with_it() -> None:
+    cancelled = asyncio.Event()
+
+    class Hangs(WorkflowEntrypoint):
+        async def run(self, event: Any, step: Any) -> Any:
+            @step.do("s")
+            async def s(ctx: Any) -> Any:
+                if ctx["step"]["count"] == 2:
+                    try:
+                        await asyncio.Event().wait()
+                    except asyncio.CancelledError:
+                        cancelled.set()
+                        raise
+                return 1
+
+            await s()
+            await s()
+
+    engine = FakeEngine()
+    # The lease is fenced at the second step's call: the pass ends while its body, started with the call, still runs.
+    engine.lose_lease = lambda endpoint, body: endpoint == "calls" and len(engine.calls("step")) == 2
+    reason = await one_pass(engine, Hangs)
+
+    assert reason.startswith("lease.lost") and cancelled.is_set()
