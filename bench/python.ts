@@ -9,17 +9,12 @@ import { join } from "node:path";
 
 export const PYTHON_WORKER_TOKEN = "bench-worker-token";
 
-interface Endpoint {
-  address: string;
-  port: number;
-}
-
-/** Starts one Python worker for `py-chain` with the given capacity; its output goes to this process's stderr. */
-export function startPythonWorker(root: string, worker: Endpoint, concurrency: number): ChildProcess {
+/** Starts one Python worker for `py-chain` at the bench Worker's loopback URL, with the given capacity; its output goes to this process's stderr. */
+export function startPythonWorker(root: string, workerUrl: URL, concurrency: number): ChildProcess {
   const venv = spawnSync("bash", [join(root, "scripts/python-env.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
   if (venv.status !== 0) throw new Error("scripts/python-env.sh could not make the Python environment.");
   const python = join(venv.stdout.trim(), "bin/python");
-  const url = `http://${worker.address === "0.0.0.0" ? "127.0.0.1" : worker.address}:${worker.port}`;
+  const url = workerUrl.origin;
   const child = spawn(python, ["-m", "durable_machines.worker", "--url", url, "--concurrency", String(concurrency), "bench.python_chain:PyChain=py-chain"], {
     cwd: root,
     env: { ...process.env, DURABLE_MACHINES_TOKEN: PYTHON_WORKER_TOKEN, PYTHON_WORKER_TOKEN },

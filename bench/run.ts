@@ -1,16 +1,19 @@
 /**
- * `npm run bench`: starts workerd once through wrangler with both engines
- * bound (ours, and Cloudflare's local Workflows engine through a
- * [[workflows]] binding), runs each workload after a warm-up, takes the
- * median of several runs, prints one table and writes bench/results/latest.json.
+ * `npm run bench`: bundles bench/worker.ts and starts it in workerd through
+ * Miniflare's API (bench/workerd.ts), with both engines bound (ours, and
+ * Cloudflare's local Workflows engine through a [[workflows]] binding) and no
+ * proxy in front of it, as in production; restarts workerd over the same
+ * persisted state for the recovery rows; runs each workload after a warm-up,
+ * takes the median of several runs, prints one table and writes
+ * bench/results/latest.json.
  * Set BENCH_QUICK=1 for a short run that only checks the harness, and
  * BENCH_ONLY=dags or BENCH_ONLY=python to run the DAG or Python workloads alone (neither writes the results).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { unstable_dev } from "wrangler";
 import { PYTHON_WORKER_TOKEN, startPythonWorker, stopPythonWorker } from "./python.ts";
+import { bundleBenchWorker, startBenchWorker, type BenchWorker } from "./workerd.ts";
 
 process.env.WRANGLER_SEND_METRICS = "false";
 const quick = process.env.BENCH_QUICK === "1";
@@ -18,18 +21,13 @@ const dagsOnly = process.env.BENCH_ONLY === "dags";
 const pythonOnly = process.env.BENCH_ONLY === "python";
 const root = new URL("..", import.meta.url).pathname;
 const persistTo = mkdtempSync(join(tmpdir(), "dm-bench-"));
+const bundle = await bundleBenchWorker(root);
 
 type Engine = "theirs" | "ours-code" | "ours-machine" | "ours-machine-nosnap" | "ours-dag";
-type Worker = Awaited<ReturnType<typeof unstable_dev>>;
+type Worker = BenchWorker;
 
 async function start(): Promise<Worker> {
-  const worker = await unstable_dev(join(root, "bench/worker.ts"), {
-    config: join(root, "bench/wrangler.toml"),
-    persistTo,
-    vars: { API_TOKEN: "bench-api-token", PYTHON_WORKER_TOKEN },
-    logLevel: "error",
-    experimental: { disableExperimentalWarning: true },
-  });
+  const worker = await startBenchWorker(bundle.scriptPath, { root, persistTo, vars: { API_TOKEN: "bench-api-token", PYTHON_WORKER_TOKEN } });
   await call(worker, "/ping");
   return worker;
 }
@@ -126,7 +124,7 @@ async function python(worker: Worker, codePerStep: number): Promise<Row[]> {
   const runs = quick ? 1 : 3;
   const steps = quick ? 100 : 1000;
   const many = quick ? { instances: 10, steps: 5 } : { instances: 100, steps: 20 };
-  const child = startPythonWorker(root, worker, many.instances);
+  const child = startPythonWorker(root, worker.url, many.instances);
   try {
     console.error(`7/7 Python: ${steps} sequential steps, then ${many.instances} instances x ${many.steps} steps`);
     await call(worker, `/python?n=10&tag=${tag()}`);
@@ -184,7 +182,7 @@ async function main() {
     rows.push(...(await dags(worker)));
     await worker.stop();
     printTable(machine, workerdVersion, wranglerVersion);
-    rmSync(persistTo, { recursive: true, force: true });
+    cleanUp();
     return;
   }
 
@@ -192,7 +190,7 @@ async function main() {
     rows.push(...(await python(worker, await sequential(worker, "ours-code", sequentialSteps, runs))));
     await worker.stop();
     printTable(machine, workerdVersion, wranglerVersion);
-    rmSync(persistTo, { recursive: true, force: true });
+    cleanUp();
     return;
   }
 
@@ -238,7 +236,8 @@ async function main() {
     const { footprint: bytes } = await call<{ footprint: { log: number; snapshots: number } }>(worker, `/prepare?engine=${engine}&n=${footprintSteps}&bytes=100&tag=foot-${engine}`);
     footprint[engine] = (bytes.log + bytes.snapshots) / footprintSteps;
   }
-  const isTheirs = (path: string) => path.includes("workflows") || path.includes("Engine");
+  // Miniflare keeps Cloudflare's engine's SQLite files under v3/workflows/<workflow>/, and our objects' under v3/do/<worker>-<class>/.
+  const isTheirs = (path: string) => path.startsWith(join(persistTo, "v3", "workflows"));
   const before = bytesUnder(persistTo, isTheirs);
   await call(worker, `/prepare?engine=theirs&n=${footprintSteps}&bytes=100&tag=foot-theirs`);
   footprint.theirs = (bytesUnder(persistTo, isTheirs) - before) / footprintSteps;
@@ -281,7 +280,12 @@ async function main() {
   rows.push(...dagRows, ...pythonRows);
   printTable(machine, workerdVersion, wranglerVersion);
   if (!quick) writeFileSync(join(root, "bench/results/latest.json"), JSON.stringify({ machine, rows }, null, 2) + "\n");
+  cleanUp();
+}
+
+function cleanUp(): void {
   rmSync(persistTo, { recursive: true, force: true });
+  bundle.remove();
 }
 
 await main();
