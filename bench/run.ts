@@ -182,7 +182,6 @@ async function main() {
     rows.push(...(await dags(worker)));
     await worker.stop();
     printTable(machine, workerdVersion, wranglerVersion);
-    cleanUp();
     return;
   }
 
@@ -190,7 +189,6 @@ async function main() {
     rows.push(...(await python(worker, await sequential(worker, "ours-code", sequentialSteps, runs))));
     await worker.stop();
     printTable(machine, workerdVersion, wranglerVersion);
-    cleanUp();
     return;
   }
 
@@ -280,12 +278,11 @@ async function main() {
   rows.push(...dagRows, ...pythonRows);
   printTable(machine, workerdVersion, wranglerVersion);
   if (!quick) writeFileSync(join(root, "bench/results/latest.json"), JSON.stringify({ machine, rows }, null, 2) + "\n");
-  cleanUp();
 }
 
-function cleanUp(): void {
+try {
+  await main();
+} finally {
   rmSync(persistTo, { recursive: true, force: true });
   bundle.remove();
 }
-
-await main();
