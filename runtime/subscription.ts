@@ -19,10 +19,13 @@ export interface AppendBell {
   close(): void;
 }
 
-/** Cloudflare's `WorkflowInstanceSubscription`. */
-export interface InstanceSubscription {
+/**
+ * Cloudflare's `WorkflowInstanceSubscription`, declared as theirs is: through
+ * the global `Disposable`, so the declarations also check under a `lib` older
+ * than ESNext, where `Symbol.dispose` is not typed.
+ */
+export interface InstanceSubscription extends Disposable {
   next(): Promise<IteratorResult<WorkflowInstanceEvent, void>>;
-  [Symbol.dispose](): void;
 }
 
 /**

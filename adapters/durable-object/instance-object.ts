@@ -35,12 +35,17 @@ export const KEEPALIVE_MS = 30_000;
 
 export type { InstanceCommand };
 
+/** A Durable Object class as the user's Worker exports it, for wrangler to construct. */
+export type DurableObjectClass = new (ctx: DurableObjectState, env: Record<string, unknown>) => DurableObject<Record<string, unknown>>;
+
 /**
  * The Durable Object class that hosts one instance per object: its log and
  * snapshots in SQLite, its timers and retries on the object's one alarm, its
- * steps run inside the object.
+ * steps run inside the object. Typed as a plain Durable Object class (the
+ * client reaches it through InstanceStub) so declarations can be emitted
+ * for it: an anonymous class with private members cannot be.
  */
-export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSettings) {
+export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSettings): DurableObjectClass {
   return class WorkflowInstance extends DurableObject<Record<string, unknown>> {
     private readonly store: SqlInstanceStore;
     private driver: HostedInstance | undefined;
