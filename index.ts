@@ -1,5 +1,6 @@
 export { defineWorkflow, type WorkflowDefinition, type WorkflowOptions, type StepArgs } from "./core/definition";
 export { step } from "./core/step";
+export { assignDraft, type DraftAssignArgs } from "./core/assign-draft";
 export * from "./core/errors";
 export type { Duration } from "./core/durations";
 export type { StepConfig, RetryConfig, Backoff } from "./core/retry";

@@ -4,6 +4,7 @@ import { hashString } from "./hash";
 import { parseSchedules } from "./schedule";
 import { toPolicy, type StepConfig, type StepPolicy } from "./retry";
 import { get, has } from "./table";
+import { freezesByDefault } from "./frozen-context";
 import { defineCodeWorkflow, type CodeWorkflowDefinition, type CodeWorkflowOptions, type PythonWorkflowOptions } from "./code/definition";
 
 export interface WorkflowOptions<TMachine extends AnyStateMachine> {
@@ -16,6 +17,11 @@ export interface WorkflowOptions<TMachine extends AnyStateMachine> {
   steps?: Record<string, StepConfig>;
   /** Cron expressions, as Cloudflare's `[[workflows]] schedules`: each firing creates an instance whose input is `{ schedule: { cron, scheduledTime } }`. */
   schedules?: string | readonly string[];
+  /**
+   * Deep-freeze machine contexts, so that a change made in place, outside assign() or assignDraft(), throws where it is
+   * made instead of being lost on replay. On unless `process.env.NODE_ENV` is "production" (as `wrangler deploy` sets it).
+   */
+  freezeContext?: boolean;
 }
 
 export interface WorkflowDefinition<TMachine extends AnyStateMachine = AnyStateMachine> {
@@ -27,6 +33,8 @@ export interface WorkflowDefinition<TMachine extends AnyStateMachine = AnyStateM
   readonly hash: string;
   /** Cron expressions that create an instance when they fire; not part of the hash, since they never change a run. */
   readonly schedules: readonly string[];
+  /** Whether its instances' contexts are deep-frozen (WorkflowOptions.freezeContext); not part of the hash, since a run that freezing lets finish ends the same unfrozen. */
+  readonly freezeContext: boolean;
   policy(src: string): StepPolicy;
   /** The step body for an actor name, called with the attempt's context. */
   stepBody(src: string): StepBody;
@@ -244,6 +252,7 @@ function defineMachineWorkflow<TMachine extends AnyStateMachine>(options: Workfl
     version,
     hash,
     schedules,
+    freezeContext: options.freezeContext ?? freezesByDefault(),
     policy: (src) => policies.get(src) ?? toPolicy(src),
     stepBody: (src) => {
       const body = (get(machine.implementations.actors, src) as PromiseLikeLogic).config;

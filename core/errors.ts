@@ -191,6 +191,18 @@ export class NonRetryableError extends Error {
   }
 }
 
+/** Machine context changed in place while frozen (in development): the change would be lost on replay. */
+export class ContextMutatedError extends DurableMachinesError {
+  constructor(workflow: string, cause: TypeError) {
+    super(
+      "context.mutated",
+      `Workflow "${workflow}" changed machine context in place (${cause.message}). Replay re-folds the log through the machine and would not see that change, ` +
+        `so context is frozen in development to stop it where it happens: change context with assign() or assignDraft() (an immer draft) instead.`,
+    );
+    this.cause = cause;
+  }
+}
+
 /** What every fold throws for a log this engine could not have written. */
 export class CorruptLogError extends DurableMachinesError {
   constructor(message: string) {

@@ -5,6 +5,7 @@ import { toJson, type Json } from "./json";
 import type { ErrorInfo } from "./records";
 import type { Book, TimerEntry } from "./state";
 import { checkContext } from "./snapshot";
+import { explainMutation, freezeContext } from "./frozen-context";
 import { pureTransition } from "./transition";
 import { fail } from "./compensation";
 import { invokeActive } from "./active-invokes";
@@ -101,7 +102,10 @@ function plan(def: WorkflowDefinition, book: Book, actions: ExecutableActionObje
         if (params.delay !== undefined) throw new InvalidDefinitionError(def.name, "a delayed sendTo() cannot be made durable; use raise(event, { delay, id }).");
         break;
       default:
-        if (!action.type.startsWith("xstate.")) custom.push(action);
+        if (action.type.startsWith("xstate.")) break;
+        // The live host runs it on the context it was given; frozen too, so a change in place throws there as well.
+        if (def.freezeContext) freezeContext(action.info.context);
+        custom.push(action);
     }
   }
 }
@@ -135,13 +139,16 @@ function advance(def: WorkflowDefinition, book: Book, machine: AnyMachineSnapsho
   try {
     const [next, actions] = step();
     // Every assign makes a new context object; a transition that keeps the old one has nothing new to check.
-    if (next.context !== machine.context) checkContext(next.context, machine.context);
+    if (next.context !== machine.context) {
+      checkContext(next.context, machine.context);
+      if (def.freezeContext) freezeContext(next.context);
+    }
     const stripped = withoutChildren(next);
     plan(def, book, actions, at, custom);
     settle(def, book, stripped);
     return stripped;
   } catch (error) {
-    fail(def, book, errorInfo(error), "error");
+    fail(def, book, errorInfo(def.freezeContext ? explainMutation(def.name, error) : error), "error");
     return machine;
   }
 }
@@ -175,6 +182,7 @@ export function deliver(def: WorkflowDefinition, book: Book, machine: AnyMachine
 export function begin(def: WorkflowDefinition, book: Book, params: Json | undefined, at: number): Delivery {
   const [initial, actions] = initialTransition(def.machine, params);
   checkContext(initial.context);
+  if (def.freezeContext) freezeContext(initial.context);
   if (initial.status === "done") toJson(initial.output, "the machine's output");
   return run(def, book, initial, () => [initial, actions], at);
 }

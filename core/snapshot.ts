@@ -4,6 +4,7 @@ import { DurableMachinesError } from "./errors";
 import { assertPlainJson, MAX_JSON_DEPTH, toJson, type Json } from "./json";
 import type { Book, InstanceState } from "./state";
 import type { CodeState } from "./code/fold";
+import { freezeContext } from "./frozen-context";
 
 /** A machine's context holds stored values (each at most MAX_JSON_DEPTH deep) a few levels down, never thousands. */
 const SNAPSHOT_DEPTH = 10 * MAX_JSON_DEPTH;
@@ -57,5 +58,6 @@ export function restore(def: WorkflowDefinition, persisted: PersistedState): Ins
     { ...(persisted.machine as object), children: {} } as never,
     undefined as unknown as AnyActorScope,
   ) as AnyMachineSnapshot;
+  if (def.freezeContext) freezeContext(machine.context);
   return { seq: persisted.seq, at: persisted.at, machine, book: persisted.book };
 }

@@ -4,6 +4,7 @@ import type { Creation } from "../core/creation";
 import type { WorkflowDefinition } from "../core/definition";
 import { fold } from "../core/fold";
 import { errorInfo } from "../core/planner";
+import { explainMutation } from "../core/frozen-context";
 import { isMachineInput, type LogRecord } from "../core/records";
 import { persist, restore, type PersistedState } from "../core/snapshot";
 import type { InstanceState } from "../core/state";
@@ -189,7 +190,7 @@ export class InstanceDriver extends DriverShell<InstanceState> implements Hosted
         try {
           effect.action.exec?.(effect.action.info, effect.action.params);
         } catch (error) {
-          this.options.onActionError?.(error, effect.action.type);
+          this.options.onActionError?.(this.def.freezeContext ? explainMutation(this.def.name, error) : error, effect.action.type);
         }
         break;
       case "step.run": {

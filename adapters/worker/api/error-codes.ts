@@ -57,6 +57,8 @@ export const ERROR_STATUS = {
   "lease.lost": 409,
   "workflow.not_python": 409,
   "snapshot.not_serializable": 500,
+  // Recorded as an instance's error (or told to onActionError), never answered; listed so that every code has a status.
+  "context.mutated": 500,
   // Thrown when workflows are defined, as the Worker starts, before any request; listed so that every code has a status.
   "schedule.invalid": 500,
   "step.invalid_config": 500,
