@@ -1,0 +1,70 @@
+import { apiPath } from "../api";
+import type { Command } from "../command";
+import { compact, relativeTime } from "../format";
+import type { InstanceEvent } from "../wire";
+
+/**
+ * The `data:` of each Server-Sent Event in a stream, as they arrive. Only
+ * what our event stream sends is read: `id:` and one `data:` line per event,
+ * events ending at a blank line.
+ */
+async function* serverSentData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  let data: string[] = [];
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let newline: number;
+    while ((newline = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, newline).replace(/\r$/, "");
+      buffer = buffer.slice(newline + 1);
+      if (line === "") {
+        if (data.length) yield data.join("\n");
+        data = [];
+      } else if (line.startsWith("data:")) {
+        data.push(line.slice(5).replace(/^ /, ""));
+      }
+    }
+  }
+}
+
+/** What an event says beyond its type: the step, and whichever of its fields are not the envelope's. */
+function detail(event: InstanceEvent): string {
+  const { eventId: _id, timestamp: _at, type: _type, instanceId: _instance, stepName, ...rest } = event;
+  const extra = Object.keys(rest).length ? compact(rest) : "";
+  return [stepName, extra].filter(Boolean).join("  ");
+}
+
+export const subscribe: Command = {
+  name: "subscribe",
+  summary: "Prints an instance's events as they happen, until its run ends.",
+  details: [
+    "Cloudflare's instance events (workflow_started, step_started, attempt_errored, step_completed, …) from the first",
+    "(or after --cursor), then live until the run's terminal event; with --json, one JSON event per line.",
+    "",
+    "  durable-machines subscribe order order-17",
+    "  durable-machines subscribe order order-17 --filter step_completed,workflow_completed --json",
+  ].join("\n"),
+  positionals: [
+    { name: "workflow", description: "the workflow's name" },
+    { name: "id", description: "the instance's id" },
+  ],
+  options: {
+    cursor: { type: "string", value: "EVENT", description: "only events after this eventId" },
+    filter: { type: "string", value: "TYPES", description: "only these event types, comma-separated" },
+  },
+  usesApi: true,
+  async run({ args, options, api, io, json }) {
+    const path = apiPath(["workflows", args.workflow!, "instances", args.id!, "events"], { cursor: options.cursor as string | undefined, filter: options.filter as string | undefined });
+    const response = await api.send("GET", path, { headers: { accept: "text/event-stream" } });
+    if (!response.ok) throw await api.failure(response);
+    if (response.status === 204 || !response.body) {
+      if (!json) io.out(`${args.workflow}/${args.id} has finished, and no event follows the cursor.\n`);
+      return;
+    }
+    for await (const data of serverSentData(response.body)) {
+      const event = JSON.parse(data) as InstanceEvent;
+      io.out(json ? `${JSON.stringify(event)}\n` : `#${event.eventId}  ${relativeTime(event.timestamp, io.now())}  ${event.type}  ${detail(event)}`.trimEnd() + "\n");
+    }
+  },
+};

@@ -1,0 +1,23 @@
+import { apiPath } from "../api";
+import { jsonOption, type Command } from "../command";
+import type { StatusAnswer } from "../wire";
+import { printStatus } from "./status-line";
+
+export const trigger: Command = {
+  name: "trigger",
+  summary: "Starts an instance of a workflow.",
+  details: ["  durable-machines trigger order --params '{\"orderId\":\"A-17\"}'", "  durable-machines trigger order --id order-17 --json"].join("\n"),
+  positionals: [{ name: "workflow", description: "the workflow's name" }],
+  options: {
+    params: { type: "string", value: "JSON", description: "the instance's params, as JSON" },
+    id: { type: "string", value: "ID", description: "the instance's id (default: a new ULID)" },
+  },
+  usesApi: true,
+  async run(context) {
+    const { args, options, api } = context;
+    const params = jsonOption("params", options.params);
+    const body = { ...(options.id === undefined ? {} : { id: options.id }), ...(params === undefined ? {} : { params }) };
+    const answer = await api.call<StatusAnswer>("POST", apiPath(["workflows", args.workflow!, "instances"]), body);
+    printStatus(context, args.workflow!, "Started", answer);
+  },
+};
