@@ -52,7 +52,7 @@ export interface Step {
   duration?: number;
   success: boolean | null;
   cancelled?: true;
-  attempts: unknown[];
+  attempts: { attempt: number; success: boolean | null; error?: { name: string; message: string } }[];
   output?: unknown;
   error?: { name: string; message: string };
 }

@@ -30,6 +30,14 @@ function stepState(step: Step): string {
   return step.success ? "succeeded" : "failed";
 }
 
+/** A step's output, or its error: the step's own, or while it waits for a retry, its last attempt's. */
+function stepResult(step: Step): string {
+  const lastAttempt = step.attempts.at(-1);
+  const error = step.error ?? (step.success === null && lastAttempt?.success === false ? lastAttempt.error : undefined);
+  if (error) return `${error.name}: ${error.message}`;
+  return compact(step.output);
+}
+
 async function describeInstance(context: CommandContext, workflow: string, id: string): Promise<void> {
   const { api, io, json } = context;
   const status = await api.call<StatusAnswer>("GET", apiPath(["workflows", workflow, "instances", id]));
@@ -54,7 +62,7 @@ async function describeInstance(context: CommandContext, workflow: string, id: s
     String(step.attempts.length),
     relativeTime(step.start, now),
     step.duration === undefined ? "-" : duration(step.duration),
-    step.error ? `${step.error.name}: ${step.error.message}` : compact(step.output),
+    stepResult(step),
   ]);
   io.out(
     table(

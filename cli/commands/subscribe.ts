@@ -35,6 +35,11 @@ function detail(event: InstanceEvent): string {
   return [stepName, extra].filter(Boolean).join("  ");
 }
 
+/** One event as a line, its first columns padded so that lines printed one by one still read as a table. */
+function line(event: InstanceEvent, now: number): string {
+  return `${`#${event.eventId}`.padEnd(5)} ${relativeTime(event.timestamp, now).padEnd(10)} ${event.type.padEnd(18)} ${detail(event)}`.trimEnd() + "\n";
+}
+
 export const subscribe: Command = {
   name: "subscribe",
   summary: "Prints an instance's events as they happen, until its run ends.",
@@ -64,7 +69,7 @@ export const subscribe: Command = {
     }
     for await (const data of serverSentData(response.body)) {
       const event = JSON.parse(data) as InstanceEvent;
-      io.out(json ? `${JSON.stringify(event)}\n` : `#${event.eventId}  ${relativeTime(event.timestamp, io.now())}  ${event.type}  ${detail(event)}`.trimEnd() + "\n");
+      io.out(json ? `${JSON.stringify(event)}\n` : line(event, io.now()));
     }
   },
 };

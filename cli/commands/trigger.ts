@@ -10,7 +10,7 @@ export const trigger: Command = {
   positionals: [{ name: "workflow", description: "the workflow's name" }],
   options: {
     params: { type: "string", value: "JSON", description: "the instance's params, as JSON" },
-    id: { type: "string", value: "ID", description: "the instance's id (default: a new ULID)" },
+    id: { type: "string", value: "ID", description: "the instance's id (default: one the engine makes up)" },
   },
   usesApi: true,
   async run(context) {
