@@ -24,7 +24,8 @@ export interface ShellState {
  */
 export abstract class DriverShell<State extends ShellState> {
   protected readonly running = new Map<string, RunningAttempt>();
-  protected readonly ulid = monotonicFactory();
+  /** Typed here, not inferred, so the declarations do not import ulid's, which need Node's types. */
+  protected readonly ulid: (seedTime: number) => string = monotonicFactory();
   protected readonly wakeUp: WakeUp;
   protected readonly expiry: Expiry;
   protected disposed = false;
