@@ -1,0 +1,175 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findNode20, installInto, ownPackage, packPackage, run, writeProject } from "./packed-package";
+
+/**
+ * The package as a user installs it: `npm pack` (which builds dist/), the
+ * tarball installed into a fresh project in a scratch folder beside xstate,
+ * @cloudflare/workers-types and typescript, then checked the ways a user
+ * would meet it: tsc over a Worker that uses the main entry and
+ * `durable-machines/worker`, under a typical Workers tsconfig and stricter
+ * ones; README's first example run by plain Node 20 from compiled
+ * JavaScript; and the tarball's list of files.
+ */
+
+const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+
+/** README's first code block under "## A workflow": the example a new user runs first. */
+function readmeExample(): string {
+  const section = readme.slice(readme.indexOf("\n## A workflow\n"));
+  const block = /```ts\n([\s\S]*?)```/.exec(section);
+  if (!block) throw new Error('README has no ```ts block under "## A workflow"');
+  return block[1]!;
+}
+
+/** What README's example says `instance.status()` prints, from the comment on that line. */
+function readmeStatus(example: string): unknown {
+  const comment = /console\.log\(await instance\.status\(\)\); \/\/ (\{.*\})$/m.exec(example);
+  if (!comment) throw new Error("README's example no longer prints instance.status() with the expected value in a comment");
+  return new Function(`return (${comment[1]})`)();
+}
+
+/** A Worker as README's "Use it in your Worker" wires it: the two classes, a typed Env, the default export. */
+const workerSource = `import { createWorkflows } from "durable-machines/worker";
+import { order } from "./order.js";
+
+const workflows = createWorkflows({ workflows: [order] });
+export class WorkflowInstance extends workflows.WorkflowInstance {}
+export class WorkflowRegistry extends workflows.WorkflowRegistry {}
+
+export interface Env {
+  WORKFLOW_INSTANCES: DurableObjectNamespace<WorkflowInstance>;
+  WORKFLOW_REGISTRY: DurableObjectNamespace<WorkflowRegistry>;
+  API_TOKEN: string;
+}
+
+export default {
+  async fetch(request, env) {
+    if (new URL(request.url).pathname === "/checkout") {
+      const instance = await workflows.client(env).workflow("order").create({ params: { orderId: "A-17" } });
+      return Response.json({ id: instance.id, status: await instance.status() });
+    }
+    return workflows.fetch(request, env);
+  },
+} satisfies ExportedHandler<Env>;
+`;
+
+const orderSource = `import { setup } from "xstate";
+import { defineWorkflow, step, type StepArgs } from "durable-machines";
+
+const machine = setup({
+  types: { input: {} as { orderId: string }, output: {} as { receipt: string } },
+  actors: { charge: step(async ({ input, stepId }: StepArgs<{ orderId: string }>) => \`receipt for \${input.orderId} (\${stepId})\`) },
+}).createMachine({
+  id: "order",
+  initial: "charging",
+  context: ({ input }) => ({ orderId: input.orderId, receipt: "" }),
+  states: {
+    charging: { invoke: { src: "charge", input: ({ context }) => ({ orderId: context.orderId }), onDone: "done" } },
+    done: { type: "final" },
+  },
+  output: ({ context }) => ({ receipt: context.receipt }),
+});
+
+export const order = defineWorkflow({ name: "order", machine, steps: { charge: { retries: { limit: 3, delay: "2 seconds" } } } });
+`;
+
+/** A typical Workers tsconfig (strict, bundler resolution, workers-types, ES2022) that reads our declarations too. */
+const workersConfig = {
+  compilerOptions: {
+    target: "ES2022",
+    module: "ESNext",
+    moduleResolution: "bundler",
+    lib: ["ES2022"],
+    types: ["@cloudflare/workers-types"],
+    strict: true,
+    noEmit: true,
+    skipLibCheck: false,
+  },
+  include: ["src"],
+};
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+let scratch: string;
+let project: string;
+let tarballPaths: string[];
+let node20: string;
+
+beforeAll(async () => {
+  scratch = mkdtempSync(join(tmpdir(), "durable-machines-package-"));
+  project = join(scratch, "consumer");
+  node20 = await findNode20();
+  const own = ownPackage();
+  const { tarball, paths } = await packPackage(join(scratch, "pack"));
+  tarballPaths = paths;
+  const example = readmeExample();
+  writeProject(project, {
+    "package.json": json({ name: "consumer", private: true, type: "module" }),
+    "src/readme-example.ts": `${example}console.log("status as JSON:", JSON.stringify(await instance.status()));\n`,
+    "src/order.ts": orderSource,
+    "src/index.ts": workerSource,
+    "tsconfig.json": json(workersConfig),
+    "tsconfig.exact.json": json({ extends: "./tsconfig.json", compilerOptions: { skipLibCheck: true, exactOptionalPropertyTypes: true } }),
+    "tsconfig.node16.json": json({ extends: "./tsconfig.json", compilerOptions: { module: "node16", moduleResolution: "node16" } }),
+    "tsconfig.emit.json": json({ extends: "./tsconfig.json", compilerOptions: { noEmit: false, rootDir: "src", outDir: "out", skipLibCheck: true }, include: ["src/readme-example.ts"] }),
+  });
+  const installMs = await installInto(project, [
+    tarball,
+    `xstate@${own.devDependencies.xstate}`,
+    `@cloudflare/workers-types@${own.devDependencies["@cloudflare/workers-types"]}`,
+    `typescript@${own.devDependencies.typescript}`,
+  ]);
+  console.info(`package test: npm install of the tarball and its neighbours took ${Math.round(installMs)} ms`);
+}, 300_000);
+
+afterAll(() => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+const tsc = (config: string) => run(join(project, "node_modules", ".bin", "tsc"), ["-p", config], project);
+
+describe("the packed package", () => {
+  it("holds dist/, README.md, LICENSE and package.json, and no tests, bench results, e2e, CI files or screenshots", () => {
+    const outside = tarballPaths.filter((path) => !["package/package.json", "package/README.md", "package/LICENSE"].includes(path) && !path.startsWith("package/dist/"));
+    expect(outside).toEqual([]);
+    const unwanted = tarballPaths.filter((path) => /\.test\.|(^|\/)(test|tests|bench|e2e|\.ci|screenshots?)\/|\.(png|jpe?g|webp)$/.test(path));
+    expect(unwanted).toEqual([]);
+    for (const entry of ["index", "worker"]) {
+      expect(tarballPaths).toContain(`package/dist/${entry}.js`);
+      expect(tarballPaths).toContain(`package/dist/${entry}.d.ts`);
+    }
+  });
+
+  // No error at all, not only none in our files: a dependency's declarations that ours pull in are checked too.
+  it("type-checks a Worker under a typical Workers tsconfig with skipLibCheck off: no error", async () => {
+    const checked = await tsc("tsconfig.json");
+    expect(checked.output).toBe("");
+    expect(checked.code).toBe(0);
+  });
+
+  it("type-checks with skipLibCheck and exactOptionalPropertyTypes: no error at all", async () => {
+    const checked = await tsc("tsconfig.exact.json");
+    expect(checked.output).toBe("");
+    expect(checked.code).toBe(0);
+  });
+
+  it("type-checks under moduleResolution node16, where every specifier in our declarations must name a file", async () => {
+    const checked = await tsc("tsconfig.node16.json");
+    expect(checked.output).toBe("");
+    expect(checked.code).toBe(0);
+  });
+
+  it("runs README's first example on the memory host in plain Node 20, compiled to JavaScript, with no TypeScript loader", async () => {
+    const compiled = await tsc("tsconfig.emit.json");
+    expect(compiled.output).toBe("");
+    const { NODE_OPTIONS: _loaders, ...env } = process.env;
+    const ran = await run(node20, ["out/readme-example.js"], project, env);
+    expect(ran.code).toBe(0);
+    const printed = /^status as JSON: (.*)$/m.exec(ran.output);
+    expect(printed, ran.output).not.toBeNull();
+    expect(JSON.parse(printed![1]!)).toEqual(readmeStatus(readmeExample()));
+  });
+});
