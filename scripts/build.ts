@@ -9,9 +9,12 @@
  * the build.
  *
  * The entries are what package.json's `exports` and `bin` name; each
- * `./dist/<name>.js` is built from `<name>.ts`. tsconfig.build.json must list
- * exactly those sources, and each must exist, or the build says which is
- * missing instead of shipping an export that points at nothing.
+ * `./dist/<name>.js` is built from `<name>.ts`. Two configs build them: the
+ * library's entries against the Workers types (tsconfig.build.json), the CLI
+ * against Node's (tsconfig.build-cli.json), since the two sets of globals
+ * clash. Together their "files" must be exactly those sources, and each must
+ * exist, or the build says which is missing instead of shipping an export
+ * that points at nothing.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -26,7 +29,8 @@ interface PackageJson {
 }
 
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as PackageJson;
-const buildConfig = JSON.parse(readFileSync(join(root, "tsconfig.build.json"), "utf8")) as { files: string[] };
+const buildConfigs = ["tsconfig.build.json", "tsconfig.build-cli.json"];
+const listedBy = (config: string) => (JSON.parse(readFileSync(join(root, config), "utf8")) as { files: string[] }).files;
 
 /** Every file package.json promises, each with the source it is built from and who promised it. */
 const promised = [
@@ -45,13 +49,13 @@ const sources = [...new Set(promised.map((entry) => entry.source))].sort();
 for (const { source, by } of promised) {
   if (!existsSync(join(root, source))) throw new Error(`package.json ${by} needs ${source}, which does not exist: write it, or take the entry out of package.json`);
 }
-const listed = [...buildConfig.files].sort();
+const listed = buildConfigs.flatMap(listedBy).sort();
 if (JSON.stringify(listed) !== JSON.stringify(sources)) {
-  throw new Error(`tsconfig.build.json's "files" (${listed.join(", ")}) must be exactly the entries package.json names (${sources.join(", ")})`);
+  throw new Error(`the "files" of ${buildConfigs.join(" and ")} (${listed.join(", ")}) must be exactly the entries package.json names (${sources.join(", ")})`);
 }
 
 rmSync(dist, { recursive: true, force: true });
-execFileSync(join(root, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
+for (const config of buildConfigs) execFileSync(join(root, "node_modules", ".bin", "tsc"), ["-p", config], { cwd: root, stdio: "inherit" });
 
 function filesUnder(folder: string): string[] {
   return readdirSync(folder).flatMap((name) => {

@@ -132,15 +132,25 @@ afterAll(() => {
 const tsc = (config: string) => run(join(project, "node_modules", ".bin", "tsc"), ["-p", config], project);
 
 describe("the packed package", () => {
-  it("holds dist/, README.md, LICENSE and package.json, and no tests, bench results, e2e, CI files or screenshots", () => {
-    const outside = tarballPaths.filter((path) => !["package/package.json", "package/README.md", "package/LICENSE"].includes(path) && !path.startsWith("package/dist/"));
+  it("holds dist/, the init template, README.md, LICENSE and package.json, and no tests, bench results, e2e, CI files or screenshots", () => {
+    const template = "package/cli/template/";
+    const outside = tarballPaths.filter((path) => !["package/package.json", "package/README.md", "package/LICENSE"].includes(path) && !path.startsWith("package/dist/") && !path.startsWith(template));
     expect(outside).toEqual([]);
-    const unwanted = tarballPaths.filter((path) => /\.test\.|(^|\/)(test|tests|bench|e2e|\.ci|screenshots?)\/|\.(png|jpe?g|webp)$/.test(path));
+    // The template's own test is a file of the project `init` writes, not one of ours.
+    const unwanted = tarballPaths.filter((path) => !path.startsWith(template) && /\.test\.|(^|\/)(test|tests|bench|e2e|\.ci|screenshots?)\/|\.(png|jpe?g|webp)$/.test(path));
     expect(unwanted).toEqual([]);
     for (const entry of ["index", "worker"]) {
       expect(tarballPaths).toContain(`package/dist/${entry}.js`);
       expect(tarballPaths).toContain(`package/dist/${entry}.d.ts`);
     }
+    expect(tarballPaths).toContain("package/dist/cli.js");
+    expect(tarballPaths).toContain(`${template}wrangler.toml`);
+  });
+
+  it("installs the durable-machines command, which runs", async () => {
+    const ran = await run(join(project, "node_modules", ".bin", "durable-machines"), ["--help"], project);
+    expect(ran.code, ran.output).toBe(0);
+    expect(ran.output).toMatch(/^Usage: durable-machines /);
   });
 
   // No error at all, not only none in our files: a dependency's declarations that ours pull in are checked too.
