@@ -28,14 +28,35 @@ function overview(): string {
   ].join("\n");
 }
 
+/** Options that take a value, which may come before the command's name as `--url URL`. */
+const VALUED = new Set(["--url", "--token"]);
+
+/**
+ * The command's name, wherever it stands among the options
+ * (`durable-machines --url http://… list` as `list --url http://…`), and
+ * the rest of the line in order.
+ */
+function splitCommand(argv: readonly string[]): { name: string | undefined; rest: string[] } {
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (VALUED.has(token)) i++;
+    else if (!token.startsWith("-")) return { name: token, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
+  }
+  return { name: undefined, rest: [...argv] };
+}
+
 /**
  * Runs one command line and returns the exit code: 0 done, 1 an API error
  * (its code and message on stderr) or no server, 2 a usage error (the
  * command's usage on stderr).
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  const { name, rest } = splitCommand(argv);
+  if (name === undefined && rest.some((token) => token !== "--help" && token !== "-h")) {
+    io.err(`No command given. Run \`durable-machines --help\` for the commands.\n`);
+    return new UsageError("").exitCode;
+  }
+  if (name === undefined || name === "help") {
     const command = name === "help" ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
     io.out(command ? helpText(command) : overview());
     return 0;

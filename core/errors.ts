@@ -223,3 +223,17 @@ export class NotPythonError extends DurableMachinesError {
     super("workflow.not_python", `Workflow "${workflow}" is not served by Python: define it with defineWorkflow({ name, python: {} }) to have Python workers run it.`);
   }
 }
+
+/** A testing helper (durable-machines/testing) was given a modifier it cannot apply; thrown in a test, never an answer. */
+export class InvalidTestModifierError extends DurableMachinesError {
+  constructor(message: string) {
+    super("testing.invalid_modifier", message);
+  }
+}
+
+/** `waitForStatus` saw the instance finish with another status than the one awaited; thrown in a test, never an answer. */
+export class UnexpectedStatusError extends DurableMachinesError {
+  constructor(instanceId: string, awaited: string, found: string) {
+    super("testing.unexpected_status", `Instance "${instanceId}" finished as "${found}" while the test waited for "${awaited}": read its error with getError() or its history() to see why.`);
+  }
+}

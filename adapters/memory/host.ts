@@ -28,6 +28,8 @@ import { subscribe, type AppendBell } from "../../runtime/subscription";
 import { RemoteCodeDriver } from "../../runtime/remote-driver";
 import { waitDeadline, type PythonWorkers, type WireTask } from "../../runtime/python-workers";
 import { Waiters } from "../../runtime/waiters";
+import { TEST_HOOKS, TestHookTable } from "../../runtime/test-hooks";
+import type { RegistryOf, UntypedRegistry, WorkflowName, WorkflowRegistry } from "../../runtime/typed-client";
 import { MemoryStorage } from "./storage";
 
 export interface MemoryHostOptions {
@@ -50,6 +52,8 @@ export interface MemoryHost {
   readonly storage: MemoryStorage;
   /** Drops every in-memory object, as a process crash would, then rebuilds each unfinished instance from its log alone. */
   crash(): void;
+  /** What durable-machines/testing sets on this host's instances (mocked steps, skipped sleeps, events). */
+  readonly [TEST_HOOKS]: TestHookTable;
   /** Settles once no step attempt runs anywhere in the host. */
   idle(): Promise<void>;
   /** A cron trigger fired: creates an instance of every workflow whose `schedules` list `cron`, once per firing however often it is delivered. */
@@ -69,6 +73,8 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
   const retention = resolveRetention(options.retention);
   const driverOptions: DriverOptions = {
     snapshotEvery: options.snapshotEvery ?? 100,
+  /** What durable-machines/testing sets on this host's instances; empty unless a test attaches. */
+  const testHooks = new TestHookTable();
     env: options.env ?? {},
     onActionError: options.onActionError,
     streamLimits: options.streamLimits,
@@ -77,6 +83,7 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
     onWanted: (workflow) => claiming.get(workflow)?.wakeAll(),
   };
   /** Claims waiting for an instance of each workflow to want a worker. */
+    testHooks,
   const claiming = new Map<string, Waiters>();
   let drivers = new Map<string, HostedInstance>();
 
@@ -213,6 +220,7 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
     crash() {
       for (const driver of drivers.values()) driver.dispose();
       drivers = new Map();
+    [TEST_HOOKS]: testHooks,
       for (const { workflow, id } of storage.all()) {
         try {
           load(workflow, id);

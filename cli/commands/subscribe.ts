@@ -37,7 +37,7 @@ function detail(event: InstanceEvent): string {
 
 /** One event as a line, its first columns padded so that lines printed one by one still read as a table. */
 function line(event: InstanceEvent, now: number): string {
-  return `${`#${event.eventId}`.padEnd(5)} ${relativeTime(event.timestamp, now).padEnd(10)} ${event.type.padEnd(18)} ${detail(event)}`.trimEnd() + "\n";
+  return `${`#${event.eventId}`.padEnd(5)} ${relativeTime(event.timestamp, now).padEnd(10)} ${event.type.padEnd(19)} ${detail(event)}`.trimEnd() + "\n";
 }
 
 export const subscribe: Command = {

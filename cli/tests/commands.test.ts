@@ -196,7 +196,7 @@ describe("subscribe", () => {
     const lines = run.out.trimEnd().split("\n");
     expect(lines[0]).toBe("#1    just now   workflow_queued");
     expect(lines.map((line) => line.split(/ +/)[3])).toEqual(["workflow_queued", "workflow_started", "workflow_running", "step_started", "attempt_started", "attempt_completed", "step_completed", "workflow_completed"]);
-    expect(lines.at(-1)).toBe('#8    just now   workflow_completed {"output":{"approval":null}}');
+    expect(lines.at(-1)).toBe('#8    just now   workflow_completed  {"output":{"approval":null}}');
   });
 
   it("--json prints one event per line; --cursor and --filter narrow them; a finished instance with nothing after the cursor says so", async () => {
@@ -233,6 +233,7 @@ describe("errors and exit codes", () => {
       [["trigger", "gate", "--params", "{x"], /^--params is not JSON \(.*\); quote it for the shell/],
       [["send-event", "gate", "g1", "go", "--payload", "nope"], /^--payload is not JSON/],
       [["trigger", "gate", "--id"], /--id/],
+      [["--json"], /^No command given\. Run `durable-machines --help`/],
     ] as const;
     for (const [argv, message] of usage) {
       const run = await cli(...argv);
@@ -283,6 +284,8 @@ describe("--help", () => {
       if (command.usesApi) expect(out).toContain("--json");
       expect(await ok("help", command.name)).toBe(out);
     }
+    // Options may come before the command's name, as wrangler allows.
+    expect(JSON.parse(await ok("--url", server.url, "--json", "list")).workflows).toHaveLength(3);
     const overview = await ok("--help");
     for (const command of COMMANDS) expect(overview).toContain(`  ${command.name} `);
     expect(await ok()).toBe(overview);
