@@ -4,7 +4,7 @@ import { TERMINATED_FOR_ROLLBACK } from "./saga";
 import { createdRecord, type Creation } from "./creation";
 import { applyRecord, type FoldContext } from "./fold";
 import { toJson, type Json } from "./json";
-import { errorInfo } from "./planner";
+import { accepts, errorInfo } from "./planner";
 import { cannotResume, cannotTerminate, eventRecord } from "./refusals";
 import { restartRecord } from "./restart";
 import type { ErrorInfo, LogRecord, RecordBody } from "./records";
@@ -202,7 +202,7 @@ export function decide(def: WorkflowDefinition, state: InstanceState, command: C
   switch (command.type) {
     case "event": {
       const deferred = book.paused?.deferred.flatMap((input) => (input.type === "event.received" ? [input.data.payload] : [])) ?? [];
-      const takenNow = () => !book.paused && state.machine.can({ type: command.event, payload: command.payload } as never);
+      const takenNow = () => !book.paused && accepts(state.machine, { type: command.event, payload: command.payload });
       const record = eventRecord(book, command, [...book.inbox.map((event) => event.payload), ...deferred], takenNow);
       if (record) batch.append(record);
       break;

@@ -193,10 +193,12 @@ export class NonRetryableError extends Error {
 
 /** Machine context changed in place while frozen (in development): the change would be lost on replay. */
 export class ContextMutatedError extends DurableMachinesError {
-  constructor(workflow: string, cause: TypeError) {
+  constructor(workflow: string, cause: Error) {
+    // XState puts its own line before the TypeError's for a guard: the last line is what was done.
+    const done = cause.message.slice(cause.message.lastIndexOf("\n") + 1);
     super(
       "context.mutated",
-      `Workflow "${workflow}" changed machine context in place (${cause.message}). Replay re-folds the log through the machine and would not see that change, ` +
+      `Workflow "${workflow}" changed machine context in place (${done}). Replay re-folds the log through the machine and would not see that change, ` +
         `so context is frozen in development to stop it where it happens: change context with assign() or assignDraft() (an immer draft) instead.`,
     );
     this.cause = cause;

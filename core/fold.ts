@@ -2,7 +2,7 @@ import type { AnyEventObject, AnyMachineSnapshot, ExecutableActionObject } from 
 import type { WorkflowDefinition } from "./definition";
 import { CorruptLogError } from "./errors";
 import type { LogRecord, RecordBody } from "./records";
-import { begin, deliver, type Delivery } from "./planner";
+import { accepts, begin, deliver, type Delivery } from "./planner";
 import { compensationSettled, fail, rememberOutput, rememberStart } from "./compensation";
 import type { Book, InstanceState } from "./state";
 import { backoff, shiftRetries } from "./pause";
@@ -117,7 +117,7 @@ function admits(book: Book, input: Deferrable): boolean {
 function feed(def: WorkflowDefinition, book: Book, machine: AnyMachineSnapshot, input: Deferrable, at: number): Delivery {
   const event = toMachineEvent(book, input);
   if (!event) return { machine, actions: [] };
-  if (input.type === "event.received" && !machine.can(event)) {
+  if (input.type === "event.received" && !accepts(machine, event)) {
     book.inbox.push({ type: input.data.type, payload: input.data.payload });
     return { machine, actions: [] };
   }

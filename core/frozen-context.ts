@@ -36,7 +36,11 @@ export function freezeContext<T>(context: T): T {
 /** What V8 says when strict code changes a frozen object: adds, assigns, deletes or defines a property. */
 const FROZEN_WRITE = /object is not extensible|read only property|Cannot delete property/;
 
-/** A TypeError from changing a frozen context becomes a ContextMutatedError that says what to do; anything else is left as it is. */
+/**
+ * An error from changing a frozen context becomes a ContextMutatedError that
+ * says what to do; anything else is left as it is. V8's TypeError, or
+ * XState's plain Error around it for a guard, which repeats its message.
+ */
 export function explainMutation(workflow: string, error: unknown): unknown {
-  return error instanceof TypeError && FROZEN_WRITE.test(error.message) ? new ContextMutatedError(workflow, error) : error;
+  return error instanceof Error && FROZEN_WRITE.test(error.message) ? new ContextMutatedError(workflow, error) : error;
 }

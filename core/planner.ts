@@ -55,6 +55,20 @@ export function withoutChildren(snapshot: AnyMachineSnapshot): AnyMachineSnapsho
   return Object.keys(snapshot.children).length ? { ...snapshot, children: {} } : snapshot;
 }
 
+/**
+ * Whether a state takes an event now. A guard that throws (one that changes a
+ * frozen context in place, say) counts as taking it: the transition then
+ * runs it again, inside advance, which fails the instance with the reason
+ * recorded, instead of the error escaping the fold.
+ */
+export function accepts(machine: AnyMachineSnapshot, event: AnyEventObject): boolean {
+  try {
+    return machine.can(event);
+  } catch {
+    return true;
+  }
+}
+
 function plan(def: WorkflowDefinition, book: Book, actions: ExecutableActionObject[], at: number, custom: ExecutableActionObject[]): void {
   for (const action of actions) {
     const params = (action.params ?? {}) as Record<string, unknown>;
@@ -158,7 +172,7 @@ function run(def: WorkflowDefinition, book: Book, machine: AnyMachineSnapshot, s
   let current = advance(def, book, machine, step, at, actions);
   for (;;) {
     if (book.ended || book.rollback) break;
-    const index = book.inbox.findIndex((pending) => current.can(pending as AnyEventObject));
+    const index = book.inbox.findIndex((pending) => accepts(current, pending as AnyEventObject));
     if (index < 0) break;
     const [pending] = book.inbox.splice(index, 1);
     const from = current;
