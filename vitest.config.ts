@@ -1,6 +1,8 @@
 import { defineConfig } from "vitest/config";
 
 const alias = {
+  // Before the main entry: an alias also matches what starts with its name and a slash.
+  "durable-machines/testing": new URL("./testing.ts", import.meta.url).pathname,
   "durable-machines": new URL("./index.ts", import.meta.url).pathname,
 };
 
@@ -12,7 +14,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: "node",
-          include: ["core/**/*.test.ts", "runtime/**/*.test.ts", "adapters/memory/**/*.test.ts", "machines/**/*.test.ts", "property-tests/**/*.test.ts", "test/node/**/*.test.ts", "adapters/worker/api/**/*.test.ts", "cli/tests/**/*.test.ts"],
+          include: ["core/**/*.test.ts", "runtime/**/*.test.ts", "adapters/memory/**/*.test.ts", "machines/**/*.test.ts", "property-tests/**/*.test.ts", "test/node/**/*.test.ts", "adapters/worker/api/**/*.test.ts", "cli/tests/**/*.test.ts", "testing/tests/**/*.test.ts"],
           testTimeout: 120_000,
         },
       },

@@ -21,6 +21,9 @@ import { runAttempt, type RawOutcome } from "./step-runner";
 import type { InstanceStore } from "./store";
 import { replayStream, storeStream } from "./stream-output";
 import { never, stepApi, type Registered } from "./step-api";
+import { modifiedCall } from "./code-test-hooks";
+import { mockedBody } from "./mocked-step";
+import type { InstanceHooks } from "./test-hooks";
 
 interface Waiter {
   resolve(value: unknown): void;
@@ -160,7 +163,19 @@ export class CodeDriver extends CodeShell implements HostedInstance {
 
   /** One call of run()'s as a command: its key's answer, once the log has it. */
   private call<T>(command: CodeCommand, registered?: (decision: CodeDecision) => void): Promise<T> {
-    return this.await<T>(this.execute(command, registered).key);
+    const hooks = this.hooks();
+    const key = this.execute(hooks ? modifiedCall(this.kernel.session, command, hooks) : command, registered).key;
+    if (hooks && key !== undefined && command.type === "wait") this.deliverMockEvent(hooks, key, command.eventType as string);
+    return this.await<T>(key);
+  }
+
+  /** An event a test mocked, delivered once to the first open wait for its type, before run() awaits it. */
+  private deliverMockEvent(hooks: InstanceHooks, key: string, type: string): void {
+    const wait = get(this.kernel.state.book.waits, key);
+    const event = hooks.pendingEvents().find((pending) => pending.type === type);
+    if (!wait || wait.outcome || !event) return;
+    hooks.delivered(event);
+    this.command({ type: "event", event: event.type, payload: event.payload });
   }
 
   private startPass(pass: number): void {
@@ -192,13 +207,17 @@ export class CodeDriver extends CodeShell implements HostedInstance {
     const registered = this.registered.get(key)!;
     const { name, count } = this.kernel.session.calls.get(key)!;
     const ctx: WorkflowStepContext = { step: { name, count }, attempt, config: registered.config.publicConfig };
+    const hooks = this.hooks();
+    hooks?.sawStep({ key, name, count });
+    const mock = hooks?.mockFor({ key, name, count }, attempt);
+    const body = mock ? mockedBody(mock, timeoutMs) : () => registered.callback(ctx);
     const run = runAttempt(
       attempt,
       timeoutMs,
       this.clock,
       // A returned stream is read within the attempt, under its timeout.
       async (signal) => {
-        const output = await registered.callback(ctx);
+        const output = await body();
         if (!(output instanceof ReadableStream)) return { value: output };
         return storeStream(output, { chunks: this.store.chunks, key, attempt, limits: this.options.streamLimits ?? STREAM_LIMITS, signal });
       },
@@ -221,7 +240,9 @@ export class CodeDriver extends CodeShell implements HostedInstance {
       outcome = { ok: false, error, ...(fatal ? { fatal } : {}) };
       // The wait starts once the delay function has answered, as Cloudflare's does.
       if (!fatal && needsRetryDelay(this.kernel, key, error)) {
-        outcome.delay = await retryDelayOf(config.delayFunction!, ctx, error, this.clock);
+        // A test that disabled the step's retry delays answers for its delay function.
+        const skipped = this.hooks()?.skipsRetryDelay({ key, name, count: ctx.step.count });
+        outcome.delay = skipped ? { ms: 0 } : await retryDelayOf(config.delayFunction!, ctx, error, this.clock);
         if (!current()) return;
       }
     }

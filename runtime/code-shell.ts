@@ -43,7 +43,10 @@ export abstract class CodeShell extends DriverShell<CodeState> {
       throw error;
     }
     this.kernel = kernel;
+    // Before run() starts: a test watching the whole workflow gets its say on it.
+    this.options.testHooks?.created(this.def.name, instanceId);
     this.options.onAppend?.(decision.records, this.summary());
+    this.hooks()?.appended();
     this.carryOut(decision);
   }
 
@@ -113,6 +116,7 @@ export abstract class CodeShell extends DriverShell<CodeState> {
           this.recordsSinceSnapshot = 0;
         }
         this.options.onAppend?.(decision.records, this.summary());
+        this.hooks()?.appended();
       } catch (error) {
         // A host fault: the caller gets the error, and the driver reloads from its log (host-fault.ts).
         this.fault(error);

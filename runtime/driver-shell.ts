@@ -6,6 +6,7 @@ import { FAULT_RETRY_MS, logFault } from "./host-fault";
 import { Expiry } from "./retention";
 import type { RunningAttempt } from "./step-runner";
 import type { InstanceStore } from "./store";
+import type { InstanceHooks } from "./test-hooks";
 import { WakeUp } from "./wake";
 
 /** What the shell reads of any form's folded state. */
@@ -31,6 +32,8 @@ export abstract class DriverShell<State extends ShellState> {
   protected disposed = false;
   /** When a driver that met a host fault reloads from its log (host-fault.ts). */
   protected faultRetryAt: number | undefined;
+  /** A wake the test's hooks made due now is queued (see armWake). */
+  private wakeQueued = false;
 
   protected constructor(
     protected readonly store: InstanceStore,
@@ -94,7 +97,26 @@ export abstract class DriverShell<State extends ShellState> {
     if (this.disposed) return this.wakeUp.arm(undefined, false);
     if (this.faultRetryAt !== undefined) return this.wakeUp.arm(this.faultRetryAt, true);
     const state = this.folded!;
-    this.wakeUp.arm(this.nextWake(), this.busy(), this.expiry.at(state.book.ended, state.at));
+    const next = this.nextWake();
+    this.wakeUp.arm(next, this.busy(), this.expiry.at(state.book.ended, state.at));
+    // A sleep, retry delay or event wait a test cut short is due now: a manual clock fires nothing until it is moved,
+    // and an alarm set to now still waits its turn, so the wake comes on the next microtask.
+    if (next !== undefined && next <= this.now() && this.hooks()) this.wakeSoon();
+  }
+
+  private wakeSoon(): void {
+    if (this.wakeQueued) return;
+    this.wakeQueued = true;
+    queueMicrotask(() => {
+      this.wakeQueued = false;
+      if (!this.disposed) this.wake();
+    });
+  }
+
+  /** What a test set on this instance (runtime/test-hooks.ts); undefined, as in production, when nothing. */
+  protected hooks(): InstanceHooks | undefined {
+    const book = this.folded?.book;
+    return book && this.options.testHooks?.instance(book.workflow, book.instanceId);
   }
 
   /** Whether the host should keep the instance awake even with no timer due: on the object host, a keep-alive alarm. */

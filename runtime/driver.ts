@@ -13,7 +13,10 @@ import type { Clock } from "./clock";
 import type { HostedInstance, InstanceSummaryState } from "./hosted";
 import { DriverShell } from "./driver-shell";
 import { runAttempt } from "./step-runner";
+import { dueEarly, machineStep } from "./machine-test-hooks";
+import { mockedBody } from "./mocked-step";
 import type { InstanceStore, ReadRange } from "./store";
+import type { TestHooks } from "./test-hooks";
 
 /** A durable wake-up, such as a Durable Object's alarm: one at a time, the latest `set` wins. */
 export interface Alarm {
@@ -38,6 +41,8 @@ export interface DriverOptions {
   onWanted?(workflow: string, instanceId: string): void;
   /** Limits on code-first steps' ReadableStream outputs; Cloudflare's when unset. */
   streamLimits?: StreamLimits;
+  /** What tests set on instances (runtime/test-hooks.ts): mocked steps, skipped sleeps and retry delays, events. */
+  testHooks?: TestHooks;
 }
 
 /**
@@ -63,6 +68,8 @@ export class InstanceDriver extends DriverShell<InstanceState> implements Hosted
     const probe = new InstanceDriver(def, store, clock, options, undefined as unknown as InstanceState);
     const decision = create(def, instanceId, creation, probe.context());
     probe.state = decision.state;
+    // Before the first step starts: a test watching the whole workflow gets its say on it.
+    options.testHooks?.created(def.name, instanceId);
     try {
       probe.commit(decision);
     } catch (error) {
@@ -85,7 +92,8 @@ export class InstanceDriver extends DriverShell<InstanceState> implements Hosted
   }
 
   protected nextWake(): number | undefined {
-    return nextWake(this.state);
+    const hooks = this.hooks();
+    return hooks && dueEarly(this.def, this.state, hooks, this.now()) ? this.now() : nextWake(this.state);
   }
 
   /** The state from the log, then the steps a stop cut off started again and the timers armed. */
@@ -122,7 +130,7 @@ export class InstanceDriver extends DriverShell<InstanceState> implements Hosted
   command(command: Command): Decision {
     if (this.disposed) throw new Error("This instance driver was disposed; get the instance again.");
     if (this.faultRetryAt !== undefined) this.reload();
-    const decision = decide(this.def, this.state, this.resolve(command), this.context());
+    const decision = decide(this.def, this.stateFor(command), this.resolve(command), this.context());
     this.state = decision.state;
     this.commit(decision);
     return decision;
@@ -139,6 +147,25 @@ export class InstanceDriver extends DriverShell<InstanceState> implements Hosted
       // Nothing waits on a wake-up to hear of its failure: the fault is logged and the wake-up tries again.
       this.fault(error);
     }
+  }
+
+  /** The state a command is decided against: for a wake, with the timers and retries a test cut short due now. */
+  private stateFor(command: Command): InstanceState {
+    const hooks = command.type === "wake" ? this.hooks() : undefined;
+    return (hooks && dueEarly(this.def, this.state, hooks, this.now())) ?? this.state;
+  }
+
+  /** The events a test mocked, each delivered once, when the machine can take it: not held early by a state that only passes by. */
+  private deliverMockEvents(): void {
+    const hooks = this.hooks();
+    const { book, machine } = this.state;
+    if (!hooks || book.ended || book.paused) return;
+    const event = hooks.pendingEvents().find(({ type, payload }) => machine.can({ type, payload } as never));
+    if (!event) return;
+    hooks.delivered(event);
+    queueMicrotask(() => {
+      if (!this.disposed) this.command({ type: "event", event: event.type, payload: event.payload });
+    });
   }
 
   private resolve(command: Command): Command {
@@ -169,6 +196,7 @@ export class InstanceDriver extends DriverShell<InstanceState> implements Hosted
           this.inputsSinceSnapshot = 0;
         }
         this.options.onAppend?.(decision.records, this.summary());
+        this.hooks()?.appended();
       } catch (error) {
         this.fault(error);
         throw error;
@@ -176,6 +204,7 @@ export class InstanceDriver extends DriverShell<InstanceState> implements Hosted
     }
     for (const effect of decision.effects) this.carryOut(effect);
     this.armWake();
+    this.deliverMockEvents();
   }
 
   private carryOut(effect: Effect): void {
@@ -197,11 +226,15 @@ export class InstanceDriver extends DriverShell<InstanceState> implements Hosted
         const { key, attempt } = effect;
         const body = this.def.stepBody(effect.src);
         const env = this.options.env;
+        const hooks = this.hooks();
+        const step = machineStep(effect);
+        hooks?.sawStep(step);
+        const mock = hooks?.mockFor(step, attempt);
         const run = runAttempt(
           attempt,
           effect.timeoutMs,
           this.clock,
-          (signal) => body({ input: effect.input, stepId: key, attempt, signal, env }),
+          mock ? mockedBody(mock, effect.timeoutMs) : (signal) => body({ input: effect.input, stepId: key, attempt, signal, env }),
           (outcome) => {
             if (this.disposed || this.running.get(key)?.attempt !== attempt) return;
             this.running.delete(key);

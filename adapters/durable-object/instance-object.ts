@@ -21,6 +21,7 @@ import { SqlInstanceStore } from "./sql-store";
 import type { InspectionStream } from "../../core/inspection";
 import { historyAnswer, historyRequest, inspectionStreamAfter, openingMessages } from "../../runtime/inspection-pages";
 import type { AnyWorkflowDefinition } from "../../core/definition";
+import { TEST_HOOKS, TestHookTable, type TestHooks } from "../../runtime/test-hooks";
 
 export interface HostSettings {
   snapshotEvery: number;
@@ -46,6 +47,12 @@ export type DurableObjectClass = new (ctx: DurableObjectState, env: Record<strin
  * for it: an anonymous class with private members cannot be.
  */
 export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSettings): DurableObjectClass {
+  /** What durable-machines/testing sets on instances of this class in this isolate; made only when a test reaches for it. */
+  let testHooks: TestHookTable | undefined;
+  const consulted: TestHooks = {
+    instance: (workflow, id) => testHooks?.instance(workflow, id),
+    created: (workflow, id) => testHooks?.created(workflow, id),
+  };
   return class WorkflowInstance extends DurableObject<Record<string, unknown>> {
     private readonly store: SqlInstanceStore;
     private driver: HostedInstance | undefined;
@@ -72,6 +79,14 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
         () => this.cleared(),
       );
       void ctx.blockConcurrencyWhile(async () => this.load());
+    }
+
+    /**
+     * The test hooks, for durable-machines/testing through the vitest plugin's `runInDurableObject`. Symbol-keyed, so
+     * JS RPC cannot call it, and no route of the Worker reaches it: see runtime/test-hooks.ts.
+     */
+    get [TEST_HOOKS](): TestHookTable {
+      return (testHooks ??= new TestHookTable());
     }
 
     async create(workflow: string, instanceId: string, creation: Creation): Promise<Outcome<InstanceStatus>> {
@@ -287,6 +302,7 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
       return {
         snapshotEvery: settings.snapshotEvery,
         env: this.env,
+        testHooks: consulted,
         alarm: {
           set: (at, busy) => this.sharedAlarm.want("driver", busy ? Math.min(at ?? Infinity, settings.clock.now() + KEEPALIVE_MS) : at),
         },

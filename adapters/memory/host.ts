@@ -29,7 +29,6 @@ import { RemoteCodeDriver } from "../../runtime/remote-driver";
 import { waitDeadline, type PythonWorkers, type WireTask } from "../../runtime/python-workers";
 import { Waiters } from "../../runtime/waiters";
 import { TEST_HOOKS, TestHookTable } from "../../runtime/test-hooks";
-import type { RegistryOf, UntypedRegistry, WorkflowName, WorkflowRegistry } from "../../runtime/typed-client";
 import { MemoryStorage } from "./storage";
 
 export interface MemoryHostOptions {
@@ -50,10 +49,10 @@ export interface MemoryHostOptions {
 export interface MemoryHost {
   workflow<TParams = unknown>(name: string): WorkflowClient<TParams>;
   readonly storage: MemoryStorage;
-  /** Drops every in-memory object, as a process crash would, then rebuilds each unfinished instance from its log alone. */
-  crash(): void;
   /** What durable-machines/testing sets on this host's instances (mocked steps, skipped sleeps, events). */
   readonly [TEST_HOOKS]: TestHookTable;
+  /** Drops every in-memory object, as a process crash would, then rebuilds each unfinished instance from its log alone. */
+  crash(): void;
   /** Settles once no step attempt runs anywhere in the host. */
   idle(): Promise<void>;
   /** A cron trigger fired: creates an instance of every workflow whose `schedules` list `cron`, once per firing however often it is delivered. */
@@ -71,19 +70,19 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
   const clock = options.clock ?? systemClock;
   const storage = options.storage ?? new MemoryStorage();
   const retention = resolveRetention(options.retention);
-  const driverOptions: DriverOptions = {
-    snapshotEvery: options.snapshotEvery ?? 100,
   /** What durable-machines/testing sets on this host's instances; empty unless a test attaches. */
   const testHooks = new TestHookTable();
+  const driverOptions: DriverOptions = {
+    snapshotEvery: options.snapshotEvery ?? 100,
     env: options.env ?? {},
     onActionError: options.onActionError,
     streamLimits: options.streamLimits,
     onExpired: ({ workflow, instanceId }) => remove(workflow, instanceId),
     onAppend: (_records, { workflow, instanceId }) => ring(workflow, instanceId),
     onWanted: (workflow) => claiming.get(workflow)?.wakeAll(),
+    testHooks,
   };
   /** Claims waiting for an instance of each workflow to want a worker. */
-    testHooks,
   const claiming = new Map<string, Waiters>();
   let drivers = new Map<string, HostedInstance>();
 
@@ -217,10 +216,10 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
   return {
     workflow: client as MemoryHost["workflow"],
     storage,
+    [TEST_HOOKS]: testHooks,
     crash() {
       for (const driver of drivers.values()) driver.dispose();
       drivers = new Map();
-    [TEST_HOOKS]: testHooks,
       for (const { workflow, id } of storage.all()) {
         try {
           load(workflow, id);

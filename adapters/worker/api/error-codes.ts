@@ -68,6 +68,9 @@ export const ERROR_STATUS = {
   "dag.cycle": 500,
   "dag.invalid_task": 500,
   "dag.invalid_option": 500,
+  // Thrown by durable-machines/testing inside a user's test, never answered; listed so that every code has a status.
+  "testing.invalid_modifier": 500,
+  "testing.unexpected_status": 500,
 
   // Anything else: a bug. The stack is logged, never sent.
   internal: 500,
