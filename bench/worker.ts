@@ -1,5 +1,5 @@
 import { WorkflowEntrypoint as CloudflareEntrypoint, type WorkflowEvent as CfEvent, type WorkflowStep as CfStep } from "cloudflare:workers";
-import { createWorkflows } from "../worker";
+import { createWorkflows, type WorkersClient } from "../worker";
 import type { WorkflowEvent, WorkflowStep } from "../index";
 import { chain, codeChain, codeWide, deepDag, machineChain, mapDag, pythonChain, wide, wideDag, type ChainParams } from "./workflows";
 
@@ -60,8 +60,9 @@ async function create(env: Env, engine: Engine, id: string, params: ChainParams,
     const instance = await (workload === "chain" ? env.THEIR_CHAIN : env.THEIR_WIDE).create({ id, params });
     return { status: () => instance.status(), sendEvent: (event) => instance.sendEvent({ ...event, payload: null }) };
   }
-  const host = engine === "ours-machine-nosnap" ? withoutSnapshots : withSnapshots;
-  return host.client(env).workflow(workflowOf(engine, workload, params.n)).create({ id, params });
+  // Untyped: the workflow is named by a string built from the engine and the size.
+  const client: WorkersClient = (engine === "ours-machine-nosnap" ? withoutSnapshots : withSnapshots).client(env);
+  return client.workflow(workflowOf(engine, workload, params.n)).create({ id, params });
 }
 
 async function get(env: Env, engine: Engine, id: string): Promise<Probe> {

@@ -5,11 +5,13 @@ import { parseSchedules } from "./schedule";
 import { toPolicy, type StepConfig, type StepPolicy } from "./retry";
 import { get, has } from "./table";
 import { freezesByDefault } from "./frozen-context";
-import { defineCodeWorkflow, type CodeWorkflowDefinition, type CodeWorkflowOptions, type PythonWorkflowOptions } from "./code/definition";
+import { defineCodeWorkflow, type CodeWorkflowDefinition, type CodeWorkflowOptions, type EntrypointTypes, type PythonWorkflowOptions } from "./code/definition";
+import type { MachineTypes, UntypedWorkflow, WorkflowTypes } from "./workflow-types";
+import type { WorkflowEntrypointClass } from "./code/types";
 
-export interface WorkflowOptions<TMachine extends AnyStateMachine> {
+export interface WorkflowOptions<TMachine extends AnyStateMachine, TName extends string = string> {
   /** The name instances are created under; 1 to 64 letters, digits, "-" or "_". */
-  name: string;
+  name: TName;
   machine: TMachine;
   /** Change it when behaviour changes without the machine's shape changing; it is part of the pinned hash. */
   version?: string;
@@ -24,9 +26,17 @@ export interface WorkflowOptions<TMachine extends AnyStateMachine> {
   freezeContext?: boolean;
 }
 
-export interface WorkflowDefinition<TMachine extends AnyStateMachine = AnyStateMachine> {
+/**
+ * A machine workflow. `TName` and `TTypes` are for the typed client: the
+ * name a host serves it under, and the params, events and output its client
+ * takes and gives (the machine's input, events and output unless a builder
+ * such as defineDag says otherwise).
+ */
+export interface WorkflowDefinition<TMachine extends AnyStateMachine = AnyStateMachine, TName extends string = string, TTypes extends WorkflowTypes = MachineTypes<TMachine>> {
   readonly kind: "machine";
-  readonly name: string;
+  readonly name: TName;
+  /** Phantom: carries TTypes for the typed client; never set. */
+  readonly types?: TTypes;
   readonly machine: TMachine;
   readonly version: string;
   /** Pinned by every instance at creation; replay refuses a definition with another hash. */
@@ -202,11 +212,15 @@ function stateProblems(machine: AnyStateMachine, node: StateNodeLike, stepNames:
  * definition time, with the state that holds it, rather than on some later
  * replay.
  */
+export function defineWorkflow<const TName extends string, TEntrypoint extends WorkflowEntrypointClass>(
+  options: CodeWorkflowOptions<TName, TEntrypoint>,
+): CodeWorkflowDefinition<TName, EntrypointTypes<TEntrypoint>>;
+export function defineWorkflow<const TName extends string>(options: PythonWorkflowOptions<TName>): CodeWorkflowDefinition<TName, UntypedWorkflow>;
 export function defineWorkflow(options: CodeWorkflowOptions | PythonWorkflowOptions): CodeWorkflowDefinition;
-export function defineWorkflow<TMachine extends AnyStateMachine>(options: WorkflowOptions<TMachine>): WorkflowDefinition<TMachine>;
-export function defineWorkflow<TMachine extends AnyStateMachine>(
-  options: WorkflowOptions<TMachine> | CodeWorkflowOptions | PythonWorkflowOptions,
-): WorkflowDefinition<TMachine> | CodeWorkflowDefinition {
+export function defineWorkflow<TMachine extends AnyStateMachine, const TName extends string>(options: WorkflowOptions<TMachine, TName>): WorkflowDefinition<TMachine, TName>;
+export function defineWorkflow<TMachine extends AnyStateMachine, TName extends string>(
+  options: WorkflowOptions<TMachine, TName> | CodeWorkflowOptions | PythonWorkflowOptions,
+): WorkflowDefinition<TMachine, TName> | CodeWorkflowDefinition {
   if ("entrypoint" in options || "python" in options) return defineCodeWorkflow(options);
   return defineMachineWorkflow(options);
 }
@@ -214,7 +228,7 @@ export function defineWorkflow<TMachine extends AnyStateMachine>(
 /** Any workflow a host can serve: a machine, or a Cloudflare-style class. */
 export type AnyWorkflowDefinition = WorkflowDefinition | CodeWorkflowDefinition;
 
-function defineMachineWorkflow<TMachine extends AnyStateMachine>(options: WorkflowOptions<TMachine>): WorkflowDefinition<TMachine> {
+function defineMachineWorkflow<TMachine extends AnyStateMachine, TName extends string>(options: WorkflowOptions<TMachine, TName>): WorkflowDefinition<TMachine, TName> {
   const { name, machine, version = "1", steps = {} } = options;
   if (typeof name !== "string" || !WORKFLOW_NAME.test(name)) {
     throw new InvalidDefinitionError(text(name), 'its name must be 1 to 64 letters, digits, "-" or "_".');

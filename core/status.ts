@@ -17,10 +17,10 @@ export type InstanceStatusName =
 
 export const INSTANCE_STATUSES: readonly InstanceStatusName[] = ["queued", "running", "paused", "errored", "terminated", "complete", "waiting", "waitingForPause", "rollingBack", "unknown"];
 
-/** Shaped as Cloudflare's `InstanceStatus`, plus where the machine stands. */
-export interface InstanceStatus {
+/** Shaped as Cloudflare's `InstanceStatus`, plus where the machine stands; a typed client types its output. */
+export interface InstanceStatus<TOutput = Json> {
   status: InstanceStatusName;
-  output?: Json;
+  output?: TOutput;
   error?: { name: string; message: string };
   /** The machine's state value: a string, or an object for nested and parallel states. */
   value: Json;

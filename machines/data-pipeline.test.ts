@@ -8,7 +8,7 @@ const SECOND = 1000;
 function start() {
   const clock = createManualClock();
   const host = createMemoryHost({ workflows: [dataPipeline], clock });
-  return { clock, host, client: host.workflow<PipelineParams>("data-pipeline") };
+  return { clock, host, client: host.workflow("data-pipeline") };
 }
 
 const ofType = <T extends LogRecord["type"]>(history: LogRecord[], type: T) => history.filter((r) => r.type === type) as LogRecord<T>[];

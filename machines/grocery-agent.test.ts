@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock, createMemoryHost, type LogRecord } from "../index";
-import { groceryAgent, type GroceryParams } from "./grocery-agent";
+import { groceryAgent } from "./grocery-agent";
 import { LIST, TOTAL_CENTS, WEEK, OVER_BUDGET, DELIVERED } from "./grocery-agent.scenario";
 
 const SECOND = 1000;
@@ -9,7 +9,7 @@ const DAY = 24 * 60 * 60 * SECOND;
 function start() {
   const clock = createManualClock();
   const host = createMemoryHost({ workflows: [groceryAgent], clock });
-  return { clock, host, client: host.workflow<GroceryParams>("grocery-agent") };
+  return { clock, host, client: host.workflow("grocery-agent") };
 }
 
 const ofType = <T extends LogRecord["type"]>(history: LogRecord[], type: T) => history.filter((r) => r.type === type) as LogRecord<T>[];

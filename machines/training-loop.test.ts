@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock, createMemoryHost, type LogRecord } from "../index";
-import { trainingLoop, type TrainingOutput, type TrainingParams } from "./training-loop";
+import { trainingLoop, type TrainingOutput } from "./training-loop";
 import { APPROVED_IN_ROUND_3, THREE_ROUNDS_OF_STEPS } from "./training-loop.scenario";
 
 const MINUTE = 60_000;
@@ -9,7 +9,7 @@ const DAY = 24 * 60 * MINUTE;
 function start() {
   const clock = createManualClock();
   const host = createMemoryHost({ workflows: [trainingLoop], clock });
-  return { clock, host, client: host.workflow<TrainingParams>("training-loop") };
+  return { clock, host, client: host.workflow("training-loop") };
 }
 
 const ofType = <T extends LogRecord["type"]>(history: LogRecord[], type: T) => history.filter((r) => r.type === type) as LogRecord<T>[];

@@ -90,7 +90,7 @@ interface Held {
 
 export interface Outcomes {
   log: LogRecord[];
-  status: InstanceStatus;
+  status: InstanceStatus<unknown>;
   /** Property 1: a body entered after its key's result was recorded in the same run of the instance. */
   reentries: string[];
   /** Property 4: a refusal with the wrong code, one that changed the history, or an operation refused or accepted against its status. */
@@ -280,7 +280,7 @@ export async function execute(scenario: Scenario): Promise<Outcomes> {
   };
 
   host = createMemoryHost({ workflows: [defineWorkflow({ name: WORKFLOW, entrypoint: Interpreter })], clock, snapshotEvery: scenario.snapshotEvery, env: { harness } });
-  const instance = await host.workflow<Program>(WORKFLOW).create({ id: INSTANCE, params: scenario.program });
+  const instance = await host.workflow(WORKFLOW).create({ id: INSTANCE, params: scenario.program });
   await flush();
 
   const live = () => held.filter((h) => alive(h, log())).sort(order);

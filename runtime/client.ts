@@ -8,6 +8,7 @@ import { assertLocationHint, type LocationHint } from "../core/location-hint";
 import { resolveRetention, type Retention, type RetentionOptions } from "../core/retention";
 import type { InstanceSubscription } from "./subscription";
 import { INSTANCE_STATUSES, type InstanceStatus, type InstanceStatusName } from "../core/status";
+import type { ClientEvent, UntypedWorkflow, WorkflowTypes } from "../core/workflow-types";
 
 export interface CreateOptions<TParams = unknown> {
   /** Defaults to a random UUID. */
@@ -25,12 +26,13 @@ export interface CreateRequest extends Creation {
   locationHint?: LocationHint;
 }
 
-export interface SendEventOptions {
-  type: string;
-  payload?: unknown;
-  /** A second event with the same key is accepted and ignored. */
-  idempotencyKey?: string;
-}
+/** One of the workflow's events (`{ type, payload? }`), and its idempotency key. */
+export type SendEventOptions<TEvent extends ClientEvent = ClientEvent> = TEvent extends ClientEvent
+  ? TEvent & {
+      /** A second event with the same key is accepted and ignored. */
+      idempotencyKey?: string;
+    }
+  : never;
 
 /** A page of an instance's log. */
 export interface HistoryPage {
@@ -39,10 +41,10 @@ export interface HistoryPage {
   next?: number;
 }
 
-/** One instance, as Cloudflare's WorkflowInstance shapes it, plus the log. */
-export interface InstanceHandle {
+/** One instance, as Cloudflare's WorkflowInstance shapes it, plus the log; typed by its workflow's events and output. */
+export interface InstanceHandle<TTypes extends WorkflowTypes = UntypedWorkflow> {
   readonly id: string;
-  status(): Promise<InstanceStatus>;
+  status(): Promise<InstanceStatus<TTypes["output"]>>;
   pause(): Promise<void>;
   resume(): Promise<void>;
   /** With `{ rollback: true }`, a code-first instance first runs the rollback handlers of its started steps, newest first. */
@@ -52,7 +54,7 @@ export interface InstanceHandle {
    * machines, `do:<name>-<n>` for code-first), or Cloudflare's `{ name, count?, type? }`.
    */
   restart(options?: { from?: RestartFrom }): Promise<void>;
-  sendEvent(event: SendEventOptions): Promise<void>;
+  sendEvent(event: SendEventOptions<TTypes["event"]>): Promise<void>;
   /**
    * One page of the log after `after`: at most `limit` records (default 1000, max 1000) and at most
    * MAX_PAGE_BYTES (4 MiB) of record JSON, always at least one record when any is left.
@@ -106,18 +108,18 @@ export interface ListOptions {
   cursor?: string;
 }
 
-/** One workflow, as Cloudflare's Workflow binding shapes it, plus listing by status. */
-export interface WorkflowClient<TParams = unknown> {
-  create(options?: CreateOptions<TParams>): Promise<InstanceHandle>;
+/** One workflow, as Cloudflare's Workflow binding shapes it, plus listing by status; typed by the workflow's params, events and output. */
+export interface WorkflowClient<TTypes extends WorkflowTypes = UntypedWorkflow> {
+  create(options?: CreateOptions<TTypes["params"]>): Promise<InstanceHandle<TTypes>>;
   /** Cloudflare's batch forms: every instance is tried, and each refusal is reported with its index; or `count` instances with random ids. */
   createBatch(
-    batch: { instances: CreateOptions<TParams>[] } | ({ count: number } & Pick<CreateOptions<TParams>, "params" | "retention" | "locationHint">),
-  ): Promise<{ created: InstanceHandle[]; errors: BatchError[] }>;
+    batch: { instances: CreateOptions<TTypes["params"]>[] } | ({ count: number } & Pick<CreateOptions<TTypes["params"]>, "params" | "retention" | "locationHint">),
+  ): Promise<{ created: InstanceHandle<TTypes>[]; errors: BatchError[] }>;
   /** Cloudflare's older form: only the created instances come back; duplicates and refusals are skipped. */
-  createBatch(instances: CreateOptions<TParams>[]): Promise<InstanceHandle[]>;
+  createBatch(instances: CreateOptions<TTypes["params"]>[]): Promise<InstanceHandle<TTypes>[]>;
   /** Deletes up to 100 instances; one entry per id given, in `deleted` or in `errors`. */
   deleteBatch(ids: string[]): Promise<{ deleted: { id: string }[]; errors: { id: string; code: string; message: string }[] }>;
-  get(id: string): Promise<InstanceHandle>;
+  get(id: string): Promise<InstanceHandle<TTypes>>;
   list(options?: ListOptions): Promise<{ instances: InstanceSummary[]; cursor?: string }>;
   /** How many instances have each status; every status is there, 0 when none has it. */
   counts(): Promise<Record<InstanceStatusName, number>>;

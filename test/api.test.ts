@@ -630,7 +630,7 @@ describe("the typed client over RPC", () => {
     expect(badId).toBeInstanceOf(InvalidInstanceIdError);
     expect(badId.code).toBe("instance.invalid_id");
 
-    const big = await refusal(() => gated.create({ id: "rpc-big", params: { blob: "x".repeat(MIB) } }));
+    const big = await refusal(() => gated.create({ id: "rpc-big", params: { instance: "x".repeat(MIB) } }));
     expect(big).toBeInstanceOf(PayloadTooLargeError);
     expect(big.code).toBe("payload.too_large");
     expect((await refusal(() => gated.get("rpc-big"))).code).toBe("instance.not_found");

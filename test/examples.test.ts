@@ -67,7 +67,7 @@ function shape(history: LogRecord[]) {
 }
 
 interface Seen {
-  status: InstanceStatus;
+  status: InstanceStatus<unknown>;
   history: LogRecord[];
 }
 

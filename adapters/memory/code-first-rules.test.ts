@@ -51,7 +51,7 @@ function entrypointOf<P = unknown>(body: Body<P>) {
 function hostFor<P = unknown>(body: Body<P>, options: { stepLimit?: number } = {}) {
   const clock = createManualClock(START);
   const host = createMemoryHost({ workflows: [defineWorkflow({ name: "rules", entrypoint: entrypointOf(body), ...options })], clock });
-  return { host, clock, client: host.workflow<P>("rules") };
+  return { host, clock, client: host.workflow("rules") };
 }
 
 /** What a rejected promise carries, as a Cloudflare user would log it. */

@@ -28,11 +28,12 @@ import { subscribe, type AppendBell } from "../../runtime/subscription";
 import { RemoteCodeDriver } from "../../runtime/remote-driver";
 import { waitDeadline, type PythonWorkers, type WireTask } from "../../runtime/python-workers";
 import { Waiters } from "../../runtime/waiters";
-import { TEST_HOOKS, TestHookTable } from "../../runtime/test-hooks";
+import type { RegistryOf, UntypedRegistry, WorkflowName, WorkflowRegistry } from "../../runtime/typed-client";
 import { MemoryStorage } from "./storage";
 
-export interface MemoryHostOptions {
-  workflows: readonly AnyWorkflowDefinition[];
+export interface MemoryHostOptions<TDefinition extends AnyWorkflowDefinition = AnyWorkflowDefinition> {
+  /** What the host serves; their names and types type `workflow(name)`. */
+  workflows: readonly TDefinition[];
   clock?: Clock;
   /** Share one storage between hosts to model a process that restarts on the same disk. */
   storage?: MemoryStorage;
@@ -46,11 +47,10 @@ export interface MemoryHostOptions {
   streamLimits?: DriverOptions["streamLimits"];
 }
 
-export interface MemoryHost {
-  workflow<TParams = unknown>(name: string): WorkflowClient<TParams>;
+/** The host; `TRegistry` (from the definitions it was given) types each workflow's client. */
+export interface MemoryHost<TRegistry extends WorkflowRegistry = UntypedRegistry> {
+  workflow<TName extends WorkflowName<TRegistry>>(name: TName): WorkflowClient<TRegistry[TName]>;
   readonly storage: MemoryStorage;
-  /** What durable-machines/testing sets on this host's instances (mocked steps, skipped sleeps, events). */
-  readonly [TEST_HOOKS]: TestHookTable;
   /** Drops every in-memory object, as a process crash would, then rebuilds each unfinished instance from its log alone. */
   crash(): void;
   /** Settles once no step attempt runs anywhere in the host. */
@@ -65,13 +65,11 @@ export interface MemoryHost {
  * Runs workflows in-process, over in-memory storage and an injectable clock:
  * for tests, property tests, and embedding the engine in Node.
  */
-export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
+export function createMemoryHost<TDefinition extends AnyWorkflowDefinition>(options: MemoryHostOptions<TDefinition>): MemoryHost<RegistryOf<TDefinition>> {
   const catalog = new WorkflowCatalog(options.workflows);
   const clock = options.clock ?? systemClock;
   const storage = options.storage ?? new MemoryStorage();
   const retention = resolveRetention(options.retention);
-  /** What durable-machines/testing sets on this host's instances; empty unless a test attaches. */
-  const testHooks = new TestHookTable();
   const driverOptions: DriverOptions = {
     snapshotEvery: options.snapshotEvery ?? 100,
     env: options.env ?? {},
@@ -80,7 +78,6 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
     onExpired: ({ workflow, instanceId }) => remove(workflow, instanceId),
     onAppend: (_records, { workflow, instanceId }) => ring(workflow, instanceId),
     onWanted: (workflow) => claiming.get(workflow)?.wakeAll(),
-    testHooks,
   };
   /** Claims waiting for an instance of each workflow to want a worker. */
   const claiming = new Map<string, Waiters>();
@@ -214,9 +211,9 @@ export function createMemoryHost(options: MemoryHostOptions): MemoryHost {
   }
 
   return {
-    workflow: client as MemoryHost["workflow"],
+    // The registry is a type only: at run time, every name is checked against the catalog.
+    workflow: client as MemoryHost<RegistryOf<TDefinition>>["workflow"],
     storage,
-    [TEST_HOOKS]: testHooks,
     crash() {
       for (const driver of drivers.values()) driver.dispose();
       drivers = new Map();

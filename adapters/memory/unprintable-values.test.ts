@@ -101,7 +101,7 @@ describe("ids and names that cannot be printed", () => {
 
   it.each(UNPRINTABLE)("a workflow name that is %s is refused with workflow.not_found", async (_, make) => {
     const host = createMemoryHost({ workflows: [gate], clock: createManualClock() });
-    expect((await refusal(() => host.workflow(make() as string))).code).toBe("workflow.not_found");
+    expect((await refusal(() => host.workflow(make() as never))).code).toBe("workflow.not_found");
   });
 });
 

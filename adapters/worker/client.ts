@@ -16,6 +16,7 @@ import type { InstanceCommand } from "../durable-object/instance-object";
 import type { ClaimQueueStub } from "../durable-object/claim-queue";
 import { SUBSCRIBER_PATH } from "../durable-object/subscriber-sockets";
 import { subscriberBell } from "./subscriber-bell";
+import type { UntypedRegistry, WorkflowName, WorkflowRegistry } from "../../runtime/typed-client";
 
 export interface Bindings {
   instances: string;
@@ -46,8 +47,9 @@ interface RegistryStub extends ClaimQueueStub {
   counts(): Promise<Partial<Record<InstanceStatusName, number>>>;
 }
 
-export interface WorkersClient {
-  workflow<TParams = unknown>(name: string): WorkflowClient<TParams>;
+/** The client of a Worker's workflows; `TRegistry` (from the definitions given to createWorkflows) types each workflow's client. */
+export interface WorkersClient<TRegistry extends WorkflowRegistry = UntypedRegistry> {
+  workflow<TName extends WorkflowName<TRegistry>>(name: TName): WorkflowClient<TRegistry[TName]>;
   /** The stub of an instance's object, for tests and tools that need the object itself. */
   stub(workflow: string, id: string): InstanceStub;
   /** A cron trigger fired: creates an instance of every workflow whose `schedules` list `cron`, once per firing however often it is delivered. */
@@ -190,7 +192,7 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
   }
 
   return {
-    workflow: workflow as WorkersClient["workflow"],
+    workflow,
     python,
     stub,
     fireSchedule: (firing) => fireSchedule(catalog, firing, retention, create),

@@ -4,12 +4,14 @@ import { WorkflowCatalog } from "../../runtime/catalog";
 import { systemClock, type Clock } from "../../runtime/clock";
 import { createInstanceObject } from "../durable-object/instance-object";
 import { createRegistryObject } from "../durable-object/registry-object";
+import type { RegistryOf } from "../../runtime/typed-client";
 import { createClient, type Bindings, type WorkersClient } from "./client";
 import { createApi } from "./api/app";
 import { serveDashboard } from "./dashboard";
 
-export interface WorkflowsOptions {
-  workflows: readonly AnyWorkflowDefinition[];
+export interface WorkflowsOptions<TDefinition extends AnyWorkflowDefinition = AnyWorkflowDefinition> {
+  /** What the Worker serves; their names and types type `client(env).workflow(name)`. */
+  workflows: readonly TDefinition[];
   /** Env binding names of the two Durable Object namespaces (defaults: WORKFLOW_INSTANCES, WORKFLOW_REGISTRY). */
   bindings?: Partial<Bindings>;
   /** A snapshot every this many machine inputs (default 100). */
@@ -25,7 +27,7 @@ export interface WorkflowsOptions {
  * and bind them in wrangler.toml; use `fetch` as (or inside) the Worker's
  * fetch handler, and `client(env)` from your own code.
  */
-export function createWorkflows(options: WorkflowsOptions) {
+export function createWorkflows<TDefinition extends AnyWorkflowDefinition>(options: WorkflowsOptions<TDefinition>) {
   const catalog = new WorkflowCatalog(options.workflows);
   const bindings: Bindings = { instances: "WORKFLOW_INSTANCES", registry: "WORKFLOW_REGISTRY", ...options.bindings };
   const retention = resolveRetention(options.retention);
@@ -46,9 +48,10 @@ export function createWorkflows(options: WorkflowsOptions) {
     },
   });
   return {
+    /** A typed view of the same client: the API above serves names from requests, so it keeps the untyped one. */
+    client: client as (env: unknown) => WorkersClient<RegistryOf<TDefinition>>,
     WorkflowInstance: createInstanceObject(catalog, { snapshotEvery: options.snapshotEvery ?? 100, clock: options.clock ?? systemClock, registryBinding: bindings.registry }),
     WorkflowRegistry: createRegistryObject(),
-    client,
     /**
      * The Worker's `scheduled` handler: creates an instance of every workflow
      * whose `schedules` list `controller.cron` (which wrangler.toml's

@@ -2,10 +2,11 @@ import { InvalidDefinitionError, text } from "../errors";
 import { hashString } from "../hash";
 import { parseSchedules } from "../schedule";
 import { DEFAULT_STEP_LIMIT, MAX_STEP_LIMIT } from "./config";
-import type { WorkflowEntrypointClass } from "./types";
+import type { ClientEvent, Declared, UntypedWorkflow, WorkflowTypes } from "../workflow-types";
+import type { WorkflowEntrypointClass, WorkflowEvent } from "./types";
 
-interface CommonOptions {
-  name: string;
+interface CommonOptions<TName extends string> {
+  name: TName;
   /** Bump it when a change reorders or renames steps, so running instances keep the old class. */
   version?: string;
   /** `step.do` calls allowed per run, replayed ones included: Cloudflare's default is 10,000, and it can be raised to 25,000. */
@@ -14,22 +15,35 @@ interface CommonOptions {
   schedules?: string | readonly string[];
 }
 
-export interface CodeWorkflowOptions extends CommonOptions {
+export interface CodeWorkflowOptions<TName extends string = string, TEntrypoint extends WorkflowEntrypointClass = WorkflowEntrypointClass> extends CommonOptions<TName> {
   /** A class that extends WorkflowEntrypoint, written as for Cloudflare Workflows. */
-  entrypoint: WorkflowEntrypointClass;
+  entrypoint: TEntrypoint;
 }
 
 /** A workflow whose run() is Python, run by worker processes that claim its instances (docs/python-protocol.md). */
-export interface PythonWorkflowOptions extends CommonOptions {
+export interface PythonWorkflowOptions<TName extends string = string> extends CommonOptions<TName> {
   python: {
     /** How long a worker holds an instance without a word before another may claim it; 30 s unless set. */
     leaseMs?: number;
   };
 }
 
-export interface CodeWorkflowDefinition {
+/**
+ * A class's client types: the payload of run()'s event as params and what
+ * run() resolves to as output. Its events are untyped, since each
+ * waitForEvent() call names its own type.
+ */
+export type EntrypointTypes<TEntrypoint extends WorkflowEntrypointClass> =
+  InstanceType<TEntrypoint> extends { run(event: infer TEvent, ...rest: never[]): Promise<infer TOutput> }
+    ? WorkflowTypes<TEvent extends Readonly<WorkflowEvent<infer TParams>> ? Declared<TParams> : unknown, ClientEvent, Declared<TOutput>>
+    : UntypedWorkflow;
+
+/** A code-first workflow; `TName` and `TTypes` are for the typed client, as on a machine's WorkflowDefinition. */
+export interface CodeWorkflowDefinition<TName extends string = string, TTypes extends WorkflowTypes = UntypedWorkflow> {
   readonly kind: "code";
-  readonly name: string;
+  readonly name: TName;
+  /** Phantom: carries TTypes for the typed client; never set. */
+  readonly types?: TTypes;
   readonly version: string;
   readonly hash: string;
   /** The class whose run() runs in the object; absent when `python` serves the workflow. */
@@ -48,7 +62,7 @@ const WORKFLOW_NAME = /^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,63}$/;
  * source: like Cloudflare, a deploy replays running instances with the new
  * code, and `version` is how to keep the old one for them.
  */
-export function defineCodeWorkflow(options: CodeWorkflowOptions | PythonWorkflowOptions): CodeWorkflowDefinition {
+export function defineCodeWorkflow<TName extends string>(options: CodeWorkflowOptions<TName> | PythonWorkflowOptions<TName>): CodeWorkflowDefinition<TName> {
   const { name, version = "1", stepLimit = DEFAULT_STEP_LIMIT } = options;
   if (typeof name !== "string" || !WORKFLOW_NAME.test(name)) throw new InvalidDefinitionError(text(name), 'its name must be 1 to 64 letters, digits, "-" or "_".');
   const runner = "python" in options ? { python: pythonRunner(name, options.python) } : { entrypoint: inObjectRunner(name, options.entrypoint) };

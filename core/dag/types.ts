@@ -70,10 +70,10 @@ export interface SleepOptions<D> {
   duration: Duration;
 }
 
-export interface EventOptions<D, Payload> {
+export interface EventOptions<D, Payload, T extends string = string> {
   needs?: readonly D[];
   /** The event type that opens the gate; its payload is the task's output. */
-  type: string;
+  type: T;
   /** How long to wait before the instance fails (default 24 hours, as Cloudflare's waitForEvent). */
   timeout?: Duration;
   /** Only its type is used: `payload: {} as { approved: boolean }` types the task's output. */

@@ -72,7 +72,8 @@ describe("fuzzing every route (fast-check, seeded)", () => {
     const storage = await baseline();
     const tally = newTally();
     const run = async (recipes: Recipe[]) => {
-      const host = createMemoryHost({ workflows: WORKFLOWS, clock: createManualClock(1_000_000), storage: copyOf(storage) });
+      // Untyped, as the API serves it: WORLD names workflows by string.
+      const host: MemoryHost = createMemoryHost({ workflows: WORKFLOWS, clock: createManualClock(1_000_000), storage: copyOf(storage) });
       // Loaded as a restarted process loads them: the Python instance wants a worker from the start of the run.
       for (const [workflow, id] of WORLD.instances) await host.workflow(workflow).get(id);
       const target = { send: async (path: string, init: RequestInit) => app.request(path, init, { host }), logs: async () => logsOf(host), settle: () => settle(host) };
