@@ -30,7 +30,12 @@ export class ApiClient {
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const response = await this.send(method, path, body === undefined ? {} : { body });
     if (!response.ok) throw await this.failure(response);
-    return (await response.json()) as T;
+    const text = await response.text();
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ApiFailure(`http.${response.status}`, `${this.connection.url} answered ${response.status} with something other than JSON: is --url the Worker serving durable-machines? ${text.slice(0, 200)}`.trim(), response.status);
+    }
   }
 
   /** The API's `{ error: { code, message } }` as an ApiFailure, with a hint where the token is the likely cause. */

@@ -113,7 +113,7 @@ export function integerOption(name: string, text: string | boolean | undefined, 
   return Number(text);
 }
 
-/** The context a command runs with; the connection is resolved only for commands that call the API. */
+/** The context a command runs with: its arguments and options, and the API at the URL and with the token they and the environment give. */
 export function contextFor(command: Command, io: CliIo, args: CommandContext["args"], options: CommandContext["options"]): CommandContext {
   const connection = resolveConnection({ url: options.url as string | undefined, token: options.token as string | undefined }, io);
   return { args, options, json: options.json === true, io, api: new ApiClient(connection) };

@@ -52,17 +52,15 @@ function splitCommand(argv: readonly string[]): { name: string | undefined; rest
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const { name, rest } = splitCommand(argv);
-  if (name === undefined && rest.some((token) => token !== "--help" && token !== "-h")) {
-    io.err(`No command given. Run \`durable-machines --help\` for the commands.\n`);
-    return new UsageError("").exitCode;
-  }
-  if (name === undefined || name === "help") {
+  const onlyHelp = rest.every((token) => token === "--help" || token === "-h");
+  if ((name === undefined && onlyHelp) || name === "help") {
     const command = name === "help" ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
     io.out(command ? helpText(command) : overview());
     return 0;
   }
   const command = COMMANDS.find((c) => c.name === name);
   try {
+    if (name === undefined) throw new UsageError("No command given.");
     if (!command) throw new UsageError(`Unknown command ${JSON.stringify(name)}. The commands: ${COMMANDS.map((c) => c.name).join(", ")}.`);
     const { help, args, options } = parseCommandLine(command, rest);
     if (help) {

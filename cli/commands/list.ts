@@ -18,13 +18,13 @@ async function listWorkflows({ api, io, json, options }: CommandContext): Promis
   io.out(table([{ header: "WORKFLOW", cut: "end" }, { header: "INSTANCES" }, ...COUNTED.map((status) => ({ header: status.toUpperCase() }))], rows, io.columns));
 }
 
-async function listInstances({ api, io, json, args, options }: CommandContext, workflow: string): Promise<void> {
+async function listInstances({ api, io, json, options }: CommandContext, workflow: string): Promise<void> {
   const status = options.status as string | undefined;
   const query = { status, limit: integerOption("limit", options.limit, 1), cursor: options.cursor as string | undefined };
   const page = await api.call<ListAnswer>("GET", apiPath(["workflows", workflow, "instances"], query));
   if (json) return io.out(`${JSON.stringify(page, null, 2)}\n`);
   if (page.instances.length === 0) {
-    const which = status ? `with status ${status}` : `yet; start one with: durable-machines trigger ${args.workflow}`;
+    const which = status ? `with status ${status}` : `yet; start one with: durable-machines trigger ${workflow}`;
     return io.out(`No instances of ${workflow} ${which}\n`);
   }
   const now = io.now();

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -233,7 +234,7 @@ describe("errors and exit codes", () => {
       [["trigger", "gate", "--params", "{x"], /^--params is not JSON \(.*\); quote it for the shell/],
       [["send-event", "gate", "g1", "go", "--payload", "nope"], /^--payload is not JSON/],
       [["trigger", "gate", "--id"], /--id/],
-      [["--json"], /^No command given\. Run `durable-machines --help`/],
+      [["--json"], /^No command given\.\nRun `durable-machines --help` for the commands\./],
     ] as const;
     for (const [argv, message] of usage) {
       const run = await cli(...argv);
@@ -255,6 +256,21 @@ describe("errors and exit codes", () => {
     const run = await cli("list", "--url", `http://127.0.0.1:${port}`);
     expect(run).toMatchObject({ code: 1, out: "" });
     expect(run.err).toMatch(new RegExp(`^error: Could not reach http://127\\.0\\.0\\.1:${port} \\(.*\\)\\. Is the Worker running`));
+  });
+
+  it("exits 1 when the URL answers but is not the API", async () => {
+    const other = createHttpServer((req, res) => {
+      res.writeHead(req.url === "/api/workflows" ? 200 : 404, { "content-type": "text/html" });
+      res.end("<html>a page</html>");
+    });
+    await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(other.address() as { port: number }).port}`;
+    try {
+      expect(await cli("list", "--url", url)).toMatchObject({ code: 1, err: expect.stringMatching(/^error http\.200: .* answered 200 with something other than JSON: is --url the Worker serving durable-machines\? <html>/) });
+      expect(await cli("describe", "gate", "--url", url)).toMatchObject({ code: 1, err: expect.stringMatching(/^error http\.404: .* answered 404 Not Found without an API error/) });
+    } finally {
+      await new Promise<void>((resolve) => other.close(() => resolve()));
+    }
   });
 });
 
