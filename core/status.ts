@@ -17,8 +17,8 @@ export type InstanceStatusName =
 
 export const INSTANCE_STATUSES: readonly InstanceStatusName[] = ["queued", "running", "paused", "errored", "terminated", "complete", "waiting", "waitingForPause", "rollingBack", "unknown"];
 
-/** Shaped as Cloudflare's `InstanceStatus`, plus where the machine stands; a typed client types its output. */
-export interface InstanceStatus<TOutput = Json> {
+/** Shaped as Cloudflare's `InstanceStatus`, plus where the machine stands. A typed client says what `output` is; without one it is unknown (the engine keeps it as JSON). */
+export interface InstanceStatus<TOutput = unknown> {
   status: InstanceStatusName;
   output?: TOutput;
   error?: { name: string; message: string };
@@ -40,9 +40,9 @@ export function statusName(state: InstanceState): InstanceStatusName {
   return running ? "running" : "waiting";
 }
 
-export function statusOf(state: InstanceState): InstanceStatus {
+export function statusOf(state: InstanceState): InstanceStatus<Json> {
   const { ended } = state.book;
-  const status: InstanceStatus = { status: statusName(state), value: state.machine.value as Json };
+  const status: InstanceStatus<Json> = { status: statusName(state), value: state.machine.value as Json };
   if (ended?.status === "complete" && ended.output !== undefined) status.output = ended.output;
   if (ended?.status === "errored") status.error = publicError(ended.error);
   return status;

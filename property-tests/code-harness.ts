@@ -90,7 +90,7 @@ interface Held {
 
 export interface Outcomes {
   log: LogRecord[];
-  status: InstanceStatus<unknown>;
+  status: InstanceStatus;
   /** Property 1: a body entered after its key's result was recorded in the same run of the instance. */
   reentries: string[];
   /** Property 4: a refusal with the wrong code, one that changed the history, or an operation refused or accepted against its status. */

@@ -159,7 +159,7 @@ interface PendingAttempt {
 export interface Outcome {
   definition: WorkflowDefinition;
   log: LogRecord[];
-  status: InstanceStatus<unknown>;
+  status: InstanceStatus;
   /** Bodies that ran although their step's result was already in the log. */
   violations: string[];
   /** What each task's body was handed as `needs`, at its first attempt. */

@@ -31,7 +31,7 @@ export interface Scenario {
 
 export interface Outcome {
   log: LogRecord[];
-  status: InstanceStatus<unknown>;
+  status: InstanceStatus;
   /** Every snapshot the live host wrote (since the last dropSnapshots). */
   snapshots: PersistedState[];
   /** Steps whose body ran after their result was already in the log. */

@@ -67,7 +67,7 @@ function shape(history: LogRecord[]) {
 }
 
 interface Seen {
-  status: InstanceStatus<unknown>;
+  status: InstanceStatus;
   history: LogRecord[];
 }
 
