@@ -69,11 +69,12 @@ export class WorkflowInstanceIntrospector implements AsyncDisposable {
    */
   async waitForStepResult(step: StepSelector): Promise<unknown> {
     return this.until(async (reader) => {
+      // The status first: a finished instance's log, read after it, holds every outcome it will ever have.
+      const { status } = await reader.status();
       const key = "key" in step ? step.key : [...(this.table.instance(this.workflow, this.id)?.steps.values() ?? [])].find((seen) => selects(step, seen))?.key;
       const outcome = key === undefined ? undefined : await stepOutcome(reader, key);
       if (outcome?.ok) return { done: true, value: outcome.value };
       if (outcome) throw thrown(outcome.error);
-      const { status } = await reader.status();
       if (FINISHED.has(status)) throw new UnexpectedStatusError(this.id, `a result of step ${JSON.stringify(step)}`, status);
       return { done: false };
     });
