@@ -17,11 +17,12 @@ import { gate, retryLater } from "./fuzz-workflows";
 import { pinger } from "./live-workflows";
 import { stamper } from "./context-workflows";
 import { pythonWorkflows } from "./python-workflows";
+import { testedCheckout, testedOrder, testedReport } from "./testing-workflows";
 
 export { RunLedger } from "./run-ledger";
 export * from "./conformance/classes";
 
-export const workflows = createWorkflows({ workflows: [gated, trainingLoop, dataPipeline, groceryAgent, ...conformanceWorkflows, secret, trip, evictedSaga, evictedRelay, streamed, booking, cronMachine, cronReport, dagDiamond, dagFanOut, listener, deaf, instant, treadmill, hoarder, loudFailure, ticker, gate, retryLater, pinger, stamper, ...pythonWorkflows], snapshotEvery: 2, clock: skewClock });
+export const workflows = createWorkflows({ workflows: [gated, trainingLoop, dataPipeline, groceryAgent, ...conformanceWorkflows, secret, trip, evictedSaga, evictedRelay, streamed, booking, cronMachine, cronReport, dagDiamond, dagFanOut, listener, deaf, instant, treadmill, hoarder, loudFailure, ticker, gate, retryLater, pinger, stamper, ...pythonWorkflows, testedOrder, testedCheckout, testedReport], snapshotEvery: 2, clock: skewClock });
 export const { WorkflowInstance } = workflows;
 /** The registry with the tests' hold on it (refusals, call counts); unheld, it is the real one. */
 export const WorkflowRegistry = probed(workflows.WorkflowRegistry);
