@@ -5,6 +5,7 @@ import type { InstanceStatus, InstanceStatusName } from "../core/status";
 import { emptyModifierSet, selects, type TestHookTable, type WorkflowWatch } from "../runtime/test-hooks";
 import type { InstanceReader, TestHost } from "./hosts";
 import { WorkflowInstanceModifier, type StepSelector } from "./modifier";
+import { disposeAsyncWith, type AsyncDisposer } from "./async-disposer";
 
 const FINISHED: ReadonlySet<InstanceStatusName> = new Set(["complete", "errored", "terminated"]);
 
@@ -32,7 +33,9 @@ const thrown = (error: ErrorInfo) => Object.assign(new Error(error.message), { n
  * it (`waitForStatus`, `waitForStepResult`), read its ending (`getOutput`, `getError`), and `dispose` of the
  * changes (or `await using`) when the test ends. It may be made before the instance exists.
  */
-export class WorkflowInstanceIntrospector implements AsyncDisposable {
+// `await using` support: see async-disposer.ts.
+export interface WorkflowInstanceIntrospector extends AsyncDisposer {}
+export class WorkflowInstanceIntrospector {
   /** @internal */
   constructor(
     private readonly host: TestHost,
@@ -95,10 +98,6 @@ export class WorkflowInstanceIntrospector implements AsyncDisposable {
     this.table.release(this.workflow, this.id);
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.dispose();
-  }
-
   private async finished(status: "complete" | "errored"): Promise<InstanceStatus> {
     const reader = await this.host.instance(this.workflow, this.id);
     const now = reader && (await reader.status());
@@ -119,7 +118,8 @@ export class WorkflowInstanceIntrospector implements AsyncDisposable {
 }
 
 /** Every instance of a workflow created after it was made, as Cloudflare's WorkflowIntrospector. */
-export class WorkflowIntrospector implements AsyncDisposable {
+export interface WorkflowIntrospector extends AsyncDisposer {}
+export class WorkflowIntrospector {
   /** @internal */
   constructor(
     private readonly host: TestHost,
@@ -144,8 +144,7 @@ export class WorkflowIntrospector implements AsyncDisposable {
   async dispose(): Promise<void> {
     this.table.unwatch(this.workflow, this.watch);
   }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.dispose();
-  }
 }
+
+disposeAsyncWith(WorkflowInstanceIntrospector);
+disposeAsyncWith(WorkflowIntrospector);
