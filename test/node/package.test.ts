@@ -8,10 +8,11 @@ import { findNode20, installInto, ownPackage, packPackage, run, writeProject } f
  * The package as a user installs it: `npm pack` (which builds dist/), the
  * tarball installed into a fresh project in a scratch folder beside xstate,
  * @cloudflare/workers-types and typescript, then checked the ways a user
- * would meet it: tsc over a Worker that uses the main entry and
- * `durable-machines/worker`, under a typical Workers tsconfig and stricter
- * ones; README's first example run by plain Node 20 from compiled
- * JavaScript; and the tarball's list of files.
+ * would meet it: tsc over a Worker that uses the main entry,
+ * `durable-machines/worker` and `durable-machines/testing`, under a typical
+ * Workers tsconfig and stricter ones; README's first example and a test
+ * written with the testing helpers, run by plain Node 20 from compiled
+ * JavaScript; the installed command; and the tarball's list of files.
  */
 
 const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
@@ -76,6 +77,31 @@ const machine = setup({
 export const order = defineWorkflow({ name: "order", machine, steps: { charge: { retries: { limit: 3, delay: "2 seconds" } } } });
 `;
 
+/** A user's test of the order workflow through `durable-machines/testing`, on the memory host: the step mocked, the result awaited. */
+const testingSource = `import { createManualClock, createMemoryHost } from "durable-machines";
+import { introspectWorkflowInstance } from "durable-machines/testing";
+import { order } from "./order.js";
+
+const host = createMemoryHost({ workflows: [order], clock: createManualClock() });
+const introspector = await introspectWorkflowInstance(host, "order", "mocked-1");
+await introspector.modify((m) => m.mockStepResult({ name: "charge" }, "a mocked receipt"));
+await host.workflow("order").create({ id: "mocked-1", params: { orderId: "A-17" } });
+const result: unknown = await introspector.waitForStepResult({ name: "charge" });
+await introspector.waitForStatus("complete");
+console.log("mocked step result:", JSON.stringify(result));
+await introspector.dispose();
+`;
+
+/** `await using` on an introspector, for a project whose lib has `Symbol.asyncDispose` (ours must not need it). */
+const awaitUsingSource = `import { createManualClock, createMemoryHost } from "durable-machines";
+import { introspectWorkflowInstance } from "durable-machines/testing";
+import { order } from "../src/order.js";
+
+const host = createMemoryHost({ workflows: [order], clock: createManualClock() });
+await using introspector = await introspectWorkflowInstance(host, "order", "disposed-1");
+await introspector.modify((m) => m.disableRetryDelays());
+`;
+
 /** A typical Workers tsconfig (strict, bundler resolution, workers-types, ES2022) that reads our declarations too. */
 const workersConfig = {
   compilerOptions: {
@@ -111,10 +137,13 @@ beforeAll(async () => {
     "src/readme-example.ts": `${example}console.log("status as JSON:", JSON.stringify(await instance.status()));\n`,
     "src/order.ts": orderSource,
     "src/index.ts": workerSource,
+    "src/order-testing.ts": testingSource,
+    "esnext/await-using.ts": awaitUsingSource,
     "tsconfig.json": json(workersConfig),
+    "tsconfig.esnext.json": json({ extends: "./tsconfig.json", compilerOptions: { lib: ["ESNext"] }, include: ["src", "esnext"] }),
     "tsconfig.exact.json": json({ extends: "./tsconfig.json", compilerOptions: { skipLibCheck: true, exactOptionalPropertyTypes: true } }),
     "tsconfig.node16.json": json({ extends: "./tsconfig.json", compilerOptions: { module: "node16", moduleResolution: "node16" } }),
-    "tsconfig.emit.json": json({ extends: "./tsconfig.json", compilerOptions: { noEmit: false, rootDir: "src", outDir: "out", skipLibCheck: true }, include: ["src/readme-example.ts"] }),
+    "tsconfig.emit.json": json({ extends: "./tsconfig.json", compilerOptions: { noEmit: false, rootDir: "src", outDir: "out", skipLibCheck: true }, include: ["src/readme-example.ts", "src/order-testing.ts"] }),
   });
   const installMs = await installInto(project, [
     tarball,
@@ -139,7 +168,7 @@ describe("the packed package", () => {
     // The template's own test is a file of the project `init` writes, not one of ours.
     const unwanted = tarballPaths.filter((path) => !path.startsWith(template) && /\.test\.|(^|\/)(test|tests|bench|e2e|\.ci|screenshots?)\/|\.(png|jpe?g|webp)$/.test(path));
     expect(unwanted).toEqual([]);
-    for (const entry of ["index", "worker"]) {
+    for (const entry of ["index", "worker", "testing"]) {
       expect(tarballPaths).toContain(`package/dist/${entry}.js`);
       expect(tarballPaths).toContain(`package/dist/${entry}.d.ts`);
     }
@@ -172,6 +201,12 @@ describe("the packed package", () => {
     expect(checked.code).toBe(0);
   });
 
+  it("type-checks `await using` on an introspector where the lib is ESNext", async () => {
+    const checked = await tsc("tsconfig.esnext.json");
+    expect(checked.output).toBe("");
+    expect(checked.code).toBe(0);
+  });
+
   it("runs README's first example on the memory host in plain Node 20, compiled to JavaScript, with no TypeScript loader", async () => {
     const compiled = await tsc("tsconfig.emit.json");
     expect(compiled.output).toBe("");
@@ -181,5 +216,14 @@ describe("the packed package", () => {
     const printed = /^status as JSON: (.*)$/m.exec(ran.output);
     expect(printed, ran.output).not.toBeNull();
     expect(JSON.parse(printed![1]!)).toEqual(readmeStatus(readmeExample()));
+  });
+
+  it("runs a test written with durable-machines/testing in plain Node 20: the mocked step's result comes back", async () => {
+    const compiled = await tsc("tsconfig.emit.json");
+    expect(compiled.output).toBe("");
+    const { NODE_OPTIONS: _loaders, ...env } = process.env;
+    const ran = await run(node20, ["out/order-testing.js"], project, env);
+    expect(ran.code, ran.output).toBe(0);
+    expect(ran.output).toContain('mocked step result: "a mocked receipt"');
   });
 });
