@@ -85,7 +85,7 @@ describe("durable-machines/testing on the Durable Object host, inside workerd", 
     const stub = client().stub("tested-order", "do-order-rpc") as unknown as Record<PropertyKey, unknown>;
     expect(stub[TEST_HOOKS]).toBeUndefined();
     // In the object's own isolate, through the plugin's test-only door, the table is there.
-    const table = await runInDurableObject(stub as unknown as DurableObjectStub, (object: Record<PropertyKey, unknown>) => object[TEST_HOOKS]);
+    const table = await runInDurableObject(stub as unknown as DurableObjectStub, (object) => (object as unknown as Record<PropertyKey, unknown>)[TEST_HOOKS]);
     expect(table).toBeDefined();
   });
 });
