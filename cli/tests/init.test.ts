@@ -88,7 +88,8 @@ describe("the template", () => {
 
   it("binds the two Durable Objects and migrates them to SQLite as the README says, at a date the installed workerd runs", () => {
     const readme = read(join(root, "README.md"));
-    const block = /```toml\n# wrangler\.toml\n([\s\S]*?)```/.exec(readme)?.[1];
+    // The bindings and the migration of README's wrangler.toml ("Use it in your Worker"); its name and main are the example's own.
+    const block = /```toml\n# wrangler\.toml\n[\s\S]*?(\[\[durable_objects\.bindings\]\][\s\S]*?)```/.exec(readme)?.[1];
     expect(block).toBeDefined();
     const config = read(join(template, "wrangler.toml"));
     expect(config).toContain(block);
