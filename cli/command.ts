@@ -27,6 +27,11 @@ export interface CommandContext {
   api: ApiClient;
 }
 
+/** The positional every command about a workflow starts with. */
+export const WORKFLOW: PositionalSpec = { name: "workflow", description: "the workflow's name" };
+/** The positionals of a command about one instance. */
+export const INSTANCE: readonly PositionalSpec[] = [WORKFLOW, { name: "id", description: "the instance's id" }];
+
 export interface Command {
   name: string;
   summary: string;

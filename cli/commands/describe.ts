@@ -1,5 +1,5 @@
 import { apiPath } from "../api";
-import type { Command, CommandContext } from "../command";
+import { WORKFLOW, type Command, type CommandContext } from "../command";
 import { compact, duration, fields, relativeTime, table } from "../format";
 import type { CountsAnswer, StatusAnswer, Step, StepsAnswer } from "../wire";
 
@@ -84,7 +84,7 @@ export const describe: Command = {
     "  durable-machines describe order order-17",
   ].join("\n"),
   positionals: [
-    { name: "workflow", description: "the workflow's name" },
+    WORKFLOW,
     { name: "id", optional: true, description: "an instance's id" },
   ],
   options: {},

@@ -1,5 +1,5 @@
 import { apiPath } from "../api";
-import { integerOption, type Command } from "../command";
+import { INSTANCE, integerOption, type Command } from "../command";
 import { compact, relativeTime, table } from "../format";
 import type { HistoryAnswer, LogRecord } from "../wire";
 
@@ -12,10 +12,7 @@ export const history: Command = {
     "  durable-machines history order order-17",
     "  durable-machines history order order-17 --after 40 --limit 10 --json",
   ].join("\n"),
-  positionals: [
-    { name: "workflow", description: "the workflow's name" },
-    { name: "id", description: "the instance's id" },
-  ],
+  positionals: INSTANCE,
   options: {
     after: { type: "string", value: "SEQ", description: "one page of the records after this seq" },
     limit: { type: "string", value: "N", description: "one page of at most N records (1 to 1000)" },

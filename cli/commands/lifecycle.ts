@@ -1,12 +1,7 @@
 import { apiPath } from "../api";
-import { jsonOption, type Command, type CommandContext, type OptionSpec } from "../command";
+import { INSTANCE, jsonOption, type Command, type CommandContext, type OptionSpec } from "../command";
 import type { StatusAnswer } from "../wire";
 import { printStatus } from "./status-line";
-
-const INSTANCE = [
-  { name: "workflow", description: "the workflow's name" },
-  { name: "id", description: "the instance's id" },
-] as const;
 
 /** A command that posts to one of an instance's lifecycle routes and prints what the instance became. */
 function lifecycle(action: "pause" | "resume" | "terminate" | "restart", done: string, summary: string, options: Record<string, OptionSpec>, body: (context: CommandContext) => object, details?: string): Command {

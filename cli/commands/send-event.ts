@@ -1,5 +1,5 @@
 import { apiPath } from "../api";
-import { jsonOption, type Command } from "../command";
+import { INSTANCE, jsonOption, type Command } from "../command";
 import type { StatusAnswer } from "../wire";
 import { printStatus } from "./status-line";
 
@@ -8,8 +8,7 @@ export const sendEvent: Command = {
   summary: "Sends an event to an instance (what its `on` or `step.waitForEvent` waits for).",
   details: ["  durable-machines send-event order order-17 approve --payload '{\"by\":\"ada\"}'"].join("\n"),
   positionals: [
-    { name: "workflow", description: "the workflow's name" },
-    { name: "id", description: "the instance's id" },
+    ...INSTANCE,
     { name: "type", description: "the event's type" },
   ],
   options: {

@@ -1,5 +1,5 @@
 import { apiPath } from "../api";
-import type { Command } from "../command";
+import { INSTANCE, type Command } from "../command";
 import { compact, relativeTime } from "../format";
 import type { InstanceEvent } from "../wire";
 
@@ -50,10 +50,7 @@ export const subscribe: Command = {
     "  durable-machines subscribe order order-17",
     "  durable-machines subscribe order order-17 --filter step_completed,workflow_completed --json",
   ].join("\n"),
-  positionals: [
-    { name: "workflow", description: "the workflow's name" },
-    { name: "id", description: "the instance's id" },
-  ],
+  positionals: INSTANCE,
   options: {
     cursor: { type: "string", value: "EVENT", description: "only events after this eventId" },
     filter: { type: "string", value: "TYPES", description: "only these event types, comma-separated" },

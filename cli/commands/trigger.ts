@@ -1,5 +1,5 @@
 import { apiPath } from "../api";
-import { jsonOption, type Command } from "../command";
+import { jsonOption, WORKFLOW, type Command } from "../command";
 import type { StatusAnswer } from "../wire";
 import { printStatus } from "./status-line";
 
@@ -7,7 +7,7 @@ export const trigger: Command = {
   name: "trigger",
   summary: "Starts an instance of a workflow.",
   details: ["  durable-machines trigger order --params '{\"orderId\":\"A-17\"}'", "  durable-machines trigger order --id order-17 --json"].join("\n"),
-  positionals: [{ name: "workflow", description: "the workflow's name" }],
+  positionals: [WORKFLOW],
   options: {
     params: { type: "string", value: "JSON", description: "the instance's params, as JSON" },
     id: { type: "string", value: "ID", description: "the instance's id (default: one the engine makes up)" },
