@@ -1,24 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { createManualClock, createMemoryHost, defineWorkflow } from "../../index";
-import type { WireCall, WireTask } from "../../runtime/python-workers";
+import type { WireCall } from "../../runtime/python-workers";
+import { pythonWorld } from "./python-test-world";
 
 /**
  * Live passes and fused first attempts (docs/python-protocol.md, "One request per step"): once a pass has caught up
  * with the log, the engine says so (`live`), and a worker may send a step's call with its first attempt's outcome
  * (`done`), taken in the same commit. Driven by hand on the memory host, as a worker would drive it.
  */
-function world(options: { stepLimit?: number } = {}) {
-  const clock = createManualClock(1_000_000);
-  const pipeline = defineWorkflow({ name: "pipeline", python: { leaseMs: 10_000 }, ...options });
-  const host = createMemoryHost({ workflows: [pipeline], clock });
-  const workers = host.python("pipeline");
-  const claim = async (): Promise<WireTask> => {
-    const task = await workers.claim("test", 0);
-    expect(task, "an instance wants a worker").toBeDefined();
-    return task!;
-  };
-  return { clock, host, workers, claim, client: host.workflow("pipeline") };
-}
 
 const step = (name: string, done?: Extract<WireCall, { type: "step" }>["done"]): WireCall => ({ type: "step", name, ...(done ? { done } : {}) });
 /** A log as a reader compares it: what each record says, not when. */
@@ -26,7 +14,7 @@ const records = (history: { type: string; data: unknown }[]) => history.map(({ t
 
 describe("live passes and fused first attempts", () => {
   it("a fresh pass is live from its first answer; a fused step is recorded as the two-request path records it, and answered with its value", async () => {
-    const { workers, claim, client } = world();
+    const { workers, claim, client } = pythonWorld();
     const fused = await client.create({ id: "f1" });
     const task = await claim();
     const first = await workers.calls("f1", task.lease, [step("rows")]);
@@ -52,7 +40,7 @@ describe("live passes and fused first attempts", () => {
   });
 
   it("a replay is not live until it has called every step, sleep and wait the log holds; an outcome sent meanwhile is dropped and the log answers", async () => {
-    const { host, clock, workers, claim, client } = world();
+    const { host, clock, workers, claim, client } = pythonWorld();
     await client.create({ id: "f3" });
     const task = await claim();
     await workers.calls("f3", task.lease, [step("rows")]);
@@ -72,7 +60,7 @@ describe("live passes and fused first attempts", () => {
   });
 
   it("an outcome numbered differently from the engine's count is not taken: the call is answered as a plain one", async () => {
-    const { workers, claim, client } = world();
+    const { workers, claim, client } = pythonWorld();
     const instance = await client.create({ id: "f4" });
     const task = await claim();
     await workers.calls("f4", task.lease, [step("rows")]);
@@ -82,7 +70,7 @@ describe("live passes and fused first attempts", () => {
   });
 
   it("a fused failure is the first attempt's: the step retries at its time, handed out as work", async () => {
-    const { clock, workers, claim, client } = world();
+    const { clock, workers, claim, client } = pythonWorld();
     await client.create({ id: "f5" });
     const task = await claim();
     const config = { retries: { limit: 1, delay: 1000, backoff: "constant" } };
@@ -94,7 +82,7 @@ describe("live passes and fused first attempts", () => {
   });
 
   it("a fused outcome that cannot be kept ends the instance, as the same result sent alone does", async () => {
-    const { workers, claim, client } = world();
+    const { workers, claim, client } = pythonWorld();
     const instance = await client.create({ id: "f6" });
     const task = await claim();
     await workers.calls("f6", task.lease, [step("rows")]);
@@ -105,7 +93,7 @@ describe("live passes and fused first attempts", () => {
   });
 
   it("no pass is live while the instance is paused; the step limit counts down in `live` and it goes at the limit", async () => {
-    const { workers, claim, client } = world({ stepLimit: 3 });
+    const { workers, claim, client } = pythonWorld({ stepLimit: 3 });
     const instance = await client.create({ id: "f7" });
     const task = await claim();
     expect((await workers.calls("f7", task.lease, [step("a")])).live).toEqual({ steps: 2 });

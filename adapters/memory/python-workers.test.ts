@@ -1,30 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { createManualClock, createMemoryHost, defineWorkflow } from "../../index";
+import { createMemoryHost, defineWorkflow } from "../../index";
 import type { WireAnswer, WireTask } from "../../runtime/python-workers";
+import { pythonWorld } from "./python-test-world";
 import { FIRST_CONTACT_MS } from "../../runtime/remote-driver";
 
 /**
  * The engine's side of the Python worker protocol (docs/python-protocol.md) on the memory host, driven here by hand as
  * a worker would drive it: claim, replay run() as calls, run what the answers say, let go when run() can only wait.
  */
-function world() {
-  const clock = createManualClock(1_000_000);
-  const pipeline = defineWorkflow({ name: "pipeline", python: { leaseMs: 10_000 } });
-  const host = createMemoryHost({ workflows: [pipeline], clock });
-  const workers = host.python("pipeline");
-  const claim = async (): Promise<WireTask> => {
-    const task = await workers.claim("test", 0);
-    expect(task, "an instance wants a worker").toBeDefined();
-    return task!;
-  };
-  return { clock, host, workers, claim, client: host.workflow("pipeline") };
-}
 
 const answer = (answers: WireAnswer[]) => answers[0]!;
 
 describe("Python workers on the memory host", () => {
   it("a created instance is claimed; a step is told to run, its result recorded and answered; run()'s end completes it", async () => {
-    const { workers, claim, client } = world();
+    const { workers, claim, client } = pythonWorld();
     const instance = await client.create({ id: "a1", params: { table: "t" } });
     const task = await claim();
     expect(task).toMatchObject({ workflow: "pipeline", instanceId: "a1", leaseMs: 10_000, event: { payload: { json: { table: "t" } }, instanceId: "a1", workflowName: "pipeline" } });
@@ -44,7 +33,7 @@ describe("Python workers on the memory host", () => {
   });
 
   it("after a crash the instance is claimed again: the old lease is refused, the new replay is answered from the log, no body runs twice", async () => {
-    const { host, workers, claim, client } = world();
+    const { host, workers, claim, client } = pythonWorld();
     const instance = await client.create({ id: "a2" });
     const first = await claim();
     await workers.calls("a2", first.lease, [{ type: "step", name: "rows" }]);
@@ -61,7 +50,7 @@ describe("Python workers on the memory host", () => {
   });
 
   it("a failed attempt is retried by the engine at its time, given to the worker as work", async () => {
-    const { clock, workers, claim, client } = world();
+    const { clock, workers, claim, client } = pythonWorld();
     await client.create({ id: "a3" });
     const task = await claim();
     await workers.calls("a3", task.lease, [{ type: "step", name: "flaky", config: { retries: { limit: 1, delay: 1000, backoff: "constant" } } }]);
@@ -76,7 +65,7 @@ describe("Python workers on the memory host", () => {
   });
 
   it("a worker lets a sleeping pass go; the timer queues the instance again, and the new replay finds the sleep over", async () => {
-    const { clock, workers, claim, client } = world();
+    const { clock, workers, claim, client } = pythonWorld();
     const instance = await client.create({ id: "a4" });
     const task = await claim();
     expect(answer((await workers.calls("a4", task.lease, [{ type: "sleep", name: "nap", ms: 5000 }])).answers)).toEqual({ key: "sleep:nap-1", pending: true });
@@ -90,7 +79,7 @@ describe("Python workers on the memory host", () => {
   });
 
   it("an attempt past its timeout fails in the engine; the worker's late result is answered with that failure", async () => {
-    const { clock, workers, claim, client } = world();
+    const { clock, workers, claim, client } = pythonWorld();
     await client.create({ id: "a5" });
     const task = await claim();
     await workers.calls("a5", task.lease, [{ type: "step", name: "slow", config: { retries: { limit: 0, delay: 0 }, timeout: 2000 } }]);
@@ -100,7 +89,7 @@ describe("Python workers on the memory host", () => {
   });
 
   it("a worker that goes quiet past its lease loses the pass to another", async () => {
-    const { clock, workers, claim, client } = world();
+    const { clock, workers, claim, client } = pythonWorld();
     await client.create({ id: "a6" });
     const first = await claim();
     await workers.calls("a6", first.lease, [{ type: "step", name: "rows" }]);
@@ -111,7 +100,7 @@ describe("Python workers on the memory host", () => {
   });
 
   it("a pause ends the pass; a resume queues the instance again", async () => {
-    const { workers, claim, client } = world();
+    const { workers, claim, client } = pythonWorld();
     const instance = await client.create({ id: "a7" });
     const task = await claim();
     await instance.pause();
@@ -122,7 +111,7 @@ describe("Python workers on the memory host", () => {
   });
 
   it("values cross with their datetimes; other metadata from a worker is refused", async () => {
-    const { workers, claim, client } = world();
+    const { workers, claim, client } = pythonWorld();
     await client.create({ id: "a8" });
     const task = await claim();
     await workers.calls("a8", task.lease, [{ type: "step", name: "when" }]);
@@ -135,7 +124,7 @@ describe("Python workers on the memory host", () => {
   });
 
   it("a worker that lets its pass go before hearing of a retry that became due: the next pass runs that retry", async () => {
-    const { clock, workers, claim, client } = world();
+    const { clock, workers, claim, client } = pythonWorld();
     const instance = await client.create({ id: "a9" });
     const task = await claim();
     await workers.calls("a9", task.lease, [{ type: "step", name: "flaky", config: { retries: { limit: 1, delay: 1000, backoff: "constant" } } }]);
@@ -153,7 +142,7 @@ describe("Python workers on the memory host", () => {
   });
 
   it("a claim waits for an instance to want a worker, and answers as soon as one does; with none it answers empty at its deadline", async () => {
-    const { clock, workers, client } = world();
+    const { clock, workers, client } = pythonWorld();
     let claimed: WireTask | undefined | "waiting" = "waiting";
     const waiting = workers.claim("test", 20_000).then((task) => (claimed = task));
     await Promise.resolve();
@@ -175,7 +164,7 @@ describe("Python workers on the memory host", () => {
   });
 
   it("a heartbeat waits for work: a retry coming due answers it at that moment, not at the end of its wait", async () => {
-    const { clock, workers, claim, client } = world();
+    const { clock, workers, claim, client } = pythonWorld();
     await client.create({ id: "b2" });
     const task = await claim();
     await workers.calls("b2", task.lease, [{ type: "step", name: "flaky", config: { retries: { limit: 1, delay: 1000, backoff: "constant" } } }]);
@@ -191,7 +180,7 @@ describe("Python workers on the memory host", () => {
   });
 
   it("a waiting heartbeat hears of its pass's end: a pause answers it with end, and its lease is refused after", async () => {
-    const { workers, claim, client } = world();
+    const { workers, claim, client } = pythonWorld();
     const instance = await client.create({ id: "b3" });
     const task = await claim();
     await workers.calls("b3", task.lease, [{ type: "sleep", name: "nap", ms: 60_000 }]);
@@ -202,7 +191,7 @@ describe("Python workers on the memory host", () => {
   });
 
   it("run() failing starts the saga in the same worker's pass: its lease goes on, and the rollback work comes with the answer", async () => {
-    const { workers, claim, client } = world();
+    const { workers, claim, client } = pythonWorld();
     const instance = await client.create({ id: "c0" });
     const task = await claim();
     await workers.calls("c0", task.lease, [{ type: "step", name: "order", rollback: {} }]);
@@ -216,7 +205,7 @@ describe("Python workers on the memory host", () => {
   });
 
   it("a saga under way when the engine went down resumes once the replay lets its pass go: the worker runs the handler under the same lease", async () => {
-    const { host, workers, claim, client } = world();
+    const { host, workers, claim, client } = pythonWorld();
     const instance = await client.create({ id: "c1" });
     const first = await claim();
     await workers.calls("c1", first.lease, [{ type: "step", name: "order", rollback: {} }]);
@@ -239,7 +228,7 @@ describe("Python workers on the memory host", () => {
   });
 
   it("an event that answers a pending wait while the worker still holds the pass: its release replays run() at once, and the replay gets the event", async () => {
-    const { workers, claim, client } = world();
+    const { workers, claim, client } = pythonWorld();
     const instance = await client.create({ id: "d1" });
     const task = await claim();
     expect(answer((await workers.calls("d1", task.lease, [{ type: "wait", name: "review", eventType: "feedback" }])).answers)).toMatchObject({ pending: true });
@@ -250,7 +239,7 @@ describe("Python workers on the memory host", () => {
   });
 
   it("a retry's result the worker sent is no reason for another pass: a release after it ends the pass", async () => {
-    const { clock, workers, claim, client } = world();
+    const { clock, workers, claim, client } = pythonWorld();
     await client.create({ id: "d2" });
     const task = await claim();
     await workers.calls("d2", task.lease, [{ type: "step", name: "flaky", config: { retries: { limit: 1, delay: 1000, backoff: "constant" } } }]);
@@ -264,7 +253,7 @@ describe("Python workers on the memory host", () => {
   });
 
   it("a claimed task whose worker never sends a request (it hung up on the claim, or died) is claimed again after the first-contact window, not a whole lease later", async () => {
-    const { clock, workers, claim, client } = world();
+    const { clock, workers, claim, client } = pythonWorld();
     await client.create({ id: "e1" });
     const lost = await claim();
     clock.advance(FIRST_CONTACT_MS - 1);
@@ -280,7 +269,7 @@ describe("Python workers on the memory host", () => {
   });
 
   it("a restart fences the lease and queues a new run: its replay runs every step again, and a restart from a step keeps the steps before it", async () => {
-    const { workers, claim, client } = world();
+    const { workers, claim, client } = pythonWorld();
     const instance = await client.create({ id: "f1" });
     const run = async (expected: { rows: "run" | "value"; stats: "run" | "value" }) => {
       const task = await claim();
