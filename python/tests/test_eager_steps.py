@@ -18,15 +18,23 @@ def calls_requests(engine: FakeEngine) -> list[list[dict[str, Any]]]:
     return [body["calls"] for endpoint, body in engine.requests if endpoint == "calls"]
 
 
+def counting(step: Any, counts: list[int], **config: Any) -> Any:
+    """Declares a step named "s" in run() that returns its ctx count, recording each in `counts`."""
+
+    @step.do("s", **config)
+    async def s(ctx: Any) -> Any:
+        counts.append(ctx["step"]["count"])
+        return ctx["step"]["count"]
+
+    return s
+
+
 def chain(n: int, counts: list[int], **config: Any) -> type[WorkflowEntrypoint]:
     """A workflow of n steps named "s" one after another, each returning its ctx count (recorded in `counts`)."""
 
     class Chain(WorkflowEntrypoint):
         async def run(self, event: Any, step: Any) -> Any:
-            @step.do("s", **config)
-            async def s(ctx: Any) -> Any:
-                counts.append(ctx["step"]["count"])
-                return ctx["step"]["count"]
+            s = counting(step, counts, **config)
 
             return [await s() for _ in range(n)]
 
@@ -61,10 +69,7 @@ async def test_a_replay_runs_no_logged_body_and_sends_no_outcome_before_the_pass
 
     class Branches(WorkflowEntrypoint):
         async def run(self, event: Any, step: Any) -> Any:
-            @step.do("s")
-            async def s(ctx: Any) -> Any:
-                counts.append(ctx["step"]["count"])
-                return ctx["step"]["count"]
+            s = counting(step, counts)
 
             @step.do("t")
             async def t() -> Any:
@@ -150,10 +155,7 @@ async def test_a_refused_call_turns_eager_bodies_off_for_the_rest_of_the_pass() 
 
     class Refused(WorkflowEntrypoint):
         async def run(self, event: Any, step: Any) -> Any:
-            @step.do("s")
-            async def s(ctx: Any) -> Any:
-                counts.append(ctx["step"]["count"])
-                return ctx["step"]["count"]
+            s = counting(step, counts)
 
             await s()
             try:
@@ -175,10 +177,7 @@ async def test_live_steps_bound_the_bodies_started_before_the_engine_answers() -
 
     class Wide(WorkflowEntrypoint):
         async def run(self, event: Any, step: Any) -> Any:
-            @step.do("s")
-            async def s(ctx: Any) -> Any:
-                counts.append(ctx["step"]["count"])
-                return ctx["step"]["count"]
+            s = counting(step, counts)
 
             await s()
             return await asyncio.gather(s(), s(), s())
@@ -197,10 +196,7 @@ async def test_a_gather_of_same_name_steps_numbers_each_body_as_the_engine_does(
 
     class Fan(WorkflowEntrypoint):
         async def run(self, event: Any, step: Any) -> Any:
-            @step.do("s")
-            async def s(ctx: Any) -> Any:
-                counts.append(ctx["step"]["count"])
-                return ctx["step"]["count"]
+            s = counting(step, counts)
 
             first = await s()
             return [first, *await asyncio.gather(*(s() for _ in range(5)))]
