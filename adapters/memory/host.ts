@@ -28,6 +28,7 @@ import { subscribe, type AppendBell } from "../../runtime/subscription";
 import { RemoteCodeDriver } from "../../runtime/remote-driver";
 import { waitDeadline, type PythonWorkers, type WireTask } from "../../runtime/python-workers";
 import { Waiters } from "../../runtime/waiters";
+import { TEST_HOOKS, TestHookTable } from "../../runtime/test-hooks";
 import type { RegistryOf, UntypedRegistry, WorkflowName, WorkflowRegistry } from "../../runtime/typed-client";
 import { MemoryStorage } from "./storage";
 
@@ -51,6 +52,8 @@ export interface MemoryHostOptions<TDefinition extends AnyWorkflowDefinition = A
 export interface MemoryHost<TRegistry extends WorkflowRegistry = UntypedRegistry> {
   workflow<TName extends WorkflowName<TRegistry>>(name: TName): WorkflowClient<TRegistry[TName]>;
   readonly storage: MemoryStorage;
+  /** What durable-machines/testing sets on this host's instances (mocked steps, skipped sleeps, events). */
+  readonly [TEST_HOOKS]: TestHookTable;
   /** Drops every in-memory object, as a process crash would, then rebuilds each unfinished instance from its log alone. */
   crash(): void;
   /** Settles once no step attempt runs anywhere in the host. */
@@ -70,6 +73,8 @@ export function createMemoryHost<TDefinition extends AnyWorkflowDefinition>(opti
   const clock = options.clock ?? systemClock;
   const storage = options.storage ?? new MemoryStorage();
   const retention = resolveRetention(options.retention);
+  /** What durable-machines/testing sets on this host's instances; empty unless a test attaches. */
+  const testHooks = new TestHookTable();
   const driverOptions: DriverOptions = {
     snapshotEvery: options.snapshotEvery ?? 100,
     env: options.env ?? {},
@@ -78,6 +83,7 @@ export function createMemoryHost<TDefinition extends AnyWorkflowDefinition>(opti
     onExpired: ({ workflow, instanceId }) => remove(workflow, instanceId),
     onAppend: (_records, { workflow, instanceId }) => ring(workflow, instanceId),
     onWanted: (workflow) => claiming.get(workflow)?.wakeAll(),
+    testHooks,
   };
   /** Claims waiting for an instance of each workflow to want a worker. */
   const claiming = new Map<string, Waiters>();
@@ -214,6 +220,7 @@ export function createMemoryHost<TDefinition extends AnyWorkflowDefinition>(opti
     // The registry is a type only: at run time, every name is checked against the catalog.
     workflow: client as MemoryHost<RegistryOf<TDefinition>>["workflow"],
     storage,
+    [TEST_HOOKS]: testHooks,
     crash() {
       for (const driver of drivers.values()) driver.dispose();
       drivers = new Map();
