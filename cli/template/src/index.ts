@@ -44,8 +44,12 @@ const greeting = defineWorkflow({
   steps: { compose: { retries: { limit: 3, delay: "2 seconds", backoff: "exponential" }, timeout: "30 seconds" } },
 });
 
-/** A workflow written as for Cloudflare Workflows: `run()` and its steps, with only the import line changed. */
-export class Signup extends WorkflowEntrypoint<Env, { email: string }> {
+/**
+ * A workflow written as for Cloudflare Workflows: `run()` and its steps, with only the import line changed.
+ * Not exported: once `wrangler types` has typed this module, tsc checks that each export is a handler or a class
+ * wrangler can bind, and this one is neither.
+ */
+class Signup extends WorkflowEntrypoint<Env, { email: string }> {
   async run(event: WorkflowEvent<{ email: string }>, step: WorkflowStep) {
     const account = await step.do("create account", async () => ({ id: `account-${event.payload.email.split("@")[0]}` }));
     const welcome = await step.do("send welcome email", { retries: { limit: 5, delay: "10 seconds", backoff: "exponential" } }, async () => `welcome sent to ${event.payload.email}`);
@@ -56,7 +60,9 @@ export class Signup extends WorkflowEntrypoint<Env, { email: string }> {
 export const workflows = createWorkflows({ workflows: [greeting, defineWorkflow({ name: "signup", entrypoint: Signup })] });
 
 // The two Durable Object classes wrangler.toml binds: one object per instance, one registry per workflow.
-export const { WorkflowInstance, WorkflowRegistry } = workflows;
+// Declared as classes, not destructured constants, so they are types too, as `wrangler types` uses them.
+export class WorkflowInstance extends workflows.WorkflowInstance {}
+export class WorkflowRegistry extends workflows.WorkflowRegistry {}
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
