@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +12,10 @@ import { findNode20, installInto, ownPackage, packPackage, run, writeProject } f
  * `durable-machines/worker` and `durable-machines/testing`, under a typical
  * Workers tsconfig and stricter ones; README's first example and a test
  * written with the testing helpers, run by plain Node 20 from compiled
- * JavaScript; the installed command; and the tarball's list of files.
+ * JavaScript; the installed command; and the tarball's list of files. Then
+ * the installed command's `init` makes a project, the tarball is installed
+ * there, and the project's own test runs in workerd, its own tsc passes, and
+ * so does a strict tsc after `wrangler types`.
  */
 
 const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
@@ -121,6 +124,7 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 let scratch: string;
 let project: string;
+let tarball: string;
 let tarballPaths: string[];
 let node20: string;
 
@@ -129,8 +133,9 @@ beforeAll(async () => {
   project = join(scratch, "consumer");
   node20 = await findNode20();
   const own = ownPackage();
-  const { tarball, paths } = await packPackage(join(scratch, "pack"));
-  tarballPaths = paths;
+  const packed = await packPackage(join(scratch, "pack"));
+  tarball = packed.tarball;
+  tarballPaths = packed.paths;
   const example = readmeExample();
   writeProject(project, {
     "package.json": json({ name: "consumer", private: true, type: "module" }),
@@ -225,5 +230,79 @@ describe("the packed package", () => {
     const ran = await run(node20, ["out/order-testing.js"], project, env);
     expect(ran.code, ran.output).toBe(0);
     expect(ran.output).toContain('mocked step result: "a mocked receipt"');
+  });
+});
+
+/**
+ * The dev tools a scaffolded project asks for, taken from this repository's node_modules instead of installed, which
+ * keeps the test fast and offline. durable-machines and its runtime dependencies are not among them: those come
+ * from the tarball.
+ */
+const linkedTools = ["wrangler", "workerd", "vitest", "@cloudflare/vitest-plugin", "@cloudflare/workers-types", "typescript"];
+const repository = new URL("../..", import.meta.url).pathname;
+
+/** The environment of a tool run in the scaffolded project: none of this vitest run's variables, no loaders, no metrics. */
+function projectEnv(): NodeJS.ProcessEnv {
+  const own = Object.entries(process.env).filter(([name]) => !name.startsWith("VITEST") && !["TEST", "NODE_ENV", "NODE_OPTIONS"].includes(name));
+  return { ...Object.fromEntries(own), WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
+}
+
+describe("a project made by the installed `durable-machines init`, with the tarball installed", () => {
+  let app: string;
+  // Node 22 (npm scripts put it first on the PATH): wrangler and workerd need it, as the template's engines say.
+  const tool = (path: string, args: readonly string[]) => run(process.execPath, [join(app, "node_modules", path), ...args], app, projectEnv());
+
+  beforeAll(async () => {
+    const started = performance.now();
+    // The package's engines say Node 20, so its command runs there.
+    const made = await run(node20, [join(project, "node_modules", ".bin", "durable-machines"), "init", "app"], scratch, projectEnv());
+    if (made.code !== 0) throw new Error(`durable-machines init failed (exit ${made.code}):\n${made.output}`);
+    app = join(scratch, "app");
+    // `npm install` would fetch the dev tools; they are linked below instead, so the install is only the tarball and xstate.
+    const manifest = JSON.parse(readFileSync(join(app, "package.json"), "utf8"));
+    expect(Object.keys(manifest.devDependencies).sort()).toEqual(linkedTools.filter((name) => name !== "workerd").sort());
+    delete manifest.devDependencies;
+    writeFileSync(join(app, "package.json"), json(manifest));
+    await installInto(app, [tarball]);
+    mkdirSync(join(app, "node_modules", "@cloudflare"), { recursive: true });
+    for (const name of linkedTools) symlinkSync(join(repository, "node_modules", name), join(app, "node_modules", name));
+    console.info(`package test: init and the install of the tarball into the scaffolded project took ${Math.round(performance.now() - started)} ms`);
+  }, 300_000);
+
+  it("has durable-machines, xstate and the package's runtime dependencies installed in the project, not linked from this repository", () => {
+    const installed = JSON.parse(readFileSync(join(app, "node_modules", "durable-machines", "package.json"), "utf8"));
+    for (const name of ["durable-machines", "xstate", ...Object.keys(installed.dependencies)]) {
+      const folder = join(app, "node_modules", name);
+      expect(lstatSync(folder).isSymbolicLink(), name).toBe(false);
+      expect(realpathSync(folder), name).toBe(join(realpathSync(app), "node_modules", name));
+    }
+    expect(existsSync(join(app, "node_modules", "durable-machines", "dist", "worker.js"))).toBe(true);
+  });
+
+  it("passes its own test, in workerd: a machine and a class run through the typed client and the HTTP API", async () => {
+    const started = performance.now();
+    const tested = await tool("vitest/vitest.mjs", ["run"]);
+    console.info(`package test: the scaffolded project's own test took ${Math.round(performance.now() - started)} ms`);
+    expect(tested.code, tested.output).toBe(0);
+    expect(tested.output).toMatch(/Tests +2 passed \(2\)/);
+  });
+
+  it("passes its own tsc --noEmit", async () => {
+    const checked = await tool("typescript/bin/tsc", ["--noEmit"]);
+    expect(checked.output).toBe("");
+    expect(checked.code).toBe(0);
+  });
+
+  // wrangler types names the two classes as types (DurableObjectNamespace<import("./src/index").WorkflowInstance>) and
+  // checks every export of the main module; skipLibCheck off, since the generated file is a declaration file.
+  it("still type-checks with no error at all after `wrangler types`, its generated Env included and skipLibCheck off", async () => {
+    const generated = await tool("wrangler/bin/wrangler.js", ["types", "--include-runtime=false"]);
+    expect(generated.code, generated.output).toBe(0);
+    writeProject(app, {
+      "tsconfig.generated.json": json({ extends: "./tsconfig.json", compilerOptions: { types: ["@cloudflare/workers-types"], skipLibCheck: false }, include: ["src", "worker-configuration.d.ts"] }),
+    });
+    const checked = await tool("typescript/bin/tsc", ["-p", "tsconfig.generated.json"]);
+    expect(checked.output).toBe("");
+    expect(checked.code).toBe(0);
   });
 });
