@@ -11,6 +11,8 @@ import { trainingLoop } from "./training-loop";
  */
 const workflows = createWorkflows({ workflows: [trainingLoop, dataPipeline, groceryAgent, ...pythonExamples] });
 
-export const { WorkflowInstance, WorkflowRegistry } = workflows;
+// Classes rather than destructured constants, as README advises: `wrangler types` names them as types.
+export class WorkflowInstance extends workflows.WorkflowInstance {}
+export class WorkflowRegistry extends workflows.WorkflowRegistry {}
 
 export default { fetch: workflows.fetch } satisfies ExportedHandler;
