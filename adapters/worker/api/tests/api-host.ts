@@ -2,6 +2,7 @@ import { assign, setup } from "xstate";
 import { createManualClock, createMemoryHost, defineWorkflow, step, type MemoryStorage, type LogRecord, type MemoryHost } from "../../../../index";
 import { WorkflowCatalog } from "../../../../runtime/catalog";
 import { booking } from "../../../../test/booking";
+import type { PythonWorkers } from "../../../../runtime/python-workers";
 import { createApi, type ApiHost } from "../app";
 
 export const TOKEN = "test-token";
@@ -72,7 +73,18 @@ export function apiHost(
     client: () => (options.client ? options.client(host) : host),
     token: () => token,
     ...(options.inspect ? { inspect: options.inspect } : {}),
-    ...(options.withoutPython ? {} : { python: (_env: unknown, workflow: string) => host.python(workflow), workerToken: () => workerToken }),
+    ...(options.withoutPython ? {} : { python: (_env: unknown, workflow: string) => counted(host.python(workflow)), workerToken: () => workerToken }),
+  });
+  /**
+   * Requests that got through the app to the host's Python workers: the token check hashes on Node's thread pool, so
+   * how many turns of the event loop a request takes to arrive is not fixed, and a test that parks one waits for this.
+   */
+  let pythonArrivals = 0;
+  const counted = (workers: PythonWorkers): PythonWorkers => ({
+    claim: (...args) => (pythonArrivals++, workers.claim(...args)),
+    calls: (...args) => (pythonArrivals++, workers.calls(...args)),
+    heartbeat: (...args) => (pythonArrivals++, workers.heartbeat(...args)),
+    release: (...args) => (pythonArrivals++, workers.release(...args)),
   });
 
   async function send(method: string, path: string, { body, headers = AUTH }: RequestOptions = {}): Promise<Response> {
@@ -97,6 +109,7 @@ export function apiHost(
     send,
     call,
     settle: () => settle(host),
+    pythonArrivals: () => pythonArrivals,
     logs: () => logsOf(host),
     get: (path: string) => call("GET", path),
     post: (path: string, body?: unknown) => call("POST", path, { body }),
