@@ -902,7 +902,10 @@ describe("the event stream: subscribe() as Server-Sent Events", () => {
   it("streams a live instance as it runs, and ends when it completes", async () => {
     const id = "sse-live";
     expect((await post(instances("booking"), { id, params: {} })).status).toBe(201);
-    const response = await stream(id, `?token=test-token`, {});
+    // As a browser's client would open it where it cannot send the header: with a ticket for this path.
+    const ticket = await post("/tickets", { path: `/api${instancePath(id, "booking")}/events` });
+    expect(ticket.status).toBe(201);
+    const response = await stream(id, `?ticket=${ticket.body.ticket}`, {});
     expect(response.status).toBe(200);
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
     let text = "";
@@ -919,7 +922,7 @@ describe("the event stream: subscribe() as Server-Sent Events", () => {
     expect(all.at(-1)!.event.type).toBe("workflow_completed");
   });
 
-  it("refuses a bad cursor or filter, an unknown instance and a missing token, before streaming", async () => {
+  it("refuses a bad cursor or filter, an unknown instance, a missing token or ticket and a token in the URL, before streaming", async () => {
     const id = "sse-refusals";
     await completedBooking(id);
     const refusal = async (response: Promise<Response>, status: number, code: string) => expectError(await reply(await response), status, code);
@@ -929,6 +932,7 @@ describe("the event stream: subscribe() as Server-Sent Events", () => {
     await refusal(stream(id, "?filter=step_completed,nope"), 400, "subscription.invalid");
     await refusal(stream("sse-missing"), 404, "instance.not_found");
     await refusal(stream(id, "", {}), 401, "auth.invalid");
-    await refusal(stream(id, "?token=wrong", {}), 401, "auth.invalid");
+    await refusal(stream(id, "?ticket=wrong", {}), 401, "auth.invalid");
+    await refusal(stream(id, "?token=test-token", {}), 400, "auth.token_in_query");
   });
 });

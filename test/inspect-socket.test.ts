@@ -29,8 +29,18 @@ interface Message {
   code?: string;
 }
 
+/** A ticket for the inspect socket's path, as the dashboard asks for one: a browser's WebSocket cannot send the token as a header. */
+async function ticketFor(path: string): Promise<string> {
+  const response = await worker.fetch(
+    new Request("https://example.com/api/tickets", { method: "POST", headers: { authorization: "Bearer test-token", "content-type": "application/json" }, body: JSON.stringify({ path }) }),
+  );
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { ticket: string }).ticket;
+}
+
 async function connect(id: string) {
-  const response = await worker.fetch(new Request(`https://example.com/api/workflows/ticker/instances/${id}/inspect?token=test-token`, { headers: { upgrade: "websocket" } }));
+  const path = `/api/workflows/ticker/instances/${id}/inspect`;
+  const response = await worker.fetch(new Request(`https://example.com${path}?ticket=${await ticketFor(path)}`, { headers: { upgrade: "websocket" } }));
   expect(response.status).toBe(101);
   const socket = response.webSocket!;
   const received: { text: string; message: Message }[] = [];
@@ -83,4 +93,24 @@ it("on connect sends the current snapshot and the newest events, pages older eve
   const done = await until(async () => received.find((r) => r.message.type === "@xstate.snapshot" && r.message.snapshot?.status === "done"), Boolean, "the live completion");
   expect(done!.message.snapshot!.value).toBe("done");
   socket.close(1000, "done");
+});
+
+it("opens by the header or a ticket for its own path, never by another instance's ticket or a token in the URL", async () => {
+  const id = "socket-ticketed";
+  const instance = await client().workflow("ticker").create({ id, params: { n: 1 } });
+  await until(() => instance.status(), (s) => s.value === "waiting", "the step");
+  const path = `/api/workflows/ticker/instances/${id}/inspect`;
+  const open = async (query: string, headers: Record<string, string> = {}) => {
+    const response = await worker.fetch(new Request(`https://example.com${path}${query}`, { headers: { upgrade: "websocket", ...headers } }));
+    if (response.webSocket) {
+      response.webSocket.accept();
+      response.webSocket.close();
+    }
+    return response.status === 101 ? { status: 101 } : { status: response.status, code: ((await response.json()) as { error: { code: string } }).error.code };
+  };
+  expect(await open("", { authorization: "Bearer test-token" })).toEqual({ status: 101 });
+  expect(await open(`?ticket=${await ticketFor(path)}`)).toEqual({ status: 101 });
+  expect(await open(`?ticket=${await ticketFor("/api/workflows/ticker/instances/socket-ticker/inspect")}`)).toEqual({ status: 401, code: "auth.invalid" });
+  expect(await open("")).toEqual({ status: 401, code: "auth.invalid" });
+  expect(await open("?token=test-token")).toEqual({ status: 400, code: "auth.token_in_query" });
 });

@@ -46,7 +46,15 @@ async function approvalWaiting(id: string): Promise<void> {
   throw new Error(`${id} never reached approval`);
 }
 
-const socketUrl = (id: string) => `ws://${worker.address}:${worker.port}/api/workflows/gated/instances/${id}/inspect?token=${token}`;
+/** A ticket for a path, as a browser would ask for one: a WebSocket cannot send the token as a header. */
+async function ticketFor(path: string): Promise<string> {
+  const response = await api("/tickets", { method: "POST", body: JSON.stringify({ path }) });
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { ticket: string }).ticket;
+}
+
+const socketPath = (id: string) => `/api/workflows/gated/instances/${id}/inspect`;
+const socketUrl = async (id: string) => `ws://${worker.address}:${worker.port}${socketPath(id)}?ticket=${await ticketFor(socketPath(id))}`;
 
 interface Received {
   type: string;
@@ -63,7 +71,7 @@ it("sends an instance's current state, then each new record, to @statelyai/inspe
   await approvalWaiting(id);
 
   const received: Received[] = [];
-  const receiver = createWebSocketReceiver({ server: socketUrl(id) });
+  const receiver = createWebSocketReceiver({ server: await socketUrl(id) });
   const subscription = receiver.subscribe((event) => void received.push(event as unknown as Received));
 
   const root = await waitFor(() => received.find((e) => e.type === "@xstate.actor" && e.sessionId === id), "the instance's actor");
@@ -83,7 +91,7 @@ it("sends an instance's current state, then each new record, to @statelyai/inspe
 it("pages older events on request, back to the instance's creation", async () => {
   const id = `inspect-pages-${Date.now()}`;
   await approvalWaiting(id);
-  const socket = new WebSocket(socketUrl(id));
+  const socket = new WebSocket(await socketUrl(id));
   const messages: (Received & { from?: number; before?: number; events?: Received[] })[] = [];
   socket.addEventListener("message", (event) => void messages.push(JSON.parse(String(event.data))));
   const marker = await waitFor(() => messages.find((m) => m.type === "@durable-machines.tail"), "the tail marker");
@@ -101,7 +109,7 @@ it("pages older events on request, back to the instance's creation", async () =>
   socket.close();
 });
 
-it("refuses the inspect socket without the token, and with a wrong one", async () => {
+it("refuses the inspect socket without the token or a ticket, with a wrong one, and with a token in the URL", async () => {
   const statusOf = (query: string) =>
     new Promise<number>((resolve, reject) => {
       const request = httpRequest({
@@ -122,6 +130,8 @@ it("refuses the inspect socket without the token, and with a wrong one", async (
       request.end();
     });
   expect(await statusOf("")).toBe(401);
-  expect(await statusOf("?token=wrong")).toBe(401);
-  expect(await statusOf(`?token=${token}`)).toBe(404);
+  expect(await statusOf("?ticket=wrong")).toBe(401);
+  expect(await statusOf(`?ticket=${await ticketFor(socketPath("other"))}`)).toBe(401);
+  expect(await statusOf(`?token=${token}`)).toBe(400);
+  expect(await statusOf(`?ticket=${await ticketFor(socketPath("anything"))}`)).toBe(404);
 });

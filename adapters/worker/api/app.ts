@@ -13,6 +13,7 @@ import { instanceEndpoints } from "./routes/instance";
 import { instancesEndpoints } from "./routes/instances";
 import { logEndpoints } from "./routes/log";
 import { PYTHON_PREFIX, pythonEndpoints } from "./routes/python";
+import { ticketEndpoint } from "./routes/tickets";
 import { workflowsEndpoints } from "./routes/workflows";
 
 /**
@@ -33,6 +34,8 @@ export interface ApiHost {
   python?(env: unknown, workflow: string): PythonWorkers;
   /** The Python worker token configured in `env` (PYTHON_WORKER_TOKEN); the worker routes are closed while there is none. */
   workerToken?(env: unknown): unknown;
+  /** The time tickets are issued and checked at, in epoch milliseconds: Date.now unless a test moves a clock. */
+  now?(): number;
 }
 
 /** Every path segment must be valid percent-encoding: the router would otherwise pass a malformed one on undecoded. */
@@ -50,7 +53,15 @@ const decodablePath: MiddlewareHandler = async (c, next) => {
 /** Every endpoint the app serves, the OpenAPI document's included. */
 export function apiEndpoints(host: ApiHost, document: () => unknown): Endpoint[] {
   const python = host.python ? pythonEndpoints(host.python.bind(host)) : [];
-  return [...workflowsEndpoints(host), ...instancesEndpoints(host), ...instanceEndpoints(host), ...logEndpoints(host), ...python, documentEndpoint(document)];
+  const served = [...workflowsEndpoints(host), ...instancesEndpoints(host), ...instanceEndpoints(host), ...logEndpoints(host), ...python];
+  return [...served, ticketEndpoint(host, ticketPaths(served), clockOf(host)), documentEndpoint(document)];
+}
+
+/** The paths a ticket can open: those of the endpoints that take one. */
+const ticketPaths = (endpoints: readonly Endpoint[]) => endpoints.filter((spec) => spec.ticket).map(pathPattern);
+
+function clockOf(host: ApiHost): () => number {
+  return host.now ? host.now.bind(host) : Date.now;
 }
 
 /**
@@ -67,7 +78,7 @@ const workerRealm = (host: ApiHost): Realm => ({
 
 /**
  * The HTTP API as a Hono app, for paths under /api. In order, every request
- * is: authenticated (bearer token, failing closed: API_TOKEN, or under
+ * is: authenticated (bearer token, or a ticket where one is taken, failing closed: API_TOKEN, or under
  * /api/python/ where the host serves Python workers, PYTHON_WORKER_TOKEN and
  * only it), its path checked, routed
  * (405 with `Allow` for a known path and another method; HEAD wherever GET
@@ -83,7 +94,7 @@ export function createApi(host: ApiHost): OpenAPIHono {
     return errorResponse("route.not_found", `No route for ${c.req.method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path}; GET /api/openapi.json lists them.`);
   });
   const endpoints = apiEndpoints(host, () => document(app));
-  const api = requireToken(API_REALM, host.token, endpoints.filter((spec) => spec.queryToken).map(pathPattern));
+  const api = requireToken(API_REALM, host.token, { paths: ticketPaths(endpoints), now: clockOf(host) });
   const workers = requireToken(workerRealm(host), (env) => host.workerToken?.(env));
   const isWorkerPath = (url: string) => host.python !== undefined && `${new URL(url).pathname}/`.startsWith(PYTHON_PREFIX);
   app.use("/api/*", (c, next) => (isWorkerPath(c.req.url) ? workers : api)(c, next));

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { timingSafeEqual } from "hono/utils/buffer";
 import { ApiError } from "./error-codes";
+import { ticketOpens } from "./tickets";
 
 /** RFC 6750's token syntax, which hono's bearerAuth accepts: a configured token outside it could never be presented. */
 const BEARER_TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
@@ -45,20 +46,35 @@ function configured(realm: Realm, env: unknown, token: unknown): string {
   return token;
 }
 
+/** A token in a query string is refused wherever it comes: URLs are logged, kept in history and sent on as referrers. */
+function tokenInQuery(realm: Realm, takesTickets: boolean): ApiError {
+  const ticket = takesTickets ? ', or, where a client cannot set headers (a browser\'s WebSocket), POST /api/tickets { "path": "<the path>" } with that header and open the path with ?ticket=<ticket>' : "";
+  return new ApiError("auth.token_in_query", `A token is not taken in a URL (?token=), which logs and browser history keep. Send ${realm.token} as \`Authorization: Bearer <${realm.variable}>\`${ticket}.`);
+}
+
+/** Where tickets are taken, and the time they are checked at. */
+export interface TicketRule {
+  /** The paths whose GET and HEAD take `?ticket=`. */
+  paths: readonly RegExp[];
+  now(): number;
+}
+
 /**
  * Every request of the realm needs its token: hono's bearerAuth compares it
  * in constant time, and every way of failing (no header, another scheme, a
  * malformed or wrong token) is the same 401 `auth.invalid`. With no token
  * configured the realm's routes fail closed with `auth.not_configured`,
  * whatever the request sends. `token` reads the configured token from the
- * request's env.
+ * request's env. A `?token=` is refused with `auth.token_in_query`, whatever
+ * else the request sends.
  *
- * The one exception: GET (and HEAD) of the paths in `queryTokenPaths` also
- * take the token as `?token=`, because browsers cannot set headers on an
- * EventSource or a WebSocket, which is how the dashboard opens the event
- * stream and the inspection socket. A header, when sent, is what counts.
+ * The one exception to the header: GET (and HEAD) of the paths in
+ * `tickets.paths` also take a ticket (tickets.ts) issued for that very path,
+ * as `?ticket=`, because a browser cannot set headers on a WebSocket, which is
+ * how the dashboard opens the inspection socket. A header, when sent, is what
+ * counts.
  */
-export function requireToken(realm: Realm, token: (env: unknown) => unknown, queryTokenPaths: readonly RegExp[] = []): MiddlewareHandler {
+export function requireToken(realm: Realm, token: (env: unknown) => unknown, tickets: TicketRule = { paths: [], now: Date.now }): MiddlewareHandler {
   const refuse = (): never => {
     throw refusal(realm);
   };
@@ -71,11 +87,14 @@ export function requireToken(realm: Realm, token: (env: unknown) => unknown, que
   });
   return async (c, next) => {
     const expected = configured(realm, c.env, token(c.env));
-    const path = new URL(c.req.url).pathname;
-    const inQuery = (c.req.method === "GET" || c.req.method === "HEAD") && !c.req.header("authorization") && queryTokenPaths.some((route) => route.test(path));
-    const given = inQuery ? c.req.query("token") : undefined;
-    if (given === undefined) return header(c, next);
-    if (!(await timingSafeEqual(expected, given))) throw refusal(realm);
+    const url = new URL(c.req.url);
+    if (url.searchParams.has("token")) throw tokenInQuery(realm, tickets.paths.length > 0);
+    const byTicket = (c.req.method === "GET" || c.req.method === "HEAD") && !c.req.header("authorization") && tickets.paths.some((route) => route.test(url.pathname));
+    const ticket = byTicket ? url.searchParams.get("ticket") : null;
+    if (ticket === null) return header(c, next);
+    if (!(await ticketOpens(expected, url.pathname, ticket, tickets.now()))) {
+      throw new ApiError("auth.invalid", "The ticket was not issued for this path, or has expired (a ticket lasts a minute). POST /api/tickets { \"path\": \"<this path>\" } with `Authorization: Bearer <API_TOKEN>` for a new one.");
+    }
     await next();
   };
 }

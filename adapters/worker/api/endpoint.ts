@@ -33,8 +33,8 @@ export interface Endpoint<P extends Shape | undefined = Shape | undefined, Q ext
   answers: Record<number, Answer>;
   /** The codes this route refuses with, besides those every route or every body can bring (see `refusals`). */
   errors: readonly ErrorCode[];
-  /** Whether the token may also come as `?token=` (the browser's EventSource and WebSocket cannot set headers). */
-  queryToken?: true;
+  /** Whether GET may also be opened by a ticket, `?ticket=` (tickets.ts), for a browser's WebSocket, which cannot set headers. */
+  ticket?: true;
   /** A Python worker route: it takes PYTHON_WORKER_TOKEN, and only it (app.ts). */
   workerToken?: true;
   handle(c: Context, input: { params: Output<P>; query: Output<Q>; body: Output<B> }): Promise<Response> | Response;
@@ -45,8 +45,8 @@ export const endpoint = <P extends Shape | undefined = undefined, Q extends Shap
   spec: Endpoint<P, Q, B>,
 ): Endpoint => spec as unknown as Endpoint;
 
-/** Codes any /api request can be refused with: its credentials, a path that is not valid percent-encoding, a bug. */
-const EVERY_ROUTE: readonly ErrorCode[] = ["auth.invalid", "auth.not_configured", "request.invalid_path", "internal"];
+/** Codes any /api request can be refused with: its credentials (or a token in its query), a path that is not valid percent-encoding, a bug. */
+const EVERY_ROUTE: readonly ErrorCode[] = ["auth.invalid", "auth.not_configured", "auth.token_in_query", "request.invalid_path", "internal"];
 const WITH_QUERY: readonly ErrorCode[] = ["request.invalid_query"];
 const WITH_BODY: readonly ErrorCode[] = ["request.invalid_json", "request.invalid", "payload.too_large", "payload.too_deep"];
 
@@ -91,7 +91,7 @@ export function mount(app: OpenAPIHono, spec: Endpoint): void {
       method: spec.method,
       path: spec.path,
       summary: spec.summary,
-      security: spec.workerToken ? [{ workerBearer: [] }] : spec.queryToken ? [{ bearer: [] }, { queryToken: [] }] : [{ bearer: [] }],
+      security: spec.workerToken ? [{ workerBearer: [] }] : spec.ticket ? [{ bearer: [] }, { ticket: [] }] : [{ bearer: [] }],
       request: {
         ...(spec.params ? { params: spec.params } : {}),
         ...(spec.query ? { query: spec.query } : {}),

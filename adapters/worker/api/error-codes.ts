@@ -11,6 +11,7 @@ export const ERROR_STATUS = {
   // The request itself: its credentials, path, method, query and body.
   "auth.invalid": 401,
   "auth.not_configured": 401,
+  "auth.token_in_query": 400,
   "route.not_found": 404,
   "method.not_allowed": 405,
   "request.invalid_path": 400,

@@ -2,17 +2,18 @@ import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { endpoint, type Endpoint } from "./endpoint";
 
 /**
- * The ways to present a token: the API token as a header everywhere, or in the
- * query where a browser cannot set headers; the Python worker token, where
- * the host serves Python workers, as a header on their routes.
+ * The ways to present a token: the API token as a header everywhere, or a
+ * ticket issued under it in the query where a browser cannot set headers; the
+ * Python worker token, where the host serves Python workers, as a header on
+ * their routes.
  */
 export function registerSecuritySchemes(app: OpenAPIHono, { workers }: { workers: boolean }): void {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "Authorization: Bearer <API_TOKEN>" });
-  app.openAPIRegistry.registerComponent("securitySchemes", "queryToken", {
+  app.openAPIRegistry.registerComponent("securitySchemes", "ticket", {
     type: "apiKey",
     in: "query",
-    name: "token",
-    description: "?token=<API_TOKEN>, taken only by the event stream and the inspection socket, for browsers' EventSource and WebSocket",
+    name: "ticket",
+    description: "?ticket=<ticket>, from POST /api/tickets { path } under the API token: opens GET of that one path for a minute; taken only by the event stream and the inspection socket, for a browser's WebSocket. A token is never taken in a query (auth.token_in_query).",
   });
   if (workers) {
     app.openAPIRegistry.registerComponent("securitySchemes", "workerBearer", {

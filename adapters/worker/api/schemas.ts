@@ -59,11 +59,11 @@ export const StepsQuery = z.object({
 export const StreamQuery = z.object({
   cursor: coded(z.string().regex(/^[0-9]{1,16}$/).optional().describe("resume after this eventId (`Last-Event-ID` wins)"), "subscription.invalid"),
   filter: coded(z.array(z.string().max(512)).max(64).optional().describe("event types, comma-separated or repeated"), "subscription.invalid"),
-  token: z.string().max(4096).optional().describe("the API token, for an EventSource, which cannot set headers"),
+  ticket: z.string().max(256).optional().describe("a ticket from POST /api/tickets for this path, where the client cannot send `Authorization`"),
 });
 
 export const InspectQuery = z.object({
-  token: z.string().max(4096).optional().describe("the API token, for a WebSocket, which cannot set headers"),
+  ticket: z.string().max(256).optional().describe("a ticket from POST /api/tickets for this path: a browser's WebSocket cannot send `Authorization`"),
 });
 
 /** Query keys that may be repeated; every other key given twice is refused. */
@@ -128,6 +128,11 @@ export const EventBody = z
   })
   .openapi("SendEvent");
 
+export const TicketBody = z
+  .object({ path: z.string().min(1).max(2048).describe("the path the ticket opens, as the client will request it: /api/workflows/{name}/instances/{id}/inspect or …/events") })
+  .strict()
+  .openapi("TicketRequest");
+
 /** Pause and resume take no options; a body, if sent, must still be a JSON object. */
 export const NoOptionsBody = z.object({}).openapi("NoOptions");
 
@@ -168,6 +173,10 @@ export const InstanceStatusAnswer = z
     error: z.object({ name: z.string(), message: z.string() }).optional(),
   })
   .openapi("InstanceStatus");
+
+export const TicketAnswer = z
+  .object({ ticket: z.string().describe("send as ?ticket= on GET of the path it was issued for"), expiresAt: z.number().int().describe("when it stops opening the path, epoch milliseconds") })
+  .openapi("Ticket");
 
 export const WorkflowsAnswer = z.object({ workflows: z.array(z.string()) }).openapi("Workflows");
 export const CountsAnswer = z.object({ name: z.string(), counts: z.record(statusName, z.number().int()) }).openapi("Counts");

@@ -47,7 +47,7 @@ export function logEndpoints(host: ApiHost): Endpoint[] {
       summary: "subscribe() as Server-Sent Events: `id:` the eventId, `data:` the event as JSON, live until the run's terminal event",
       params: InstancePath,
       query: StreamQuery,
-      queryToken: true,
+      ticket: true,
       answers: {
         200: { description: "the event stream; `Last-Event-ID` or `?cursor=` resumes after an eventId", schema: z.string(), contentType: "text/event-stream" },
         204: { description: "the instance is finished and nothing follows the cursor" },
@@ -72,7 +72,7 @@ export function logEndpoints(host: ApiHost): Endpoint[] {
       summary: "The live inspection socket: the instance as @statelyai/inspect events over a WebSocket",
       params: InstancePath,
       query: InspectQuery,
-      queryToken: true,
+      ticket: true,
       answers: { 101: { description: "the WebSocket: the history first, then each record as it is appended" } },
       errors: [...ADDRESSED, "request.not_websocket"],
       handle: async (c, { params }) => {

@@ -72,6 +72,7 @@ export function apiHost(
     catalog: new WorkflowCatalog(WORKFLOWS),
     client: () => (options.client ? options.client(host) : host),
     token: () => token,
+    now: () => clock.now(),
     ...(options.inspect ? { inspect: options.inspect } : {}),
     ...(options.withoutPython ? {} : { python: (_env: unknown, workflow: string) => counted(host.python(workflow)), workerToken: () => workerToken }),
   });

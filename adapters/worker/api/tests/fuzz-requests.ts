@@ -40,7 +40,7 @@ const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "PU
 export type Auth = "valid" | "missing" | "scheme" | "wrong" | "empty" | "long" | "query" | "queryWrong" | "otherRealm";
 const auth = fc.oneof({ weight: 12, arbitrary: fc.constant<Auth>("valid") }, { weight: 1, arbitrary: fc.constantFrom<Auth>("missing", "scheme", "wrong", "empty", "long", "query", "queryWrong", "otherRealm") });
 
-const QUERY_KEYS = ["limit", "after", "cursor", "status", "filter", "token", "x", "__proto__", "constructor"];
+const QUERY_KEYS = ["limit", "after", "cursor", "status", "filter", "token", "ticket", "x", "__proto__", "constructor"];
 const QUERY_VALUES = ["", "0", "1", "2", "5", "007", "1000", "1001", "10000", "10001", "0x10", "1e3", " 5", "+5", "-1", "1.5", "٥", "99999999999999999999", "complete", "waiting", "constructor", "step_completed", "step_completed,nope", "g-wait", "z".repeat(300)];
 const query = fc.array(fc.tuple(fc.constantFrom(...QUERY_KEYS), fc.oneof(fc.constantFrom(...QUERY_VALUES), fc.string({ maxLength: 8 }))), { maxLength: 4 });
 
@@ -267,6 +267,14 @@ export function fuzzRequests(world: FuzzWorld, endpoints: readonly Endpoint[]): 
         fc.record({ type: fc.constantFrom("approve", "go"), payload: json, idempotencyKey: fc.constantFrom("k1", "constructor") }, { requiredKeys: ["type"] }),
         fc.record({ type: fc.constantFrom("approve", "go"), payload: heavyJson }),
       ),
+      // A ticket for an instance's event stream or socket, another route, or a path that is not one.
+      "/api/tickets": fc.record({
+        path: fc.oneof(
+          { weight: 4, arbitrary: fc.constantFrom(...world.instances.flatMap(([workflow, id]) => ["events", "inspect"].map((route) => `/api/workflows/${workflow}/instances/${id}/${route}`))) },
+          { weight: 1, arbitrary: fc.constantFrom("/api/workflows", "/api/tickets", "//evil.example/api/workflows/a/instances/b/events", "/api/workflows/a/instances/b/events?x=1", "") },
+          { weight: 1, arbitrary: hostile },
+        ),
+      }),
       ...PYTHON_BODIES,
     };
     const mine = own[template];
@@ -364,7 +372,7 @@ export function describeRequest(r: Recipe): string {
 }
 
 /** Codes any request can get, whatever it targets. */
-const ANYWHERE: readonly ErrorCode[] = ["auth.invalid", "auth.not_configured", "request.invalid_path"];
+const ANYWHERE: readonly ErrorCode[] = ["auth.invalid", "auth.not_configured", "auth.token_in_query", "request.invalid_path"];
 
 /** Where a run's requests go, and how to see what they did. */
 export interface FuzzTarget {

@@ -41,8 +41,9 @@ describe("the OpenAPI 3.1 document at GET /api/openapi.json", () => {
         expect([...documented].sort()).toEqual([...served].sort());
         expect(served.has("GET /api/workflows/{name}/instances/{id}/inspect")).toBe(withInspect);
         for (const route of workerRoutes) expect(served.has(route), route).toBe(withPython);
-        expect(served.size).toBe(18 + (withInspect ? 1 : 0) + (withPython ? 4 : 0));
-        expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(withPython ? ["bearer", "queryToken", "workerBearer"] : ["bearer", "queryToken"]);
+        expect(served.has("POST /api/tickets")).toBe(true);
+        expect(served.size).toBe(19 + (withInspect ? 1 : 0) + (withPython ? 4 : 0));
+        expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(withPython ? ["bearer", "ticket", "workerBearer"] : ["bearer", "ticket"]);
       }
     }
   });
@@ -60,7 +61,7 @@ describe("the OpenAPI 3.1 document at GET /api/openapi.json", () => {
       if (spec.body) expect(operation.requestBody?.content["application/json"]?.schema, where).toBeDefined();
       else expect(operation.requestBody, where).toBeUndefined();
       for (const status of Object.keys(spec.answers)) expect(operation.responses[status], `${where} ${status}`).toBeDefined();
-      expect(operation.security.map((scheme) => Object.keys(scheme)[0]), where).toEqual(spec.workerToken ? ["workerBearer"] : spec.queryToken ? ["bearer", "queryToken"] : ["bearer"]);
+      expect(operation.security.map((scheme) => Object.keys(scheme)[0]), where).toEqual(spec.workerToken ? ["workerBearer"] : spec.ticket ? ["bearer", "ticket"] : ["bearer"]);
 
       // The error answers list every code the route can refuse with, each under the status the table gives it.
       const documentedCodes = Object.entries(operation.responses)
