@@ -239,3 +239,10 @@ export class UnexpectedStatusError extends DurableMachinesError {
     super("testing.unexpected_status", `Instance "${instanceId}" finished as "${found}" while the test waited for "${awaited}": read its error with getError() or its history() to see why.`);
   }
 }
+
+/** The statechart layout (dashboard/diagram) was given a definition it cannot draw: not a machine config, or a target that names no state. */
+export class InvalidDiagramInputError extends DurableMachinesError {
+  constructor(problem: string) {
+    super("diagram.invalid_input", `The diagram cannot be drawn: ${problem}. Pass the machine config as definitionOf() gives it (JSON.parse of the inspector's definition), or a DAG's meta.dag shape.`);
+  }
+}
