@@ -2,6 +2,7 @@ import { createWebSocketReceiver } from "@statelyai/inspect";
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { unstable_dev } from "wrangler";
+import { freePort, runInspect } from "./inspect-script";
 
 /**
  * Live inspection, end to end: the test Worker runs in workerd under
@@ -134,4 +135,16 @@ it("refuses the inspect socket without the token or a ticket, with a wrong one, 
   expect(await statusOf(`?ticket=${await ticketFor(socketPath("other"))}`)).toBe(401);
   expect(await statusOf(`?token=${token}`)).toBe(400);
   expect(await statusOf(`?ticket=${await ticketFor(socketPath("anything"))}`)).toBe(404);
+});
+
+it("npm run inspect relays a live instance, sending the token as a header, and exits when the instance ends", async () => {
+  const id = `inspect-relay-${Date.now()}`;
+  await approvalWaiting(id);
+  const relay = runInspect(["gated", id, "--url", `http://${worker.address}:${worker.port}`, "--token", token, "--port", String(await freePort())]);
+  await relay.printed("Relaying");
+  expect(relay.output()).toContain("The Stately inspector is an online page, https://stately.ai/inspect");
+  expect((await api(`/workflows/gated/instances/${id}/events`, { method: "POST", body: JSON.stringify({ type: "approve", payload: "relayed" }) })).status).toBe(202);
+  const { code, out, err } = await relay.exited;
+  expect(code, err).toBe(0);
+  expect(out).toMatch(new RegExp(`gated/${id} ended \\(done\\); relayed [1-9][0-9]* inspection events`));
 });
