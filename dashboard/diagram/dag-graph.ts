@@ -23,11 +23,12 @@ export function dagGraph(shape: DagShape, name = "DAG"): DiagramGraph {
     region: false,
     children: [],
   }));
+  let count = 0;
   const edges: DiagramEdge[] = shape.tasks.flatMap((task) => {
     const from = [...(task.over ? [{ need: task.over, kind: "over" as const }] : []), ...task.needs.filter((need: string) => need !== task.over).map((need: string) => ({ need, kind: "needs" as const }))];
     return from.map(({ need, kind }) => {
       if (!names.has(need)) throw new InvalidDiagramInputError(`task "${task.name}" needs "${need}", which is not a task of the DAG`);
-      const id = `${need}>${task.name}`;
+      const id = `dependency${count++}`;
       return { id, kind, transition: id, source: `task:${need}`, target: `task:${task.name}`, label: undefined };
     });
   });

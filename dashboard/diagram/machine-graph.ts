@@ -171,7 +171,7 @@ export function machineGraph(definition: unknown, options: MachineGraphOptions =
         node.children.unshift(marker);
         // An initial state is named from its parent: a child's key (or path), or an id.
         const target = initial.startsWith("#") ? resolveTarget(placed, initial) : descend(placed, initial.split("."), initial);
-        edges.push({ id: `${marker.id}>`, kind: "initial", transition: marker.id, source: marker.id, target: target.node.id, label: undefined });
+        edges.push({ id: `start:${placed.path.join(".")}`, kind: "initial", transition: marker.id, source: marker.id, target: target.node.id, label: undefined });
       }
     }
     for (const [event, value] of Object.entries(stateConfig.on ?? {})) for (const t of transitionsOf(value)) addTransition(placed, "on", event, t);
