@@ -37,7 +37,9 @@ const machineArb = fc.record({
 });
 
 /** The config a shape and its transitions make: every state gets an id ("s3") so any state can target any other by "#s3". */
-function configOf({ root, transitions }: fc.Infer<typeof machineArb>): StateConfigJson {
+type Generated = typeof machineArb extends fc.Arbitrary<infer T> ? T : never;
+
+function configOf({ root, transitions }: Generated): StateConfigJson {
   const states: { config: StateConfigJson & Record<string, unknown>; type: Shape["type"] }[] = [];
   const build = (shape: Shape): StateConfigJson & Record<string, unknown> => {
     const config: StateConfigJson & Record<string, unknown> = { id: `s${states.length}` };
