@@ -72,6 +72,8 @@ export const ERROR_STATUS = {
   // Thrown by durable-machines/testing inside a user's test, never answered; listed so that every code has a status.
   "testing.invalid_modifier": 500,
   "testing.unexpected_status": 500,
+  // Thrown by the dashboard's diagram code in the browser, never answered; listed so that every code has a status.
+  "diagram.invalid_input": 500,
 
   // Anything else: a bug. The stack is logged, never sent.
   internal: 500,
