@@ -8,6 +8,7 @@ import { assertLocationHint, type LocationHint } from "../core/location-hint";
 import { resolveRetention, type Retention, type RetentionOptions } from "../core/retention";
 import type { InstanceSubscription } from "./subscription";
 import { INSTANCE_STATUSES, type InstanceStatus, type InstanceStatusName } from "../core/status";
+import type { Instant } from "../core/time-travel";
 import type { ClientEvent, UntypedWorkflow, WorkflowTypes } from "../core/workflow-types";
 
 export interface CreateOptions<TParams = unknown> {
@@ -65,6 +66,11 @@ export interface InstanceHandle<TTypes extends WorkflowTypes = UntypedWorkflow> 
    * `limit` records before the end of the log, so read on from its last seq (or use historyPage's `next`).
    */
   history(options?: { after?: number; limit?: number }): Promise<LogRecord[]>;
+  /**
+   * Time travel: the instance as it stood after record `after` of its log (a seq from 1 to the last), folded by
+   * the code recovery folds with: a machine's state value, context and status; a code-first run's step results and status.
+   */
+  stateAfter(after: number): Promise<Instant>;
   /** Cloudflare's subscription: the log as its instance events, from `cursor`, live, until the run ends. */
   subscribe(options?: SubscribeOptions): Promise<InstanceSubscription>;
   /** Wipes the instance, its log included, and stops its work; the id can be used again. */

@@ -1,15 +1,17 @@
 import { createCode, decideCode, loadedKernel, type CodeCommand, type CodeDecision, type CodeKernel } from "../core/code/decide";
 import type { CodeWorkflowDefinition } from "../core/code/definition";
 import { foldCode, nextCodeWake, type CodeState } from "../core/code/fold";
-import { codeStatusName } from "../core/code/status";
+import { codeStatusName, codeWaitingOn } from "../core/code/status";
 import type { Creation } from "../core/creation";
 import type { LogRecord } from "../core/records";
 import { redacted } from "../core/records";
 import type { InstanceStatus } from "../core/status";
+import type { Instant } from "../core/time-travel";
 import { snapshotDue } from "./code-snapshots";
 import { DriverShell } from "./driver-shell";
 import type { InstanceCommand, InstanceSummaryState } from "./hosted";
 import type { ReadRange } from "./store";
+import { instantAfter } from "./time-travel";
 
 /**
  * What every client of the code-first kernel does alike, whether run() runs in
@@ -74,7 +76,7 @@ export abstract class CodeShell extends DriverShell<CodeState> {
 
   status(): InstanceStatus {
     const { book } = this.kernel.state;
-    const status: InstanceStatus = { status: codeStatusName(book), value: this.waitingOn() };
+    const status: InstanceStatus = { status: codeStatusName(book), value: codeWaitingOn(book) };
     if (book.ended?.status === "complete" && book.ended.output !== undefined) status.output = book.ended.output;
     if (book.ended?.status === "errored") status.error = { name: book.ended.error.name, message: book.ended.error.message };
     return status;
@@ -83,6 +85,11 @@ export abstract class CodeShell extends DriverShell<CodeState> {
   /** The log as readers see it: a sensitive step's output shows as "[REDACTED]" (replay reads the store, which keeps it). */
   history(range: ReadRange = {}): LogRecord[] {
     return this.store.read(range).map(redacted);
+  }
+
+  /** The instance as it stood after record `after`, folded as recovery folds it (see instantAfter). */
+  stateAfter(after: unknown): Instant {
+    return instantAfter(this.def, this.store, this.kernel.state.seq, after);
   }
 
   command(command: InstanceCommand): void {
@@ -127,16 +134,6 @@ export abstract class CodeShell extends DriverShell<CodeState> {
     registered?.(decision);
     this.carryOut(decision);
     return decision;
-  }
-
-  /** What the run is waiting on, for status(): the open step, sleep and event-wait keys. */
-  private waitingOn(): string[] {
-    const { book } = this.kernel.state;
-    return [
-      ...Object.keys(book.steps),
-      ...Object.entries(book.sleeps).flatMap(([key, s]) => (s.done ? [] : [key])),
-      ...Object.entries(book.waits).flatMap(([key, w]) => (w.outcome ? [] : [key])),
-    ];
   }
 
   protected stateBefore(seq: number): CodeState {

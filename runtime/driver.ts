@@ -9,10 +9,12 @@ import { isMachineInput, type LogRecord } from "../core/records";
 import { persist, restore, type PersistedState } from "../core/snapshot";
 import type { InstanceState } from "../core/state";
 import { nextWake, statusName, statusOf, type InstanceStatus } from "../core/status";
+import type { Instant } from "../core/time-travel";
 import type { Clock } from "./clock";
 import type { HostedInstance, InstanceSummaryState } from "./hosted";
 import { DriverShell } from "./driver-shell";
 import { runAttempt } from "./step-runner";
+import { instantAfter } from "./time-travel";
 import { dueEarly, machineStep } from "./machine-test-hooks";
 import { mockedBody } from "./mocked-step";
 import type { InstanceStore, ReadRange } from "./store";
@@ -124,6 +126,10 @@ export class InstanceDriver extends DriverShell<InstanceState> implements Hosted
 
   history(range: ReadRange = {}): LogRecord[] {
     return this.store.read(range);
+  }
+
+  stateAfter(after: unknown): Instant {
+    return instantAfter(this.def, this.store, this.state.seq, after);
   }
 
   /** Decides and carries out one command; a refusal throws and leaves the log as it was. */

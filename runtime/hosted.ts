@@ -3,6 +3,7 @@ import type { Command } from "../core/decide";
 import type { AnyWorkflowDefinition } from "../core/definition";
 import type { LogRecord } from "../core/records";
 import type { InstanceStatus, InstanceStatusName } from "../core/status";
+import type { Instant } from "../core/time-travel";
 import type { Clock } from "./clock";
 import { CodeDriver } from "./code-driver";
 import { InstanceDriver, type DriverOptions } from "./driver";
@@ -29,6 +30,8 @@ export interface HostedInstance {
   status(): InstanceStatus;
   command(command: InstanceCommand): void;
   history(range?: ReadRange): LogRecord[];
+  /** The instance as it stood after record `after` (checked: a seq from 1 to the last), folded as recovery folds it. */
+  stateAfter(after: unknown): Instant;
   /** The host's alarm rang. */
   wake(): void;
   /** Settles once no step attempt is in flight. */

@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { DurableMachinesError, InstanceExistsError, InstanceNotFoundError, NotPythonError } from "../../core/errors";
 import type { LogRecord } from "../../core/records";
 import type { InstanceStatus } from "../../core/status";
+import type { Instant } from "../../core/time-travel";
 import type { WorkflowCatalog } from "../../runtime/catalog";
 import type { Clock } from "../../runtime/clock";
 import type { DriverOptions } from "../../runtime/driver";
@@ -114,6 +115,11 @@ export function createInstanceObject(catalog: WorkflowCatalog, settings: HostSet
     /** One page of the log, bounded by count and bytes so that it always fits an RPC answer. */
     async history(workflow: string, instanceId: string, range: { after?: number; limit?: number }): Promise<Outcome<HistoryPage>> {
       return capture(() => readHistoryPage(this.instance(workflow, instanceId), range));
+    }
+
+    /** Time travel: the instance after record `after`, folded here, beside the log, from the newest snapshot at or before it and the tail after: no record crosses RPC. */
+    async stateAfter(workflow: string, instanceId: string, after: number): Promise<Outcome<Instant>> {
+      return capture(() => this.instance(workflow, instanceId).stateAfter(after));
     }
 
     /** One stored row of a step's streamed output, for a subscriber's stream of it. */

@@ -147,6 +147,7 @@ export function createMemoryHost<TDefinition extends AnyWorkflowDefinition>(opti
       },
       historyPage: async (options) => readHistoryPage(driver(), options),
       history: async (options) => readHistoryPage(driver(), options).records,
+      stateAfter: async (after) => driver().stateAfter(after),
       subscribe: async (options) =>
         subscribe(
           id,

@@ -6,6 +6,7 @@ import type { LocationHint } from "../../core/location-hint";
 import type { Retention } from "../../core/retention";
 import type { CronFiring } from "../../core/schedule";
 import type { InstanceStatus, InstanceStatusName } from "../../core/status";
+import type { Instant } from "../../core/time-travel";
 import type { WorkflowCatalog } from "../../runtime/catalog";
 import { createInBatch, createRequest, deleteEvery, deleteInBatch, eventOptions, listOptions, restartKey, statusCounts, type CreateOptions, type HistoryPage, type CreateRequest, type InstanceHandle, type InstanceSummary, type WorkflowClient } from "../../runtime/client";
 import { fireSchedule, type ScheduledInstance } from "../../runtime/schedules";
@@ -30,6 +31,8 @@ export interface InstanceStub {
   command(workflow: string, id: string, command: InstanceCommand): Promise<Outcome<InstanceStatus>>;
   /** One page of the log, bounded by count and bytes (see InstanceHandle.historyPage). */
   history(workflow: string, id: string, range: { after?: number; limit?: number }): Promise<Outcome<HistoryPage>>;
+  /** Time travel: the instance after record `after`, folded in the object from its newest snapshot at or before it. */
+  stateAfter(workflow: string, id: string, after: number): Promise<Outcome<Instant>>;
   streamChunk(workflow: string, id: string, key: string, attempt: number, index: number): Promise<Outcome<Uint8Array | null>>;
   footprint(): Promise<{ log: number; snapshots: number; records: number }>;
   remove(workflow: string, id: string): Promise<Outcome<void>>;
@@ -92,6 +95,7 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
       },
       historyPage,
       history: async (options) => (await historyPage(options)).records,
+      stateAfter: async (after) => unwrap(await object().stateAfter(workflow, id, after)),
       subscribe: async (options) =>
         subscribe(
           id,

@@ -8,8 +8,12 @@ import { CorruptLogError } from "../errors";
 import { backoff, shiftRetries } from "../pause";
 import { get, has, put } from "../table";
 
-/** A streamed output is where its rows are, under the step's key and the `attempt` that wrote them. */
-export type StepResult = { ok: true; output?: Json; meta?: Json } | { ok: true; stream: StoredStream & { attempt: number } } | { ok: false; error: ErrorInfo };
+/**
+ * A streamed output is where its rows are, under the step's key and the `attempt` that wrote them. `sensitive`: the
+ * step asked for its output to be shown as "[REDACTED]" (replay still reads it); kept so that a reader of the fold,
+ * such as time travel, redacts it as a reader of the log does.
+ */
+export type StepResult = { ok: true; output?: Json; meta?: Json; sensitive?: true } | { ok: true; stream: StoredStream & { attempt: number } } | { ok: false; error: ErrorInfo };
 
 export interface PendingStep {
   attempt: number;
@@ -283,9 +287,9 @@ export function applyCodeRecord(state: CodeState | undefined, record: LogRecord,
   return { seq: record.seq, at: record.at, book };
 }
 
-function succeeded({ output, meta, stream, attempt }: RecordData["step.succeeded"]): StepResult {
+function succeeded({ output, meta, stream, attempt, sensitive }: RecordData["step.succeeded"]): StepResult {
   if (stream) return { ok: true, stream: { ...stream, attempt } };
-  return { ok: true, ...(output === undefined ? {} : { output }), ...(meta === undefined ? {} : { meta }) };
+  return { ok: true, ...(output === undefined ? {} : { output }), ...(meta === undefined ? {} : { meta }), ...(sensitive ? { sensitive } : {}) };
 }
 
 /** The streamed outputs a state still answers with: every other stored row is garbage. */

@@ -14,6 +14,15 @@ export function codeStatusName(book: CodeBook): InstanceStatusName {
   return retrying || openSleeps > 0 || openWaits.length > 0 ? "waiting" : "running";
 }
 
+/** What a run waits on, as status() shows it: the open step, sleep and event-wait keys. */
+export function codeWaitingOn(book: CodeBook): string[] {
+  return [
+    ...Object.keys(book.steps),
+    ...Object.entries(book.sleeps).flatMap(([key, s]) => (s.done ? [] : [key])),
+    ...Object.entries(book.waits).flatMap(([key, w]) => (w.outcome ? [] : [key])),
+  ];
+}
+
 /**
  * The status of a code-first instance after each record of its log, for a
  * reader that has the log and no driver (subscribe()): the same fold and

@@ -12,6 +12,7 @@ import { documentEndpoint, registerSecuritySchemes } from "./openapi";
 import { instanceEndpoints } from "./routes/instance";
 import { instancesEndpoints } from "./routes/instances";
 import { logEndpoints } from "./routes/log";
+import { timeTravelEndpoints } from "./routes/time-travel";
 import { PYTHON_PREFIX, pythonEndpoints } from "./routes/python";
 import { ticketEndpoint } from "./routes/tickets";
 import { workflowsEndpoints } from "./routes/workflows";
@@ -53,7 +54,7 @@ const decodablePath: MiddlewareHandler = async (c, next) => {
 /** Every endpoint the app serves, the OpenAPI document's included. */
 export function apiEndpoints(host: ApiHost, document: () => unknown): Endpoint[] {
   const python = host.python ? pythonEndpoints(host.python.bind(host)) : [];
-  const served = [...workflowsEndpoints(host), ...instancesEndpoints(host), ...instanceEndpoints(host), ...logEndpoints(host), ...python];
+  const served = [...workflowsEndpoints(host), ...instancesEndpoints(host), ...instanceEndpoints(host), ...logEndpoints(host), ...timeTravelEndpoints(host), ...python];
   return [...served, ticketEndpoint(host, ticketPaths(served), clockOf(host)), documentEndpoint(document)];
 }
 

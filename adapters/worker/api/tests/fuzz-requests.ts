@@ -303,12 +303,17 @@ export function fuzzRequests(world: FuzzWorld, endpoints: readonly Endpoint[]): 
   /** Where the world serves Python, a leased route's recipe most often claims a task first and goes to its instance. */
   const claimFirst = (template: string) => (world.python && LEASED_ROUTES.has(template) ? fc.oneof({ weight: 1, arbitrary: fc.constant(false) }, { weight: 3, arbitrary: fc.constant(true) }) : fc.constant(false));
 
+  /** The time-travel route answers only for a seq the log has: its `after` is one of the first records most often, then anything. */
+  const STATE_ROUTE = "/api/workflows/{name}/instances/{id}/state";
+  const stateQuery = fc.oneof({ weight: 3, arbitrary: fc.constantFrom("1", "2", "3", "4").map((after): [string, string][] => [["after", after]]) }, { weight: 1, arbitrary: query });
+  const queryFor = (template: string) => (template === STATE_ROUTE ? stateQuery : query);
+
   const recipe: fc.Arbitrary<Recipe> = template.chain((template) =>
     fc
       .record({
         method: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...methodsOf(template)) }, { weight: 1, arbitrary: fc.constantFrom(...METHODS) }),
         address,
-        query,
+        query: queryFor(template),
         auth,
         headers,
         body: bodyFor(template),
