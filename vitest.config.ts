@@ -14,7 +14,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: "node",
-          include: ["core/**/*.test.ts", "runtime/**/*.test.ts", "adapters/memory/**/*.test.ts", "machines/**/*.test.ts", "property-tests/**/*.test.ts", "test/node/**/*.test.ts", "adapters/worker/api/**/*.test.ts", "cli/tests/**/*.test.ts", "testing/tests/**/*.test.ts", "dashboard/diagram/**/*.test.ts"],
+          include: ["core/**/*.test.ts", "runtime/**/*.test.ts", "adapters/memory/**/*.test.ts", "machines/**/*.test.ts", "property-tests/**/*.test.ts", "test/node/**/*.test.ts", "adapters/worker/api/**/*.test.ts", "cli/tests/**/*.test.ts", "testing/tests/**/*.test.ts", "dashboard/**/*.test.ts"],
           testTimeout: 120_000,
         },
       },

@@ -92,8 +92,8 @@ it("triggers a machine instance from the form, shows its steps finish, sends an 
   const page = await openDashboard("gated");
   await trigger(page, "from-the-browser", '{"instance":"from-the-browser"}');
 
-  await page.waitForSelector("#timeline >> text=step 0.gated.a#1 succeeded");
-  await page.waitForSelector("#timeline >> text=step 0.gated.c#1 succeeded");
+  await page.waitForSelector("#log-records >> text=step 0.gated.a#1 succeeded");
+  await page.waitForSelector("#log-records >> text=step 0.gated.c#1 succeeded");
   await page.waitForSelector('.state.active[data-state="approval"]');
   await page.waitForSelector("#detail-status:text-is('waiting')");
   expect(await page.textContent("#params")).toContain('"instance": "from-the-browser"');
@@ -109,7 +109,7 @@ it("triggers a machine instance from the form, shows its steps finish, sends an 
   await page.waitForSelector('.state.active[data-state="done"]');
   await page.waitForSelector("#detail-status:text-is('complete')");
   expect(await page.textContent("#output")).toContain("from the browser");
-  expect(await page.locator("#timeline >> text=event approve").count()).toBe(1);
+  expect(await page.locator("#log-records >> text=event approve").count()).toBe(1);
   await page.waitForSelector(`${stepRow("approve#1")} >> text=ok`);
   await page.waitForSelector("#instances tr.row[data-id='from-the-browser'] .status.complete");
   await page.close();
@@ -312,21 +312,21 @@ it("shows the newest records of a long log and says so, and reads older ones on 
   await trigger(page, "long-log", '{"n":150}');
   await page.waitForSelector("#detail-status:text-is('waiting')");
   // Opened again now that the run waits: the log starts from its newest records.
-  await page.click("#instances tr.row[data-id='long-log'] td:first-child");
+  await page.click("#instances tr.row[data-id='long-log'] a.open");
   await page.waitForSelector("#log-note:has-text('showing the newest')");
   const note = (await page.textContent("#log-note"))!;
   const [shown, total] = /newest (\d+) of (\d+) records/.exec(note)!.slice(1).map(Number) as [number, number];
   expect(shown).toBe(200);
   expect(total).toBeGreaterThan(300);
-  expect(await page.locator("#timeline > div").count()).toBe(200);
+  expect(await page.locator("#log-records > div").count()).toBe(200);
   while (await page.isVisible("#log-older")) {
-    const before = await page.locator("#timeline > div").count();
+    const before = await page.locator("#log-records > div").count();
     await page.click("#log-older");
-    await expect.poll(() => page.locator("#timeline > div").count()).toBeGreaterThan(before);
+    await expect.poll(() => page.locator("#log-records > div").count()).toBeGreaterThan(before);
   }
   expect(await page.textContent("#log-note")).toBe(`all ${total} records`);
-  expect(await page.locator("#timeline > div").count()).toBe(total);
-  expect(await page.textContent("#timeline > div:first-child")).toContain("created");
+  expect(await page.locator("#log-records > div").count()).toBe(total);
+  expect(await page.textContent("#log-records > div:first-child")).toContain("created");
   await page.close();
 });
 
@@ -345,9 +345,117 @@ it("shows a Python-served instance like any other: its step history and its end,
   await calls([{ type: "completed", output: { json: { total: 42 } } }]);
 
   const page = await openDashboard("py-dashboard");
-  await page.click("#instances tr.row[data-id='from-python'] td:first-child");
+  await page.click("#instances tr.row[data-id='from-python'] a.open");
   await page.waitForSelector("#detail-status:text-is('complete')");
   await page.waitForSelector(`${stepRow("do:rows-1")} >> text=ok`);
   expect(await stepKeys(page)).toEqual(["do:rows-1"]);
+  await page.close();
+});
+
+const base = () => `http://${worker.address}:${worker.port}`;
+
+/** A page that already holds the token, as a returning user's browser does: it opens any view's URL directly. */
+async function pageWithToken(viewport = { width: 1500, height: 1000 }): Promise<Page> {
+  const page = await watchedPage();
+  await page.setViewportSize(viewport);
+  await page.addInitScript({ content: 'localStorage.setItem("dm-token", "test-token");' });
+  return page;
+}
+
+async function createInstance(workflow: string, body: { id?: string; params?: unknown }): Promise<string> {
+  const response = await fetch(`${base()}/api/workflows/${workflow}/instances`, { method: "POST", headers: { authorization: "Bearer test-token", "content-type": "application/json" }, body: JSON.stringify(body) });
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { id: string }).id;
+}
+
+it("opens an instance, and one of its steps, from its URL, and a reload keeps the view", async () => {
+  await createInstance("booking", { id: "deep-link", params: {} });
+  const page = await pageWithToken();
+  await page.goto(`${base()}/workflows/booking/instances/deep-link/steps/${encodeURIComponent("do:reserve seat-1")}`);
+  await page.waitForSelector("#detail-id:text-is('deep-link')");
+  await page.waitForSelector('#steps tr.step-detail[data-key="do:reserve seat-1"] pre.output');
+  expect(await page.inputValue("#workflow")).toBe("booking");
+  await page.waitForSelector("#instances tr.row.selected[data-id='deep-link']");
+
+  await page.reload();
+  await page.waitForSelector('#steps tr.step-detail[data-key="do:reserve seat-1"] pre.output');
+  expect(await page.textContent("#detail-id")).toBe("deep-link");
+  expect(new URL(page.url()).pathname).toBe("/workflows/booking/instances/deep-link/steps/do%3Areserve%20seat-1");
+
+  // The Worker serves the page for every view's URL, and only for those.
+  expect((await worker.fetch("/workflows/booking/instances/deep-link")).status).toBe(200);
+  expect((await worker.fetch("/workflows/booking/elsewhere")).status).toBe(404);
+  await page.close();
+});
+
+it("moves through views with the back and forward buttons: step, instance, workflow", async () => {
+  const page = await openDashboard("gated");
+  await trigger(page, "back-and-forth", '{"instance":"back-and-forth"}');
+  expect(new URL(page.url()).pathname).toBe("/workflows/gated/instances/back-and-forth");
+  await page.waitForSelector(stepRow("0.gated.a#1"));
+  await page.click(`${stepRow("0.gated.a#1")} button.expand`);
+  await page.waitForSelector('#steps tr.step-detail[data-key="0.gated.a#1"]');
+  expect(new URL(page.url()).pathname).toBe("/workflows/gated/instances/back-and-forth/steps/0.gated.a%231");
+
+  await page.goBack();
+  await page.waitForSelector('#steps tr.step-detail[data-key="0.gated.a#1"]', { state: "detached" });
+  expect(await page.textContent("#detail-id")).toBe("back-and-forth");
+  await page.goBack();
+  await page.waitForSelector("#detail >> text=Choose an instance");
+  expect(new URL(page.url()).pathname).toBe("/workflows/gated");
+  await page.goForward();
+  await page.waitForSelector("#detail-id:text-is('back-and-forth')");
+  await page.waitForSelector('#steps tr.step-detail[data-key="0.gated.a#1"]', { state: "detached" });
+
+  // A filter is a view too: the count card puts it in the URL, and back takes it off.
+  await page.click('#counts .count[data-status="waiting"]');
+  await page.waitForURL(/\?status=waiting$/);
+  expect(await page.inputValue("#filter")).toBe("waiting");
+  await page.goBack();
+  await page.waitForSelector("#detail-id:text-is('back-and-forth')");
+  expect(await page.inputValue("#filter")).toBe("");
+  await page.close();
+});
+
+it("shows an error panel only while there is an error: a bad payload shows it, the next action clears it", async () => {
+  const page = await openDashboard("gated");
+  await trigger(page, "error-panel", '{"instance":"error-panel"}');
+  expect(await page.isVisible("#error-panel")).toBe(false);
+  await page.fill("#event-type", "approve");
+  await page.fill("#event-payload", "{ not json");
+  await page.click("#send-event");
+  await page.waitForSelector("#error-panel:has-text('The payload are not valid JSON')");
+  await page.fill("#event-payload", '"fine"');
+  await page.click("#send-event");
+  await page.waitForSelector("#error-panel", { state: "hidden" });
+  await page.waitForSelector("#message:has-text('event approve sent')");
+  await page.close();
+});
+
+it("reads at 390 px: no sideways scroll, UUIDs cut with the whole id on hover, the instance alone with a way back", async () => {
+  const id = await createInstance("booking", { params: {} });
+  const page = await pageWithToken({ width: 390, height: 844 });
+  await page.goto(`${base()}/workflows/booking`);
+  const row = `#instances tr.row[data-id='${id}']`;
+  await page.waitForSelector(row);
+  expect(await page.getAttribute(`${row} a.open`, "title")).toBe(id);
+  expect(await page.textContent(`${row} a.open`)).toBe(`${id.slice(0, 8)}…${id.slice(-4)}`);
+  // How far the page scrolls sideways (evaluated in the page, which has a document).
+  const sideways = () => page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth");
+  expect(await sideways()).toBe(0);
+
+  await page.click(`${row} a.open`);
+  await page.waitForSelector(`#detail-id:text-is('${id}')`);
+  await page.waitForSelector(`${stepRow("waitForEvent:approval-1")} >> text=waiting`);
+  expect(await page.isVisible("#list-panel")).toBe(false);
+  expect(await sideways()).toBe(0);
+  await page.click(`${stepRow("do:reserve seat-1")} button.expand`);
+  await page.waitForSelector('#steps tr.step-detail[data-key="do:reserve seat-1"] pre.output');
+  expect(await sideways()).toBe(0);
+  await page.screenshot({ path: new URL("../docs/dashboard-390.png", import.meta.url).pathname, fullPage: true });
+
+  await page.click("#detail a.back");
+  await page.waitForSelector(row);
+  expect(await page.isVisible("#list-panel")).toBe(true);
   await page.close();
 });

@@ -15,10 +15,14 @@
  * clash. Together their "files" must be exactly those sources, and each must
  * exist, or the build says which is missing instead of shipping an export
  * that points at nothing.
+ *
+ * The dashboard is built first (scripts/build-dashboard.ts): the Worker
+ * entry embeds its page, script and stylesheet from the module it generates.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
+import { buildDashboard } from "./build-dashboard.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const dist = join(root, "dist");
@@ -54,6 +58,7 @@ if (JSON.stringify(listed) !== JSON.stringify(sources)) {
   throw new Error(`the "files" of ${buildConfigs.join(" and ")} (${listed.join(", ")}) must be exactly the entries package.json names (${sources.join(", ")})`);
 }
 
+await buildDashboard();
 rmSync(dist, { recursive: true, force: true });
 for (const config of buildConfigs) execFileSync(join(root, "node_modules", ".bin", "tsc"), ["-p", config], { cwd: root, stdio: "inherit" });
 

@@ -1,0 +1,280 @@
+import type { HistoryStep } from "../../core/step-history";
+import { ACTION_LABELS, ACTIONS, allowed, isFinished, runAction, type Action } from "../actions";
+import type { Api, InstanceStatus } from "../api";
+import { badge, errorLine, jsonBlock, statusLabel, textBlock, timeText } from "../components/bits";
+import { copyButton } from "../components/copy-button";
+import { confirmAction, parseJsonField } from "../components/confirm";
+import type { Notices } from "../components/notices";
+import { byId, fill, h } from "../dom";
+import { duration } from "../format";
+import { followInstance } from "../event-stream";
+import { openInspectSocket, type MachineJson } from "../inspect-socket";
+import { routeUrl } from "../router";
+import { drawDag } from "./dag-view";
+import { InstanceLog } from "./log-view";
+import { activePaths, drawStates } from "./machine-view";
+import { StepHistory } from "./step-history";
+
+/** How long a burst of live events is gathered before the page is drawn again. */
+const SETTLE_MS = 50;
+
+export interface InstanceViewHost {
+  api: Api;
+  notices: Notices;
+  /** The instance moved to another status, or an action changed it: the list is read again. */
+  statusMoved(): void;
+  /** Opens a step (its URL), or closes the open one. */
+  openStep(step: string | undefined): void;
+  /** The instance was deleted. */
+  deleted(id: string): void;
+}
+
+/** The instance page's fixed frame; render() fills it, so typing in its fields survives live updates. */
+function layout(workflow: string, id: string, status: string | undefined): HTMLElement[] {
+  return [
+    h("a", { class: "back", href: routeUrl({ view: "workflow", workflow, ...(status ? { status } : {}) }), "data-link": true }, "← All instances"),
+    h("h2", { class: "instance-title" }, h("span", { id: "detail-id" }, id), copyButton("id", () => id), h("span", { id: "detail-status", class: "status" }, "loading…")),
+    h(
+      "div",
+      { class: "tools" },
+      ACTIONS.map((action) => h("button", { type: "button", "data-action": action, class: action === "delete" ? "danger" : undefined, disabled: true }, ACTION_LABELS[action])),
+      h(
+        "form",
+        { class: "send-event", id: "send-event-form" },
+        h("input", { id: "event-type", placeholder: "event type", size: 12, "aria-label": "Event type" }),
+        h("input", { id: "event-payload", placeholder: "payload JSON", size: 16, "aria-label": "Event payload (JSON)" }),
+        h("button", { id: "send-event", class: "primary" }, "Send event"),
+      ),
+    ),
+    h("div", { class: "summary", id: "summary" }, h("p", { class: "muted" }, "Loading…")),
+    h("div", { class: "grid3", id: "io" }),
+    h("h2", {}, "Step history"),
+    h(
+      "div",
+      { class: "tools" },
+      h("input", { id: "step-search", type: "search", placeholder: "search steps by name", size: 22, "aria-label": "Search steps by name" }),
+      h("select", { id: "step-kind", "aria-label": "Step kind" }),
+      h("span", { class: "muted" }, "newest first · + shows attempts, config and output"),
+    ),
+    h(
+      "div",
+      { class: "scroll-x" },
+      h(
+        "table",
+        { class: "steps" },
+        h("thead", {}, h("tr", {}, h("th", {}, ""), h("th", {}, "step"), h("th", {}, "outcome"), h("th", {}, "start"), h("th", { class: "wide-only" }, "end"), h("th", {}, "duration"), h("th", {}, ""))),
+        h("tbody", { id: "steps" }, h("tr", {}, h("td", { colspan: 7, class: "muted" }, "Loading…"))),
+      ),
+    ),
+    // The panels under the step history: the machine, and the log. The timeline and the time-travel slider join them here.
+    h(
+      "div",
+      { class: "grid2" },
+      h("div", { class: "panel" }, h("h2", {}, "Machine"), h("div", { id: "diagram" }, h("p", { class: "muted" }, "Connecting to the live inspector…"))),
+      h(
+        "div",
+        { class: "panel" },
+        h("h2", {}, "Log"),
+        h("div", { class: "tools" }, h("span", { id: "log-note", class: "muted" }, "Reading the log…"), h("button", { id: "log-older", type: "button", class: "small", hidden: true }, "Older records")),
+        h("div", { class: "log", id: "log-records" }),
+      ),
+    ),
+  ];
+}
+
+/**
+ * One instance: its status and actions, params, output and error, the step
+ * history, the machine and the log, kept live by the instance's event
+ * stream (read with fetch and the Authorization header) and by the
+ * inspection socket for the machine's definition and context.
+ */
+export class InstanceView {
+  private readonly stop = new AbortController();
+  private readonly log: InstanceLog;
+  private readonly steps: StepHistory;
+  private socket: WebSocket | undefined;
+  private definition: MachineJson | undefined;
+  private context: unknown;
+  private status: InstanceStatus | undefined;
+  private following = false;
+  private renders = 0;
+  private drawn = 0;
+  private settle: ReturnType<typeof setTimeout> | undefined;
+  private stepShown = false;
+
+  constructor(
+    private readonly host: InstanceViewHost,
+    readonly workflow: string,
+    readonly id: string,
+    private step: string | undefined,
+    status: string | undefined,
+  ) {
+    const detail = byId("detail", HTMLElement);
+    fill(detail, layout(workflow, id, status));
+    this.log = new InstanceLog(host.api, workflow, id);
+    this.steps = new StepHistory({ openStep: (step) => host.openStep(step), restartFrom: (key) => void this.restartFrom(key) });
+    this.steps.openStep(step);
+    for (const button of detail.querySelectorAll<HTMLButtonElement>("[data-action]")) button.addEventListener("click", () => void this.act(button.dataset.action as Action));
+    byId("send-event-form", HTMLFormElement).addEventListener("submit", (event) => {
+      event.preventDefault();
+      void this.sendEvent();
+    });
+    byId("log-older", HTMLButtonElement).addEventListener("click", () => void this.log.loadOlder().then(() => this.render(), (error: unknown) => host.notices.fail(error)));
+    void this.render();
+    this.follow();
+    void this.inspect();
+  }
+
+  /** The inspection socket: how far the log goes (the log view starts there), the machine's definition and its context. */
+  private async inspect(): Promise<void> {
+    const { api, notices } = this.host;
+    try {
+      const socket = await openInspectSocket(api, this.workflow, this.id, {
+        tail: (seq) => void this.log.loadNewest(seq).then(() => this.render(), (error: unknown) => notices.fail(error)),
+        definition: (definition) => (this.definition = definition),
+        context: (context) => {
+          this.context = context;
+          this.schedule();
+        },
+      });
+      if (this.stop.signal.aborted) socket.close();
+      else this.socket = socket;
+    } catch (error) {
+      if (!this.stop.signal.aborted) notices.fail(error);
+    }
+  }
+
+  close(): void {
+    this.stop.abort();
+    this.socket?.close();
+    clearTimeout(this.settle);
+  }
+
+  /** Opens the step the URL names, or closes the open one. */
+  showStep(step: string | undefined): void {
+    this.step = step;
+    this.steps.openStep(step);
+  }
+
+  /** Reads the instance again (an action on it from the list). */
+  changed(): void {
+    this.schedule();
+    this.follow();
+  }
+
+  /** Follows the event stream until the run ends; an action that starts the run again follows it anew. */
+  private follow(): void {
+    if (this.following) return;
+    this.following = true;
+    followInstance(this.host.api, this.workflow, this.id, this.stop.signal, (event) => {
+      this.schedule();
+      if (event.type.startsWith("workflow_")) this.host.statusMoved();
+    })
+      .catch((error: unknown) => this.host.notices.fail(error))
+      .finally(() => (this.following = false));
+  }
+
+  private schedule(): void {
+    clearTimeout(this.settle);
+    this.settle = setTimeout(() => void this.render(), SETTLE_MS);
+  }
+
+  private async render(): Promise<void> {
+    // Renders overlap (live events, actions): one that answers after a later one has drawn would draw older state.
+    const turn = ++this.renders;
+    const { api, notices } = this.host;
+    try {
+      const [status, steps] = await Promise.all([api.status(this.workflow, this.id), api.steps(this.workflow, this.id), this.log.loadNewer()]);
+      if (this.stop.signal.aborted || turn < this.drawn) return;
+      this.drawn = turn;
+      this.status = status;
+      this.drawHeader(status, steps);
+      this.steps.update(steps, this.log.retries());
+      if (!this.stepShown && this.step !== undefined) this.steps.openStep(this.step);
+      this.stepShown = true;
+      this.drawDiagram(status, steps);
+      this.log.draw();
+    } catch (error) {
+      if (this.stop.signal.aborted) return;
+      notices.fail(error);
+      if (!this.status) fill(byId("summary", HTMLElement), h("p", { class: "error" }, "Could not load this instance."));
+    }
+  }
+
+  private drawHeader(status: InstanceStatus, steps: readonly HistoryStep[]): void {
+    const badgeElement = byId("detail-status", HTMLElement);
+    badgeElement.textContent = statusLabel(status.status);
+    badgeElement.className = `status ${status.status}`;
+    for (const button of byId("detail", HTMLElement).querySelectorAll<HTMLButtonElement>("[data-action]")) button.disabled = !allowed(button.dataset.action as Action, status.status);
+    const { created, records } = this.log;
+    const last = records[records.length - 1];
+    const completed = steps.filter((step) => step.success === true && !["event", "timer", "rollback"].includes(step.kind)).length;
+    const finished = isFinished(status.status);
+    fill(
+      byId("summary", HTMLElement),
+      h("div", {}, h("span", {}, "Status"), badge(statusLabel(status.status), status.status)),
+      h("div", {}, h("span", {}, "Steps completed"), completed),
+      h("div", {}, h("span", {}, "Started"), created ? timeText(created.at) : "…"),
+      h("div", {}, h("span", {}, "Duration"), created && last ? duration((finished ? last.at : Date.now()) - created.at) : "…"),
+    );
+    fill(
+      byId("io", HTMLElement),
+      created ? jsonBlock("Input params", created.data.params, { id: "params" }) : textBlock("Input params", undefined, { id: "params" }),
+      jsonBlock("Output", status.output, { id: "output" }),
+      status.error && textBlock("Error", errorLine(status.error), { id: "error", class: "error" }),
+    );
+  }
+
+  /** The machine as nested states, or a DAG as a graph. The elkjs statechart of dashboard/diagram/ takes this place when it lands. */
+  private drawDiagram(status: InstanceStatus, steps: readonly HistoryStep[]): void {
+    const definition = this.definition;
+    if (!definition) return;
+    const dag = definition.meta?.dag;
+    fill(
+      byId("diagram", HTMLElement),
+      dag ? drawDag(dag, status.value, steps, this.context, isFinished(status.status)) : drawStates(definition.id ?? this.workflow, definition, "", activePaths(status.value)),
+    );
+  }
+
+  private async act(action: Action): Promise<void> {
+    const { api, notices } = this.host;
+    notices.clear();
+    try {
+      if (!(await runAction(api, this.workflow, this.id, action))) return;
+      notices.say(`${action} ${this.id} done`);
+      if (action === "delete") return this.host.deleted(this.id);
+      this.host.statusMoved();
+      this.changed();
+    } catch (error) {
+      notices.fail(error);
+    }
+  }
+
+  private async restartFrom(key: string): Promise<void> {
+    const { api, notices } = this.host;
+    notices.clear();
+    const answer = await confirmAction(`Restart ${this.id} from this step?`, "Saved state for this step and later steps will be cleared, while earlier completed steps are kept.");
+    if (!answer.ok) return;
+    try {
+      await api.lifecycle(this.workflow, this.id, "restart", { from: key });
+      notices.say(`restarted ${this.id} from ${key}`);
+      this.host.statusMoved();
+      this.changed();
+    } catch (error) {
+      notices.fail(error);
+    }
+  }
+
+  private async sendEvent(): Promise<void> {
+    const { api, notices } = this.host;
+    notices.clear();
+    const type = byId("event-type", HTMLInputElement).value;
+    try {
+      await api.sendEvent(this.workflow, this.id, type, parseJsonField(byId("event-payload", HTMLInputElement).value, "The payload"));
+      notices.say(`event ${type} sent`);
+      this.changed();
+    } catch (error) {
+      notices.fail(error);
+    }
+  }
+}

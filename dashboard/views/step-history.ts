@@ -1,0 +1,128 @@
+import type { HistoryStep } from "../../core/step-history";
+import { badge, errorLine, jsonBlock, textBlock, timeText } from "../components/bits";
+import { byId, fill, h } from "../dom";
+import { duration, fullDate } from "../format";
+
+/** A rollback step shares its key with the step it undoes; the history tells them apart by this id. */
+export const stepId = (step: HistoryStep) => (step.kind === "rollback" ? "rollback:" : "") + step.key;
+
+/** What a step's outcome reads as, and its badge colour. */
+function outcome(step: HistoryStep, retryAt: number | undefined): { label: string; kind: string } {
+  if (step.success === true) return { label: "ok", kind: "ok" };
+  if (step.success === false) return { label: "failed", kind: "failed" };
+  if (step.cancelled) return { label: "cancelled", kind: "cancelled" };
+  if (retryAt !== undefined || step.kind === "waitForEvent" || step.kind === "sleep" || step.kind === "timer") return { label: "waiting", kind: "waiting" };
+  return { label: "running", kind: "running" };
+}
+
+export interface StepHistoryHost {
+  /** Opens a step (its URL), or closes the open one with undefined. */
+  openStep(id: string | undefined): void;
+  /** Restarts the run from a step's key. */
+  restartFrom(key: string): void;
+}
+
+/**
+ * The step history of the current run, newest first, with a search by name
+ * and a filter by kind; the step in the URL is open: its attempts, config,
+ * output and error, each with a copy button.
+ */
+export class StepHistory {
+  private steps: HistoryStep[] = [];
+  private retries = new Map<string, number>();
+  private open: string | undefined;
+  private readonly search = byId("step-search", HTMLInputElement);
+  private readonly kind = byId("step-kind", HTMLSelectElement);
+  private readonly table = byId("steps", HTMLTableSectionElement);
+
+  constructor(private readonly host: StepHistoryHost) {
+    this.search.addEventListener("input", () => this.draw());
+    this.kind.addEventListener("change", () => this.draw());
+    this.table.addEventListener("click", (event) => {
+      const target = event.target as Element;
+      const row = target.closest<HTMLElement>("tr.step");
+      if (!row?.dataset.key) return;
+      if (target.closest(".expand")) host.openStep(this.open === row.dataset.key ? undefined : row.dataset.key);
+      const restart = target.closest<HTMLElement>(".restart-from");
+      if (restart?.dataset.key) host.restartFrom(restart.dataset.key);
+    });
+  }
+
+  update(steps: HistoryStep[], retries: Map<string, number>): void {
+    this.steps = steps;
+    this.retries = retries;
+    this.draw();
+  }
+
+  /** Opens the step with this id (closes any with undefined), and shows it. */
+  openStep(id: string | undefined): void {
+    this.open = id;
+    this.draw();
+    if (id !== undefined) this.table.querySelector(`tr.step[data-key="${CSS.escape(id)}"]`)?.scrollIntoView({ block: "nearest" });
+  }
+
+  private draw(): void {
+    const search = this.search.value.trim().toLowerCase();
+    const kind = this.kind.value;
+    const kinds = [...new Set(this.steps.map((step) => step.kind))];
+    fill(this.kind, h("option", { value: "" }, "all kinds"), kinds.map((k) => h("option", { value: k, selected: k === kind }, k)));
+    this.kind.value = kinds.includes(kind as HistoryStep["kind"]) ? kind : "";
+    const shown = this.steps.filter((step) => (!kind || step.kind === kind) && (!search || step.name.toLowerCase().includes(search))).reverse();
+    fill(this.table, shown.length ? shown.map((step) => this.rows(step)) : h("tr", {}, h("td", { colspan: 7, class: "muted" }, this.steps.length ? "No steps match." : "No steps yet.")));
+  }
+
+  private rows(step: HistoryStep): HTMLTableRowElement[] {
+    const id = stepId(step);
+    const open = this.open === id;
+    const retryAt = step.success === null && !step.cancelled ? this.retries.get(step.key) : undefined;
+    const { label, kind } = outcome(step, retryAt);
+    const row = h(
+      "tr",
+      { class: `step${open ? " open" : ""}`, "data-key": id, "data-kind": step.kind },
+      h("td", {}, h("button", { type: "button", class: "small expand", title: "attempts, config and output", "aria-expanded": open ? "true" : "false" }, open ? "−" : "+")),
+      h("td", { class: "name" }, step.name, step.count > 1 && h("span", { class: "muted" }, ` #${step.count}`), h("span", { class: `tag ${step.kind}` }, step.kind)),
+      h("td", {}, badge(label, kind), retryAt !== undefined && h("div", { class: "retry muted", title: fullDate(retryAt) }, `retry at ${fullDate(retryAt)}`)),
+      h("td", {}, timeText(step.start)),
+      h("td", { class: "wide-only" }, step.end === undefined ? "" : timeText(step.end)),
+      h("td", {}, duration((step.end ?? Date.now()) - step.start)),
+      h("td", {}, step.restartable && h("button", { type: "button", class: "small restart-from", "data-key": step.key }, "Restart from step")),
+    );
+    return open ? [row, this.detail(step, id)] : [row];
+  }
+
+  private detail(step: HistoryStep, id: string): HTMLTableRowElement {
+    const attempts = step.attempts.length
+      ? h(
+          "table",
+          { class: "attempts" },
+          h("thead", {}, h("tr", {}, h("th", {}, "attempt"), h("th", {}, "start"), h("th", {}, "end"), h("th", {}, "outcome"), h("th", {}, "error"))),
+          h(
+            "tbody",
+            {},
+            step.attempts.map((attempt) =>
+              h(
+                "tr",
+                {},
+                h("td", {}, attempt.attempt),
+                h("td", {}, timeText(attempt.start)),
+                h("td", {}, attempt.end === undefined ? "" : timeText(attempt.end)),
+                h("td", {}, attempt.success === true ? "ok" : attempt.success === false ? "failed" : step.end === undefined ? "running" : "cut off"),
+                h("td", { class: "error" }, attempt.error ? errorLine(attempt.error) : ""),
+              ),
+            ),
+          ),
+        )
+      : h("p", { class: "muted" }, "No attempts: not a step that runs code.");
+    return h(
+      "tr",
+      { class: "step-detail", "data-key": id },
+      h(
+        "td",
+        { colspan: 7 },
+        h("h2", {}, "Attempts"),
+        h("div", { class: "scroll-x" }, attempts),
+        h("div", { class: "grid3" }, jsonBlock("Config", step.config, { class: "config" }), jsonBlock("Output", step.output, { class: "output" }), step.error && textBlock("Error", errorLine(step.error), { class: "error" })),
+      ),
+    );
+  }
+}
