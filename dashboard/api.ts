@@ -2,6 +2,7 @@ import type { HistoryStep } from "../core/step-history";
 import type { LogRecord } from "../core/records";
 import type { InstanceStatusName } from "../core/status";
 import type { Json } from "../core/json";
+import type { Instant } from "../core/time-travel";
 
 /** The API's answers the dashboard reads, as adapters/worker/api/schemas.ts declares them. */
 export interface InstanceStatus {
@@ -87,6 +88,9 @@ export class Api {
   lifecycle = (workflow: string, id: string, action: "pause" | "resume" | "terminate" | "restart", body: { rollback?: boolean; from?: string } = {}) =>
     this.call<unknown>(`${instancePath(workflow, id)}/${action}`, { method: "POST", body });
   sendEvent = (workflow: string, id: string, type: string, payload: unknown) => this.call<unknown>(`${instancePath(workflow, id)}/events`, { method: "POST", body: { type, payload } });
+
+  /** The instance as it stood after record `seq` of its log (time travel). */
+  stateAfter = (workflow: string, id: string, seq: number, signal?: AbortSignal) => this.call<Instant>(`${instancePath(workflow, id)}/state?after=${seq}`, signal ? { signal } : {});
 
   /** Every step of the current run: the API answers a page at a time. */
   async steps(workflow: string, id: string): Promise<HistoryStep[]> {

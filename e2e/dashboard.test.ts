@@ -87,6 +87,15 @@ async function confirm(page: Page, expectedText: string, rollback = false): Prom
 const stepKeys = async (page: Page) => Promise.all((await page.locator("#steps tr.step").all()).map((row) => row.getAttribute("data-key")));
 const stepRow = (key: string) => `#steps tr.step[data-key="${key}"]`;
 const countOf = (page: Page, status: string) => page.textContent(`#counts .count[data-status="${status}"] .n`);
+/** The lit states with no lit state inside them, by id ("state:" is the machine itself, "state:a.b" a state). */
+const litLeaves = async (page: Page) => {
+  const ids = await page.locator("#diagram svg g.node.active").evaluateAll((nodes) => nodes.map((node) => node.getAttribute("data-id") ?? ""));
+  return ids.filter((id) => id !== "state:" && !ids.some((other) => other.startsWith(`${id}.`)));
+};
+/** The diagram's viewBox as numbers. */
+const viewBox = async (page: Page) => ((await page.getAttribute("#diagram svg", "viewBox")) ?? "").split(" ").map(Number);
+/** A state of the statechart (dashboard/diagram's SVG), lit. */
+const litState = (path: string) => `#diagram svg g.node.active[data-id="state:${path}"]`;
 
 it("triggers a machine instance from the form, shows its steps finish, sends an event and shows the new state", async () => {
   const page = await openDashboard("gated");
@@ -94,8 +103,20 @@ it("triggers a machine instance from the form, shows its steps finish, sends an 
 
   await page.waitForSelector("#log-records >> text=step 0.gated.a#1 succeeded");
   await page.waitForSelector("#log-records >> text=step 0.gated.c#1 succeeded");
-  await page.waitForSelector('.state.active[data-state="approval"]');
+  await page.waitForSelector(litState("approval"));
   await page.waitForSelector("#detail-status:text-is('waiting')");
+  // The statechart is dashboard/diagram's SVG: approval the one leaf lit; + and − zoom its viewBox, fit shows it whole again.
+  expect(await litLeaves(page)).toEqual(["state:approval"]);
+  const fitted = await viewBox(page);
+  await page.click("#zoom-in");
+  const closer = await viewBox(page);
+  expect(closer[2]).toBeLessThan(fitted[2]!);
+  expect(closer[3]).toBeLessThan(fitted[3]!);
+  await page.click("#zoom-out");
+  await page.click("#zoom-out");
+  expect((await viewBox(page))[2]).toBeGreaterThan(fitted[2]!);
+  await page.click("#zoom-fit");
+  expect(await viewBox(page)).toEqual(fitted);
   expect(await page.textContent("#params")).toContain('"instance": "from-the-browser"');
   // The machine's steps by actor name, newest first.
   await page.waitForSelector(stepRow("0.gated.c#1"));
@@ -106,12 +127,36 @@ it("triggers a machine instance from the form, shows its steps finish, sends an 
   await page.fill("#event-payload", '"from the browser"');
   await page.click("#send-event");
 
-  await page.waitForSelector('.state.active[data-state="done"]');
+  await page.waitForSelector(litState("done"));
+  expect(await litLeaves(page)).toEqual(["state:done"]);
   await page.waitForSelector("#detail-status:text-is('complete')");
   expect(await page.textContent("#output")).toContain("from the browser");
   expect(await page.locator("#log-records >> text=event approve").count()).toBe(1);
   await page.waitForSelector(`${stepRow("approve#1")} >> text=ok`);
   await page.waitForSelector("#instances tr.row[data-id='from-the-browser'] .status.complete");
+
+  // The timeline: a bar per step attempt, with its duration, and the full dates on hover.
+  await page.waitForSelector('#timeline li[data-kind="attempt"]');
+  const attempts = page.locator('#timeline li[data-kind="attempt"]');
+  expect((await attempts.evaluateAll((rows) => rows.map((row) => row.getAttribute("data-key")))).sort()).toEqual(["0.gated.a#1", "0.gated.b#1", "0.gated.c#1"]);
+  expect(await attempts.first().getAttribute("title")).toMatch(/succeeded, .+\n.+ → .+/);
+  expect(await attempts.first().locator(".timeline-duration").textContent()).toMatch(/\d/);
+
+  // Time travel: the slider at the record before the approval shows the instance waiting in approval, lit so; Now returns.
+  const approvedAt = Number(await page.getAttribute('#log-records div:has-text("event approve")', "data-seq"));
+  await page.$eval("#travel-seq", (slider, seq) => {
+    (slider as unknown as { value: string }).value = String(seq);
+    slider.dispatchEvent(new Event("input"));
+  }, approvedAt - 1);
+  await page.waitForSelector("#travel-status:text-is('waiting')");
+  expect(await page.textContent("#travel-value")).toContain('"approval"');
+  expect(await page.textContent("#travel-context")).toContain('"approval": null');
+  await page.waitForSelector(litState("approval"));
+  expect(await litLeaves(page)).toEqual(["state:approval"]);
+  await page.click("#travel-now");
+  await page.waitForSelector(litState("done"));
+  expect(await page.locator("#travel-status").count()).toBe(0);
+  expect(await page.inputValue("#travel-seq")).toBe(await page.getAttribute("#travel-seq", "max"));
   await page.close();
 });
 
@@ -221,11 +266,23 @@ it("terminates with the rollback option, deletes one instance, then deletes them
 
 /** The DAG graph's tasks, name → state, and its arrows, "need→task". */
 const dagStates = async (page: Page) =>
-  Object.fromEntries(await page.locator("#diagram .dag-task").evaluateAll((boxes) => boxes.map((box) => [box.getAttribute("data-task"), box.getAttribute("data-task-state")])));
+  Object.fromEntries(
+    await page
+      .locator('#diagram svg g.node[data-kind="task"]')
+      .evaluateAll((boxes) => boxes.map((box) => [box.getAttribute("data-path"), [...box.classList].filter((name) => !["node", "task", "active"].includes(name)).join(" ")])),
+  );
 const dagEdges = async (page: Page) =>
-  (await page.locator("#diagram path.edge").evaluateAll((paths) => paths.map((path) => `${path.getAttribute("data-from")}→${path.getAttribute("data-to")}`))).sort();
-const dagTask = (name: string, taskState: string) => `#diagram .dag-task[data-task="${name}"][data-task-state="${taskState}"]`;
-const leftOf = async (page: Page, name: string) => (await page.locator(`#diagram .dag-task[data-task="${name}"]`).boundingBox())!.x;
+  (
+    await page
+      .locator("#diagram svg g.edge")
+      .evaluateAll((edges) => edges.map((edge) => `${edge.getAttribute("data-source")?.replace("task:", "")}→${edge.getAttribute("data-target")?.replace("task:", "")}`))
+  ).sort();
+const dagTask = (name: string, taskState: string) => `#diagram svg g.node[data-id="task:${name}"].${taskState}`;
+/** Where a task's box is centred across the page: tasks of one layer share it. */
+const leftOf = async (page: Page, name: string) => {
+  const box = (await page.locator(`#diagram svg g.node[data-id="task:${name}"]`).boundingBox())!;
+  return box.x + box.width / 2;
+};
 
 it("draws a DAG instance as a graph: a box per task with its kind and live state, in columns by depth, an arrow per need", async () => {
   const page = await openDashboard("dag-diamond");
@@ -234,13 +291,14 @@ it("draws a DAG instance as a graph: a box per task with its kind and live state
   await page.waitForSelector(dagTask("c", "done"));
   expect(await dagStates(page)).toEqual({ a: "done", b: "running", c: "done", d: "pending" });
   expect(await dagEdges(page)).toEqual(["a→b", "a→c", "b→d", "c→d"]);
-  expect(await page.locator("#diagram .dag-task .tag").allTextContents()).toEqual(["step", "step", "step", "step"]);
-  expect(await page.textContent('#diagram .dag-task[data-task="b"] .status.running')).toBe("running");
+  expect(await page.locator('#diagram svg g.node[data-kind="task"] text.detail').allTextContents()).toEqual(["step", "step", "step", "step"]);
+  // Running, b is the one task lit.
+  expect(await page.locator("#diagram svg g.node.active").evaluateAll((nodes) => nodes.map((node) => node.getAttribute("data-id")))).toEqual(["task:b"]);
   const left = { a: await leftOf(page, "a"), b: await leftOf(page, "b"), c: await leftOf(page, "c"), d: await leftOf(page, "d") };
   expect(left.a).toBeLessThan(left.b);
-  expect(left.b).toBe(left.c);
+  expect(left.b).toBeCloseTo(left.c, 0);
   expect(left.c).toBeLessThan(left.d);
-  expect(await page.locator("#diagram .state").count()).toBe(0);
+  expect(await page.locator('#diagram svg g.node[data-kind="state"]').count()).toBe(0);
   await page.screenshot({ path: new URL("../docs/dashboard-dag.png", import.meta.url).pathname });
 
   // Ended while it ran, b is cancelled; d never started.
@@ -258,8 +316,8 @@ it("draws a map task with its items done, and every task done once the DAG compl
   await page.waitForSelector(dagTask("join", "done"));
   expect(await dagStates(page)).toEqual({ list: "done", upper: "done", join: "done" });
   expect(await dagEdges(page)).toEqual(["list→upper", "upper→join"]);
-  expect(await page.textContent('#diagram .dag-task[data-task="upper"] .tag')).toBe("map");
-  expect(await page.textContent('#diagram .dag-task[data-task="upper"] .items')).toBe("5 items");
+  expect(await page.textContent('#diagram svg g.node[data-id="task:upper"] text.detail')).toBe("map over list");
+  expect(await page.textContent('#map-progress li[data-task="upper"] .items')).toBe("5 items");
   await page.close();
 });
 
@@ -447,6 +505,8 @@ it("reads at 390 px: no sideways scroll, UUIDs cut with the whole id on hover, t
   await page.click(`${row} a.open`);
   await page.waitForSelector(`#detail-id:text-is('${id}')`);
   await page.waitForSelector(`${stepRow("waitForEvent:approval-1")} >> text=waiting`);
+  // The timeline's rows and the diagram's panel fit too.
+  await page.waitForSelector('#timeline li.timeline-row[data-kind="wait"]');
   expect(await page.isVisible("#list-panel")).toBe(false);
   expect(await sideways()).toBe(0);
   await page.click(`${stepRow("do:reserve seat-1")} button.expand`);

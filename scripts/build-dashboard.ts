@@ -18,6 +18,12 @@ const root = resolve(import.meta.dirname, "..");
 const app = join(root, "dashboard");
 const out = join(app, "generated", "assets.ts");
 
+/** elkjs's copyright and licence, as its lib/elk.bundled.js states them. */
+const ELKJS_NOTICE = `/*! Includes elkjs (https://github.com/kieler/elkjs): Copyright (c) 2017 Kiel University and others.
+ * Made available under the terms of the Eclipse Public License 2.0 (https://www.eclipse.org/legal/epl-2.0),
+ * or GPL-3.0 (https://www.gnu.org/licenses/gpl-3.0-standalone.html). SPDX-License-Identifier: EPL-2.0 OR GPL-3.0-or-later
+ * Source: https://www.npmjs.com/package/elkjs */`;
+
 async function bundle(entry: string): Promise<string> {
   const result = await build({
     entryPoints: [join(app, entry)],
@@ -26,7 +32,10 @@ async function bundle(entry: string): Promise<string> {
     minify: true,
     format: "iife",
     target: ["chrome120", "firefox120", "safari17"],
-    legalComments: "none",
+    // elkjs (the diagrams' layout) is EPL-2.0 and ships bundled: its notice must travel with it. Its own header is a plain
+    // block comment, which esbuild does not count as a legal comment, so the banner carries it; "inline" keeps any that are.
+    legalComments: "inline",
+    ...(entry.endsWith(".ts") ? { banner: { js: ELKJS_NOTICE } } : {}),
     logLevel: "warning",
   });
   return result.outputFiles[0]!.text;

@@ -10,10 +10,13 @@ import { duration } from "../format";
 import { followInstance } from "../event-stream";
 import { openInspectSocket, type MachineJson } from "../inspect-socket";
 import { routeUrl } from "../router";
-import { drawDag } from "./dag-view";
+import type { Instant } from "../../core/time-travel";
+import { mapProgress, taskStates } from "./dag-view";
+import { DiagramPanel, type DiagramSubject } from "./diagram-panel";
 import { InstanceLog } from "./log-view";
-import { activePaths, drawStates } from "./machine-view";
 import { StepHistory } from "./step-history";
+import { TimeTravel } from "./time-travel";
+import { drawTimeline } from "./timeline-view";
 
 /** How long a burst of live events is gathered before the page is drawn again. */
 const SETTLE_MS = 50;
@@ -66,11 +69,19 @@ function layout(workflow: string, id: string, status: string | undefined): HTMLE
         h("tbody", { id: "steps" }, h("tr", {}, h("td", { colspan: 7, class: "muted" }, "Loading…"))),
       ),
     ),
-    // The panels under the step history: the machine, and the log. The timeline and the time-travel slider join them here.
+    // The panels under the step history: the diagram with the time-travel slider under it, and the log; then the timeline.
     h(
       "div",
       { class: "grid2" },
-      h("div", { class: "panel" }, h("h2", {}, "Machine"), h("div", { id: "diagram" }, h("p", { class: "muted" }, "Connecting to the live inspector…"))),
+      h(
+        "div",
+        { class: "panel" },
+        h("h2", {}, "Diagram"),
+        h("div", { id: "diagram" }),
+        h("h3", {}, "Time travel"),
+        h("div", { id: "time-travel" }),
+        h("div", { id: "map-progress" }),
+      ),
       h(
         "div",
         { class: "panel" },
@@ -79,6 +90,8 @@ function layout(workflow: string, id: string, status: string | undefined): HTMLE
         h("div", { class: "log", id: "log-records" }),
       ),
     ),
+    h("h2", {}, "Timeline"),
+    h("div", { id: "timeline" }, h("p", { class: "muted" }, "Reading the log…")),
   ];
 }
 
@@ -101,6 +114,13 @@ export class InstanceView {
   private drawn = 0;
   private settle: ReturnType<typeof setTimeout> | undefined;
   private stepShown = false;
+  private readonly diagram: DiagramPanel;
+  private readonly travel: TimeTravel;
+  /** The instant the slider shows, while it is not at now. */
+  private past: Instant | undefined;
+  /** Whether the log is a machine's or a code-first run's, which the timeline folds it as; asked once. */
+  private kind: Promise<Instant["kind"]> | undefined;
+  private steps_: readonly HistoryStep[] = [];
 
   constructor(
     private readonly host: InstanceViewHost,
@@ -111,6 +131,9 @@ export class InstanceView {
   ) {
     const detail = byId("detail", HTMLElement);
     fill(detail, layout(workflow, id, status));
+    this.diagram = new DiagramPanel(byId("diagram", HTMLElement));
+    this.travel = new TimeTravel({ api: host.api, fail: (error) => host.notices.fail(error), show: (instant) => this.travelTo(instant) }, workflow, id);
+    byId("time-travel", HTMLElement).append(this.travel.element);
     this.log = new InstanceLog(host.api, workflow, id);
     this.steps = new StepHistory({ openStep: (step) => host.openStep(step), restartFrom: (key) => void this.restartFrom(key) });
     this.steps.openStep(step);
@@ -131,7 +154,10 @@ export class InstanceView {
     try {
       const socket = await openInspectSocket(api, this.workflow, this.id, {
         tail: (seq) => void this.log.loadNewest(seq).then(() => this.render(), (error: unknown) => notices.fail(error)),
-        definition: (definition) => (this.definition = definition),
+        definition: (definition) => {
+          this.definition = definition;
+          this.schedule();
+        },
         context: (context) => {
           this.context = context;
           this.schedule();
@@ -147,6 +173,7 @@ export class InstanceView {
   close(): void {
     this.stop.abort();
     this.socket?.close();
+    this.travel.close();
     clearTimeout(this.settle);
   }
 
@@ -192,8 +219,11 @@ export class InstanceView {
       this.steps.update(steps, this.log.retries());
       if (!this.stepShown && this.step !== undefined) this.steps.openStep(this.step);
       this.stepShown = true;
-      this.drawDiagram(status, steps);
+      this.steps_ = steps;
+      this.drawDiagram();
       this.log.draw();
+      this.travel.update(this.log.records);
+      await this.drawTimeline(status);
     } catch (error) {
       if (this.stop.signal.aborted) return;
       notices.fail(error);
@@ -225,15 +255,40 @@ export class InstanceView {
     );
   }
 
-  /** The machine as nested states, or a DAG as a graph. The elkjs statechart of dashboard/diagram/ takes this place when it lands. */
-  private drawDiagram(status: InstanceStatus, steps: readonly HistoryStep[]): void {
+  /** The slider moved to an earlier instant, or back to now (undefined). */
+  private travelTo(instant: Instant | undefined): void {
+    this.past = instant;
+    this.drawDiagram();
+  }
+
+  /** The machine's statechart, or a DAG's task graph, lit as the instance stands now or at the slider's instant. */
+  private drawDiagram(): void {
     const definition = this.definition;
-    if (!definition) return;
+    const status = this.status;
+    if (!definition || !status) return;
+    const past = this.past?.kind === "machine" ? this.past : undefined;
+    const value = past ? past.value : status.value;
+    const ended = isFinished(past ? past.status : status.status);
     const dag = definition.meta?.dag;
-    fill(
-      byId("diagram", HTMLElement),
-      dag ? drawDag(dag, status.value, steps, this.context, isFinished(status.status)) : drawStates(definition.id ?? this.workflow, definition, "", activePaths(status.value)),
-    );
+    let subject: DiagramSubject;
+    if (dag) {
+      const states = taskStates(dag, value, this.steps_, ended);
+      subject = { kind: "dag", name: definition.id ?? this.workflow, shape: dag, taskStates: states };
+      fill(byId("map-progress", HTMLElement), mapProgress(dag, states, past ? past.context : this.context));
+    } else subject = { kind: "machine", definition, value };
+    this.diagram.draw(subject).catch((error: unknown) => this.host.notices.fail(error));
+  }
+
+  /** The bars over time of the records the log view holds: a machine's fold or a code-first run's, as the instance's state says. */
+  private async drawTimeline(status: InstanceStatus): Promise<void> {
+    const records = this.log.records;
+    const last = records[records.length - 1];
+    if (!last) return;
+    this.kind ??= this.host.api.stateAfter(this.workflow, this.id, last.seq).then((instant) => instant.kind);
+    const kind = await this.kind;
+    if (this.stop.signal.aborted) return;
+    const note = records[0]!.seq > 1 && h("p", { class: "muted" }, `From record ${records[0]!.seq}: "Older records" in the log reads further back.`);
+    fill(byId("timeline", HTMLElement), note, drawTimeline(records, { kind }, isFinished(status.status) ? undefined : Date.now()));
   }
 
   private async act(action: Action): Promise<void> {
