@@ -153,6 +153,7 @@ it("triggers a machine instance from the form, shows its steps finish, sends an 
   expect(await page.textContent("#travel-context")).toContain('"approval": null');
   await page.waitForSelector(litState("approval"));
   expect(await litLeaves(page)).toEqual(["state:approval"]);
+  await page.locator("#detail").screenshot({ path: new URL("../docs/dashboard-time-travel.png", import.meta.url).pathname });
   await page.click("#travel-now");
   await page.waitForSelector(litState("done"));
   expect(await page.locator("#travel-status").count()).toBe(0);
