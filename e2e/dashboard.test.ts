@@ -300,6 +300,12 @@ it("draws a DAG instance as a graph: a box per task with its kind and live state
   expect(left.b).toBeCloseTo(left.c, 0);
   expect(left.c).toBeLessThan(left.d);
   expect(await page.locator('#diagram svg g.node[data-kind="state"]').count()).toBe(0);
+  // The timeline has a bar per attempt: c's first failed and was retried, its second succeeded; b still runs.
+  await page.waitForSelector('#timeline li[data-kind="attempt"][data-key="c#1"][data-outcome="succeeded"]');
+  const outcomes = (key: string) => page.locator(`#timeline li[data-kind="attempt"][data-key="${key}"]`).evaluateAll((rows) => rows.map((row) => row.getAttribute("data-outcome")));
+  expect(await outcomes("c#1")).toEqual(["retrying", "succeeded"]);
+  expect(await outcomes("b#1")).toEqual(["running"]);
+  expect(await outcomes("a#1")).toEqual(["succeeded"]);
   await page.screenshot({ path: new URL("../docs/dashboard-dag.png", import.meta.url).pathname });
 
   // Ended while it ran, b is cancelled; d never started.
