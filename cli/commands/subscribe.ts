@@ -1,32 +1,8 @@
+import { serverSentEvents } from "../../adapters/worker/server-sent-events";
 import { apiPath } from "../api";
 import { INSTANCE, type Command } from "../command";
 import { compact, relativeTime } from "../format";
 import type { InstanceEvent } from "../wire";
-
-/**
- * The `data:` of each Server-Sent Event in a stream, as they arrive. Only
- * what our event stream sends is read: `id:` and one `data:` line per event,
- * events ending at a blank line.
- */
-async function* serverSentData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffer = "";
-  let data: string[] = [];
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let newline: number;
-    while ((newline = buffer.indexOf("\n")) >= 0) {
-      const line = buffer.slice(0, newline).replace(/\r$/, "");
-      buffer = buffer.slice(newline + 1);
-      if (line === "") {
-        if (data.length) yield data.join("\n");
-        data = [];
-      } else if (line.startsWith("data:")) {
-        data.push(line.slice(5).replace(/^ /, ""));
-      }
-    }
-  }
-}
 
 /** What an event says beyond its type: the step, and whichever of its fields are not the envelope's. */
 function detail(event: InstanceEvent): string {
@@ -64,7 +40,7 @@ export const subscribe: Command = {
       if (!json) io.out(`${args.workflow}/${args.id} has finished, and no event follows the cursor.\n`);
       return;
     }
-    for await (const data of serverSentData(response.body)) {
+    for await (const { data } of serverSentEvents(response.body)) {
       const event = JSON.parse(data) as InstanceEvent;
       io.out(json ? `${JSON.stringify(event)}\n` : line(event, io.now()));
     }
