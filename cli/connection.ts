@@ -17,7 +17,8 @@ export interface Connection {
  * `KEY=value` lines, values optionally in single or double quotes, `#` comments.
  */
 export function parseDevVars(text: string): Record<string, string> {
-  const vars: Record<string, string> = {};
+  // Keyed by what the file says: no prototype, so a `__proto__=` or `constructor=` line is a variable like any other.
+  const vars: Record<string, string> = Object.create(null);
   for (const line of text.split(/\r?\n/)) {
     const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
     if (!match) continue;

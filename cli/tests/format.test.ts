@@ -34,4 +34,11 @@ describe(".dev.vars", () => {
   it("reads dotenv lines as wrangler does: quotes, comments, export", () => {
     expect(parseDevVars('# a comment\nAPI_TOKEN="abc"\nexport OTHER=plain # note\nSINGLE=\'x y\'\nnot a line\n')).toEqual({ API_TOKEN: "abc", OTHER: "plain", SINGLE: "x y" });
   });
+
+  it("keeps a variable named __proto__ or constructor as a variable, not the table's prototype", () => {
+    const vars = parseDevVars("__proto__=p\nconstructor=c\nAPI_TOKEN=t\n");
+    expect(Object.getOwnPropertyDescriptor(vars, "__proto__")?.value).toBe("p");
+    expect(Object.hasOwn(vars, "constructor") && vars.constructor).toBe("c");
+    expect(vars.API_TOKEN).toBe("t");
+  });
 });
