@@ -5,6 +5,8 @@ export default defineConfig({
   test: {
     name: "e2e",
     include: ["e2e/**/*.test.ts"],
+    // Each file starts its own workerd and chromium (e2e/harness.ts); two at once on a 2-core machine starve each other's timers.
+    fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },
