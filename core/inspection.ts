@@ -33,12 +33,36 @@ export type InspectionEvent =
 
 const VERSION = "0.7.2";
 
-/** A machine config as JSON the inspector can draw: functions become `{ type: <name> }`, as the inspector's own serializer does. */
+/** A named delay's length as a diagram can draw it: its milliseconds, or "computed" when a function gives it. */
+export type DelayLength = number | "computed";
+
+/**
+ * The named delays of setup({ delays }), which the config's `after` names
+ * without their lengths: a number as it is, a function as "computed" (its
+ * length depends on the context and event at run time).
+ */
+export function namedDelays(delays: Record<string, unknown> | undefined): Record<string, DelayLength> {
+  const lengths: Record<string, DelayLength> = {};
+  for (const [name, delay] of Object.entries(delays ?? {})) {
+    if (typeof delay === "function") lengths[name] = "computed";
+    else if (typeof delay === "number" && Number.isFinite(delay)) lengths[name] = delay;
+  }
+  return lengths;
+}
+
+/**
+ * A machine config as JSON the inspector can draw: functions become `{ type: <name> }`, as the inspector's own
+ * serializer does. The config's `after` names a delay of setup({ delays }) without its length, so the root also
+ * carries `delays` (name → milliseconds, or "computed") when the machine has any; XState and Stately's inspector
+ * ignore the key.
+ */
 export function definitionOf(def: AnyWorkflowDefinition): string {
   if (def.kind === "code") {
     return JSON.stringify({ id: def.name, initial: "running", states: { running: {}, complete: { type: "final" }, errored: { type: "final" }, terminated: { type: "final" } } });
   }
-  return JSON.stringify(def.machine.config, (_key, value: unknown) => (typeof value === "function" ? { type: (value as { name?: string }).name || "anonymous" } : value));
+  const delays = namedDelays(def.machine.implementations.delays as Record<string, unknown> | undefined);
+  const config = Object.keys(delays).length ? { ...def.machine.config, delays } : def.machine.config;
+  return JSON.stringify(config, (_key, value: unknown) => (typeof value === "function" ? { type: (value as { name?: string }).name || "anonymous" } : value));
 }
 
 function machineSnapshot(state: InstanceState): InspectedSnapshot {

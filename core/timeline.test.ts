@@ -142,6 +142,22 @@ describe("timeline: an instance's log as bars over time", () => {
     expect(shown(timeline(log, { kind: "machine" }))[6]).toBe("attempt 0.racing.racing · attempt 1 interrupted");
   });
 
+  it("a delayed transition with a named delay reads with its name and its length", async () => {
+    const reminder = defineWorkflow({
+      name: "reminder",
+      machine: setup({ delays: { grace: 1500 } }).createMachine({
+        id: "reminder",
+        initial: "waiting",
+        states: { waiting: { after: { grace: "done" } }, done: { type: "final" } },
+      }),
+    });
+    const log = await logOf(reminder, {}, async ({ settle, advance }) => {
+      await settle();
+      await advance(1500);
+    });
+    expect(shown(timeline(log, { kind: "machine", definition: reminder }))).toEqual(["timer after grace (1500 ms) in reminder.waiting fired"]);
+  });
+
   it("a DAG: each task's attempts, a retry's backoff, and its sleep as a timer", async () => {
     let tries = 0;
     const dag = defineDag({

@@ -72,10 +72,16 @@ export function keyLabel(key: string): string {
   return key.replace(/#\d+$/, "");
 }
 
-/** A machine's delayed transition (`xstate.after.<ms>.<state id>`) reads "after 500 ms in checkout.cooling"; another timer by its id. */
+/**
+ * A machine's delayed transition (`xstate.after.<ms or delay name>.<state id>`) reads "after 500 ms in
+ * checkout.cooling", or with a named delay (setup({ delays })) "after grace (90000 ms) in reminder.waiting";
+ * another timer by its id.
+ */
 function timerLabel(id: string, delay: number): string {
-  const after = /^xstate\.after\.\d+\.(.*)$/.exec(keyLabel(id));
-  return after ? `after ${Math.max(0, delay)} ms in ${after[1]}` : `timer ${keyLabel(id)}`;
+  const after = /^xstate\.after\.(\d+(?:\.\d+)?|[^.]+)\.(.*)$/.exec(keyLabel(id));
+  if (!after) return `timer ${keyLabel(id)}`;
+  const ms = `${Math.max(0, delay)} ms`;
+  return /^\d/.test(after[1]!) ? `after ${ms} in ${after[2]}` : `after ${after[1]} (${ms}) in ${after[2]}`;
 }
 
 /**

@@ -20,6 +20,8 @@ export interface MachineJson {
   always?: unknown;
   invoke?: unknown;
   meta?: { dag?: DagShape };
+  /** At the root, the named delays' lengths (core/inspection.ts definitionOf): milliseconds, or "computed". */
+  delays?: Record<string, number | "computed">;
 }
 
 /** A DAG workflow's tasks, as its machine's meta carries them (core/dag). */

@@ -17,11 +17,13 @@ export interface StateConfigJson {
   always?: unknown;
   invoke?: unknown;
   onDone?: unknown;
+  /** At the root, definitionOf's lengths of the named delays (setup({ delays })): milliseconds, or "computed" for a function. */
+  delays?: Record<string, unknown>;
 }
 
 export interface MachineGraphOptions {
-  /** Named delays (setup({ delays })) in milliseconds, so `after: { deliveryWindow }` reads "after 24 h"; the JSON has only their names. */
-  delays?: Record<string, number>;
+  /** Named delays (setup({ delays })) in milliseconds or "computed", so `after: { deliveryWindow }` reads "after 24 h"; these win over the definition's own `delays`. */
+  delays?: Record<string, number | "computed">;
 }
 
 interface TransitionJson {
@@ -75,11 +77,17 @@ function invokesOf(config: StateConfigJson): Record<string, unknown>[] {
   return list.filter(isObject);
 }
 
-/** The label an `after` key gets: a number of milliseconds or a named delay, readable when its length is known. */
-function delayLabel(key: string, delays: Record<string, number> | undefined): string {
+/**
+ * The label an `after` key gets: a number of milliseconds, or a named delay
+ * by its length when that is a number ("after 24 h"), by its name and
+ * "computed" when a function gives it at run time, by its name alone when
+ * nothing says.
+ */
+function delayLabel(key: string, delays: Record<string, unknown>): string {
   if (/^\d+(\.\d+)?$/.test(key)) return `after ${readableDelay(Number(key))}`;
-  const known = delays?.[key];
-  return `after ${typeof known === "number" ? readableDelay(known) : key}`;
+  const known = Object.hasOwn(delays, key) ? delays[key] : undefined;
+  if (typeof known === "number" && Number.isFinite(known)) return `after ${readableDelay(known)}`;
+  return known === "computed" ? `after ${key} (computed)` : `after ${key}`;
 }
 
 const withGuard = (label: string, guard: unknown) => {
@@ -97,6 +105,7 @@ const withGuard = (label: string, guard: unknown) => {
 export function machineGraph(definition: unknown, options: MachineGraphOptions = {}): DiagramGraph {
   if (!isObject(definition)) throw new InvalidDiagramInputError(`a machine config is an object, and this is ${JSON.stringify(definition) ?? String(definition)}`);
   const config = definition as StateConfigJson;
+  const delays = { ...(isObject(config.delays) ? config.delays : {}), ...options.delays };
   const machineId = typeof config.id === "string" ? config.id : "(machine)";
   const byId = new Map<string, Placed>();
 
@@ -175,7 +184,7 @@ export function machineGraph(definition: unknown, options: MachineGraphOptions =
       }
     }
     for (const [event, value] of Object.entries(stateConfig.on ?? {})) for (const t of transitionsOf(value)) addTransition(placed, "on", event, t);
-    for (const [delay, value] of Object.entries(stateConfig.after ?? {})) for (const t of transitionsOf(value)) addTransition(placed, "after", delayLabel(delay, options.delays), t);
+    for (const [delay, value] of Object.entries(stateConfig.after ?? {})) for (const t of transitionsOf(value)) addTransition(placed, "after", delayLabel(delay, delays), t);
     for (const t of transitionsOf(stateConfig.always)) addTransition(placed, "always", "always", t);
     for (const invoke of invokesOf(stateConfig)) {
       for (const t of transitionsOf(invoke.onDone)) addTransition(placed, "done", `done: ${actorName(invoke)}`, t);
