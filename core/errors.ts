@@ -134,6 +134,20 @@ export class TooManySubscribersError extends DurableMachinesError {
   }
 }
 
+/** A list() order other than "newest" or "oldest". */
+export class InvalidListOrderError extends InvalidOperationError {
+  constructor(order: unknown) {
+    super("list.invalid_order", `Unknown list order ${show(order)}; use "newest" (newest created first, the default) or "oldest".`);
+  }
+}
+
+/** A list() cursor that is not one a previous list() returned, or that continues a list in the other order. */
+export class InvalidListCursorError extends InvalidOperationError {
+  constructor(problem: string) {
+    super("list.invalid_cursor", `${problem} Pass the \`cursor\` of the previous page as it came, with the same order, or leave it out to start from the first page.`);
+  }
+}
+
 export class InvalidDurationError extends DurableMachinesError {
   constructor(value: unknown) {
     super(

@@ -3,8 +3,12 @@ import { InvalidEventError, InvalidInstanceIdError, show } from "./errors";
 /** Cloudflare Workflows' rule for instance ids. */
 const INSTANCE_ID = /^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,99}$/;
 
+export function isInstanceId(id: unknown): id is string {
+  return typeof id === "string" && INSTANCE_ID.test(id);
+}
+
 export function assertInstanceId(id: unknown): asserts id is string {
-  if (typeof id !== "string" || !INSTANCE_ID.test(id)) throw new InvalidInstanceIdError(id);
+  if (!isInstanceId(id)) throw new InvalidInstanceIdError(id);
 }
 
 /** Event types follow the id rule too, which also keeps XState's reserved `xstate.*` events out of reach. */

@@ -75,8 +75,9 @@ export class Api {
   ticket = (path: string) => this.call<{ ticket: string }>("/tickets", { method: "POST", body: { path } }).then((answer) => answer.ticket);
   workflows = () => this.call<{ workflows: string[] }>("/workflows").then((answer) => answer.workflows);
   counts = (workflow: string) => this.call<{ counts: Counts }>(workflowPath(workflow)).then((answer) => answer.counts);
+  /** A page of the workflow's instances, newest first across pages (the API's order, a cursor continuing after its page). */
   list = (workflow: string, query: { status?: string; limit: number; cursor?: string }) => {
-    const search = new URLSearchParams({ limit: String(query.limit) });
+    const search = new URLSearchParams({ limit: String(query.limit), order: "newest" });
     if (query.status) search.set("status", query.status);
     if (query.cursor) search.set("cursor", query.cursor);
     return this.call<InstanceList>(`${workflowPath(workflow)}/instances?${search}`);

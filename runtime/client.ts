@@ -1,5 +1,5 @@
-import { DurableMachinesError, InvalidEventError, InvalidInstanceIdError, InvalidOperationError, ReservedInstanceIdError, show, text } from "../core/errors";
-import { assertInstanceId } from "../core/ids";
+import { DurableMachinesError, InvalidEventError, InvalidInstanceIdError, InvalidListCursorError, InvalidListOrderError, InvalidOperationError, ReservedInstanceIdError, show, text } from "../core/errors";
+import { assertInstanceId, isInstanceId } from "../core/ids";
 import { invalidRestartFrom, kindOf } from "../core/refusals";
 import type { SubscribeOptions } from "../core/instance-events";
 import type { LogRecord } from "../core/records";
@@ -108,10 +108,35 @@ export interface InstanceSummary {
   updatedAt: number;
 }
 
+/** The orders list() can page in: by creation time, the id breaking ties. */
+export const LIST_ORDERS = ["newest", "oldest"] as const;
+export type ListOrder = (typeof LIST_ORDERS)[number];
+
 export interface ListOptions {
   status?: InstanceStatusName;
   limit?: number;
+  /** The `cursor` of the previous page, given with the same order. */
   cursor?: string;
+  /**
+   * "newest" (the default): the newest created first; "oldest": the oldest first. Instances created in the same
+   * millisecond follow their ids (descending for "newest", so one order is exactly the other reversed). A cursor
+   * marks where its page ended, so instances created or deleted while a client pages neither repeat nor shift a page.
+   */
+  order?: ListOrder;
+}
+
+/** Where a page ended: the next page holds the instances after this one in the list's order. */
+export interface ListPosition {
+  createdAt: number;
+  id: string;
+}
+
+/** list() options, checked: what a host's index is asked for. */
+export interface ListQuery {
+  status?: InstanceStatusName;
+  limit: number;
+  order: ListOrder;
+  after?: ListPosition;
 }
 
 /** One workflow, as Cloudflare's Workflow binding shapes it, plus listing by status; typed by the workflow's params, events and output. */
@@ -224,15 +249,51 @@ export function eventOptions(event: unknown): SendEventOptions {
 }
 
 /** List options checked the same way on every host, before any host reads its index. */
-export function listOptions(options: unknown): { status?: InstanceStatusName; limit: number; cursor?: string } {
-  if (typeof options !== "object" || options === null) throw new InvalidOperationError("list.invalid", `list() takes an object like { status?, limit?, cursor? }; got ${show(options)}.`);
-  const { status, limit = 100, cursor } = options as ListOptions;
+export function listOptions(options: unknown): ListQuery {
+  if (typeof options !== "object" || options === null) throw new InvalidOperationError("list.invalid", `list() takes an object like { status?, limit?, cursor?, order? }; got ${show(options)}.`);
+  const { status, limit = 100, cursor, order = "newest" } = options as ListOptions;
   if (status !== undefined && !INSTANCE_STATUSES.includes(status)) {
     throw new InvalidOperationError("list.invalid_status", `Unknown status ${show(status)}; use one of ${INSTANCE_STATUSES.join(", ")}.`);
   }
   if (!Number.isInteger(limit) || limit < 1) throw new InvalidOperationError("list.invalid_limit", `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}; got ${show(limit)}.`);
-  if (cursor !== undefined && typeof cursor !== "string") throw new InvalidOperationError("list.invalid_cursor", `cursor must be the string a previous list() returned; got ${show(cursor)}.`);
-  return { limit: Math.min(limit, MAX_LIST_LIMIT), ...(status === undefined ? {} : { status }), ...(cursor === undefined ? {} : { cursor }) };
+  if (!LIST_ORDERS.includes(order)) throw new InvalidListOrderError(order);
+  return {
+    limit: Math.min(limit, MAX_LIST_LIMIT),
+    order,
+    ...(status === undefined ? {} : { status }),
+    ...(cursor === undefined ? {} : { after: cursorPosition(cursor, order) }),
+  };
+}
+
+/**
+ * A cursor is `<order>:<createdAt>:<id>`, the last instance of its page: ids hold no ":" and a number's text none
+ * either. It names the order so that a cursor given with the other order is refused rather than paging nonsense.
+ */
+function pageCursor(order: ListOrder, last: InstanceSummary): string {
+  return `${order}:${last.createdAt}:${last.id}`;
+}
+
+function cursorPosition(cursor: unknown, order: ListOrder): ListPosition {
+  if (typeof cursor !== "string") throw new InvalidListCursorError(`cursor must be the string a previous list() returned; got ${show(cursor)}.`);
+  const [given, at, id, ...rest] = cursor.split(":");
+  const createdAt = Number(at);
+  if (rest.length || !LIST_ORDERS.includes(given as ListOrder) || !Number.isFinite(createdAt) || String(createdAt) !== at || !isInstanceId(id)) {
+    throw new InvalidListCursorError(`Cursor ${show(cursor.length > 130 ? `${cursor.slice(0, 130)}…` : cursor)} is not one list() returned.`);
+  }
+  if (given !== order) throw new InvalidListCursorError(`This cursor continues a list in "${given}" order, and this list() asks for "${order}".`);
+  return { createdAt, id };
+}
+
+/** How a list in `order` sorts two instances: by creation time, then id. */
+export function listComparator(order: ListOrder): (a: ListPosition, b: ListPosition) => number {
+  const sign = order === "newest" ? -1 : 1;
+  return (a, b) => sign * (a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** A page from the instances a host found after the query's position in its order, at most `limit + 1` of them (the one more tells that more follow). */
+export function listPage(query: ListQuery, found: readonly InstanceSummary[]): { instances: InstanceSummary[]; cursor?: string } {
+  const instances = found.slice(0, query.limit);
+  return found.length > query.limit ? { instances, cursor: pageCursor(query.order, instances.at(-1)!) } : { instances };
 }
 
 /** Every status, with the count given for it or 0. */

@@ -328,7 +328,8 @@ describe("listing", () => {
       expect(typeof entry.createdAt).toBe("number");
     }
     expect(all.map((e) => e.id)).not.toContain(waiting);
-    expect(all.map((e) => e.id)).toEqual([...all.map((e) => e.id)].sort());
+    // Newest first, the id breaking a tie of the same millisecond.
+    expect(all).toEqual([...all].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1)));
 
     const waitingList = await until(
       () => get(`${instances()}?status=waiting`),
@@ -349,14 +350,14 @@ describe("listing", () => {
       paged.push(...batch);
       cursor = answer.body.cursor as string | undefined;
       if (cursor === undefined) break;
-      expect(cursor).toBe(batch.at(-1)!.id);
+      expect(cursor).toBe(`newest:${batch.at(-1)!.createdAt}:${batch.at(-1)!.id}`);
     }
     expect(cursor).toBeUndefined();
     expect(paged).toEqual(all);
 
     const two = await get(`${instances()}?status=complete&limit=2`);
     expect(two.body.instances).toEqual(all.slice(0, 2));
-    expect(two.body.cursor).toBe(all[1]!.id);
+    expect(two.body.cursor).toBe(`newest:${all[1]!.createdAt}:${all[1]!.id}`);
 
     // Without a status, every instance is listed, whatever its status.
     const everything = await get(`${instances()}?limit=1000`);

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { InstanceStatusName } from "../../core/status";
-import type { InstanceSummary } from "../../runtime/client";
+import type { InstanceSummary, ListQuery } from "../../runtime/client";
 import { ClaimQueue } from "./claim-queue";
 
 export interface RegistryEntry {
@@ -29,7 +29,10 @@ export class WorkflowRegistry extends DurableObject<Record<string, unknown>> {
     super(ctx, env);
     this.claims = new ClaimQueue(ctx.storage.sql);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS instances (id TEXT PRIMARY KEY, status TEXT NOT NULL, created_at INTEGER NOT NULL, seq INTEGER NOT NULL)");
-    ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS instances_by_status ON instances (status, id)");
+    // list() pages by creation time, the id breaking ties, with or without a status; the index by (status, id) that paged by id goes.
+    ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS instances_by_creation ON instances (created_at, id)");
+    ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS instances_by_status_and_creation ON instances (status, created_at, id)");
+    ctx.storage.sql.exec("DROP INDEX IF EXISTS instances_by_status");
     const columns = ctx.storage.sql.exec<{ name: string }>("PRAGMA table_info(instances)").toArray().map((column) => column.name);
     if (!columns.includes("updated_at")) ctx.storage.sql.exec("ALTER TABLE instances ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0");
   }
@@ -66,18 +69,27 @@ export class WorkflowRegistry extends DurableObject<Record<string, unknown>> {
     return Object.fromEntries(rows.map((row) => [row.status, row.n]));
   }
 
-  async list(options: { status?: InstanceStatusName; limit: number; cursor?: string }): Promise<{ instances: InstanceSummary[]; cursor?: string }> {
+  /** The instances after the query's position in its order: up to `limit + 1`, so the caller knows whether more follow (runtime/client.ts's listPage). */
+  async list(query: ListQuery): Promise<InstanceSummary[]> {
+    const where: string[] = [];
+    const args: SqlStorageValue[] = [];
+    if (query.status !== undefined) {
+      where.push("status = ?");
+      args.push(query.status);
+    }
+    const direction = query.order === "newest" ? "DESC" : "ASC";
+    if (query.after) {
+      where.push(`(created_at, id) ${direction === "DESC" ? "<" : ">"} (?, ?)`);
+      args.push(query.after.createdAt, query.after.id);
+    }
     const rows = this.ctx.storage.sql
       .exec<Row>(
-        "SELECT id, status, created_at, updated_at FROM instances WHERE (? IS NULL OR status = ?) AND id > ? ORDER BY id LIMIT ?",
-        options.status ?? null,
-        options.status ?? null,
-        options.cursor ?? "",
-        options.limit + 1,
+        `SELECT id, status, created_at, updated_at FROM instances ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at ${direction}, id ${direction} LIMIT ?`,
+        ...args,
+        query.limit + 1,
       )
       .toArray();
-    const instances = rows.slice(0, options.limit).map((row) => ({ id: row.id as string, status: row.status as InstanceStatusName, createdAt: row.created_at as number, updatedAt: row.updated_at as number }));
-    return rows.length > options.limit ? { instances, cursor: instances.at(-1)!.id } : { instances };
+    return rows.map((row) => ({ id: row.id as string, status: row.status as InstanceStatusName, createdAt: row.created_at as number, updatedAt: row.updated_at as number }));
   }
 }
 

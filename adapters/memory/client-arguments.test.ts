@@ -30,6 +30,11 @@ describe("client arguments outside the types", () => {
     [{ limit: 0 }, "list.invalid_limit"],
     [{ limit: "10" }, "list.invalid_limit"],
     [{ cursor: { toString: 1 } }, "list.invalid_cursor"],
+    [{ cursor: "w-1" }, "list.invalid_cursor"],
+    [{ cursor: "newest:1e400:w-1" }, "list.invalid_cursor"],
+    [{ cursor: "newest:0:w-1", order: "oldest" }, "list.invalid_cursor"],
+    [{ order: "latest" }, "list.invalid_order"],
+    [{ order: { toString: 1 } }, "list.invalid_order"],
     [null, "list.invalid"],
   ])("list(%j) is refused with %s", async (options, code) => {
     const { host } = await instance();
@@ -42,7 +47,7 @@ describe("client arguments outside the types", () => {
     const { host } = await instance();
     await host.workflow("waiting").create({ id: "w-2" });
     const first = await host.workflow("waiting").list({ limit: 1 });
-    expect(first.instances.map((i) => i.id)).toEqual(["w-1"]);
-    expect((await host.workflow("waiting").list({ limit: 1, cursor: first.cursor! })).instances.map((i) => i.id)).toEqual(["w-2"]);
+    expect(first.instances.map((i) => i.id)).toEqual(["w-2"]);
+    expect((await host.workflow("waiting").list({ limit: 1, cursor: first.cursor! })).instances.map((i) => i.id)).toEqual(["w-1"]);
   });
 });

@@ -1067,7 +1067,7 @@ describe("memory host: list and createBatch", () => {
     const paused = await client.get("l3");
     await paused.pause();
 
-    const all = await client.list();
+    const all = await client.list({ order: "oldest" });
     expect(all.instances.map((i) => [i.id, i.status])).toEqual([
       ["l1", "waiting"],
       ["l2", "complete"],
@@ -1094,7 +1094,7 @@ describe("memory host: list and createBatch", () => {
       { index: 5, id: "-x", code: "instance.invalid_id" },
     ]);
     for (const error of result.errors) expect(error.message.length).toBeGreaterThan(0);
-    expect((await client.list()).instances.map((i) => i.id)).toEqual(["b1", "b2", "exists"]);
+    expect((await client.list({ order: "oldest" })).instances.map((i) => i.id)).toEqual(["b1", "b2", "exists"]);
     expect((await (await client.get("b2")).status()).status).toBe("waiting");
   });
 

@@ -9,7 +9,9 @@ import {
   createRequest,
   deleteInBatch,
   eventOptions,
+  listComparator,
   listOptions,
+  listPage,
   restartKey,
   statusCounts,
   type CreateOptions,
@@ -191,18 +193,18 @@ export function createMemoryHost<TDefinition extends AnyWorkflowDefinition>(opti
         return handle(workflow, id);
       },
       async list(options = {}) {
-        const { status, limit, cursor } = listOptions(options);
-        const summaries: InstanceSummary[] = storage
+        const query = listOptions(options);
+        const { status, after } = query;
+        const inOrder = listComparator(query.order);
+        const found: InstanceSummary[] = storage
           .ids(workflow)
-          .sort()
-          .filter((id) => cursor === undefined || id > cursor)
           .map((id) => {
             const { status, createdAt, updatedAt } = load(workflow, id).summary();
             return { id, status, createdAt, updatedAt };
           })
-          .filter((summary) => status === undefined || summary.status === status);
-        const page = summaries.slice(0, limit);
-        return summaries.length > page.length ? { instances: page, cursor: page.at(-1)!.id } : { instances: page };
+          .filter((summary) => (status === undefined || summary.status === status) && (after === undefined || inOrder(after, summary) < 0))
+          .sort(inOrder);
+        return listPage(query, found.slice(0, query.limit + 1));
       },
       async counts() {
         const counts = statusCounts({});

@@ -8,7 +8,7 @@ import type { CronFiring } from "../../core/schedule";
 import type { InstanceStatus, InstanceStatusName } from "../../core/status";
 import type { Instant } from "../../core/time-travel";
 import type { WorkflowCatalog } from "../../runtime/catalog";
-import { createInBatch, createRequest, deleteEvery, deleteInBatch, eventOptions, listOptions, restartKey, statusCounts, type CreateOptions, type HistoryPage, type CreateRequest, type InstanceHandle, type InstanceSummary, type WorkflowClient } from "../../runtime/client";
+import { createInBatch, createRequest, deleteEvery, deleteInBatch, eventOptions, listOptions, listPage, restartKey, statusCounts, type CreateOptions, type HistoryPage, type CreateRequest, type InstanceHandle, type InstanceSummary, type ListQuery, type WorkflowClient } from "../../runtime/client";
 import { fireSchedule, type ScheduledInstance } from "../../runtime/schedules";
 import { subscribe } from "../../runtime/subscription";
 import { unwrap, type Outcome } from "../../runtime/wire";
@@ -46,7 +46,7 @@ export interface InstanceStub {
 }
 
 interface RegistryStub extends ClaimQueueStub {
-  list(options: { status?: InstanceStatusName; limit: number; cursor?: string }): Promise<{ instances: InstanceSummary[]; cursor?: string }>;
+  list(query: ListQuery): Promise<InstanceSummary[]>;
   counts(): Promise<Partial<Record<InstanceStatusName, number>>>;
 }
 
@@ -134,7 +134,10 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
   function workflow(name: string): WorkflowClient {
     catalog.latest(name);
     const registry = () => registryOf(name);
-    const list: WorkflowClient["list"] = async (options = {}) => registry().list(listOptions(options));
+    const list: WorkflowClient["list"] = async (options = {}) => {
+      const query = listOptions(options);
+      return listPage(query, await registry().list(query));
+    };
     return {
       create: async (options: CreateOptions = {}) => create(name, createRequest(options, retention)),
       createBatch: ((input: unknown) => createInBatch(input, async (options) => create(name, createRequest(options, retention)))) as WorkflowClient["createBatch"],

@@ -12,7 +12,7 @@ import { routeUrl } from "../router";
 
 /** The statuses a workflow's counts and filter offer, in the order people read them. */
 const STATUSES: readonly InstanceStatusName[] = ["running", "waiting", "paused", "waitingForPause", "rollingBack", "complete", "errored", "terminated", "queued"];
-/** Instances a page asks for: the list shows the loaded ones newest first. */
+/** Instances a page asks for: the API pages newest first, so "Next page" continues the order. */
 const PAGE = 100;
 
 export interface WorkflowViewHost {
@@ -120,8 +120,7 @@ export class WorkflowView {
 
   private draw(): void {
     this.more.hidden = !this.cursor;
-    const newestFirst = [...this.rows].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1));
-    fill(this.table, newestFirst.length ? newestFirst.map((row) => this.row(row)) : h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No instances.")));
+    fill(this.table, this.rows.length ? this.rows.map((row) => this.row(row)) : h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No instances.")));
   }
 
   private row(instance: InstanceSummary): HTMLTableRowElement {

@@ -270,9 +270,14 @@ class Workflow:
         await instance.status()
         return instance
 
-    async def instances(self, *, status: InstanceStatusName | None = None, page_size: int = 100) -> AsyncIterator[InstanceSummary]:
-        """Every instance of the workflow by id (only those with `status` when given), a page at a time."""
-        query: dict[str, Any] = {"limit": page_size, **({"status": status} if status is not None else {})}
+    async def instances(
+        self, *, status: InstanceStatusName | None = None, order: Literal["newest", "oldest"] = "newest", page_size: int = 100
+    ) -> AsyncIterator[InstanceSummary]:
+        """
+        Every instance of the workflow (only those with `status` when given), a page at a time: the newest created
+        first, or the oldest with `order="oldest"`; instances created in the same millisecond by id.
+        """
+        query: dict[str, Any] = {"limit": page_size, "order": order, **({"status": status} if status is not None else {})}
         async for item in self._client.pages(f"{self._path}/instances", query, items="instances", answer="cursor", asks="cursor"):
             yield cast(InstanceSummary, item)
 

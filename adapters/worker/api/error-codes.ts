@@ -42,6 +42,7 @@ export const ERROR_STATUS = {
   "list.invalid_status": 400,
   "list.invalid_limit": 400,
   "list.invalid_cursor": 400,
+  "list.invalid_order": 400,
   "history.invalid_range": 400,
   "subscription.invalid": 400,
   "subscription.too_many": 429,

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { LOCATION_HINTS } from "../../../core/location-hint";
 import { INSTANCE_STATUSES } from "../../../core/status";
-import { MAX_BATCH, MAX_LIST_LIMIT } from "../../../runtime/client";
+import { LIST_ORDERS, MAX_BATCH, MAX_LIST_LIMIT } from "../../../runtime/client";
 import { ERROR_STATUS, type ErrorCode } from "./error-codes";
 import { coded } from "./validation";
 
@@ -41,7 +41,11 @@ export const ListQuery = z.object({
   limit: wholeNumber(MAX_LIST_LIMIT, "how many instances a page holds (default 100)")
     .refine((limit) => limit >= 1, { message: "a page holds at least 1 instance", params: { code: "list.invalid_limit" satisfies ErrorCode } })
     .optional(),
-  cursor: z.string().max(256).optional().describe("the `cursor` of the previous page"),
+  cursor: z.string().max(256).optional().describe("the `cursor` of the previous page, with the same `order`"),
+  order: coded(
+    z.enum(LIST_ORDERS).optional().describe('"newest" (the default): the newest created first; "oldest": the oldest first; instances created in the same millisecond by id'),
+    "list.invalid_order",
+  ),
 });
 
 export const HistoryQuery = z.object({

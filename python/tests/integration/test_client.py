@@ -138,9 +138,11 @@ async def test_a_batch_is_created_and_its_refusals_name_their_entries(client: Cl
     assert [instance.id for instance in partly.value.created] == [another]
     assert [(error["index"], error["code"]) for error in partly.value.errors] == [(0, "instance.already_exists")]
 
-    # Listing pages through the instances by id; counts include them.
-    listed = [summary["id"] async for summary in pipeline.instances(status="complete", page_size=1)]
-    assert set(ids) <= set(listed) and listed == sorted(listed)
+    # Listing pages through the instances newest first (the oldest first when asked); counts include them.
+    listed = [(summary["createdAt"], summary["id"]) async for summary in pipeline.instances(status="complete", page_size=1)]
+    assert set(ids) <= {id for _, id in listed} and listed == sorted(listed, reverse=True)
+    oldest = [(summary["createdAt"], summary["id"]) async for summary in pipeline.instances(status="complete", order="oldest", page_size=1)]
+    assert oldest == sorted(oldest)
     assert (await pipeline.counts())["complete"] >= 2
     assert "data-pipeline" in await client.workflows()
     assert (await pipeline.delete_batch([ids[1]])) == {"deleted": [{"id": ids[1]}], "errors": []}

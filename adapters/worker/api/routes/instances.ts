@@ -22,16 +22,17 @@ export function instancesEndpoints(host: ApiHost): Endpoint[] {
     endpoint({
       method: "get",
       path: "/api/workflows/{name}/instances",
-      summary: "The workflow's instances by id, a page at a time, optionally only those with one status",
+      summary: "The workflow's instances, newest first unless `order=oldest`, a page at a time, optionally only those with one status",
       params: WorkflowPath,
       query: ListQuery,
       answers: { 200: { description: "a page of instances; `cursor` when more follow", schema: InstanceListAnswer } },
-      errors: ["workflow.not_found", "list.invalid_status", "list.invalid_limit"],
-      handle: async (c, { params: { name }, query: { status, limit, cursor } }) => {
+      errors: ["workflow.not_found", "list.invalid_status", "list.invalid_limit", "list.invalid_cursor", "list.invalid_order"],
+      handle: async (c, { params: { name }, query: { status, limit, cursor, order } }) => {
         const options: ListOptions = {
           ...(status === undefined ? {} : { status: status as InstanceStatusName }),
           ...(limit === undefined ? {} : { limit }),
           ...(cursor === undefined ? {} : { cursor }),
+          ...(order === undefined ? {} : { order }),
         };
         return c.json(await host.client(c.env).workflow(name).list(options));
       },

@@ -40,8 +40,8 @@ const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "PU
 export type Auth = "valid" | "missing" | "scheme" | "wrong" | "empty" | "long" | "query" | "queryWrong" | "otherRealm";
 const auth = fc.oneof({ weight: 12, arbitrary: fc.constant<Auth>("valid") }, { weight: 1, arbitrary: fc.constantFrom<Auth>("missing", "scheme", "wrong", "empty", "long", "query", "queryWrong", "otherRealm") });
 
-const QUERY_KEYS = ["limit", "after", "cursor", "status", "filter", "token", "ticket", "x", "__proto__", "constructor"];
-const QUERY_VALUES = ["", "0", "1", "2", "5", "007", "1000", "1001", "10000", "10001", "0x10", "1e3", " 5", "+5", "-1", "1.5", "٥", "99999999999999999999", "complete", "waiting", "constructor", "step_completed", "step_completed,nope", "g-wait", "z".repeat(300)];
+const QUERY_KEYS = ["limit", "after", "cursor", "status", "order", "filter", "token", "ticket", "x", "__proto__", "constructor"];
+const QUERY_VALUES = ["", "0", "1", "2", "5", "007", "1000", "1001", "10000", "10001", "0x10", "1e3", " 5", "+5", "-1", "1.5", "٥", "99999999999999999999", "complete", "waiting", "constructor", "step_completed", "step_completed,nope", "g-wait", "newest", "oldest", "oldest:1000000:g-wait", "newest:0:-x", "z".repeat(300)];
 const query = fc.array(fc.tuple(fc.constantFrom(...QUERY_KEYS), fc.oneof(fc.constantFrom(...QUERY_VALUES), fc.string({ maxLength: 8 }))), { maxLength: 4 });
 
 const HEADERS: [string, string][] = [

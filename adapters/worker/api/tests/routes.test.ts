@@ -83,13 +83,20 @@ describe("collections: names, counts, lists, batches", () => {
     await api.settle();
     expect((await api.get("/api/workflows/gate")).body).toEqual({ name: "gate", counts: { ...ZERO, waiting: 2, complete: 1 } });
 
-    expect((await api.get(`${gates}?status=waiting`)).body.instances.map((i: { id: string }) => i.id)).toEqual(["a", "b"]);
+    // Created in the same millisecond of the manual clock: newest first by default, the ids breaking the tie.
+    expect((await api.get(`${gates}?status=waiting`)).body.instances.map((i: { id: string }) => i.id)).toEqual(["b", "a"]);
     const first = await api.get(`${gates}?limit=2`);
-    expect(first.body.instances.map((i: { id: string }) => i.id)).toEqual(["a", "b"]);
-    expect(first.body.cursor).toBe("b");
+    expect(first.body.instances.map((i: { id: string }) => i.id)).toEqual(["c", "b"]);
+    expect(first.body.cursor).toBe("newest:1000000:b");
     expect(Object.keys(first.body.instances[0]).sort()).toEqual(["createdAt", "id", "status", "updatedAt"]);
     const second = await api.get(`${gates}?limit=2&cursor=${first.body.cursor}`);
-    expect(second.body).toEqual({ instances: [expect.objectContaining({ id: "c", status: "complete" })] });
+    expect(second.body).toEqual({ instances: [expect.objectContaining({ id: "a", status: "waiting" })] });
+    const oldest = await api.get(`${gates}?limit=2&order=oldest`);
+    expect(oldest.body.instances.map((i: { id: string }) => i.id)).toEqual(["a", "b"]);
+    expect((await api.get(`${gates}?order=oldest&cursor=${oldest.body.cursor}`)).body.instances.map((i: { id: string }) => i.id)).toEqual(["c"]);
+    expectError(await api.get(`${gates}?order=latest`), 400, "list.invalid_order", expect);
+    expectError(await api.get(`${gates}?cursor=${first.body.cursor}&order=oldest`), 400, "list.invalid_cursor", expect);
+    expectError(await api.get(`${gates}?cursor=b`), 400, "list.invalid_cursor", expect);
 
     expect(await api.call("DELETE", gates)).toMatchObject({ status: 200, body: { deleted: 3 } });
     expect((await api.get(gates)).body).toEqual({ instances: [] });
