@@ -29,11 +29,27 @@ const RELATIVE: readonly [Intl.RelativeTimeFormatUnit, number][] = [
   ["second", 1_000],
 ];
 
+/**
+ * One formatter per locale, made once: making an Intl formatter costs far
+ * more than using one, and a long log's page writes thousands of dates.
+ */
+function cached<F>(make: (locale: string | undefined) => F): (locale: string | undefined) => F {
+  const made = new Map<string | undefined, F>();
+  return (locale) => {
+    let formatter = made.get(locale);
+    if (formatter === undefined) made.set(locale, (formatter = make(locale)));
+    return formatter;
+  };
+}
+const relativeFormat = cached((locale) => new Intl.RelativeTimeFormat(locale, { numeric: "auto" }));
+const dateFormat = cached((locale) => new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "medium" }));
+const clockFormat = cached((locale) => new Intl.DateTimeFormat(locale, { timeStyle: "medium" }));
+
 /** A moment from now's point of view: "just now", "5 minutes ago", "in 2 days". */
 export function relativeTime(at: number, now: number, locale?: string): string {
   const delta = at - now;
   if (Math.abs(delta) < 5_000) return "just now";
-  const format = new Intl.RelativeTimeFormat(locale, { numeric: "auto" });
+  const format = relativeFormat(locale);
   for (const [unit, size] of RELATIVE) {
     if (Math.abs(delta) >= size || unit === "second") return format.format(Math.trunc(delta / size), unit);
   }
@@ -42,7 +58,12 @@ export function relativeTime(at: number, now: number, locale?: string): string {
 
 /** The full date and time, with seconds, as the hover text of a relative time. */
 export function fullDate(at: number, locale?: string): string {
-  return new Date(at).toLocaleString(locale, { dateStyle: "medium", timeStyle: "medium" });
+  return dateFormat(locale).format(at);
+}
+
+/** The time of day, with seconds: a log record's time beside the others of its day. */
+export function clockTime(at: number, locale?: string): string {
+  return clockFormat(locale).format(at);
 }
 
 /** Ids longer than this are cut in lists; a UUID (36 characters) is. */

@@ -60,6 +60,7 @@ function show(next: Route): void {
   main.classList.toggle("instance-open", next.view === "instance");
   if (next.view === "instance" && instance?.workflow === next.workflow && instance.id === next.id) {
     instance.showStep(next.step);
+    instance.showRecord(next.record);
   } else if (next.view === "instance") {
     instance?.close();
     instance = new InstanceView(
@@ -74,6 +75,7 @@ function show(next: Route): void {
       next.id,
       next.step,
       next.status,
+      next.record,
     );
   } else {
     instance?.close();

@@ -6,11 +6,12 @@
  *   /workflows/{name}?status=waiting                  a workflow's instances
  *   /workflows/{name}/instances/{id}                  one instance
  *   /workflows/{name}/instances/{id}/steps/{key}      one instance, a step opened
+ *   /workflows/{name}/instances/{id}/records/{seq}    one instance, a record of its log shown
  */
 export type Route =
   | { view: "home" }
   | { view: "workflow"; workflow: string; status?: string }
-  | { view: "instance"; workflow: string; id: string; step?: string; status?: string };
+  | { view: "instance"; workflow: string; id: string; step?: string; record?: number; status?: string };
 
 const segment = encodeURIComponent;
 
@@ -23,7 +24,9 @@ export function parseRoute(pathname: string, search = ""): Route {
   const workflow = parts[1];
   if (parts[2] !== "instances" || parts[3] === undefined) return { view: "workflow", workflow, ...filter };
   const step = parts[4] === "steps" && parts[5] !== undefined ? { step: parts[5] } : {};
-  return { view: "instance", workflow, id: parts[3], ...step, ...filter };
+  // A record is named by its seq, a whole number from 1; anything else opens the instance alone.
+  const record = parts[4] === "records" && /^[1-9]\d*$/.test(parts[5] ?? "") ? { record: Number(parts[5]) } : {};
+  return { view: "instance", workflow, id: parts[3], ...step, ...record, ...filter };
 }
 
 /** The URL of a route (path and query). */
@@ -33,7 +36,8 @@ export function routeUrl(route: Route): string {
   const workflow = `/workflows/${segment(route.workflow)}`;
   if (route.view === "workflow") return workflow + query;
   const instance = `${workflow}/instances/${segment(route.id)}`;
-  return (route.step === undefined ? instance : `${instance}/steps/${segment(route.step)}`) + query;
+  if (route.step !== undefined) return `${instance}/steps/${segment(route.step)}${query}`;
+  return (route.record === undefined ? instance : `${instance}/records/${route.record}`) + query;
 }
 
 /** Pushes a route onto the history (or replaces the current entry) and shows it. */

@@ -31,8 +31,8 @@ const FILES = new Map([
   ["/dashboard.css", { body: DASHBOARD_CSS, type: "text/css; charset=utf-8" }],
 ]);
 
-/** The dashboard's views, whose URLs the app reads (dashboard/router.ts). */
-const VIEW = /^\/workflows\/[^/]+(\/instances\/[^/]+(\/steps\/[^/]+)?)?\/?$/;
+/** The dashboard's views, whose URLs the app reads (dashboard/router.ts): a workflow, an instance, one of its steps, one of its log's records by seq. */
+const VIEW = /^\/workflows\/[^/]+(\/instances\/[^/]+(\/steps\/[^/]+|\/records\/[1-9]\d*)?)?\/?$/;
 
 /**
  * The dashboard's answer for a path (the page, its script, its stylesheet,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { duration, relativeTime, shortId } from "../format";
+import { clockTime, duration, fullDate, relativeTime, shortId } from "../format";
 
 describe("duration", () => {
   it("writes the two largest units", () => {
@@ -31,5 +31,16 @@ describe("shortId", () => {
   it("cuts a UUID to its start and end, and keeps a short id whole", () => {
     expect(shortId("3f2a9c1e-7b7d-4c1a-9f7e-0c5d2b8a9a1b")).toBe("3f2a9c1e…9a1b");
     expect(shortId("from-the-browser")).toBe("from-the-browser");
+  });
+});
+
+describe("fullDate and clockTime", () => {
+  it("write what toLocaleString and toLocaleTimeString would, from formatters made once per locale", () => {
+    const at = Date.UTC(2026, 0, 14, 16, 14, 5);
+    for (const locale of ["en", "de", undefined]) {
+      expect(fullDate(at, locale)).toBe(new Date(at).toLocaleString(locale, { dateStyle: "medium", timeStyle: "medium" }));
+      expect(clockTime(at, locale)).toBe(new Date(at).toLocaleTimeString(locale));
+      expect(fullDate(at + 1000, locale)).not.toBe(fullDate(at, locale));
+    }
   });
 });

@@ -27,6 +27,8 @@ export class DiagramPanel {
   private view: ViewBox | undefined;
   private fitted: ViewBox | undefined;
   private turns = 0;
+  /** The SVG last put on the page: a live update that lights the same boxes changes nothing, and a 1,000-task graph is costly to parse again. */
+  private drawnText = "";
   private readonly canvas = h("div", { class: "diagram-canvas", id: "diagram-canvas" });
 
   constructor(readonly host: HTMLElement) {
@@ -63,6 +65,8 @@ export class DiagramPanel {
     const layout = await this.layout.done;
     if (turn !== this.turns) return;
     const text = subject.kind === "machine" ? machineSvg(layout, subject.value) : dagSvg(layout, subject.taskStates);
+    if (text === this.drawnText) return;
+    this.drawnText = text;
     const parsed = new DOMParser().parseFromString(text, "image/svg+xml").documentElement;
     const element = document.importNode(parsed, true) as unknown as SVGSVGElement;
     // The panel sizes it (CSS); the viewBox says which part of the diagram it shows.

@@ -9,6 +9,7 @@ import { byId, fill, h } from "../dom";
 import { duration } from "../format";
 import { followInstance } from "../event-stream";
 import { openInspectSocket, type MachineJson } from "../inspect-socket";
+import { READ_RECORDS, LogRecords } from "../log-records";
 import { routeUrl } from "../router";
 import type { Instant } from "../../core/time-travel";
 import { mapProgress, taskStates } from "./dag-view";
@@ -20,6 +21,8 @@ import { drawTimeline } from "./timeline-view";
 
 /** How long a burst of live events is gathered before the page is drawn again. */
 const SETTLE_MS = 50;
+/** The timeline is drawn again at most this often while records arrive: it folds up to READ_RECORDS records and draws a row per bar. */
+const TIMELINE_EVERY_MS = 1_000;
 
 export interface InstanceViewHost {
   api: Api;
@@ -87,8 +90,8 @@ function layout(workflow: string, id: string, status: string | undefined): HTMLE
         { class: "panel" },
         h("h2", {}, "Log"),
         h("div", { class: "tools" }, h("span", { id: "log-note", class: "muted" }, "Reading the log…"), h("button", { id: "log-older", type: "button", class: "small", hidden: true }, "Older records")),
-        // A scrolled region a keyboard can scroll too: focusable, named for a screen reader.
-        h("div", { class: "log", id: "log-records", tabindex: 0, role: "region", "aria-label": "Log records" }),
+        h("div", { id: "log-alone" }),
+        h("div", { class: "log", id: "log-records" }),
       ),
     ),
     h("h2", {}, "Timeline"),
@@ -104,6 +107,8 @@ function layout(workflow: string, id: string, status: string | undefined): HTMLE
  */
 export class InstanceView {
   private readonly stop = new AbortController();
+  /** The log's records the page holds: the timeline's, the log panel's, the header's. */
+  private readonly records: LogRecords;
   private readonly log: InstanceLog;
   private readonly steps: StepHistory;
   private socket: WebSocket | undefined;
@@ -111,8 +116,9 @@ export class InstanceView {
   private context: unknown;
   private status: InstanceStatus | undefined;
   private following = false;
-  private renders = 0;
-  private drawn = 0;
+  /** A render is under way; another asked for meanwhile runs once it ends. */
+  private rendering = false;
+  private renderAgain = false;
   private settle: ReturnType<typeof setTimeout> | undefined;
   private stepShown = false;
   private readonly diagram: DiagramPanel;
@@ -122,6 +128,10 @@ export class InstanceView {
   /** Whether the log is a machine's or a code-first run's, which the timeline folds it as; asked once. */
   private kind: Promise<Instant["kind"]> | undefined;
   private steps_: readonly HistoryStep[] = [];
+  private timelineWait: ReturnType<typeof setTimeout> | undefined;
+  private timelineAt = 0;
+  /** What the step history was last drawn from: a long run's thousands of rows are drawn again only when a step changed. */
+  private stepsDrawn = "";
 
   constructor(
     private readonly host: InstanceViewHost,
@@ -129,13 +139,17 @@ export class InstanceView {
     readonly id: string,
     private step: string | undefined,
     status: string | undefined,
+    /** The record the URL names: marked in the log, the slider set to it. */
+    private record?: number,
   ) {
     const detail = byId("detail", HTMLElement);
     fill(detail, layout(workflow, id, status));
     this.diagram = new DiagramPanel(byId("diagram", HTMLElement));
     this.travel = new TimeTravel({ api: host.api, fail: (error) => host.notices.fail(error), show: (instant) => this.travelTo(instant) }, workflow, id);
     byId("time-travel", HTMLElement).append(this.travel.element);
-    this.log = new InstanceLog(host.api, workflow, id);
+    this.records = new LogRecords(host.api, workflow, id, () => this.logChanged(), (error) => host.notices.fail(error));
+    this.log = new InstanceLog(this.records, (seq) => routeUrl({ view: "instance", workflow, id, record: seq, ...(status ? { status } : {}) }));
+    if (record !== undefined) this.travel.goTo(record);
     this.steps = new StepHistory({ openStep: (step) => host.openStep(step), restartFrom: (key) => void this.restartFrom(key) });
     this.steps.openStep(step);
     for (const button of detail.querySelectorAll<HTMLButtonElement>("[data-action]")) button.addEventListener("click", () => void this.act(button.dataset.action as Action));
@@ -143,7 +157,7 @@ export class InstanceView {
       event.preventDefault();
       void this.sendEvent();
     });
-    byId("log-older", HTMLButtonElement).addEventListener("click", () => void this.log.loadOlder().then(() => this.render(), (error: unknown) => host.notices.fail(error)));
+    byId("log-older", HTMLButtonElement).addEventListener("click", () => void this.log.showOlder().then(() => this.logChanged(), (error: unknown) => host.notices.fail(error)));
     void this.render();
     this.follow();
     void this.inspect();
@@ -154,7 +168,14 @@ export class InstanceView {
     const { api, notices } = this.host;
     try {
       const socket = await openInspectSocket(api, this.workflow, this.id, {
-        tail: (seq) => void this.log.loadNewest(seq).then(() => this.render(), (error: unknown) => notices.fail(error)),
+        tail: (seq) =>
+          void this.records
+            .start(seq)
+            .then(() => {
+              void this.render();
+              return this.log.mark(this.record);
+            })
+            .catch((error: unknown) => notices.fail(error)),
         definition: (definition) => {
           this.definition = definition;
           this.schedule();
@@ -176,12 +197,35 @@ export class InstanceView {
     this.socket?.close();
     this.travel.close();
     clearTimeout(this.settle);
+    clearTimeout(this.timelineWait);
   }
 
   /** Opens the step the URL names, or closes the open one. */
   showStep(step: string | undefined): void {
     this.step = step;
     this.steps.openStep(step);
+  }
+
+  /** Marks the record the URL names in the log and sets the slider to it; undefined (the URL names none now) returns the slider to now. */
+  showRecord(record: number | undefined): void {
+    const was = this.record;
+    this.record = record;
+    if (record !== undefined) this.travel.goTo(record);
+    else if (was !== undefined) this.travel.reset();
+    this.log.mark(record).catch((error: unknown) => this.host.notices.fail(error));
+  }
+
+  /** Records were read (an older page, or older ones the reader asked for): the log panel, the slider's span and the timeline follow. */
+  private logChanged(): void {
+    if (this.stop.signal.aborted) return;
+    this.log.draw();
+    this.updateTravel();
+    this.timelineSoon();
+  }
+
+  private updateTravel(): void {
+    const last = this.records.last;
+    if (last !== undefined) this.travel.update(last, (seq) => this.records.at(seq)?.at);
   }
 
   /** Reads the instance again (an action on it from the list). */
@@ -207,28 +251,45 @@ export class InstanceView {
     this.settle = setTimeout(() => void this.render(), SETTLE_MS);
   }
 
+  /**
+   * Reads the instance and draws it. One render at a time: the event stream
+   * replays a long run's thousands of events when the page opens, and each
+   * render reads the whole step history, so renders asked for while one runs
+   * become one more after it, which reads what they would have.
+   */
   private async render(): Promise<void> {
-    // Renders overlap (live events, actions): one that answers after a later one has drawn would draw older state.
-    const turn = ++this.renders;
+    if (this.rendering) {
+      this.renderAgain = true;
+      return;
+    }
+    this.rendering = true;
     const { api, notices } = this.host;
     try {
-      const [status, steps] = await Promise.all([api.status(this.workflow, this.id), api.steps(this.workflow, this.id), this.log.loadNewer()]);
-      if (this.stop.signal.aborted || turn < this.drawn) return;
-      this.drawn = turn;
+      const [status, steps] = await Promise.all([api.status(this.workflow, this.id), api.steps(this.workflow, this.id), this.records.loadNewer()]);
+      if (this.stop.signal.aborted) return;
       this.status = status;
       this.drawHeader(status, steps);
-      this.steps.update(steps, this.log.retries());
+      const retries = this.log.retries();
+      const stepsKey = JSON.stringify([steps, [...retries]]);
+      if (stepsKey !== this.stepsDrawn) this.steps.update(steps, retries);
+      this.stepsDrawn = stepsKey;
       if (!this.stepShown && this.step !== undefined) this.steps.openStep(this.step);
       this.stepShown = true;
       this.steps_ = steps;
       this.drawDiagram();
       this.log.draw();
-      this.travel.update(this.log.records);
-      await this.drawTimeline(status);
+      this.updateTravel();
+      this.timelineSoon();
     } catch (error) {
       if (this.stop.signal.aborted) return;
       notices.fail(error);
       if (!this.status) fill(byId("summary", HTMLElement), h("p", { class: "error" }, "Could not load this instance."));
+    } finally {
+      this.rendering = false;
+      if (this.renderAgain && !this.stop.signal.aborted) {
+        this.renderAgain = false;
+        this.schedule();
+      }
     }
   }
 
@@ -237,7 +298,7 @@ export class InstanceView {
     badgeElement.textContent = statusLabel(status.status);
     badgeElement.className = `status ${status.status}`;
     for (const button of byId("detail", HTMLElement).querySelectorAll<HTMLButtonElement>("[data-action]")) button.disabled = !allowed(button.dataset.action as Action, status.status);
-    const { created, records } = this.log;
+    const { created, records } = this.records;
     const last = records[records.length - 1];
     const completed = steps.filter((step) => step.success === true && !["event", "timer", "rollback"].includes(step.kind)).length;
     const finished = isFinished(status.status);
@@ -280,15 +341,38 @@ export class InstanceView {
     this.diagram.draw(subject).catch((error: unknown) => this.host.notices.fail(error));
   }
 
-  /** The bars over time of the records the log view holds: a machine's fold or a code-first run's, as the instance's state says. */
-  private async drawTimeline(status: InstanceStatus): Promise<void> {
-    const records = this.log.records;
+  /** Draws the timeline now, or once TIMELINE_EVERY_MS has passed since it was last drawn. */
+  private timelineSoon(): void {
+    if (this.timelineWait !== undefined) return;
+    this.timelineWait = setTimeout(
+      () => {
+        this.timelineWait = undefined;
+        this.timelineAt = Date.now();
+        this.drawTimeline().catch((error: unknown) => this.host.notices.fail(error));
+      },
+      Math.max(0, this.timelineAt + TIMELINE_EVERY_MS - Date.now()),
+    );
+  }
+
+  /** The bars over time of the records the page holds (the newest READ_RECORDS at most): a machine's fold or a code-first run's, as the instance's state says. */
+  private async drawTimeline(): Promise<void> {
+    const { records, reading } = this.records;
+    const status = this.status;
     const last = records[records.length - 1];
-    if (!last) return;
+    if (!last || !status) return;
     this.kind ??= this.host.api.stateAfter(this.workflow, this.id, last.seq).then((instant) => instant.kind);
     const kind = await this.kind;
     if (this.stop.signal.aborted) return;
-    const note = records[0]!.seq > 1 && h("p", { class: "muted" }, `From record ${records[0]!.seq}: "Older records" in the log reads further back.`);
+    const first = records[0]!.seq;
+    const note =
+      first > 1 &&
+      h(
+        "p",
+        { class: "muted", id: "timeline-note" },
+        reading
+          ? `Reading the log: records ${first}–${last.seq} so far…`
+          : `Records ${first}–${last.seq} of ${last.seq}: the page reads at most the newest ${READ_RECORDS.toLocaleString("en")} by itself, so bars begun before record ${first} are not drawn. The slider reaches every record; "Older records" in the log reads further back.`,
+      );
     fill(byId("timeline", HTMLElement), note, drawTimeline(records, { kind }, isFinished(status.status) ? undefined : Date.now()));
   }
 

@@ -3,6 +3,9 @@ import { badge, errorLine, jsonBlock, textBlock, timeText } from "../components/
 import { byId, fill, h } from "../dom";
 import { duration, fullDate } from "../format";
 
+/** Steps drawn at first, newest first, and added by each "Show more": a long run's thousands of rows would hold the page for seconds. */
+const STEP_ROWS = 300;
+
 /** A rollback step shares its key with the step it undoes; the history tells them apart by this id. */
 export const stepId = (step: HistoryStep) => (step.kind === "rollback" ? "rollback:" : "") + step.key;
 
@@ -31,16 +34,22 @@ export class StepHistory {
   private steps: HistoryStep[] = [];
   private retries = new Map<string, number>();
   private open: string | undefined;
+  /** How many of the steps that match are drawn. */
+  private limit = STEP_ROWS;
   private readonly search = byId("step-search", HTMLInputElement);
   private readonly kind = byId("step-kind", HTMLSelectElement);
   private readonly table = byId("steps", HTMLTableSectionElement);
 
   constructor(private readonly host: StepHistoryHost) {
-    this.search.addEventListener("input", () => this.draw());
-    this.kind.addEventListener("change", () => this.draw());
+    this.search.addEventListener("input", () => this.redraw());
+    this.kind.addEventListener("change", () => this.redraw());
     this.table.addEventListener("click", (event) => {
       const target = event.target as Element;
       const row = target.closest<HTMLElement>("tr.step");
+      if (target.closest(".more-steps")) {
+        this.limit += STEP_ROWS;
+        return this.draw();
+      }
       if (!row?.dataset.key) return;
       if (target.closest(".expand")) host.openStep(this.open === row.dataset.key ? undefined : row.dataset.key);
       const restart = target.closest<HTMLElement>(".restart-from");
@@ -54,11 +63,19 @@ export class StepHistory {
     this.draw();
   }
 
-  /** Opens the step with this id (closes any with undefined), and shows it. */
+  /** Opens the step with this id (closes any with undefined), and shows it, drawing enough rows to reach it. */
   openStep(id: string | undefined): void {
     this.open = id;
+    const place = [...this.steps].reverse().findIndex((step) => stepId(step) === id);
+    if (place >= this.limit) this.limit = Math.ceil((place + 1) / STEP_ROWS) * STEP_ROWS;
     this.draw();
     if (id !== undefined) this.table.querySelector(`tr.step[data-key="${CSS.escape(id)}"]`)?.scrollIntoView({ block: "nearest" });
+  }
+
+  /** A new search or filter starts again from the newest steps. */
+  private redraw(): void {
+    this.limit = STEP_ROWS;
+    this.draw();
   }
 
   private draw(): void {
@@ -68,7 +85,18 @@ export class StepHistory {
     fill(this.kind, h("option", { value: "" }, "all kinds"), kinds.map((k) => h("option", { value: k, selected: k === kind }, k)));
     this.kind.value = kinds.includes(kind as HistoryStep["kind"]) ? kind : "";
     const shown = this.steps.filter((step) => (!kind || step.kind === kind) && (!search || step.name.toLowerCase().includes(search))).reverse();
-    fill(this.table, shown.length ? shown.map((step) => this.rows(step)) : h("tr", {}, h("td", { colspan: 7, class: "muted" }, this.steps.length ? "No steps match." : "No steps yet.")));
+    if (!shown.length) return fill(this.table, h("tr", {}, h("td", { colspan: 7, class: "muted" }, this.steps.length ? "No steps match." : "No steps yet.")));
+    const more = shown.length - this.limit;
+    fill(
+      this.table,
+      shown.slice(0, this.limit).map((step) => this.rows(step)),
+      more > 0 &&
+        h(
+          "tr",
+          { class: "steps-more" },
+          h("td", { colspan: 7, class: "muted" }, `The newest ${this.limit} of ${shown.length} steps. `, h("button", { type: "button", class: "small more-steps" }, `Show ${Math.min(more, STEP_ROWS)} more`)),
+        ),
+    );
   }
 
   private rows(step: HistoryStep): HTMLTableRowElement[] {

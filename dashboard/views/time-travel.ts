@@ -15,9 +15,12 @@ export interface TimeTravelHost {
 }
 
 /**
- * A slider over the log's seqs: moving it asks GET …/state?after=<seq>
- * (debounced, the older answers dropped) and shows the instance as it stood
- * then, its state, context or step results; "Now" returns to the live view.
+ * A slider over every seq of the log, from its first record to its newest
+ * (the server folds any of them, so the slider needs no record the page has
+ * not read): moving it asks GET …/state?after=<seq> (debounced, the older
+ * answers dropped) and shows the instance as it stood then, its state,
+ * context or step results; "Now" returns to the live view. A record's URL
+ * sets it (goTo).
  */
 export class TimeTravel {
   readonly element: HTMLElement;
@@ -28,7 +31,12 @@ export class TimeTravel {
   private wait: ReturnType<typeof setTimeout> | undefined;
   private asking: AbortController | undefined;
   private atNow = true;
-  private times = new Map<number, number>();
+  /** When a record the page holds was written, for the note while its state is read. */
+  private timeOf: (seq: number) => number | undefined = () => undefined;
+  /** A seq to go to once the slider reaches that far (a record's URL, opened before the log's length is known). */
+  private pending: number | undefined;
+  /** The log's newest seq, once update() has said it. */
+  private last = 0;
 
   constructor(
     private readonly host: TimeTravelHost,
@@ -40,14 +48,33 @@ export class TimeTravel {
     this.now.addEventListener("click", () => this.backToNow());
   }
 
-  /** The log's seqs the slider spans; at "now" it follows the newest. */
-  update(seqs: readonly { seq: number; at: number }[]): void {
-    if (!seqs.length) return;
-    this.times = new Map(seqs.map((record) => [record.seq, record.at]));
-    this.slider.min = String(seqs[0]!.seq);
-    this.slider.max = String(seqs[seqs.length - 1]!.seq);
-    this.slider.disabled = seqs.length < 2;
+  /** The log's seqs the slider spans, 1 to `last`; at "now" it follows the newest. */
+  update(last: number, timeOf: (seq: number) => number | undefined): void {
+    if (last < 1) return;
+    this.timeOf = timeOf;
+    this.last = last;
+    this.slider.min = "1";
+    this.slider.max = String(last);
+    this.slider.disabled = last < 2;
     if (this.atNow) this.slider.value = this.slider.max;
+    if (this.pending !== undefined && this.pending <= last) this.goTo(this.pending);
+  }
+
+  /** Shows the instance as it stood after record `seq` (after the newest, that is now); a seq past the newest waits for update(). */
+  goTo(seq: number): void {
+    if (seq > this.last) {
+      this.pending = seq;
+      return;
+    }
+    this.pending = undefined;
+    this.slider.value = String(seq);
+    this.moved();
+  }
+
+  /** Back to now, unless the slider was never moved. */
+  reset(): void {
+    this.pending = undefined;
+    if (!this.atNow) this.backToNow();
   }
 
   close(): void {
@@ -61,7 +88,7 @@ export class TimeTravel {
     if (seq === Number(this.slider.max)) return this.backToNow();
     this.atNow = false;
     this.now.disabled = false;
-    const at = this.times.get(seq);
+    const at = this.timeOf(seq);
     this.note.textContent = `after record ${seq}${at === undefined ? "" : ` · ${fullDate(at)}`} · reading…`;
     this.wait = setTimeout(() => void this.ask(seq), DEBOUNCE_MS);
   }
