@@ -142,6 +142,26 @@ describe("timeline: an instance's log as bars over time", () => {
     expect(shown(timeline(log, { kind: "machine" }))[6]).toBe("attempt 0.racing.racing · attempt 1 interrupted");
   });
 
+  it("the newest records of a long log, which do not start with the creation: bars from them alone, a wait ended by the event of its type", async () => {
+    const log = await logOf(booking, { fail: true }, async ({ settle, advance, send }) => {
+      await settle();
+      await advance(BOOKING_DELAY_MS);
+      await advance(BOOKING_DELAY_MS);
+      await advance(7);
+      await send("approve");
+    });
+    const whole = shown(timeline(log, { kind: "code" }));
+    for (let cut = 1; cut < log.length; cut++) {
+      const bars = timeline(log.slice(cut), { kind: "code" });
+      expect(bars.every((bar) => bar.startSeq > cut)).toBe(true);
+      // Each bar is one the whole log draws (a backoff whose failed attempt began before the cut is left out).
+      expect(whole).toEqual(expect.arrayContaining(shown(bars)));
+      const waitStarted = log.findIndex((record) => record.type === "wait.started");
+      if (cut <= waitStarted) expect(shown(bars)).toContain('wait approval: waiting for "approve" received');
+    }
+    expect(whole).toContain('wait approval: waiting for "approve" received');
+  });
+
   it("a delayed transition with a named delay reads with its name and its length", async () => {
     const reminder = defineWorkflow({
       name: "reminder",

@@ -219,6 +219,8 @@ export function timeline(records: readonly LogRecord[], form: TimelineForm, opti
  * each record, the keys that ended so and how.
  */
 function follower(records: readonly LogRecord[], form: TimelineForm): (record: LogRecord) => [string, BarOutcome][] {
+  // The newest records of a long log (all a page may hold) cannot be folded: they do not start with the creation.
+  if (records[0] !== undefined && records[0].type !== "instance.created") return form.kind === "code" ? eventMatcher() : () => [];
   if (form.kind === "code") {
     let state: CodeState | undefined;
     const context = { stateBefore: (seq: number) => foldCode(records.filter((r) => r.seq < seq)) };
@@ -244,5 +246,23 @@ function follower(records: readonly LogRecord[], form: TimelineForm): (record: L
     state = applyRecord(def, state, record, context).state;
     const settled = "key" in record.data && (record.type === "step.succeeded" || record.type === "step.failed") ? record.data.key : undefined;
     return before.filter((key) => key !== settled && !Object.hasOwn(state!.book.steps, key)).map((key) => [key, "stopped"]);
+  };
+}
+
+/**
+ * Without the fold, a code-first wait is taken to end at the first event of
+ * its type written after it: what happens unless an event came first and
+ * was held for it, which only the fold tells.
+ */
+function eventMatcher(): (record: LogRecord) => [string, BarOutcome][] {
+  const waiting = new Map<string, string>();
+  return (record) => {
+    if (record.type === "wait.started") waiting.set(record.data.key, record.data.type);
+    if (record.type === "timer.fired") waiting.delete(record.data.id);
+    if (record.type !== "event.received") return [];
+    const answered = [...waiting].find(([, type]) => type === record.data.type);
+    if (!answered) return [];
+    waiting.delete(answered[0]);
+    return [[answered[0], "received"]];
   };
 }
