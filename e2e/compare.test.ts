@@ -173,20 +173,20 @@ it("lists the same instances with each engine's status, and the same counts, in 
 });
 
 /**
- * What the explorer offers for a workflow's instances and for one instance, and where ours offers it: each selector
- * must be on our page. The rows of docs/dashboard-vs-explorer.md's table, in its order.
+ * What the explorer offers for a workflow's instances and for one instance, then what ours adds: each selector must be
+ * on our page. docs/dashboard-vs-explorer.md's tables say the same in words, beside what the explorer does.
  */
 const LIST_FEATURES: Record<string, string | string[]> = {
   "counts per status": '#counts .count[data-status="errored"]',
   "filter by status": "#filter",
-  "trigger with an id and params": "#trigger-open",
+  "trigger with an id and params": ["#trigger-open", "#trigger #trigger-id", "#trigger #trigger-params"],
   refresh: "#refresh",
   "delete all": "#delete-all",
   "pause and terminate from the row": ['#instances tr.row[data-id="waiting-for-event"] button[data-row-action="pause"]', '#instances tr.row[data-id="waiting-for-event"] button[data-row-action="terminate"]'],
   "resume from the row": '#instances tr.row[data-id="paused"] button[data-row-action="resume"]',
   "restart and delete from the row": ['#instances tr.row[data-id="complete"] button[data-row-action="restart"]', '#instances tr.row[data-id="complete"] button[data-row-action="delete"]'],
   "relative start time": "#instances tr.row time.relative",
-  "more pages": "#more",
+  "the next page, when there is one": "#more",
   // Ours only:
   "full date on hover": "#instances tr.row time[title]",
   "copy an id from the row": "#instances tr.row button.copy",
@@ -202,11 +202,10 @@ const INSTANCE_FEATURES: Record<string, string | string[]> = {
   "filter the steps by kind": "#step-kind",
   "each step's start, end and duration": "#steps tr.step time[title]",
   "restart from a step": "#steps tr.step button.restart-from",
-  "a step's attempts with their errors, and its config": '#steps tr.step-detail table.attempts td.error:has-text("503")',
+  "a step's attempts with their errors, its config and output": ['#steps tr.step-detail table.attempts td.error:has-text("503")', "#steps tr.step-detail pre.config", "#steps tr.step-detail pre.output"],
   // Ours only:
-  "the step's output": "#steps tr.step-detail pre.output",
   "the whole log": "#log-records [data-seq]",
-  "diagram": "#diagram svg",
+  diagram: "#diagram svg",
   timeline: '#timeline li[data-kind="attempt"]',
   "time travel": "#travel-seq",
 };
