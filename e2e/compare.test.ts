@@ -134,6 +134,17 @@ const ourRows = async (page: Page) =>
 const ourCounts = async (page: Page) =>
   Object.fromEntries(await page.locator("#counts .count").evaluateAll((cards) => cards.map((card) => [card.getAttribute("data-status") ?? "", Number(card.querySelector(".n")?.textContent)])));
 
+/**
+ * Our page whole, as tall as its document: a viewport that tall rather than a full-page screenshot, which captures
+ * past the viewport without laying it out, so rows drawn only in view (the timeline's content-visibility) came out blank.
+ */
+async function wholePage(page: Page): Promise<Buffer> {
+  await page.setViewportSize({ width: VIEWPORT.width, height: await page.evaluate("document.documentElement.scrollHeight") });
+  // Two frames: the resized page laid out and painted.
+  await page.evaluate("new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))");
+  return page.screenshot();
+}
+
 /** The screenshots side by side in one image, each under its caption: an HTML page rendered by the same chromium. */
 async function sideBySide(name: string, left: { caption: string; png: Buffer }, right: { caption: string; png: Buffer }): Promise<void> {
   const page = await browser.newPage({ viewport: { width: 2 * 960 + 48, height: 400 } });
@@ -240,7 +251,7 @@ it("shows an instance as the explorer does, with its attempts, and the rollbacks
   const ours = await ourPage(`/workflows/lab/instances/retries-exhausted/steps/${encodeURIComponent("do:call flaky api-1")}`, "#steps tr.step-detail table.attempts");
   expect(await ours.locator("#steps tr.step-detail table.attempts tbody tr").count()).toBe(3);
   await ours.waitForSelector('#timeline li[data-kind="attempt"]');
-  await sideBySide("compare-instance.png", { caption: EXPLORER_CAPTION, png: await explorer.screenshot() }, { caption: OURS_CAPTION, png: await ours.screenshot({ fullPage: true }) });
+  await sideBySide("compare-instance.png", { caption: EXPLORER_CAPTION, png: await explorer.screenshot() }, { caption: OURS_CAPTION, png: await wholePage(ours) });
   await explorer.close();
   await ours.close();
 
@@ -249,7 +260,7 @@ it("shows an instance as the explorer does, with its attempts, and the rollbacks
   const oursRolled = await ourPage("/workflows/lab/instances/rolled-back", '#steps tr.step[data-kind="rollback"]');
   expect(await oursRolled.locator('#steps tr.step[data-kind="rollback"] td.name').allTextContents()).toEqual([expect.stringContaining("reserve seat"), expect.stringContaining("charge card")]);
   await oursRolled.waitForSelector('#timeline li[data-kind="attempt"]');
-  await sideBySide("compare-rollback.png", { caption: EXPLORER_CAPTION, png: await explorerRolled.screenshot() }, { caption: OURS_CAPTION, png: await oursRolled.screenshot({ fullPage: true }) });
+  await sideBySide("compare-rollback.png", { caption: EXPLORER_CAPTION, png: await explorerRolled.screenshot() }, { caption: OURS_CAPTION, png: await wholePage(oursRolled) });
   await explorerRolled.close();
   await oursRolled.close();
 });
