@@ -9,6 +9,7 @@ export type { LogRecord, RecordType, RecordData, ErrorInfo } from "./core/record
 export type { InstanceStatus, InstanceStatusName } from "./core/status";
 export type { Instant, MachineInstant, CodeInstant, StepOutcome } from "./core/time-travel";
 export type { WorkflowClient, InstanceHandle, HistoryPage, CreateOptions, SendEventOptions, ListOptions, ListOrder, InstanceSummary, BatchError } from "./runtime/client";
+export type { WorkflowChange, WorkflowWatch, StatusCounts } from "./runtime/workflow-watch";
 export type { WorkflowTypes, ClientEvent } from "./core/workflow-types";
 export type { Clock } from "./runtime/clock";
 export type { RetentionOptions } from "./core/retention";

@@ -148,6 +148,16 @@ export class InvalidListCursorError extends InvalidOperationError {
   }
 }
 
+/** A workflow's watches are sockets to its registry object, and the object keeps a bounded number of them. */
+export class TooManyWatchesError extends DurableMachinesError {
+  constructor(workflow: string, limit: number) {
+    super(
+      "subscription.too_many",
+      `Workflow "${workflow}" already has ${limit} live watches, the most one workflow keeps; dispose of the watches you no longer read (or close their change streams), then watch again.`,
+    );
+  }
+}
+
 export class InvalidDurationError extends DurableMachinesError {
   constructor(value: unknown) {
     super(

@@ -10,6 +10,7 @@ import type { InstanceSubscription } from "./subscription";
 import { INSTANCE_STATUSES, type InstanceStatus, type InstanceStatusName } from "../core/status";
 import type { Instant } from "../core/time-travel";
 import type { ClientEvent, UntypedWorkflow, WorkflowTypes } from "../core/workflow-types";
+import type { WorkflowWatch } from "./workflow-watch";
 
 export interface CreateOptions<TParams = unknown> {
   /** Defaults to a random UUID. */
@@ -156,6 +157,12 @@ export interface WorkflowClient<TTypes extends WorkflowTypes = UntypedWorkflow> 
   counts(): Promise<Record<InstanceStatusName, number>>;
   /** Deletes every instance of the workflow, as delete() does each; the ids can be used again. */
   deleteAll(): Promise<{ deleted: number }>;
+  /**
+   * Watches the workflow's instances live: a `sync` with the counts first, then each instance created, each change of
+   * status and each deletion, as the host makes them, until disposed. Nothing polls: on the Durable Object host the
+   * workflow's registry tells each watch over a hibernatable socket.
+   */
+  watch(): Promise<WorkflowWatch>;
 }
 
 export const MAX_BATCH = 100;

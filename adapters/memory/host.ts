@@ -22,7 +22,7 @@ import {
 } from "../../runtime/client";
 import { systemClock, type Clock } from "../../runtime/clock";
 import type { DriverOptions } from "../../runtime/driver";
-import { createInstance, loadInstance, type HostedInstance } from "../../runtime/hosted";
+import { createInstance, loadInstance, type HostedInstance, type InstanceSummaryState } from "../../runtime/hosted";
 import { WorkflowCatalog } from "../../runtime/catalog";
 import { fireSchedule, type ScheduledInstance } from "../../runtime/schedules";
 import { readHistoryPage } from "../../runtime/history-pages";
@@ -32,6 +32,8 @@ import { waitDeadline, type PythonWorkers, type WireTask } from "../../runtime/p
 import { Waiters } from "../../runtime/waiters";
 import { TEST_HOOKS, TestHookTable } from "../../runtime/test-hooks";
 import type { RegistryOf, UntypedRegistry, WorkflowName, WorkflowRegistry } from "../../runtime/typed-client";
+import { ChangeQueue } from "../../runtime/change-queue";
+import type { StatusCounts, WorkflowChange } from "../../runtime/workflow-watch";
 import { MemoryStorage } from "./storage";
 
 export interface MemoryHostOptions<TDefinition extends AnyWorkflowDefinition = AnyWorkflowDefinition> {
@@ -83,7 +85,10 @@ export function createMemoryHost<TDefinition extends AnyWorkflowDefinition>(opti
     onActionError: options.onActionError,
     streamLimits: options.streamLimits,
     onExpired: ({ workflow, instanceId }) => remove(workflow, instanceId),
-    onAppend: (_records, { workflow, instanceId }) => ring(workflow, instanceId),
+    onAppend: (records, summary) => {
+      ring(summary.workflow, summary.instanceId);
+      noteStatus(summary, records.some((record) => record.type === "instance.created"));
+    },
     onWanted: (workflow) => claiming.get(workflow)?.wakeAll(),
     testHooks,
   };
@@ -122,6 +127,38 @@ export function createMemoryHost<TDefinition extends AnyWorkflowDefinition>(opti
     };
   }
 
+  /**
+   * What the watches of each workflow are told, as the registry object tells
+   * them on the Durable Object host: the status of every instance loaded, by
+   * slot, and the watches open. A workflow's first watch loads all its
+   * instances, so that while any watches, the counts come from here.
+   */
+  const statuses = new Map<string, InstanceSummaryState>();
+  const watches = new Map<string, Set<ChangeQueue>>();
+
+  function countsOf(workflow: string): StatusCounts {
+    const counts = statusCounts({});
+    for (const summary of statuses.values()) if (summary.workflow === workflow) counts[summary.status] += 1;
+    return counts;
+  }
+
+  function tell(workflow: string, change: (counts: StatusCounts) => WorkflowChange): void {
+    const open = watches.get(workflow);
+    if (!open?.size) return;
+    const told = change(countsOf(workflow));
+    for (const watch of open) watch.push(told);
+  }
+
+  /** An instance's status now; a change (or its creation) is told to the workflow's watches. */
+  function noteStatus(summary: InstanceSummaryState, created: boolean): void {
+    const key = slot(summary.workflow, summary.instanceId);
+    const before = statuses.get(key);
+    statuses.set(key, summary);
+    if (before?.status === summary.status && !created) return;
+    const { instanceId: id, status, createdAt, updatedAt } = summary;
+    tell(summary.workflow, (counts) => ({ type: created ? "created" : "updated", instance: { id, status, createdAt, updatedAt }, counts }));
+  }
+
   function load(workflow: string, id: string): HostedInstance {
     const known = drivers.get(slot(workflow, id));
     if (known) return known;
@@ -131,6 +168,7 @@ export function createMemoryHost<TDefinition extends AnyWorkflowDefinition>(opti
     const def = catalog.pinned(workflow, id, created.data.definitionHash);
     const driver = loadInstance(def, store, clock, driverOptions);
     drivers.set(slot(workflow, id), driver);
+    statuses.set(slot(workflow, id), driver.summary());
     return driver;
   }
 
@@ -178,7 +216,9 @@ export function createMemoryHost<TDefinition extends AnyWorkflowDefinition>(opti
     drivers.get(slot(workflow, id))?.dispose();
     drivers.delete(slot(workflow, id));
     storage.remove(workflow, id);
+    statuses.delete(slot(workflow, id));
     ring(workflow, id);
+    tell(workflow, (counts) => ({ type: "deleted", id, counts }));
   }
 
   function client(workflow: string): WorkflowClient {
@@ -216,6 +256,15 @@ export function createMemoryHost<TDefinition extends AnyWorkflowDefinition>(opti
         for (const id of ids) remove(workflow, id);
         return { deleted: ids.length };
       },
+      async watch() {
+        for (const id of storage.ids(workflow)) load(workflow, id);
+        const open = watches.get(workflow) ?? new Set();
+        watches.set(workflow, open);
+        const watch = new ChangeQueue(() => open.delete(watch));
+        open.add(watch);
+        watch.push({ type: "sync", counts: countsOf(workflow) });
+        return watch;
+      },
     };
   }
 
@@ -227,6 +276,7 @@ export function createMemoryHost<TDefinition extends AnyWorkflowDefinition>(opti
     crash() {
       for (const driver of drivers.values()) driver.dispose();
       drivers = new Map();
+      statuses.clear();
       for (const { workflow, id } of storage.all()) {
         try {
           load(workflow, id);

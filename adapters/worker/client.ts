@@ -16,7 +16,9 @@ import { MAX_WAIT_MS, type CallsAnswer, type HeartbeatAnswer, type PythonWorkers
 import type { InstanceCommand } from "../durable-object/instance-object";
 import type { ClaimQueueStub } from "../durable-object/claim-queue";
 import { SUBSCRIBER_PATH } from "../durable-object/subscriber-sockets";
+import { WATCH_PATH } from "../durable-object/registry-watches";
 import { subscriberBell } from "./subscriber-bell";
+import { watchRegistry } from "./registry-watch";
 import type { UntypedRegistry, WorkflowName, WorkflowRegistry } from "../../runtime/typed-client";
 
 export interface Bindings {
@@ -48,6 +50,8 @@ export interface InstanceStub {
 interface RegistryStub extends ClaimQueueStub {
   list(query: ListQuery): Promise<InstanceSummary[]>;
   counts(): Promise<Partial<Record<InstanceStatusName, number>>>;
+  /** A watch's socket (a WebSocket upgrade at WATCH_PATH). */
+  fetch(request: Request): Promise<Response>;
 }
 
 /** The client of a Worker's workflows; `TRegistry` (from the definitions given to createWorkflows) types each workflow's client. */
@@ -117,6 +121,13 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
     return new Request(url, { headers: { upgrade: "websocket" } });
   }
 
+  /** The upgrade that opens a watch's socket on the workflow's registry object; the name is for its messages. */
+  function watchRequest(workflow: string): Request {
+    const url = new URL(WATCH_PATH, "https://registry");
+    url.searchParams.set("workflow", workflow);
+    return new Request(url, { headers: { upgrade: "websocket" } });
+  }
+
   async function remove(workflow: string, id: string): Promise<void> {
     assertInstanceId(id);
     unwrap(await stub(workflow, id).remove(workflow, id));
@@ -149,6 +160,7 @@ export function createClient(env: Record<string, unknown>, catalog: WorkflowCata
       },
       list,
       counts: async () => statusCounts(await registry().counts()),
+      watch: () => watchRegistry(() => registry().fetch(watchRequest(name))),
       deleteAll: () =>
         deleteEvery(list, async (id) => {
           try {

@@ -9,6 +9,7 @@ import { mount, pathPattern, type Endpoint } from "./endpoint";
 import { ApiError } from "./error-codes";
 import { errorResponse, onError } from "./on-error";
 import { documentEndpoint, registerSecuritySchemes } from "./openapi";
+import { changesEndpoint } from "./routes/changes";
 import { instanceEndpoints } from "./routes/instance";
 import { instancesEndpoints } from "./routes/instances";
 import { logEndpoints } from "./routes/log";
@@ -54,7 +55,7 @@ const decodablePath: MiddlewareHandler = async (c, next) => {
 /** Every endpoint the app serves, the OpenAPI document's included. */
 export function apiEndpoints(host: ApiHost, document: () => unknown): Endpoint[] {
   const python = host.python ? pythonEndpoints(host.python.bind(host)) : [];
-  const served = [...workflowsEndpoints(host), ...instancesEndpoints(host), ...instanceEndpoints(host), ...logEndpoints(host), ...timeTravelEndpoints(host), ...python];
+  const served = [...workflowsEndpoints(host), changesEndpoint(host), ...instancesEndpoints(host), ...instanceEndpoints(host), ...logEndpoints(host), ...timeTravelEndpoints(host), ...python];
   return [...served, ticketEndpoint(host, ticketPaths(served), clockOf(host)), documentEndpoint(document)];
 }
 

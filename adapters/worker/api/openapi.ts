@@ -13,7 +13,7 @@ export function registerSecuritySchemes(app: OpenAPIHono, { workers }: { workers
     type: "apiKey",
     in: "query",
     name: "ticket",
-    description: "?ticket=<ticket>, from POST /api/tickets { path } under the API token: opens GET of that one path for a minute; taken only by the event stream and the inspection socket, for a browser's WebSocket. A token is never taken in a query (auth.token_in_query).",
+    description: "?ticket=<ticket>, from POST /api/tickets { path } under the API token: opens GET of that one path for a minute; taken only by the event streams (an instance's events, a workflow's changes) and the inspection socket, for a browser's WebSocket or EventSource. A token is never taken in a query (auth.token_in_query).",
   });
   if (workers) {
     app.openAPIRegistry.registerComponent("securitySchemes", "workerBearer", {

@@ -66,6 +66,10 @@ export const StreamQuery = z.object({
   ticket: z.string().max(256).optional().describe("a ticket from POST /api/tickets for this path, where the client cannot send `Authorization`"),
 });
 
+export const ChangesQuery = z.object({
+  ticket: z.string().max(256).optional().describe("a ticket from POST /api/tickets for this path, where the client cannot send `Authorization` (an EventSource)"),
+});
+
 export const InspectQuery = z.object({
   ticket: z.string().max(256).optional().describe("a ticket from POST /api/tickets for this path: a browser's WebSocket cannot send `Authorization`"),
 });
@@ -133,7 +137,7 @@ export const EventBody = z
   .openapi("SendEvent");
 
 export const TicketBody = z
-  .object({ path: z.string().min(1).max(2048).describe("the path the ticket opens, as the client will request it: /api/workflows/{name}/instances/{id}/inspect or …/events") })
+  .object({ path: z.string().min(1).max(2048).describe("the path the ticket opens, as the client will request it: /api/workflows/{name}/instances/{id}/inspect or …/events, or /api/workflows/{name}/changes") })
   .strict()
   .openapi("TicketRequest");
 

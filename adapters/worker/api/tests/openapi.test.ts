@@ -42,7 +42,8 @@ describe("the OpenAPI 3.1 document at GET /api/openapi.json", () => {
         expect(served.has("GET /api/workflows/{name}/instances/{id}/inspect")).toBe(withInspect);
         for (const route of workerRoutes) expect(served.has(route), route).toBe(withPython);
         expect(served.has("POST /api/tickets")).toBe(true);
-        expect(served.size).toBe(20 + (withInspect ? 1 : 0) + (withPython ? 4 : 0));
+        expect(served.has("GET /api/workflows/{name}/changes")).toBe(true);
+        expect(served.size).toBe(21 + (withInspect ? 1 : 0) + (withPython ? 4 : 0));
         expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(withPython ? ["bearer", "ticket", "workerBearer"] : ["bearer", "ticket"]);
       }
     }
