@@ -42,8 +42,8 @@ export class LogRecords {
   /** Whether older pages are still being read on the page's own account. */
   reading = false;
   private queue: Promise<unknown> = Promise.resolve();
-  /** How many records to hold: READ_RECORDS, or more once older ones were asked for. */
-  private keep = READ_RECORDS;
+  /** The oldest seq the reader asked for ("Older records", a record's URL): kept however many records follow it. */
+  private keepFrom: number | undefined;
   private started = false;
 
   constructor(
@@ -89,12 +89,12 @@ export class LogRecords {
     return read;
   }
 
-  /** Older pages, one turn each, until READ_RECORDS (or what was asked for) are held or the log's start is reached. */
+  /** Older pages, one turn each, until READ_RECORDS are held or the log's start is reached. */
   private async readBack(): Promise<void> {
     this.reading = true;
     this.changed();
     try {
-      while (!this.complete && this.records.length < this.keep) await this.task(() => this.readOlder(Math.min(PAGE, this.keep - this.records.length)));
+      while (!this.complete && this.records.length < READ_RECORDS) await this.task(() => this.readOlder(Math.min(PAGE, READ_RECORDS - this.records.length)));
     } catch (error) {
       this.failed(error);
     } finally {
@@ -112,7 +112,7 @@ export class LogRecords {
     this.changed();
   }
 
-  /** The records written since the last one held; past the number to keep, the oldest are let go. */
+  /** The records written since the last one held; the oldest are let go past READ_RECORDS, unless the reader asked for them. */
   loadNewer = () =>
     this.task(async () => {
       const last = this.last;
@@ -120,16 +120,17 @@ export class LogRecords {
       const newer = await this.api.records(this.workflow, this.id, last);
       if (!newer.length) return;
       this.records.push(...newer);
-      if (this.records.length > this.keep) {
-        this.records.splice(0, this.records.length - this.keep);
+      const oldest = Math.min(this.keepFrom ?? Infinity, newer[newer.length - 1]!.seq - READ_RECORDS + 1);
+      const drop = indexAt(this.records, oldest);
+      if (drop > 0) {
+        this.records.splice(0, drop);
         this.complete = false;
       }
     });
 
   /** Reads back until the record with seq `from` is held (or the log's start): the reader asked for it, so it is kept. */
   readBackTo = (from: number) => {
-    const last = this.last;
-    if (last !== undefined) this.keep = Math.max(this.keep, last - from + 1);
+    this.keepFrom = Math.min(this.keepFrom ?? from, from);
     return this.task(async () => {
       while (!this.complete && (this.first ?? 1) > from) await this.readOlder(Math.min(PAGE, (this.first ?? 1) - Math.max(1, from)));
     });
