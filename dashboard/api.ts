@@ -23,6 +23,11 @@ export interface InstanceList {
   cursor?: string;
 }
 export type Counts = Partial<Record<InstanceStatusName, number>>;
+/** One message of a workflow's change stream (GET …/changes), as runtime/workflow-watch.ts declares it. */
+export type WorkflowChange =
+  | { type: "sync"; counts: Counts }
+  | { type: "created" | "updated"; instance: InstanceSummary; counts: Counts }
+  | { type: "deleted"; id: string; counts: Counts };
 
 /** A refusal from the API, with its stable code (README's error table). */
 export class ApiCallError extends Error {

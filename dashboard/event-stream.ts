@@ -3,7 +3,7 @@ import { serverSentEvents } from "../adapters/worker/server-sent-events";
 import { ApiCallError, instancePath, type Api } from "./api";
 
 /** How long to wait before reconnecting a stream that broke, growing to a ceiling. */
-const RECONNECT_MS = [500, 1_000, 2_000, 5_000];
+export const RECONNECT_MS = [500, 1_000, 2_000, 5_000];
 
 /**
  * An instance's events, live, from the API's event stream read with fetch

@@ -10,8 +10,6 @@ import { WorkflowView } from "./views/workflow-view";
 const TOKEN_KEY = "dm-token";
 /** How often relative times ("5 minutes ago") are brought up to date: the browser's clock, no request. */
 const TICK_MS = 30_000;
-/** Live events come in bursts: the list is read again once a burst settles. */
-const LIST_SETTLE_MS = 200;
 
 const notices = new Notices();
 const tokenField = byId("token", HTMLInputElement);
@@ -23,7 +21,6 @@ const api = new Api(() => tokenField.value);
 let workflows: string[] = [];
 let route: Route = currentRoute();
 let instance: InstanceView | undefined;
-let listSettle: ReturnType<typeof setTimeout> | undefined;
 
 const go = (next: Route, replace = false) => navigate(next, show, replace);
 const workflowOf = (at: Route) => (at.view === "home" ? "" : at.workflow);
@@ -41,11 +38,6 @@ const list = new WorkflowView({
     if (instance?.id === id) instance.changed();
   },
 });
-
-function listChanged(): void {
-  clearTimeout(listSettle);
-  listSettle = setTimeout(() => void list.refresh(), LIST_SETTLE_MS);
-}
 
 /** Shows a route: the workflow's list always, the instance beside it (alone on a narrow screen). */
 function show(next: Route): void {
@@ -67,7 +59,8 @@ function show(next: Route): void {
       {
         api,
         notices,
-        statusMoved: listChanged,
+        // The list follows the workflow's change stream, which tells it of this instance's moves too.
+        statusMoved: () => undefined,
         openStep: (step) => go({ view: "instance", workflow: next.workflow, id: next.id, ...statusOf(route), ...(step === undefined ? {} : { step }) }),
         deleted: () => go({ view: "workflow", workflow: next.workflow, ...statusOf(route) }),
       },
