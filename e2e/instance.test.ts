@@ -145,7 +145,7 @@ it("spans the whole log with the slider and the timeline, not only the records t
   expect(firstBar).toMatch(/succeeded/);
   expect(await page.locator("#log-records > div").count()).toBe(200);
 
-  // Live: the event written now moves the slider's end and lands in the log and the timeline.
+  // Live: the records written now move the slider's end and land in the log.
   await fetch(`${base()}/api/workflows/ticker/instances/long-ticker/events`, { method: "POST", headers, body: JSON.stringify({ type: "go" }) });
   await page.waitForSelector("#detail-status:text-is('complete')");
   const now = await lastSeq("ticker", "long-ticker");
