@@ -12,10 +12,16 @@ export interface BenchWorkerOptions {
   root: string;
   persistTo: string;
   vars: Record<string, string>;
+  /** Open workerd's inspector, for the memory and CPU profile figures; the timed runs go without it. */
+  inspector?: boolean;
 }
 
 /** Bundles bench/worker.ts as wrangler would for workerd into a fresh folder. */
 export const bundleBenchWorker = (root: string) => bundleWorker(root, "bench/worker.ts");
+
+/** The cross-check Worker (bench/crosscheck/): Cloudflare's engine alone, bundled and started the same way. */
+export const bundleCrosscheckWorker = (root: string) => bundleWorker(root, "bench/crosscheck/worker.ts");
+export const startCrosscheckWorker = (scriptPath: string, options: BenchWorkerOptions): Promise<BenchWorker> => startWorker(scriptPath, { ...options, config: "bench/crosscheck/wrangler.toml" });
 
 /** Starts workerd with the bundled bench Worker on a free loopback port and waits until it answers. */
 export const startBenchWorker = (scriptPath: string, options: BenchWorkerOptions): Promise<BenchWorker> => startWorker(scriptPath, { ...options, config: "bench/wrangler.toml" });

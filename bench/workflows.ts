@@ -1,21 +1,52 @@
 import { assign, setup } from "xstate";
 import { dagTasks, defineDag, defineWorkflow, step, WorkflowEntrypoint, type DagTasks, type WorkflowEvent, type WorkflowStep } from "../index";
 
-/** What every benchmark workflow takes: how many trivial steps, how big each step's output, and whether to wait for a `go` event at the end. */
+/**
+ * What every benchmark workflow takes: how many trivial steps; how big each step's output (else the time the step's
+ * body ran, so the bench reads when the first step ran from the outputs, after the run); whether the steps share one
+ * name ("one", the default) or each has its own ("unique"); whether to wait for a `go` event at the end; and the tag
+ * under which the last step reports to the stopwatch (bench/stopwatch.ts).
+ */
 export interface ChainParams {
   n: number;
   bytes?: number;
+  names?: "one" | "unique";
   wait?: boolean;
+  report?: string;
 }
 
-const outputOf = (i: number, bytes: number | undefined) => (bytes ? "x".repeat(bytes) : i);
+/**
+ * Where a workflow reports its last step: the stopwatch, set by bench/worker.ts, the one module that reaches its
+ * binding (this file is also type-checked for Node, where `cloudflare:workers` does not exist).
+ */
+export const stopwatch: { report: (tag: string, at: number) => Promise<void> } = {
+  report: async () => {
+    throw new Error("bench/worker.ts sets the stopwatch before any workflow runs.");
+  },
+};
+
+/**
+ * Sends the report without waiting for it, so the run goes on as it would unwatched: the stopwatch hears it a moment
+ * later (from our object, once the object's output gate lets it out: after its writes so far are durable).
+ */
+function report(tag: string, at: number): void {
+  stopwatch.report(tag, at).catch((error: unknown) => console.error(`The report of ${tag} to the stopwatch failed.`, error));
+}
+
+/** A step's body: its output, and for the last step of a reporting run, the report of the time it ran. */
+async function stepBody(i: number, params: ChainParams): Promise<number | string> {
+  const at = Date.now();
+  if (params.report !== undefined && i === params.n - 1) report(params.report, at);
+  return params.bytes ? "x".repeat(params.bytes) : at;
+}
 
 /** The body both code-first engines run: n steps in a row, then optionally a wait for `go`. */
 export async function chain(event: WorkflowEvent<ChainParams>, step: WorkflowStep): Promise<number> {
-  const { n, bytes, wait } = event.payload;
-  for (let i = 0; i < n; i++) await step.do("step", async () => outputOf(i, bytes));
-  if (wait) await step.waitForEvent("go", { type: "go", timeout: "1 day" });
-  return n;
+  const params = event.payload;
+  const unique = params.names === "unique";
+  for (let i = 0; i < params.n; i++) await step.do(unique ? `step-${i}` : "step", async () => stepBody(i, params));
+  if (params.wait) await step.waitForEvent("go", { type: "go", timeout: "1 day" });
+  return params.n;
 }
 
 /** The same chain written in Python (bench/python_chain.py), its steps run by a Python worker process. */
@@ -29,19 +60,19 @@ export class OurChain extends WorkflowEntrypoint<unknown, ChainParams> {
 
 /** The same work as a machine: a step invoked again and again until n, then a state that waits for `go`. */
 const machine = setup({
-  types: { context: {} as { i: number; n: number; bytes: number; wait: boolean }, input: {} as ChainParams },
-  actors: { tick: step<unknown, { i: number; bytes: number }>(async ({ input }) => outputOf(input.i, input.bytes)) },
+  types: { context: {} as { i: number; params: ChainParams }, input: {} as ChainParams },
+  actors: { tick: step<unknown, { i: number; params: ChainParams }>(async ({ input }) => stepBody(input.i, input.params)) },
 }).createMachine({
   id: "chain",
-  context: ({ input }) => ({ i: 0, n: input.n, bytes: input.bytes ?? 0, wait: input.wait ?? false }),
+  context: ({ input }) => ({ i: 0, params: input }),
   initial: "check",
   states: {
-    check: { always: [{ guard: ({ context }) => context.i < context.n, target: "work" }, { guard: ({ context }) => context.wait, target: "waiting" }, { target: "done" }] },
-    work: { invoke: { src: "tick", input: ({ context }) => ({ i: context.i, bytes: context.bytes }), onDone: { target: "check", actions: assign({ i: ({ context }) => context.i + 1 }) } } },
+    check: { always: [{ guard: ({ context }) => context.i < context.params.n, target: "work" }, { guard: ({ context }) => context.params.wait === true, target: "waiting" }, { target: "done" }] },
+    work: { invoke: { src: "tick", input: ({ context }) => ({ i: context.i, params: context.params }), onDone: { target: "check", actions: assign({ i: ({ context }) => context.i + 1 }) } } },
     waiting: { on: { go: "done" } },
     done: { type: "final" },
   },
-  output: ({ context }) => context.n,
+  output: ({ context }) => context.params.n,
 });
 
 export const machineChain = defineWorkflow({ name: "machine-chain", machine, steps: { tick: { retries: { limit: 0, delay: 0 } } } });
@@ -50,12 +81,35 @@ export const codeChain = defineWorkflow({ name: "code-chain", entrypoint: OurCha
 /** How many steps of the wide workload run at once: a Promise.all batch for code-first engines, maxConcurrency for the DAG. */
 export const WIDE_BATCH = 50;
 
-/** n independent steps, started WIDE_BATCH at a time with Promise.all, as code-first engines fan out; the next batch starts when the last one has finished. */
+/** Steps of each reporting wide run's last batch still to run their bodies: the one that runs last reports. */
+const lastBatchLeft = new Map<string, number>();
+
+/**
+ * n independent steps, started WIDE_BATCH at a time with Promise.all, as code-first engines fan out; the next batch
+ * starts when the last one has finished. Any step of the last batch may run last, so each counts down and the last
+ * one reports (from its body: a report sent from run() just before it returns is dropped with run()'s call in
+ * Cloudflare's engine).
+ */
 export async function wide(event: WorkflowEvent<ChainParams>, step: WorkflowStep): Promise<number> {
-  const { n } = event.payload;
+  const { n, report: tag } = event.payload;
   for (let first = 0; first < n; first += WIDE_BATCH) {
     const batch = Array.from({ length: Math.min(WIDE_BATCH, n - first) }, (_, k) => first + k);
-    await Promise.all(batch.map((i) => step.do(`t${i}`, async () => i)));
+    const last = first + WIDE_BATCH >= n;
+    if (last && tag !== undefined) lastBatchLeft.set(tag, batch.length);
+    await Promise.all(
+      batch.map((i) =>
+        step.do(`t${i}`, async () => {
+          if (last && tag !== undefined && lastBatchLeft.has(tag)) {
+            const left = lastBatchLeft.get(tag)! - 1;
+            if (left === 0) {
+              lastBatchLeft.delete(tag);
+              report(tag, Date.now());
+            } else lastBatchLeft.set(tag, left);
+          }
+          return i;
+        }),
+      ),
+    );
   }
   return n;
 }

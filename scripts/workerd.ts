@@ -22,6 +22,8 @@ const miniflare = createRequire(import.meta.resolve("wrangler"))("miniflare") as
 export interface StartedWorker {
   /** Where the Worker listens on loopback. */
   url: URL;
+  /** workerd's V8 inspector (a target per Worker, one isolate each), when asked for with `inspector`. */
+  inspector?: URL;
   fetch(path: string, init?: RequestInit): Promise<Response>;
   stop(): Promise<void>;
 }
@@ -35,6 +37,8 @@ export interface StartWorkerOptions {
   vars: Record<string, string>;
   /** Serve Cloudflare's local explorer at /cdn-cgi/local/explorer (what `X_LOCAL_EXPLORER=true wrangler dev` turns on). */
   localExplorer?: boolean;
+  /** Open workerd's V8 inspector on a free loopback port (the benchmark reads heap sizes and CPU profiles through it). */
+  inspector?: boolean;
 }
 
 /** Bundles a Worker's entry as wrangler would for workerd (one ES module, `cloudflare:*` left to the runtime) into a fresh folder. */
@@ -75,6 +79,7 @@ export async function startWorker(scriptPath: string, options: StartWorkerOption
       },
       resourcePersistencePath: join(options.persistTo, "v3"),
       unsafeLocalExplorer: options.localExplorer ?? false,
+      ...(options.inspector ? { inspectorPort: 0 } : {}),
       ...workerOptions,
       // The translated options are typed loosely (an Omit over an index signature); bindings are the toml's [vars].
       bindings: { ...(workerOptions.bindings as Record<string, string> | undefined), ...options.vars },
@@ -88,6 +93,7 @@ export async function startWorker(scriptPath: string, options: StartWorkerOption
   const url = await mf.ready;
   return {
     url,
+    ...(options.inspector ? { inspector: await mf.getInspectorURL() } : {}),
     fetch: (path, init) => fetch(new URL(path, url), init),
     stop: () => mf.dispose(),
   };
