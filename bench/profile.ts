@@ -28,12 +28,16 @@ export function groupOf(path: string): string {
   return parts.length > 1 ? parts[0]! : parts[0]!.replace(/\.[cm]?[jt]s$/, "");
 }
 
-/** Microseconds of self time per group, per bundle file and per function of the runtime's own, idle excluded. */
+/**
+ * Microseconds of self time per group, per bundle file and per function of the runtime's own, idle excluded; and the
+ * SQL API's time by the project code that called it (the nearest caller outside bench/, whose wrapper counts rows).
+ */
 export interface ProfileSplit {
   busyUs: number;
   groups: Record<string, number>;
   files: Record<string, number>;
   natives: Record<string, number>;
+  sqlCallers: Record<string, number>;
 }
 
 export function splitProfile(profile: CpuProfile, bundle: { url: string; files: { line: number; path: string }[] } | undefined): ProfileSplit {
@@ -42,6 +46,18 @@ export function splitProfile(profile: CpuProfile, bundle: { url: string; files: 
   const groups: Record<string, number> = {};
   const files: Record<string, number> = {};
   const natives: Record<string, number> = {};
+  const sqlCallers: Record<string, number> = {};
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const callerOf = (id: number): string => {
+    for (let up = parent.get(id); up !== undefined; up = parent.get(up)) {
+      const { functionName, url, lineNumber } = byId.get(up)!.callFrame;
+      const file = bundle && url === bundle.url ? findFile(bundle.files, lineNumber) : undefined;
+      if (file && !file.startsWith("bench/")) return `${file} ${functionName || "(anonymous)"}`;
+    }
+    return "(no project caller)";
+  };
   let busyUs = 0;
   for (const node of profile.nodes) {
     const us = self.get(node.id) ?? 0;
@@ -58,10 +74,14 @@ export function splitProfile(profile: CpuProfile, bundle: { url: string; files: 
     else {
       group = nativeGroup(functionName);
       natives[functionName || "(anonymous)"] = (natives[functionName || "(anonymous)"] ?? 0) + us;
+      if (group === SQL_GROUP) {
+        const caller = callerOf(node.id);
+        sqlCallers[caller] = (sqlCallers[caller] ?? 0) + us;
+      }
     }
     groups[group] = (groups[group] ?? 0) + us;
   }
-  return { busyUs, groups, files, natives };
+  return { busyUs, groups, files, natives, sqlCallers };
 }
 
 function findFile(files: { line: number; path: string }[], line: number): string | undefined {
@@ -73,9 +93,11 @@ function findFile(files: { line: number; path: string }[], line: number): string
   return found;
 }
 
+const SQL_GROUP = "SQLite (the SQL API)";
+
 function nativeGroup(name: string): string {
   if (name === "(program)" || name === "(garbage collector)" || name === "(root)") return `workerd ${name}`;
-  if (name === "exec" || name === "next" || name === "toArray" || name === "one" || name === "raw") return "SQLite (the SQL API)";
+  if (name === "exec" || name === "next" || name === "toArray" || name === "one" || name === "raw") return SQL_GROUP;
   if (name === "stringify" || name === "parse") return "JSON";
   return "V8 builtins and runtime APIs";
 }

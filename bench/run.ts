@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { inspectorTargets, InspectorSession } from "./inspector.ts";
+import { inspectorTargets, InspectorSession, type CpuProfile } from "./inspector.ts";
 import { bundleFiles, splitProfile, type ProfileSplit } from "./profile.ts";
 import { PYTHON_WORKER_TOKEN, startPythonWorker, stopPythonWorker } from "./python.ts";
 import { TheirLogs } from "./their-log.ts";
@@ -146,6 +146,7 @@ interface Split {
   perStep: number;
   seenPerStep: number;
   cpuUs: number;
+  reads: number;
 }
 
 function splitOf(list: Run[]): Split {
@@ -161,6 +162,7 @@ function splitOf(list: Run[]): Split {
     perStep: median(list.map((run) => (run.ended - run.start) / n)),
     seenPerStep: median(list.map((run) => (run.complete - run.start) / n)),
     cpuUs: (sum(list.map((run) => run.cpu)) / (list.length * n)) * 1000,
+    reads: median(list.map((run) => run.reads)),
   };
 }
 
@@ -199,7 +201,9 @@ async function sequential() {
     const list: Run[] = [];
     for (let i = 0; i < (quick ? 1 : 3); i++) list.push(await runOnce(engine, mainSteps, { spacing: 10 }));
     spaced[engine] = splitOf(list);
-    watched[engine] = splitOf([await runOnce(engine, mainSteps, { watch: true })]);
+    const watching: Run[] = [];
+    for (let i = 0; i < (quick ? 1 : 3); i++) watching.push(await runOnce(engine, mainSteps, { watch: true }));
+    watched[engine] = splitOf(watching);
   }
   return { curves, spaced, watched };
 }
@@ -231,13 +235,19 @@ async function creations() {
   const count = quick ? 20 : 200;
   const rounds = quick ? 1 : 5;
   log(`create: ${count} instances at once, and the floor: ${count} new bare objects`);
+  /** Creations per second (median of the rounds) and workerd's CPU time per creation (pooled). */
   const rate = async (path: (id: string) => string) => {
     await call(path(tag()).replace(`instances=${count}`, "instances=10"));
     const rates: number[] = [];
-    for (let i = 0; i < rounds; i++) rates.push((count * 1000) / (await call<{ ms: number }>(path(tag()))).ms);
-    return median(rates);
+    let cpu = 0;
+    for (let i = 0; i < rounds; i++) {
+      const cpuBefore = workerdCpuMs();
+      rates.push((count * 1000) / (await call<{ ms: number }>(path(tag()))).ms);
+      cpu += workerdCpuMs() - cpuBefore;
+    }
+    return { perSecond: median(rates), cpuUs: (cpu * 1000) / (rounds * count) };
   };
-  const engines: Record<string, number> = {};
+  const engines: Record<string, { perSecond: number; cpuUs: number }> = {};
   for (const engine of ["theirs", "ours-code", "ours-machine"] as const) engines[engine] = await rate((id) => `/create?engine=${engine}&instances=${count}&tag=${id}`);
   const bare = await rate((id) => `/floor-create?instances=${count}&write=0&tag=${id}`);
   const bareWrite = await rate((id) => `/floor-create?instances=${count}&write=1&tag=${id}`);
@@ -405,13 +415,30 @@ async function memory() {
       inspect.theirs.close();
     }
   }
-  return { count, results };
+  // A large DAG's instance: its heap once it has run, still loaded, beyond what its definition keeps for every instance (a first instance
+  // makes that); inspector calls wait while a run holds the isolate, so its peak is not seen.
+  const dagTasks = quick ? 100 : 1000;
+  log(`memory: one ${dagTasks}-task wide DAG in a fresh workerd`);
+  await worker.stop();
+  await start(true);
+  const inspect = await sessions();
+  let dagHeap: number;
+  try {
+    await runOnce("ours-dag", dagTasks, { workload: "wide" });
+    const before = await inspect.ours.heapUsed();
+    await runOnce("ours-dag", dagTasks, { workload: "wide" });
+    dagHeap = (await inspect.ours.heapUsed()) - before;
+  } finally {
+    inspect.ours.close();
+    inspect.theirs.close();
+  }
+  return { count, results, dagTasks, dagHeap };
 }
 
 /**
  * Where our step's time goes: a CPU profile (sampled every 50 µs) of our Worker's isolate while one instance runs
  * its steps (create, then the last step's report: nothing is read), in a fresh workerd with the inspector attached,
- * which slows it a little. Ours runs wholly in that isolate. Cloudflare's engine is not profiled: it runs in two
+ * which slows it a little; and where a creation's goes, while many instances are created at once. Ours runs wholly in that isolate. Cloudflare's engine is not profiled: it runs in two
  * isolates on workerd's one thread, and each isolate's profile counts the time the other runs as its own; its CPU
  * per step is in the sequential tables.
  */
@@ -420,16 +447,21 @@ async function profile() {
   await start(true);
   const files = bundleFiles(readFileSync(bundle.scriptPath, "utf8"));
   const inspect = await sessions();
-  const results: Record<string, { n: number; wallUs: number; split: ProfileSplit }> = {};
+  const results: Record<string, { what: string; n: number; wallUs: number; split: ProfileSplit }> = {};
+  const urlOf = (sampled: CpuProfile) => sampled.nodes.map((node) => node.callFrame.url).find((candidate) => candidate.endsWith(".js") && !candidate.includes(":")) ?? "";
   try {
     for (const engine of ["ours-code", "ours-machine"] as const) {
       const n = quick ? 1000 : 10_000;
       log(`profile: ${engine}, ${n} steps`);
       await runOnce(engine, 100);
       const { result, profile: sampled } = await inspect.ours.profile(50, () => call<{ start: number; last: number }>(`/steps?engine=${engine}&n=${n}&tag=${tag()}`));
-      const url = sampled.nodes.map((node) => node.callFrame.url).find((candidate) => candidate.endsWith(".js") && !candidate.includes(":")) ?? "";
-      results[engine] = { n, wallUs: ((result.last - result.start) * 1000) / n, split: splitProfile(sampled, { url, files }) };
+      results[engine] = { what: "step", n, wallUs: ((result.last - result.start) * 1000) / n, split: splitProfile(sampled, { url: urlOf(sampled), files }) };
     }
+    const count = quick ? 20 : 200;
+    log(`profile: creating ${count} code-first instances at once`);
+    await call(`/create?engine=ours-code&instances=10&tag=${tag()}`);
+    const { result, profile: sampled } = await inspect.ours.profile(50, () => call<{ ms: number }>(`/create?engine=ours-code&instances=${count}&tag=${tag()}`));
+    results["ours-code creation"] = { what: "creation", n: count, wallUs: (result.ms * 1000) / count, split: splitProfile(sampled, { url: urlOf(sampled), files }) };
   } finally {
     inspect.ours.close();
     inspect.theirs.close();
@@ -531,7 +563,7 @@ async function main() {
     summary.push([`${label}: p50 create to complete`, "ms", r["ours-code"]!.p50, r["ours-machine"]!.p50, r.theirs!.p50, times(better(r["ours-code"]!.p50, r.theirs!.p50, true)), ""]);
     summary.push([`${label}: p99 create to complete`, "ms", r["ours-code"]!.p99, r["ours-machine"]!.p99, r.theirs!.p99, times(better(r["ours-code"]!.p99, r.theirs!.p99, true)), ""]);
   }
-  if (made) summary.push([`3. creating ${made.count} instances at once`, "creations per second", made.engines["ours-code"], made.engines["ours-machine"], made.engines.theirs, times(better(made.engines["ours-code"], made.engines.theirs, false)), "≥ 2x"]);
+  if (made) summary.push([`3. creating ${made.count} instances at once`, "creations per second", made.engines["ours-code"]!.perSecond, made.engines["ours-machine"]!.perSecond, made.engines.theirs!.perSecond, times(better(made.engines["ours-code"]!.perSecond, made.engines.theirs!.perSecond, false)), "≥ 2x"]);
   if (recovery) {
     const longest = Math.max(...recovery.map((entry) => entry.steps));
     const wake = (engine: Engine) => recovery.find((entry) => entry.engine === engine && entry.steps === longest);
@@ -557,7 +589,7 @@ async function main() {
       "Summary",
       ["workload", "unit", "ours (code-first)", "ours (machine)", "theirs (Cloudflare local)", "ratio, code-first vs theirs (>1 = ours better)", "target"],
       summary,
-      "Completion: each run's last step reports the time its body ran to a stopwatch object outside both engines; nobody reads either engine before that. The end is each engine's own record of it (our log's last record; the success row of Cloudflare's engine's SQLite log), read after the run. Rows 1 and 2 are create to that end. Row 3 times create() alone. Row 4 restarts workerd over the same storage and times the first status answer. Row 5 is the growth between a 10-step and a 1000-step run, per step: rows written as Durable Objects bill them (the SQL cursor's rowsWritten, summed over every statement our object runs; Cloudflare's engine cannot be counted that way, so its figure is the rows it keeps, a floor under what it writes) and the database's size (page count times page size). Rows 6 time create to the engine's recorded end (the DAG is read every 1 ms from creation, which ours answers from memory). Row 7: the Python worker's instances' own logs.",
+      `Completion: each run's last step reports the time its body ran to a stopwatch object outside both engines; nobody reads either engine before that. The end is each engine's own record of it (our log's last record; the success row of Cloudflare's engine's SQLite log), read after the run. Rows 1 and 2 are create to that end (row 1: the median of ${curveRuns[mainSteps]} runs). Row 3 times create() alone. Row 4 restarts workerd over the same storage and times the first status answer. Row 5 is the growth between a ${stored?.sizes[0]}-step and a ${stored?.sizes[1]}-step run, per step: rows written as Durable Objects bill them (the SQL cursor's rowsWritten, summed over every statement our object runs; Cloudflare's engine cannot be counted that way, so its figure is the rows it keeps, a floor under what it writes) and the database's size (page count times page size). Rows 6 time create to the engine's recorded end (the DAG is read every 1 ms from creation, which ours answers from memory). Row 7: the Python worker's instances' own logs. The tables below split these figures and say how each was measured.`,
     );
   }
 
@@ -577,6 +609,7 @@ async function main() {
       [`${mainSteps} sequential steps: create to the read that saw the end, per step (ms)`, "1 ms apart, after the last step's report", curve("ours-code one")?.seenPerStep, curve("theirs one")?.seenPerStep],
       ["", "10 ms apart, after the last step's report", seq.spaced["ours-code"]?.seenPerStep, seq.spaced.theirs?.seenPerStep],
       ["", "back to back from creation on (the bench's old watch)", seq.watched["ours-code"]?.seenPerStep, seq.watched.theirs?.seenPerStep],
+      ["", "reads the old watch made (median)", seq.watched["ours-code"]?.reads, seq.watched.theirs?.reads],
     ];
     if (dag) {
       spacingRows.push([`a wide DAG of ${dag.sizes.wide} tasks: create to recorded end (ms)`, "1 ms apart from creation on", dag.wide.dag, ""]);
@@ -586,7 +619,7 @@ async function main() {
       "Does reading move the figure? The same runs read at different spacings",
       ["figure", "status reads", "ours (code-first)", "theirs"],
       spacingRows,
-      `The recorded end comes from each engine's own log, so the reads only tell the bench when to look; read 1 ms or 10 ms apart after the last step's report, the figure stays within the noise (1 ms spacing: ${curveRuns[mainSteps]} runs; 10 ms: ${quick ? 1 : 3}). As the reads saw it, the end is later by up to the spacing. Read back to back from creation on, as the bench used to, Cloudflare's engine slows (its status() reads its whole log each time; one run). A DAG has no code to report from, so ours is read from creation on; ours answers reads from memory, and its figure does not move either.`,
+      `The recorded end comes from each engine's own log, so the reads only tell the bench when to look; read 1 ms or 10 ms apart after the last step's report, the figure stays within the noise (1 ms spacing: ${curveRuns[mainSteps]} runs; 10 ms: ${quick ? 1 : 3}). As the reads saw it, the end is later by up to the spacing. Read back to back from creation on, as the bench used to (${quick ? 1 : 3} runs), Cloudflare's engine slows when the reads get in between its steps (its status() reads its whole log each time); our object answers no read until its run is over, so it sees one. A DAG has no code to report from, so ours is read from creation on; ours answers reads from memory, and its figure does not move either.`,
     );
     table(
       "Per-step cost against the run's length",
@@ -607,17 +640,17 @@ async function main() {
   if (made) {
     table(
       `Creating ${made.count} instances at once, and the floors under a step and a creation in this workerd`,
-      ["what", "unit", "figure"],
+      ["what", "unit", "figure", "workerd CPU (µs each)"],
       [
-        ["theirs: creating instances", "per second", made.engines.theirs],
-        ["ours (code-first): creating instances", "per second", made.engines["ours-code"]],
-        ["ours (machine): creating instances", "per second", made.engines["ours-machine"]],
-        ["floor: a new bare Durable Object's first answer", "per second", made.bare],
-        ["floor: a new bare Durable Object writing one row", "per second", made.bareWrite],
-        ["floor: a step as await + one INSERT, commits coalesced", "µs per step", made.floor.coalesced],
-        ["floor: a step as await + one INSERT + waiting for its commit", "µs per step", made.floor.each],
+        ["theirs: creating instances", "per second", made.engines.theirs!.perSecond, made.engines.theirs!.cpuUs],
+        ["ours (code-first): creating instances", "per second", made.engines["ours-code"]!.perSecond, made.engines["ours-code"]!.cpuUs],
+        ["ours (machine): creating instances", "per second", made.engines["ours-machine"]!.perSecond, made.engines["ours-machine"]!.cpuUs],
+        ["floor: a new bare Durable Object's first answer", "per second", made.bare.perSecond, made.bare.cpuUs],
+        ["floor: a new bare Durable Object writing one row", "per second", made.bareWrite.perSecond, made.bareWrite.cpuUs],
+        ["floor: a step as await + one INSERT, commits coalesced", "µs per step", made.floor.coalesced, ""],
+        ["floor: a step as await + one INSERT + waiting for its commit", "µs per step", made.floor.each, ""],
       ],
-      `Creating: median of ${quick ? 1 : 5} rounds after a warm-up of 10; create() of instances that run no step and wait for an event. The floors are a class with no engine (bench/worker.ts, Floor): new objects called the same way, and one object doing the least a durable step needs, ${made.floorSteps} times (waiting for each commit: ${Math.min(made.floorSteps, 2000)} times).`,
+      `Creating: median of ${quick ? 1 : 5} rounds after a warm-up of 10; create() of instances that run no step and wait for an event. The floors are a class with no engine (bench/worker.ts, Floor): new objects called the same way, and one object doing the least a durable step needs, ${made.floorSteps} times (waiting for each commit: ${Math.min(made.floorSteps, 2000)} times). workerd CPU: the process's CPU time over the rounds, per creation; the rest of a creation's wall time is waiting (for the object, its database file, the registry).`,
     );
   }
   if (stored) {
@@ -644,22 +677,42 @@ async function main() {
     table(
       `Memory per idle instance (${mem.count} instances that ran one step and wait for an event)`,
       ["engine", "our Worker's heap (KiB)", "their engine's heap (KiB)", "workerd resident (KiB)"],
-      (["ours-code", "ours-machine", "theirs"] as const).map((engine) => [engine, kib(mem.results[engine]!.heapOurs), kib(mem.results[engine]!.heapTheirs), kib(mem.results[engine]!.rss)]),
-      "Each engine in a fresh workerd with its inspector on: the growth of each isolate's heap after a full collection (forced by a heap snapshot), and of workerd's resident memory, divided by the instances. Resident memory is coarse (the allocator keeps freed pages).",
+      [
+        ...(["ours-code", "ours-machine", "theirs"] as const).map((engine) => [engine, kib(mem.results[engine]!.heapOurs), kib(mem.results[engine]!.heapTheirs), kib(mem.results[engine]!.rss)]),
+        [`ours: one ${mem.dagTasks}-task wide DAG instance, run to the end and still loaded (beyond its definition's share)`, kib(mem.dagHeap), "", ""],
+      ],
+      "Each engine in a fresh workerd with its inspector on: the growth of workerd's resident memory over the instances, then of each isolate's heap after a full collection (forced by a heap snapshot) over as many more, divided by the instances. Resident memory is coarse (the allocator keeps freed pages) and holds what lives outside the heaps, each object's SQLite database among it. The DAG row is one instance (its peak while it runs cannot be read: the run holds the isolate, and the inspector waits).",
     );
   }
   if (prof) {
-    for (const [engine, result] of Object.entries(prof)) {
-      const { split, n } = result;
+    for (const [name, result] of Object.entries(prof)) {
+      const { split, n, what } = result;
+      const perUnit = `µs per ${what}`;
       const top = Object.entries(split.groups).sort((a, b) => b[1] - a[1]).slice(0, 14);
       const files = Object.entries(split.files).sort((a, b) => b[1] - a[1]).slice(0, 10).map(([file, us]) => `${file} ${fmt(us / n)}`).join(", ");
-      const natives = Object.entries(split.natives).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([name, us]) => `${name} ${fmt(us / n)}`).join(", ");
-      table(
-        `Where our step's time goes: ${engine}, ${n} steps (µs per step)`,
-        ["where", "µs per step", "share of sampled time"],
-        [["wall time, create to last step, per step", result.wallUs, ""], ["sampled in our isolate", split.busyUs / n, "100%"], ...top.map(([group, us]) => [group, us / n, `${((us / split.busyUs) * 100).toFixed(0)}%`])],
-        `Self time from a CPU profile of our isolate sampled every 50 µs while the instance ran, grouped by the bundle's source file (core/, runtime/, adapters/, each package) or by the runtime's own work; "workerd (program)" is workerd's code between JavaScript calls (I/O, RPC, the event loop). V8's helper threads (compilation, concurrent marking) are not sampled. Top files (µs per step): ${files}. Top runtime functions: ${natives}.`,
-      );
+      const natives = Object.entries(split.natives).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([native, us]) => `${native} ${fmt(us / n)}`).join(", ");
+      const sql = Object.entries(split.sqlCallers).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([caller, us]) => `${caller} ${fmt(us / n)}`).join(", ");
+      const how = `Self time from a CPU profile of our isolate sampled every 50 µs, grouped by the bundle's source file (core/, runtime/, adapters/, each package) or by the runtime's own work; "workerd (program)" is workerd's code between JavaScript calls (I/O, RPC, the event loop). V8's helper threads (compilation, concurrent marking) are not sampled. Top files (${perUnit}): ${files}. Top runtime functions: ${natives}. The SQL API's time by the code that ran the statement: ${sql}.`;
+      if (what === "step") {
+        table(
+          `Where our step's time goes: ${name}, ${n} steps (µs per step)`,
+          ["where", perUnit, "share of sampled time"],
+          [["wall time, create to last step, per step", result.wallUs, ""], ["sampled in our isolate", split.busyUs / n, "100%"], ...top.map(([group, us]) => [group, us / n, `${((us / split.busyUs) * 100).toFixed(0)}%`])],
+          how,
+        );
+      } else {
+        table(
+          `Where our creation's time goes: ${n} code-first instances at once (µs per creation)`,
+          ["where", perUnit, "share of sampled time"],
+          [
+            ["wall time, all the creations, per creation", result.wallUs, ""],
+            ["sampled in our isolate", split.busyUs / n, "100%"],
+            ...top.map(([group, us]) => [group, us / n, `${((us / split.busyUs) * 100).toFixed(0)}%`]),
+            ...Object.entries(split.sqlCallers).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([caller, us]) => [`of the SQL API: run by ${caller}`, us / n, `${((us / split.busyUs) * 100).toFixed(0)}%`]),
+          ],
+          `Most of a creation is workerd's own work of making the new object (its actor and SQLite database; the bare-object floor above costs about as much CPU), done inside the JavaScript call that first reaches the object, so the profile counts it as that caller's self time (the client's create, in adapters/worker). The SQL API's time is split by the code that ran each statement; the registry's run in its one object per workflow. ${how}`,
+        );
+      }
     }
   }
   if (cross) {

@@ -23,8 +23,13 @@ const bundle = [
   "var worker_default = {};",
 ].join("\n");
 
-function profileOf(samples: { name: string; url?: string; line?: number; us: number }[]): CpuProfile {
-  const nodes = samples.map((sample, i) => ({ id: i + 1, callFrame: { functionName: sample.name, url: sample.url ?? "", lineNumber: sample.line ?? -1, columnNumber: 0 } }));
+/** One node per sample, each a child of the one `parent` names (by its index), as V8's call tree nests callees in callers. */
+function profileOf(samples: { name: string; url?: string; line?: number; us: number; parent?: number }[]): CpuProfile {
+  const nodes = samples.map((sample, i) => ({
+    id: i + 1,
+    callFrame: { functionName: sample.name, url: sample.url ?? "", lineNumber: sample.line ?? -1, columnNumber: 0 },
+    children: samples.flatMap((other, j) => (other.parent === i ? [j + 1] : [])),
+  }));
   // V8 gives each sample the time since the one before it, so a node's time is the delta that follows its sample.
   return { nodes, startTime: 0, endTime: 1, samples: nodes.map((node) => node.id), timeDeltas: [0, ...samples.map((sample) => sample.us)] };
 }
@@ -50,24 +55,29 @@ describe("the bench's profile split", () => {
     expect(groupOf("worker.ts")).toBe("worker");
   });
 
-  it("sums self time per group and file, leaves idle out, and names the runtime's own work", () => {
+  it("sums self time per group and file, leaves idle out, names the runtime's own work, and gives SQL time to its caller", () => {
     const split = splitProfile(
       profileOf([
         { name: "transition", url: "worker.js", line: 3, us: 40 },
         { name: "decide", url: "worker.js", line: 6, us: 30 },
         { name: "fold", url: "worker.js", line: 8, us: 20 },
         { name: "decide", url: "worker.js", line: 6, us: 5 },
-        { name: "exec", us: 15 },
+        { name: "exec", us: 15, parent: 9 },
         { name: "stringify", us: 7 },
         { name: "(garbage collector)", us: 11 },
         { name: "(idle)", us: 1000 },
         { name: "helper", url: "cloudflare:workers", line: 1, us: 2 },
+        { name: "count", url: "worker.js", line: 12, us: 0, parent: 10 },
+        { name: "append", url: "worker.js", line: 10, us: 0 },
+        { name: "exec", us: 4, parent: 2 },
       ]),
       { url: "worker.js", files: bundleFiles(bundle) },
     );
-    expect(split.busyUs).toBe(130);
-    expect(split.groups).toEqual({ xstate: 40, "core/code": 35, core: 20, "SQLite (the SQL API)": 15, JSON: 7, "workerd (garbage collector)": 11, "other script (cloudflare:workers)": 2 });
+    expect(split.busyUs).toBe(134);
+    expect(split.groups).toEqual({ xstate: 40, "core/code": 35, core: 20, "SQLite (the SQL API)": 19, JSON: 7, "workerd (garbage collector)": 11, "other script (cloudflare:workers)": 2 });
     expect(split.files).toEqual({ "node_modules/xstate/dist/xstate.esm.js": 40, "core/code/decide.ts": 35, "core/fold.ts": 20 });
-    expect(split.natives).toEqual({ exec: 15, stringify: 7, "(garbage collector)": 11 });
+    expect(split.natives).toEqual({ exec: 19, stringify: 7, "(garbage collector)": 11 });
+    // The SQL API's time goes to the nearest caller outside bench/ (the bench's wrapper that counts rows is passed over).
+    expect(split.sqlCallers).toEqual({ "runtime/step-runner.ts append": 15, "core/fold.ts fold": 4 });
   });
 });
