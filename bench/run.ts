@@ -730,7 +730,7 @@ async function main() {
   }
   const elapsed = Math.round((Date.now() - started) / 1000);
   console.log(`\n${machine.cores} cores (${machine.cpu}), workerd ${workerdVersion}, wrangler ${wranglerVersion}, Node ${machine.node}, ${machine.date}${quick ? " (quick run: not for quoting)" : ""}`);
-  console.log(`Load average (1 min): ${load.start.toFixed(2)} at the start, ${load.end.toFixed(2)} at the end${load.start > 0.5 || load.end > 1.5 ? " (other work was running: figures are noisy)" : ""}; the run took ${Math.floor(elapsed / 60)} min ${elapsed % 60} s.\n`);
+  console.log(`Load average (1 min): ${load.start.toFixed(2)} at the start, ${load.end.toFixed(2)} at the end${load.start > 0.5 || load.end > 1.5 ? " (the machine was busy before the run, or other work ran beside it: figures may be noisy)" : ""}; the run took ${Math.floor(elapsed / 60)} min ${elapsed % 60} s.\n`);
   console.log(printed.join("\n"));
   if (!quick && !only) writeFileSync(join(root, "bench/results/latest.json"), JSON.stringify({ machine: { ...machine, load, seconds: elapsed }, results, tables: printed }, null, 2) + "\n");
 }
