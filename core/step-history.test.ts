@@ -44,7 +44,23 @@ describe("step history of a code-first instance", () => {
       expect(s).toMatchObject({ success: true, restartable: true });
       expect(s.duration).toBe(s.end! - s.start);
       expect(s.cancelled).toBeUndefined();
+      // The seqs of the records that began and ended it, which order steps that share a millisecond.
+      expect(log.find((r) => r.seq === s.startSeq)!.at).toBe(s.start);
+      expect(log.find((r) => r.seq === s.endSeq)!.at).toBe(s.end);
     }
+    expect(steps.map((s) => [log.find((r) => r.seq === s.startSeq)!.type, log.find((r) => r.seq === s.endSeq)!.type])).toEqual([
+      ["step.started", "step.succeeded"],
+      ["step.started", "step.succeeded"],
+      ["step.started", "step.succeeded"],
+      ["step.started", "step.succeeded"],
+      ["timer.started", "timer.fired"],
+      // The approval came during the cool down, so the wait took it as it began: one record starts and ends it.
+      ["wait.started", "wait.started"],
+      ["step.started", "step.succeeded"],
+    ]);
+    // One after another, but for the two notify steps of the Promise.all, which overlap.
+    const overlaps = steps.slice(0, -1).map((s, i) => [s.key, s.endSeq! > steps[i + 1]!.startSeq]);
+    expect(overlaps.filter(([, overlapping]) => overlapping)).toEqual([["do:notify-1", true]]);
 
     const [mint, reserve, notify1, notify2, sleep, wait] = steps as [HistoryStep, HistoryStep, HistoryStep, HistoryStep, HistoryStep, HistoryStep];
     // The log keeps the secret for replay; the history shows Cloudflare's marker.

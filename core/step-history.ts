@@ -36,6 +36,9 @@ export interface HistoryStep {
   start: number;
   end?: number;
   duration?: number;
+  /** The seq of the record that began the step, and of the one that ended it: they order steps exactly where their times tie to the millisecond. */
+  startSeq: number;
+  endSeq?: number;
   /** null while under way, and for a step the run left behind (see `cancelled`). */
   success: boolean | null;
   /** The run ended, or a machine left the state, before the step did. */
@@ -103,7 +106,7 @@ class Run {
   apply(record: LogRecord): void {
     switch (record.type) {
       case "step.started": {
-        const step = this.steps.get(record.data.key) ?? this.open(record.data.key, identifyStep(this.def, record.data.key), record.at);
+        const step = this.steps.get(record.data.key) ?? this.open(record.data.key, identifyStep(this.def, record.data.key), record);
         if (record.data.config !== undefined) step.config = record.data.config;
         step.attempts.push({ attempt: record.data.attempt, start: record.at, success: null });
         break;
@@ -121,32 +124,32 @@ class Run {
         const attempt = step.attempts.find((a) => a.attempt === record.data.attempt);
         if (attempt) Object.assign(attempt, { end: record.at, success: true });
         if (record.data.output !== undefined) step.output = record.data.output;
-        this.finish(step, record.at, true);
+        this.finish(step, record, true);
         break;
       }
       case "step.failed": {
         const step = this.steps.get(record.data.key);
-        if (step) this.finish(step, record.at, false, record.data.error);
+        if (step) this.finish(step, record, false, record.data.error);
         break;
       }
       case "timer.started": {
         const { name, count } = numbered(this.def.kind === "machine" ? record.data.id : stepName(record.data.id), this.def.kind === "machine" ? "#" : "-");
         const kind = this.def.kind === "machine" ? "timer" : "sleep";
-        this.open(record.data.id, { key: record.data.id, name, count, kind, restartable: kind === "sleep", config: { durationMs: record.data.dueAt - record.at } }, record.at);
+        this.open(record.data.id, { key: record.data.id, name, count, kind, restartable: kind === "sleep", config: { durationMs: record.data.dueAt - record.at } }, record);
         break;
       }
       case "timer.fired": {
         const step = this.steps.get(record.data.id);
-        if (step && (step.kind === "sleep" || step.kind === "timer")) this.finish(step, record.at, true);
+        if (step && (step.kind === "sleep" || step.kind === "timer")) this.finish(step, record, true);
         break;
       }
       case "timer.cancelled": {
         const step = this.steps.get(record.data.id);
-        if (step && step.end === undefined) this.cancel(step, record.at);
+        if (step && step.end === undefined) this.cancel(step, record);
         break;
       }
       case "wait.started":
-        this.open(record.data.key, { ...identifyStep(this.def, record.data.key), config: { type: record.data.type, timeout: record.data.timeoutMs } }, record.at);
+        this.open(record.data.key, { ...identifyStep(this.def, record.data.key), config: { type: record.data.type, timeout: record.data.timeoutMs } }, record);
         this.openWaits.add(record.data.key);
         break;
       case "event.received": {
@@ -154,14 +157,14 @@ class Run {
         if (this.def.kind !== "machine") break;
         const count = (this.eventCounts.get(record.data.type) ?? 0) + 1;
         this.eventCounts.set(record.data.type, count);
-        const step = this.open(`${record.data.type}#${count}`, { key: `${record.data.type}#${count}`, name: record.data.type, count, kind: "event", restartable: false }, record.at);
+        const step = this.open(`${record.data.type}#${count}`, { key: `${record.data.type}#${count}`, name: record.data.type, count, kind: "event", restartable: false }, record);
         if (record.data.payload !== undefined) step.output = record.data.payload;
-        this.finish(step, record.at, true);
+        this.finish(step, record, true);
         break;
       }
       case "rollback.step.started": {
         const key = `rollback:${record.data.key}`;
-        const step = this.steps.get(key) ?? this.open(key, { ...identifyStep(this.def, record.data.key), kind: "rollback", restartable: false, config: DEFAULT_PUBLIC_CONFIG }, record.at);
+        const step = this.steps.get(key) ?? this.open(key, { ...identifyStep(this.def, record.data.key), kind: "rollback", restartable: false, config: DEFAULT_PUBLIC_CONFIG }, record);
         if (record.data.config !== undefined) step.config = record.data.config;
         step.attempts.push({ attempt: record.data.attempt, start: record.at, success: null });
         break;
@@ -171,24 +174,24 @@ class Run {
         if (!step) break;
         const attempt = step.attempts.at(-1);
         if (attempt && attempt.success === null) Object.assign(attempt, { end: record.at, success: true });
-        this.finish(step, record.at, true);
+        this.finish(step, record, true);
         break;
       }
       case "rollback.step.failed": {
         const step = this.steps.get(`rollback:${record.data.key}`);
-        if (step) this.finish(step, record.at, false, record.data.error);
+        if (step) this.finish(step, record, false, record.data.error);
         break;
       }
       case "instance.completed":
       case "instance.errored":
       case "instance.terminated":
-        for (const step of this.steps.values()) if (step.end === undefined) this.cancel(step, record.at);
+        for (const step of this.steps.values()) if (step.end === undefined) this.cancel(step, record);
         break;
     }
   }
 
-  /** Waits the code-first fold has answered since the last record: with an event, or by timing out. */
-  settleWaits(book: CodeBook, at: number): void {
+  /** Waits the code-first fold has answered at `record`: with an event, or by timing out. */
+  settleWaits(book: CodeBook, record: LogRecord): void {
     for (const key of this.openWaits) {
       const wait = get(book.waits, key);
       const outcome = wait?.outcome;
@@ -199,25 +202,25 @@ class Run {
       if ("event" in outcome) {
         const { type, payload, at: received } = outcome.event;
         step.output = { type, payload: payload ?? null, timestamp: received };
-        this.finish(step, at, true);
+        this.finish(step, record, true);
       } else {
-        this.finish(step, at, false, waitTimedOut(wait!.timeoutMs));
+        this.finish(step, record, false, waitTimedOut(wait!.timeoutMs));
       }
     }
   }
 
-  private open(mapKey: string, identity: Identity, at: number): HistoryStep {
-    const step: HistoryStep = { ...identity, start: at, success: null, attempts: [] };
+  private open(mapKey: string, identity: Identity, { at, seq }: LogRecord): HistoryStep {
+    const step: HistoryStep = { ...identity, start: at, startSeq: seq, success: null, attempts: [] };
     this.steps.set(mapKey, step);
     return step;
   }
 
-  private finish(step: HistoryStep, at: number, success: boolean, error?: ErrorInfo): void {
-    Object.assign(step, { end: at, duration: at - step.start, success, ...(error ? { error: publicError(error) } : {}) });
+  private finish(step: HistoryStep, { at, seq }: LogRecord, success: boolean, error?: ErrorInfo): void {
+    Object.assign(step, { end: at, endSeq: seq, duration: at - step.start, success, ...(error ? { error: publicError(error) } : {}) });
   }
 
-  private cancel(step: HistoryStep, at: number): void {
-    Object.assign(step, { end: at, duration: at - step.start, cancelled: true });
+  private cancel(step: HistoryStep, { at, seq }: LogRecord): void {
+    Object.assign(step, { end: at, endSeq: seq, duration: at - step.start, cancelled: true });
   }
 }
 
@@ -281,7 +284,7 @@ export class StepHistoryBuilder {
     }
     if (this.def.kind === "code") {
       this.code = applyCodeRecord(this.code, record, this.context);
-      this.run.settleWaits(this.code.book, record.at);
+      this.run.settleWaits(this.code.book, record);
     }
   }
 }

@@ -4,7 +4,7 @@ import type { HistoryStep } from "../core/step-history";
 import { MAX_PAGE_BYTES } from "./client";
 import { stepHistoryPage } from "./read-step-history";
 
-const stepWith = (i: number, output: string): HistoryStep => ({ key: `do:s-${i}`, name: "s", count: i, kind: "do", start: i, success: true, attempts: [], output, restartable: true });
+const stepWith = (i: number, output: string): HistoryStep => ({ key: `do:s-${i}`, name: "s", count: i, kind: "do", start: i, startSeq: i, success: true, attempts: [], output, restartable: true });
 
 describe("a page of a step history", () => {
   it("holds at most 4 MiB of steps, always one, and says where the next page starts only when one follows", () => {

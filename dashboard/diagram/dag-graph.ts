@@ -3,7 +3,8 @@ import type { DiagramEdge, DiagramGraph, DiagramNode } from "./graph";
 
 /** A DAG's shape as its compiled machine keeps it in the root's `meta.dag` (shapeOf in core/dag/compile.ts). */
 export interface DagShape {
-  tasks: readonly { name: string; kind: string; needs: readonly string[]; over?: string }[];
+  /** `label`, when given, is shown instead of the name, which stays the task's id (a code-first run's step key, see run-graph.ts). */
+  tasks: readonly { name: string; label?: string; kind: string; needs: readonly string[]; over?: string }[];
   maxConcurrency?: number;
 }
 
@@ -18,7 +19,7 @@ export function dagGraph(shape: DagShape, name = "DAG"): DiagramGraph {
     id: `task:${task.name}`,
     kind: "task",
     path: task.name,
-    label: task.name,
+    label: task.label ?? task.name,
     details: [task.kind === "map" && task.over ? `map over ${task.over}` : (KIND_LABELS[task.kind] ?? task.kind)],
     region: false,
     children: [],
