@@ -91,7 +91,8 @@ function layout(workflow: string, id: string, status: string | undefined): HTMLE
         h("h2", {}, "Log"),
         h("div", { class: "tools" }, h("span", { id: "log-note", class: "muted" }, "Reading the log…"), h("button", { id: "log-older", type: "button", class: "small", hidden: true }, "Older records")),
         h("div", { id: "log-alone" }),
-        h("div", { class: "log", id: "log-records" }),
+        // A scrolled region a keyboard can scroll too: focusable, named for a screen reader.
+        h("div", { class: "log", id: "log-records", tabindex: 0, role: "region", "aria-label": "Log records" }),
       ),
     ),
     h("h2", {}, "Timeline"),
