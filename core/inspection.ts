@@ -54,11 +54,12 @@ export function namedDelays(delays: Record<string, unknown> | undefined): Record
  * A machine config as JSON the inspector can draw: functions become `{ type: <name> }`, as the inspector's own
  * serializer does. The config's `after` names a delay of setup({ delays }) without its length, so the root also
  * carries `delays` (name → milliseconds, or "computed") when the machine has any; XState and Stately's inspector
- * ignore the key.
+ * ignore the key. A code-first run has no states of its own: it is given as its lifecycle, marked `meta: { run: "code" }`.
  */
 export function definitionOf(def: AnyWorkflowDefinition): string {
   if (def.kind === "code") {
-    return JSON.stringify({ id: def.name, initial: "running", states: { running: {}, complete: { type: "final" }, errored: { type: "final" }, terminated: { type: "final" } } });
+    // meta.run tells a viewer the run is code, whose steps (not these lifecycle states) make its graph: the dashboard draws them from the step history.
+    return JSON.stringify({ id: def.name, initial: "running", meta: { run: "code" }, states: { running: {}, complete: { type: "final" }, errored: { type: "final" }, terminated: { type: "final" } } });
   }
   const delays = namedDelays(def.machine.implementations.delays as Record<string, unknown> | undefined);
   const config = Object.keys(delays).length ? { ...def.machine.config, delays } : def.machine.config;

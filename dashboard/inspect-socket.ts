@@ -1,3 +1,4 @@
+import type { DagShape } from "./diagram";
 import { instancePath, type Api } from "./api";
 
 /** What the dashboard takes from the inspection socket (docs/inspection.md): how far the log goes, the machine's definition, its context. */
@@ -19,15 +20,14 @@ export interface MachineJson {
   after?: Record<string, unknown>;
   always?: unknown;
   invoke?: unknown;
-  meta?: { dag?: DagShape };
+  /** A DAG's shape; `run: "code"` on a code-first run's lifecycle, whose graph its steps make (core/inspection.ts definitionOf). */
+  meta?: { dag?: DagShape; run?: "code" };
   /** At the root, the named delays' lengths (core/inspection.ts definitionOf): milliseconds, or "computed". */
   delays?: Record<string, number | "computed">;
 }
 
-/** A DAG workflow's tasks, as its machine's meta carries them (core/dag). */
-export interface DagShape {
-  tasks: { name: string; kind: string; needs: string[]; over?: string }[];
-}
+/** A DAG workflow's tasks, as its machine's meta carries them (core/dag): the shape the diagram draws. */
+export type { DagShape } from "./diagram";
 
 interface InspectMessage {
   type: string;

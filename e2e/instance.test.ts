@@ -234,3 +234,46 @@ it("keeps the page responsive while it reads a 10,000-record log: no task blocks
   await expect.poll(() => page.locator("#steps tr.step").count()).toBe(600);
   await page.close();
 });
+
+/** The diagram's arrows as "source→target" task names, sorted. */
+const arrows = async (page: Page) =>
+  (await page.locator("#diagram svg g.edge").evaluateAll((edges) => edges.map((edge) => `${edge.getAttribute("data-source")?.replace("task:", "")}→${edge.getAttribute("data-target")?.replace("task:", "")}`))).sort();
+/** Each task box's state class, by its step key. */
+const boxStates = async (page: Page) =>
+  Object.fromEntries(
+    await page
+      .locator('#diagram svg g.node[data-kind="task"]')
+      .evaluateAll((boxes) => boxes.map((box) => [box.getAttribute("data-path"), [...box.classList].filter((name) => !["node", "task", "active"].includes(name)).join(" ")])),
+  );
+
+it("draws a code-first run as the graph its steps formed: a chain, the Promise.all as a fan, live, and as it stood at an earlier record", async () => {
+  const id = "run-graph";
+  await createInstance("booking", { id, params: {} });
+  await expect.poll(() => statusOf("booking", id), { timeout: 60_000, interval: 250 }).toBe("waiting");
+  const page = await pageWithToken();
+  await page.goto(`${base()}/workflows/booking/instances/${id}`);
+  await page.waitForSelector('#diagram svg g.node[data-id="task:waitForEvent:approval-1"].running');
+  // Mint, then reserve; the two notify steps side by side, both before the cool down; then the approval it waits on.
+  expect(await arrows(page)).toEqual([
+    "do:mint token-1→do:reserve seat-1",
+    "do:notify-1→sleep:cool down-1",
+    "do:notify-2→sleep:cool down-1",
+    "do:reserve seat-1→do:notify-1",
+    "do:reserve seat-1→do:notify-2",
+    "sleep:cool down-1→waitForEvent:approval-1",
+  ]);
+  expect(await page.locator('#diagram svg g.node[data-id="task:do:notify-2"] text').allTextContents()).toContain("notify #2");
+
+  // Live: the approval ends the wait, and the charge follows it.
+  await fetch(`${base()}/api/workflows/booking/instances/${id}/events`, { method: "POST", headers, body: JSON.stringify({ type: "approve", payload: { by: "Ada" } }) });
+  await page.waitForSelector('#diagram svg g.node[data-id="task:do:charge card-1"].done');
+  expect(Object.values(await boxStates(page)).every((state) => state === "done")).toBe(true);
+  expect(await arrows(page)).toContain("waitForEvent:approval-1→do:charge card-1");
+
+  // At the record that started the first notify: the steps before it, notify-1 running, nothing after.
+  const history = (await (await fetch(`${base()}/api/workflows/booking/instances/${id}/history?after=0&limit=1000`, { headers })).json()) as { records: { seq: number; type: string; data: { key?: string } }[] };
+  const notifyStart = history.records.find((record) => record.type === "step.started" && record.data.key === "do:notify-1")!.seq;
+  await page.goto(`${base()}/workflows/booking/instances/${id}/records/${notifyStart}`);
+  await expect.poll(() => boxStates(page)).toEqual({ "do:mint token-1": "done", "do:reserve seat-1": "done", "do:notify-1": "running" });
+  await page.close();
+});

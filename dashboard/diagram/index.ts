@@ -16,7 +16,7 @@ export { dagGraph } from "./dag-graph";
 export { layoutGraph } from "./layout";
 export { machineGraph } from "./machine-graph";
 export { renderSvg } from "./svg";
-export { runGraph, MAX_RUN_EDGES, MAX_RUN_STEPS, type RunGraph, type RunStep } from "./run-graph";
+export { runAsOf, runGraph, MAX_RUN_EDGES, MAX_RUN_STEPS, type RunGraph, type RunStep } from "./run-graph";
 export { readableDelay } from "./text";
 
 export interface Diagram {

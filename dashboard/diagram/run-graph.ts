@@ -91,3 +91,10 @@ export function runGraph(steps: readonly RunStep[]): RunGraph {
   }
   return { shape: { tasks }, taskStates, omitted, thinned };
 }
+
+/** The steps as they stood just after record `seq`: later ones not begun, and those that ended later still running (time travel's view of a run). */
+export function runAsOf(steps: readonly RunStep[], seq: number): RunStep[] {
+  return steps
+    .filter((step) => step.startSeq <= seq)
+    .map((step) => (step.endSeq === undefined || step.endSeq <= seq ? step : { key: step.key, name: step.name, count: step.count, kind: step.kind, startSeq: step.startSeq, success: null }));
+}

@@ -12,6 +12,7 @@ import { openInspectSocket, type MachineJson } from "../inspect-socket";
 import { READ_RECORDS, LogRecords } from "../log-records";
 import { routeUrl } from "../router";
 import type { Instant } from "../../core/time-travel";
+import { runAsOf, runGraph, type DagShape } from "../diagram";
 import { mapProgress, taskStates } from "./dag-view";
 import { DiagramPanel, type DiagramSubject } from "./diagram-panel";
 import { InstanceLog } from "./log-view";
@@ -126,6 +127,8 @@ export class InstanceView {
   private readonly travel: TimeTravel;
   /** The instant the slider shows, while it is not at now. */
   private past: Instant | undefined;
+  /** A code-first run's last graph shape and what it was made from, so the diagram is laid out again only when the shape changes. */
+  private runShape: { signature: string; shape: DagShape } | undefined;
   /** Whether the log is a machine's or a code-first run's, which the timeline folds it as; asked once. */
   private kind: Promise<Instant["kind"]> | undefined;
   private steps_: readonly HistoryStep[] = [];
@@ -334,12 +337,30 @@ export class InstanceView {
     const ended = isFinished(past ? past.status : status.status);
     const dag = definition.meta?.dag;
     let subject: DiagramSubject;
-    if (dag) {
+    if (definition.meta?.run === "code") {
+      subject = this.runSubject(definition.id ?? this.workflow);
+    } else if (dag) {
       const states = taskStates(dag, value, this.steps_, ended);
       subject = { kind: "dag", name: definition.id ?? this.workflow, shape: dag, taskStates: states };
       fill(byId("map-progress", HTMLElement), mapProgress(dag, states, past ? past.context : this.context));
     } else subject = { kind: "machine", definition, value };
     this.diagram.draw(subject).catch((error: unknown) => this.host.notices.fail(error));
+  }
+
+  /**
+   * A code-first run's graph from its step history, as it stands or at the
+   * slider's record. A step's predecessors are fixed when it starts, so the
+   * graph is laid out again only when a step begins; an ending only recolours.
+   */
+  private runSubject(name: string): DiagramSubject {
+    const steps = this.past ? runAsOf(this.steps_, this.past.seq) : this.steps_;
+    const graph = runGraph(steps);
+    const tasks = graph.shape.tasks;
+    const signature = `${graph.omitted}:${tasks.length}:${tasks.at(-1)?.name ?? ""}`;
+    if (this.runShape?.signature !== signature) this.runShape = { signature, shape: graph.shape };
+    const note = [graph.omitted ? `The newest ${tasks.length} steps; ${graph.omitted} before them are not drawn.` : "", graph.thinned ? "Some steps show only their nearest predecessor: the arrows reached their limit." : ""].filter(Boolean).join(" ");
+    fill(byId("map-progress", HTMLElement), note ? h("p", { class: "muted" }, note) : null, tasks.length ? null : h("p", { class: "muted" }, "No steps yet: each step appears as it begins, after the steps that ended before it."));
+    return { kind: "dag", name, shape: this.runShape.shape, taskStates: graph.taskStates };
   }
 
   /** Draws the timeline now, or once TIMELINE_EVERY_MS has passed since it was last drawn. */

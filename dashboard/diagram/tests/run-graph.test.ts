@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { dagGraph, MAX_RUN_EDGES, MAX_RUN_STEPS, runGraph, type RunStep } from "../index";
+import { dagGraph, MAX_RUN_EDGES, MAX_RUN_STEPS, runAsOf, runGraph, type RunStep } from "../index";
 
 /**
  * A code-first run's graph: arrows exactly where one step ended before the
@@ -47,6 +47,16 @@ describe("a code-first run's graph", () => {
     ]);
     expect({ ...graph.taskStates }).toEqual({ "do:fetch-1": "done", "do:fetch-2": "failed", "sleep:nap-1": "cancelled", "waitForEvent:ok-1": "running" });
     expect(dagGraph(graph.shape).nodes.map((node) => node.label)).toEqual(["fetch", "fetch #2", "nap", "ok"]);
+  });
+
+  it("shows a run as it stood after a record: later steps not begun, steps that ended later still running", () => {
+    const steps = [step("a", 1, 2), step("b", 3, 6), step("c", 4, 5), step("d", 7, 8)];
+    expect(runAsOf(steps, 4).map((s) => [s.key, s.endSeq, s.success])).toEqual([
+      ["a", 2, true],
+      ["b", undefined, null],
+      ["c", undefined, null],
+    ]);
+    expect({ ...runGraph(runAsOf(steps, 5)).taskStates }).toEqual({ a: "done", b: "running", c: "done" });
   });
 
   it(`draws the newest ${MAX_RUN_STEPS} steps of a longer run and says how many it left out`, () => {
