@@ -59,8 +59,6 @@ function show(next: Route): void {
       {
         api,
         notices,
-        // The list follows the workflow's change stream, which tells it of this instance's moves too.
-        statusMoved: () => undefined,
         openStep: (step) => go({ view: "instance", workflow: next.workflow, id: next.id, ...statusOf(route), ...(step === undefined ? {} : { step }) }),
         deleted: () => go({ view: "workflow", workflow: next.workflow, ...statusOf(route) }),
       },

@@ -28,8 +28,6 @@ const TIMELINE_EVERY_MS = 1_000;
 export interface InstanceViewHost {
   api: Api;
   notices: Notices;
-  /** The instance moved to another status, or an action changed it: the list is read again. */
-  statusMoved(): void;
   /** Opens a step (its URL), or closes the open one. */
   openStep(step: string | undefined): void;
   /** The instance was deleted. */
@@ -242,10 +240,8 @@ export class InstanceView {
   private follow(): void {
     if (this.following) return;
     this.following = true;
-    followInstance(this.host.api, this.workflow, this.id, this.stop.signal, (event) => {
-      this.schedule();
-      if (event.type.startsWith("workflow_")) this.host.statusMoved();
-    })
+    // The list follows the workflow's change stream on its own, so this stream only redraws this page.
+    followInstance(this.host.api, this.workflow, this.id, this.stop.signal, () => this.schedule())
       .catch((error: unknown) => this.host.notices.fail(error))
       .finally(() => (this.following = false));
   }
@@ -405,7 +401,6 @@ export class InstanceView {
       if (!(await runAction(api, this.workflow, this.id, action))) return;
       notices.say(`${action} ${this.id} done`);
       if (action === "delete") return this.host.deleted(this.id);
-      this.host.statusMoved();
       this.changed();
     } catch (error) {
       notices.fail(error);
@@ -420,7 +415,6 @@ export class InstanceView {
     try {
       await api.lifecycle(this.workflow, this.id, "restart", { from: key });
       notices.say(`restarted ${this.id} from ${key}`);
-      this.host.statusMoved();
       this.changed();
     } catch (error) {
       notices.fail(error);
