@@ -84,3 +84,13 @@ export function oneLine(value: unknown, max = 120): string {
   const text = JSON.stringify(value) ?? "";
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
+
+/**
+ * Where the list stands, as the explorer says it: "Showing 1–25 of 80". The
+ * total comes from the counts, which may run ahead of the rows a moment while
+ * a change arrives, so it is never less than what is shown.
+ */
+export function showing(shown: number, total: number): string {
+  const of = Math.max(shown, total).toLocaleString("en");
+  return shown === 0 ? `Showing 0 of ${of}` : `Showing 1–${shown.toLocaleString("en")} of ${of}`;
+}

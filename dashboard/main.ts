@@ -39,7 +39,7 @@ const list = new WorkflowView({
   },
 });
 
-/** Shows a route: the workflow's list always, the instance beside it (alone on a narrow screen). */
+/** Shows a route: the workflow's list always (the whole width when no instance is open), the instance beside it (alone on a narrow screen). */
 function show(next: Route): void {
   route = next;
   if (!workflows.length) return;
@@ -71,7 +71,8 @@ function show(next: Route): void {
   } else {
     instance?.close();
     instance = undefined;
-    fill(byId("detail", HTMLElement), h("p", { class: "muted" }, "Choose an instance, or trigger one."));
+    // With no instance open the list takes the whole width (layout.css), and the empty panel goes.
+    fill(byId("detail", HTMLElement));
   }
   document.title = next.view === "instance" ? `${next.id} · ${next.workflow} · durable-machines` : `${next.workflow} · durable-machines`;
 }

@@ -5,8 +5,9 @@ import { base, countOf, createInstance, pageWithToken } from "./harness.ts";
 /**
  * A workflow's instance list in a real browser: newest first across pages,
  * live from the workflow's change stream (a row comes, moves on and goes
- * with no reload, no refresh and no polling), an event sent from a row, and
- * 200 instances with UUID ids read at 1500 and 390 px.
+ * with no reload, no refresh and no polling), an event sent from a row,
+ * 200 instances with UUID ids read at 1500 and 390 px with "Showing 1–N of M"
+ * and a page size, and the list's width with and without an instance open.
  */
 
 const headers = { authorization: "Bearer test-token", "content-type": "application/json" };
@@ -49,6 +50,7 @@ const sideways = (page: Page) =>
   ) as Promise<number[]>;
 /** Waits until the list shows `count` rows (waitForFunction would evaluate a string, which the page's CSP refuses). */
 const rowsShown = (page: Page, count: number) => expect.poll(() => page.locator("#instances tr.row").count(), { timeout: 30_000, interval: 100 }).toBe(count);
+const showingText = (page: Page) => page.textContent("#showing");
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 it("a row comes, moves on and goes live: created, approved and deleted through the API, with no reload, no refresh and no polling", async () => {
@@ -129,6 +131,8 @@ it("lists 200 instances with UUID ids newest first across Next page, with no sid
     await rowsShown(page, 100);
     expect(await rowIds(page), `${width} px: the first page`).toEqual(expected.slice(0, 100).map((entry) => entry.id));
     expect(await sideways(page), `${width} px: the first page`).toEqual([0, 0, 0]);
+    // M is the counts' total: every status, as no filter is in force.
+    expect(await showingText(page)).toBe(`Showing 1–100 of ${expected.length}`);
 
     // Next page, as often as it is offered: the list may hold more than these 200.
     for (let pages = 1; await page.isVisible("#more"); pages++) {
@@ -138,6 +142,7 @@ it("lists 200 instances with UUID ids newest first across Next page, with no sid
     expect(await rowIds(page), `${width} px: every page, newest first across the boundary`).toEqual(expected.map((entry) => entry.id));
     expect(await page.isVisible("#more")).toBe(false);
     expect(await sideways(page), `${width} px: every page`).toEqual([0, 0, 0]);
+    expect(await showingText(page)).toBe(`Showing 1–${expected.length} of ${expected.length}`);
 
     const id = expected[150]!.id;
     expect(await page.textContent(`${row(id)} a.open`)).toBe(`${id.slice(0, 8)}…${id.slice(-4)}`);
@@ -147,4 +152,56 @@ it("lists 200 instances with UUID ids newest first across Next page, with no sid
     expect(await page.evaluate("window.copied")).toEqual([id]);
     await page.close();
   }
+});
+
+it("pages by the size chosen, saying which rows of how many are shown, for the filter in force", async () => {
+  const ids = Array.from({ length: 30 }, (_, n) => `paged-${String(n).padStart(2, "0")}`);
+  for (const id of ids) await createInstance("gate", { id });
+  // The registry hears of each instance from its object: wait until it lists all 30.
+  await expect.poll(async () => (await listed("gate")).filter((entry) => ids.includes(entry.id)).length, { timeout: 30_000, interval: 100 }).toBe(30);
+  const all = await listed("gate");
+  const waiting = all.filter((entry) => entry.status === "waiting").length;
+  const page = await pageWithToken();
+  await openList(page, "gate");
+  await rowsShown(page, Math.min(100, all.length));
+  await page.selectOption("#page-size", "25");
+  await rowsShown(page, 25);
+  expect(await rowIds(page)).toEqual(all.slice(0, 25).map((entry) => entry.id));
+  expect(await showingText(page)).toBe(`Showing 1–25 of ${all.length}`);
+  await page.click("#more");
+  await rowsShown(page, 50);
+  expect(await rowIds(page)).toEqual(all.slice(0, 50).map((entry) => entry.id));
+  expect(await showingText(page)).toBe(`Showing 1–50 of ${all.length}`);
+
+  // A filter: M is that status's count.
+  await page.click('#counts .count[data-status="waiting"]');
+  await rowsShown(page, Math.min(25, waiting));
+  expect(await showingText(page)).toBe(`Showing 1–${Math.min(25, waiting)} of ${waiting}`);
+  await page.close();
+});
+
+it("gives the list the whole width with no instance open, and a narrower column beside an open one, its row icons whole, at 1280 px", async () => {
+  await createInstance("gate", { id: "width-waiting" });
+  const page = await pageWithToken({ width: 1280, height: 900 });
+  await openList(page, "gate");
+  await page.waitForSelector(row("width-waiting"));
+  const widths = () => page.evaluate(`[document.querySelector("#main").clientWidth, document.querySelector("#list-panel").offsetWidth]`) as Promise<number[]>;
+  const [mainWidth, alone] = await widths();
+  expect(await page.isVisible("#detail")).toBe(false);
+  // The list is the main area less its padding (16 px each side).
+  expect(alone).toBe(mainWidth! - 32);
+  expect(await sideways(page)).toEqual([0, 0, 0]);
+
+  await page.click(`${row("width-waiting")} a.open`);
+  await page.waitForSelector("#detail-id:text-is('width-waiting')");
+  const [, beside] = await widths();
+  expect(beside).toBeLessThanOrEqual(460);
+  expect(await sideways(page), "the page, the list and its scroll box beside an instance").toEqual([0, 0, 0]);
+  // Every icon of the waiting row (send event, pause, terminate, restart, delete) lies inside the list's box.
+  const overflow = await page.evaluate(
+    `(() => { const box = document.querySelector("#list-panel").getBoundingClientRect(); return [...document.querySelectorAll('#instances tr.row[data-id="width-waiting"] td.actions button')].map((button) => button.getBoundingClientRect().right - box.right).filter((over) => over > 0); })()`,
+  );
+  expect(overflow).toEqual([]);
+  expect(await page.locator(`${row("width-waiting")} td.actions button`).count()).toBe(5);
+  await page.close();
 });

@@ -16,10 +16,18 @@ export const idText = (id: string, copyable = true) =>
 /** A moment as "5 minutes ago", the full date on hover; the clock tick in main.ts keeps the words current. */
 export const timeText = (at: number) => h("time", { class: "relative", datetime: new Date(at).toISOString(), "data-at": at, title: fullDate(at) }, relativeTime(at, Date.now()));
 
-/** Brings every relative time on the page up to now. */
+/**
+ * A moment to come, said whole because it is what one waits for: "wakes at
+ * Dec 10, 2026, 3:54:02 AM", "in 2 days" on hover (kept current as the others).
+ */
+export const dueText = (words: string, at: number, kind: string) =>
+  h("div", { class: `due ${kind} muted` }, `${words} `, h("time", { class: "absolute", datetime: new Date(at).toISOString(), "data-at": at, title: relativeTime(at, Date.now()) }, fullDate(at)));
+
+/** Brings every relative time on the page up to now: the words of a past moment, the hover text of one to come. */
 export function refreshTimes(root: ParentNode = document): void {
   const now = Date.now();
   for (const element of root.querySelectorAll<HTMLElement>("time.relative[data-at]")) element.textContent = relativeTime(Number(element.dataset.at), now);
+  for (const element of root.querySelectorAll<HTMLElement>("time.absolute[data-at]")) element.title = relativeTime(Number(element.dataset.at), now);
 }
 
 /** A titled block of text with a copy button, or "none" (and nothing to copy); `id` and `class` name the pre for tests and styles. */

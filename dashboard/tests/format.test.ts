@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clockTime, duration, fullDate, relativeTime, shortId } from "../format";
+import { clockTime, duration, fullDate, relativeTime, shortId, showing } from "../format";
 
 describe("duration", () => {
   it("writes the two largest units", () => {
@@ -42,5 +42,17 @@ describe("fullDate and clockTime", () => {
       expect(clockTime(at, locale)).toBe(new Date(at).toLocaleTimeString(locale));
       expect(fullDate(at + 1000, locale)).not.toBe(fullDate(at, locale));
     }
+  });
+});
+
+describe("showing", () => {
+  it("says which rows of how many are shown, as the explorer does", () => {
+    expect(showing(25, 80)).toBe("Showing 1–25 of 80");
+    expect(showing(1200, 1200)).toBe("Showing 1–1,200 of 1,200");
+    expect(showing(0, 0)).toBe("Showing 0 of 0");
+  });
+
+  it("never says fewer in all than are shown, while the counts catch up with a change", () => {
+    expect(showing(3, 2)).toBe("Showing 1–3 of 3");
   });
 });

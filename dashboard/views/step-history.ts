@@ -1,7 +1,7 @@
 import type { HistoryStep } from "../../core/step-history";
-import { badge, errorLine, jsonBlock, textBlock, timeText } from "../components/bits";
+import { badge, dueText, errorLine, jsonBlock, textBlock, timeText } from "../components/bits";
 import { byId, fill, h } from "../dom";
-import { duration, fullDate } from "../format";
+import { duration } from "../format";
 
 /** Steps drawn at first, newest first, and added by each "Show more": a long run's thousands of rows would hold the page for seconds. */
 const STEP_ROWS = 300;
@@ -16,6 +16,14 @@ function outcome(step: HistoryStep, retryAt: number | undefined): { label: strin
   if (step.cancelled) return { label: "cancelled", kind: "cancelled" };
   if (retryAt !== undefined || step.kind === "waitForEvent" || step.kind === "sleep" || step.kind === "timer") return { label: "waiting", kind: "waiting" };
   return { label: "running", kind: "running" };
+}
+
+/** When a sleep (or a machine's timer) still running wakes: its start and the duration its config records. */
+function wakesAt(step: HistoryStep): number | undefined {
+  if ((step.kind !== "sleep" && step.kind !== "timer") || step.end !== undefined || step.cancelled) return undefined;
+  const config = step.config;
+  const ms = config !== null && typeof config === "object" && !Array.isArray(config) ? config.durationMs : undefined;
+  return typeof ms === "number" ? step.start + ms : undefined;
 }
 
 export interface StepHistoryHost {
@@ -103,13 +111,14 @@ export class StepHistory {
     const id = stepId(step);
     const open = this.open === id;
     const retryAt = step.success === null && !step.cancelled ? this.retries.get(step.key) : undefined;
+    const wake = wakesAt(step);
     const { label, kind } = outcome(step, retryAt);
     const row = h(
       "tr",
       { class: `step${open ? " open" : ""}`, "data-key": id, "data-kind": step.kind },
       h("td", {}, h("button", { type: "button", class: "small expand", title: "attempts, config and output", "aria-expanded": open ? "true" : "false" }, open ? "−" : "+")),
       h("td", { class: "name" }, step.name, step.count > 1 && h("span", { class: "muted" }, ` #${step.count}`), h("span", { class: `tag ${step.kind}` }, step.kind)),
-      h("td", {}, badge(label, kind), retryAt !== undefined && h("div", { class: "retry muted", title: fullDate(retryAt) }, `retry at ${fullDate(retryAt)}`)),
+      h("td", {}, badge(label, kind), retryAt !== undefined && dueText("retry at", retryAt, "retry"), wake !== undefined && dueText("wakes at", wake, "wake")),
       h("td", {}, timeText(step.start)),
       h("td", { class: "wide-only" }, step.end === undefined ? "" : timeText(step.end)),
       h("td", {}, duration((step.end ?? Date.now()) - step.start)),

@@ -8,15 +8,17 @@ import { confirmAction, parseJsonField } from "../components/confirm";
 import { sendEventDialog } from "../components/event-dialog";
 import type { Notices } from "../components/notices";
 import { byId, fill, h } from "../dom";
-import { duration, shortId } from "../format";
+import { duration, shortId, showing } from "../format";
 import { applyChange, withPage, type Position } from "../live-list";
 import { routeUrl } from "../router";
 import { followWorkflow } from "../workflow-changes";
 
 /** The statuses a workflow's counts and filter offer, in the order people read them. */
 const STATUSES: readonly InstanceStatusName[] = ["running", "waiting", "paused", "waitingForPause", "rollingBack", "complete", "errored", "terminated", "queued"];
-/** Instances a page asks for: the API pages newest first, so "Next page" continues the order. */
+/** Instances a page asks for unless the page size select says otherwise: the API pages newest first, so "Next page" continues the order. */
 const PAGE = 100;
+/** The largest read of the list: a sync reads again as many rows as are shown, up to this. */
+const MOST_READ = 1000;
 
 export interface WorkflowViewHost {
   api: Api;
@@ -45,6 +47,10 @@ export class WorkflowView {
   private selected: string | undefined;
   private rows: InstanceSummary[] = [];
   private cursor: string | undefined;
+  /** How many instances "Next page" adds (the page size select). */
+  private pageSize = PAGE;
+  /** The workflow's counts as last told: "Showing 1–N of M" takes M from them, for the filter in force. */
+  private counts: Counts = {};
   /** The last row of the last page read, while more pages follow: a new instance past it comes with the next page. */
   private boundary: Position | undefined;
   /** Counts the workflows and filters shown: a read for one no longer shown is dropped. */
@@ -61,6 +67,8 @@ export class WorkflowView {
   private readonly table = byId("instances", HTMLTableSectionElement);
   private readonly filter = byId("filter", HTMLSelectElement);
   private readonly more = byId("more", HTMLButtonElement);
+  private readonly showingNote = byId("showing", HTMLElement);
+  private readonly pageSizeSelect = byId("page-size", HTMLSelectElement);
   private readonly liveNote = byId("live", HTMLElement);
 
   constructor(private readonly host: WorkflowViewHost) {
@@ -75,6 +83,16 @@ export class WorkflowView {
       void this.refresh();
     });
     this.more.addEventListener("click", () => void this.load(true));
+    this.pageSizeSelect.value = String(PAGE);
+    // A smaller page reads the first rows again; a larger one keeps what is shown and pages on by the new size.
+    this.pageSizeSelect.addEventListener("change", () => {
+      this.pageSize = Number(this.pageSizeSelect.value);
+      if (this.rows.length > this.pageSize) {
+        this.rows = [];
+        this.drawn.clear();
+      }
+      void this.refresh();
+    });
     this.table.addEventListener("click", (event) => this.clicked(event));
     this.wireTrigger();
     byId("delete-all", HTMLButtonElement).addEventListener("click", () => void this.deleteAll());
@@ -94,6 +112,7 @@ export class WorkflowView {
     this.rows = [];
     this.cursor = undefined;
     this.boundary = undefined;
+    this.counts = {};
     this.drawn.clear();
     fill(this.table, h("tr", {}, h("td", { colspan: 4, class: "muted" }, "Loading…")));
     // Read now, so the rows do not wait for the stream; a new stream's sync reads them again, with what came meanwhile.
@@ -158,7 +177,7 @@ export class WorkflowView {
     const { api, notices } = this.host;
     this.held = [];
     try {
-      const limit = more ? PAGE : Math.min(1000, Math.max(PAGE, this.rows.length));
+      const limit = more ? this.pageSize : Math.min(MOST_READ, Math.max(this.pageSize, this.rows.length));
       const [page, counts] = await Promise.all([
         api.list(this.workflow, { limit, ...(this.status ? { status: this.status } : {}), ...(more && this.cursor ? { cursor: this.cursor } : {}) }),
         more ? undefined : api.counts(this.workflow),
@@ -184,6 +203,8 @@ export class WorkflowView {
   }
 
   private drawCounts(counts: Counts): void {
+    this.counts = counts;
+    this.drawShowing();
     const box = byId("counts", HTMLElement);
     const shown = STATUSES.filter((status) => status !== "queued");
     if (box.childElementCount !== shown.length) {
@@ -203,6 +224,12 @@ export class WorkflowView {
     }
   }
 
+  /** "Showing 1–N of M": N the rows shown, M the instances the counts give for the filter in force. */
+  private drawShowing(): void {
+    const total = this.status ? (this.counts[this.status as InstanceStatusName] ?? 0) : Object.values(this.counts).reduce((sum, n) => sum + (n ?? 0), 0);
+    this.showingNote.textContent = showing(this.rows.length, total);
+  }
+
   /** Draws once per frame, however many changes came in it: a burst of 200 creations is one draw. */
   private scheduleDraw(): void {
     if (this.drawQueued) return;
@@ -218,6 +245,7 @@ export class WorkflowView {
   private draw(): void {
     this.drawQueued = false;
     this.more.hidden = !this.cursor;
+    this.drawShowing();
     if (!this.rows.length) {
       this.drawn.clear();
       fill(this.table, h("tr", {}, h("td", { colspan: 4, class: "muted" }, "No instances.")));
