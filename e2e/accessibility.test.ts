@@ -7,8 +7,9 @@ import { base, createInstance, pageWithToken, stepRow } from "./harness.ts";
 
 /**
  * axe-core on every view of the dashboard: the workflow list, an instance of a machine, of a code-first class and of
- * a DAG, an opened step, and the trigger and confirm dialogs open. Any violation axe rates serious or critical fails
- * the test, printed one per line with the elements it found it on. The rules are axe's defaults (WCAG A and AA and
+ * a DAG, an opened step, and the trigger, confirm and row's send-event dialogs open; each in the light theme and in
+ * the dark one (chromium emulating prefers-color-scheme). Any violation axe rates serious or critical fails the test,
+ * printed one per line with the elements it found it on. The rules are axe's defaults (WCAG A and AA and
  * its best practices); moderate and minor findings are not checked here.
  */
 
@@ -35,8 +36,12 @@ async function seriousViolations(page: Page): Promise<string> {
     .join("\n");
 }
 
+/** The page as it stands, in both themes: the dashboard follows the system's, so each must pass on its own. */
 async function expectAccessible(page: Page, view: string): Promise<void> {
-  expect(await seriousViolations(page), `serious or critical axe violations on ${view}`).toBe("");
+  for (const colorScheme of ["light", "dark"] as const) {
+    await page.emulateMedia({ colorScheme });
+    expect(await seriousViolations(page), `serious or critical axe violations on ${view}, ${colorScheme} theme`).toBe("");
+  }
 }
 
 const api = (path: string, init: RequestInit = {}) => fetch(`${base()}/api${path}`, { ...init, headers: { authorization: "Bearer test-token", "content-type": "application/json" } });
@@ -115,5 +120,14 @@ it("the confirm dialog, open, has no serious accessibility violation", async () 
   await page.click("#detail [data-action='terminate']");
   await page.waitForSelector("#confirm[open]");
   await expectAccessible(page, "the confirm dialog (terminate, with its rollback option)");
+  await page.close();
+});
+
+it("the send-event dialog of a row of the list, open, has no serious accessibility violation", async () => {
+  await createInstance("booking", { id: "a11y-row-event", params: {} });
+  const page = await open("/workflows/booking", "#instances tr.row[data-id='a11y-row-event'] .status.waiting");
+  await page.click("#instances tr.row[data-id='a11y-row-event'] button[data-row-action='send-event']");
+  await page.waitForSelector("#event-dialog[open]");
+  await expectAccessible(page, "the send-event dialog of a row");
   await page.close();
 });

@@ -419,3 +419,21 @@ it("reads at 390 px: no sideways scroll, UUIDs cut with the whole id on hover, t
   expect(await page.isVisible("#list-panel")).toBe(true);
   await page.close();
 });
+
+it("follows the system's dark theme: the page's colours come from it, and the statechart's boxes with them", async () => {
+  await createInstance("gated", { id: "dark-theme", params: { instance: "dark-theme" } });
+  const page = await pageWithToken();
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.goto(`${base()}/workflows/gated/instances/dark-theme`);
+  await page.waitForSelector("#diagram svg g.node.active[data-id='state:approval']");
+  await page.waitForSelector('#timeline li[data-kind="attempt"]');
+  // The dark theme's --bg and --text (dashboard/styles/base.css), and --panel in a box the SVG drew white.
+  const colours = await page.evaluate(
+    `[getComputedStyle(document.body).backgroundColor, getComputedStyle(document.body).color, getComputedStyle(document.querySelector('#diagram svg g.node:not(.active) > rect[fill="#ffffff"]')).fill]`,
+  );
+  expect(colours).toEqual(["rgb(15, 17, 21)", "rgb(230, 232, 238)", "rgb(24, 27, 33)"]);
+  await page.screenshot({ path: new URL("../docs/dashboard-dark.png", import.meta.url).pathname });
+  await page.emulateMedia({ colorScheme: "light" });
+  expect(await page.evaluate("getComputedStyle(document.body).backgroundColor")).toBe("rgb(247, 247, 248)");
+  await page.close();
+});
