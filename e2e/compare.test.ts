@@ -177,6 +177,9 @@ it("lists the same instances with each engine's status, and the same counts, in 
   const uuidCell = ours.locator(`#instances tr.row[data-id="${UUID}"] .id-text`);
   expect(await uuidCell.getAttribute("title")).toBe(UUID);
   expect((await uuidCell.textContent())!.length).toBeLessThan(UUID.length);
+  // Both say where the list stands, from the same total.
+  await explorer.waitForSelector(`text=/Showing 1.${KINDS.length} of ${KINDS.length}/`);
+  expect(await ours.textContent("#showing")).toBe(`Showing 1–${KINDS.length} of ${KINDS.length}`);
 
   await sideBySide("compare-list.png", { caption: EXPLORER_CAPTION, png: await explorer.screenshot() }, { caption: OURS_CAPTION, png: await ours.screenshot() });
   await explorer.close();
@@ -197,11 +200,18 @@ const LIST_FEATURES: Record<string, string | string[]> = {
   "resume from the row": '#instances tr.row[data-id="paused"] button[data-row-action="resume"]',
   "restart and delete from the row": ['#instances tr.row[data-id="complete"] button[data-row-action="restart"]', '#instances tr.row[data-id="complete"] button[data-row-action="delete"]'],
   "relative start time": "#instances tr.row time.relative",
+  "send an event from the row": '#instances tr.row[data-id="waiting-for-event"] button[data-row-action="send-event"]',
   "the next page, when there is one": "#more",
+  "a page size": "#page-size",
+  "which rows of how many are shown": '#showing:has-text("Showing 1–")',
   // Ours only:
   "full date on hover": "#instances tr.row time[title]",
   "copy an id from the row": "#instances tr.row button.copy",
   duration: "#instances tr.row td.wide-only",
+};
+/** On the sleeping instance's page: when its sleep ends. */
+const SLEEP_FEATURES: Record<string, string | string[]> = {
+  "when a sleep wakes, the full date with the relative one on hover": '#steps tr.step[data-kind="sleep"] .due.wake:has-text("wakes at") time[title]',
 };
 const INSTANCE_FEATURES: Record<string, string | string[]> = {
   "pause, resume, terminate, restart, delete": ["pause", "resume", "terminate", "restart", "delete"].map((action) => `#detail [data-action="${action}"]`),
@@ -240,8 +250,12 @@ it("has on our pages every feature the explorer has, and more", async () => {
   const instance = await ourPage(`/workflows/lab/instances/retries-exhausted/steps/${encodeURIComponent("do:call flaky api-1")}`, "#steps tr.step-detail table.attempts");
   await instance.waitForSelector('#timeline li[data-kind="attempt"]');
   missing.push(...(await missingFeatures(instance, "instance", INSTANCE_FEATURES)));
-  expect(missing).toEqual([]);
   await instance.close();
+
+  const sleeping = await ourPage("/workflows/lab/instances/sleeping", '#steps tr.step[data-kind="sleep"]');
+  missing.push(...(await missingFeatures(sleeping, "sleeping instance", SLEEP_FEATURES)));
+  await sleeping.close();
+  expect(missing).toEqual([]);
 });
 
 it("shows an instance as the explorer does, with its attempts, and the rollbacks the explorer leaves out", async () => {
