@@ -321,6 +321,8 @@ it("shows a Python-served instance like any other: its step history and its end,
   await page.waitForSelector("#detail-status:text-is('complete')");
   await page.waitForSelector(`${stepRow("do:rows-1")} >> text=ok`);
   expect(await stepKeys(page)).toEqual(["do:rows-1"]);
+  // Its diagram is its steps' graph, as a class's is.
+  await page.waitForSelector('#diagram svg g.node[data-id="task:do:rows-1"].done');
   await page.close();
 });
 
