@@ -75,12 +75,12 @@ export function keyLabel(key: string): string {
 /**
  * A machine's delayed transition (`xstate.after.<ms or delay name>.<state id>`) reads "after 500 ms in
  * checkout.cooling", or with a named delay (setup({ delays })) "after grace (90000 ms) in reminder.waiting";
- * another timer by its id.
+ * another timer by its id. `format` writes the delay (the dashboard's "1 min").
  */
-function timerLabel(id: string, delay: number): string {
+export function timerLabel(id: string, delay: number, format: (ms: number) => string = (ms) => `${ms} ms`): string {
   const after = /^xstate\.after\.(\d+(?:\.\d+)?|[^.]+)\.(.*)$/.exec(keyLabel(id));
   if (!after) return `timer ${keyLabel(id)}`;
-  const ms = `${Math.max(0, delay)} ms`;
+  const ms = format(Math.max(0, delay));
   return /^\d/.test(after[1]!) ? `after ${ms} in ${after[2]}` : `after ${after[1]} (${ms}) in ${after[2]}`;
 }
 

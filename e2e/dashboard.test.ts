@@ -11,6 +11,8 @@ it("triggers a machine instance from the form, shows its steps finish, sends an 
   await page.waitForSelector("#log-records >> text=step 0.gated.c#1 succeeded");
   await page.waitForSelector(litState("approval"));
   await page.waitForSelector("#detail-status:text-is('waiting')");
+  // The approval's one-minute timeout is named for what it is, not by XState's id for it.
+  await page.waitForSelector(`${stepRow("xstate.after.60000.gated.approval#1")} td.name >> text=after 1 min in gated.approval`);
   // The statechart is dashboard/diagram's SVG: approval the one leaf lit; + and − zoom its viewBox, fit shows it whole again.
   expect(await litLeaves(page)).toEqual(["state:approval"]);
   const fitted = await viewBox(page);

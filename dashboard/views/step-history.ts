@@ -2,12 +2,19 @@ import type { HistoryStep } from "../../core/step-history";
 import { badge, dueText, errorLine, jsonBlock, textBlock, timeText } from "../components/bits";
 import { byId, fill, h } from "../dom";
 import { duration } from "../format";
+import { timerLabel } from "../../core/timeline";
 
 /** Steps drawn at first, newest first, and added by each "Show more": a long run's thousands of rows would hold the page for seconds. */
 const STEP_ROWS = 300;
 
 /** A rollback step shares its key with the step it undoes; the history tells them apart by this id. */
 export const stepId = (step: HistoryStep) => (step.kind === "rollback" ? "rollback:" : "") + step.key;
+
+/** A machine's delayed transition reads "after 1 min in gated.approval", not XState's id for it; any other step by its name. */
+function displayName(step: HistoryStep): string {
+  const delay = (step.config as { durationMs?: unknown } | undefined)?.durationMs;
+  return step.kind === "timer" && typeof delay === "number" ? timerLabel(step.key, delay, duration) : step.name;
+}
 
 /** What a step's outcome reads as, and its badge colour. */
 function outcome(step: HistoryStep, retryAt: number | undefined): { label: string; kind: string } {
@@ -117,7 +124,7 @@ export class StepHistory {
       "tr",
       { class: `step${open ? " open" : ""}`, "data-key": id, "data-kind": step.kind },
       h("td", {}, h("button", { type: "button", class: "small expand", title: "attempts, config and output", "aria-expanded": open ? "true" : "false" }, open ? "−" : "+")),
-      h("td", { class: "name" }, step.name, step.count > 1 && h("span", { class: "muted" }, ` #${step.count}`), h("span", { class: `tag ${step.kind}` }, step.kind)),
+      h("td", { class: "name" }, displayName(step), step.count > 1 && h("span", { class: "muted" }, ` #${step.count}`), h("span", { class: `tag ${step.kind}` }, step.kind)),
       h("td", {}, badge(label, kind), retryAt !== undefined && dueText("retry at", retryAt, "retry"), wake !== undefined && dueText("wakes at", wake, "wake")),
       h("td", {}, timeText(step.start)),
       h("td", { class: "wide-only" }, step.end === undefined ? "" : timeText(step.end)),
