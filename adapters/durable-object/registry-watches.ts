@@ -1,5 +1,6 @@
 import { TooManyWatchesError } from "../../core/errors";
 import type { WorkflowChange } from "../../runtime/workflow-watch";
+import { acceptTagged, openTagged } from "./tagged-sockets";
 
 /**
  * The watches of a workflow on the Durable Object host. The workflow's
@@ -26,19 +27,12 @@ export const MAX_WATCHES = 1000;
 
 /** Accepts a watch's socket and sends it the first `sync`; past the bound, refuses it as `TooManyWatchesError`. */
 export function acceptWatch(ctx: DurableObjectState, workflow: string, sync: WorkflowChange): Response {
-  if (ctx.getWebSockets(WATCH_TAG).length >= MAX_WATCHES) {
-    const { code, message } = new TooManyWatchesError(workflow, MAX_WATCHES);
-    return Response.json({ error: { code, message } }, { status: 429 });
-  }
-  const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-  ctx.acceptWebSocket(server, [WATCH_TAG]);
-  server.send(JSON.stringify(sync));
-  return new Response(null, { status: 101, webSocket: client });
+  return acceptTagged(ctx, WATCH_TAG, MAX_WATCHES, () => new TooManyWatchesError(workflow, MAX_WATCHES), JSON.stringify(sync));
 }
 
 /** Sends a change to every watch; a socket already closing is skipped, as its watch opens another and syncs. */
 export function tellWatches(ctx: DurableObjectState, change: () => WorkflowChange): void {
-  const sockets = ctx.getWebSockets(WATCH_TAG).filter((socket) => socket.readyState === WebSocket.READY_STATE_OPEN);
+  const sockets = openTagged(ctx, WATCH_TAG);
   if (!sockets.length) return;
   const text = JSON.stringify(change());
   for (const socket of sockets) socket.send(text);

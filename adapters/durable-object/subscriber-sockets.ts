@@ -1,4 +1,5 @@
 import { TooManySubscribersError } from "../../core/errors";
+import { acceptTagged, openTagged } from "./tagged-sockets";
 
 /**
  * The bell of a subscription on the Durable Object host. The subscription
@@ -31,19 +32,12 @@ export const MAX_SUBSCRIBERS = 1000;
 
 /** Accepts a subscriber's socket and tells it where the log stands; past the bound, refuses it as `TooManySubscribersError`. */
 export function acceptSubscriber(ctx: DurableObjectState, instanceId: string, seq: number): Response {
-  if (ctx.getWebSockets(SUBSCRIBER_TAG).length >= MAX_SUBSCRIBERS) {
-    const { code, message } = new TooManySubscribersError(instanceId, MAX_SUBSCRIBERS);
-    return Response.json({ error: { code, message } }, { status: 429 });
-  }
-  const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-  ctx.acceptWebSocket(server, [SUBSCRIBER_TAG]);
-  server.send(String(seq));
-  return new Response(null, { status: 101, webSocket: client });
+  return acceptTagged(ctx, SUBSCRIBER_TAG, MAX_SUBSCRIBERS, () => new TooManySubscribersError(instanceId, MAX_SUBSCRIBERS), String(seq));
 }
 
 /** Rings every subscriber with the log's new length; a socket already closing is skipped, as its subscription opens another and reads from its own cursor. */
 export function ringSubscribers(ctx: DurableObjectState, seq: number): void {
-  for (const socket of ctx.getWebSockets(SUBSCRIBER_TAG)) if (socket.readyState === WebSocket.READY_STATE_OPEN) socket.send(String(seq));
+  for (const socket of openTagged(ctx, SUBSCRIBER_TAG)) socket.send(String(seq));
 }
 
 export function isSubscriber(ctx: DurableObjectState, socket: WebSocket): boolean {
