@@ -1,5 +1,5 @@
-import { reviveError } from "../../runtime/wire";
 import { ChangeQueue } from "../../runtime/change-queue";
+import { acceptedSocket } from "./accepted-socket";
 import type { WorkflowChange, WorkflowWatch } from "../../runtime/workflow-watch";
 
 /**
@@ -21,13 +21,7 @@ export async function watchRegistry(open: () => Promise<Response>): Promise<Work
   });
 
   async function connect(): Promise<void> {
-    const response = await open();
-    const opened = response.webSocket;
-    if (response.status !== 101 || !opened) {
-      const body = (await response.json().catch(() => undefined)) as { error?: { code: string; message: string } } | undefined;
-      throw body?.error ? reviveError(body.error) : new Error(`The workflow's registry refused the watch's socket with status ${response.status}.`);
-    }
-    opened.accept();
+    const opened = await acceptedSocket(await open(), "The workflow's registry (for a watch)");
     socket = opened;
     let synced = false;
     opened.addEventListener("message", (event) => {

@@ -1,4 +1,4 @@
-import { reviveError } from "../../runtime/wire";
+import { acceptedSocket } from "./accepted-socket";
 import type { AppendBell } from "../../runtime/subscription";
 
 /**
@@ -21,13 +21,7 @@ export function subscriberBell(open: () => Promise<Response>): AppendBell {
   };
 
   async function connect(): Promise<void> {
-    const response = await open();
-    const opened = response.webSocket;
-    if (response.status !== 101 || !opened) {
-      const body = (await response.json().catch(() => undefined)) as { error?: { code: string; message: string } } | undefined;
-      throw body?.error ? reviveError(body.error) : new Error(`The instance's object refused the subscription's socket with status ${response.status}.`);
-    }
-    opened.accept();
+    const opened = await acceptedSocket(await open(), "The instance's object (for a subscription)");
     if (closed) return opened.close(1000, "unsubscribed");
     latest = -1;
     socket = opened;
