@@ -274,6 +274,18 @@ it("shows an instance as the explorer does, with its attempts, and the rollbacks
   const oursRolled = await ourPage("/workflows/lab/instances/rolled-back", '#steps tr.step[data-kind="rollback"]');
   expect(await oursRolled.locator('#steps tr.step[data-kind="rollback"] td.name').allTextContents()).toEqual([expect.stringContaining("reserve seat"), expect.stringContaining("charge card")]);
   await oursRolled.waitForSelector('#timeline li[data-kind="attempt"]');
+  // Its diagram draws the run as it went: the steps in a chain to the failure, then the two compensations, each a box of its own.
+  await oursRolled.waitForSelector('#diagram svg g.node[data-id="task:rollback:do:reserve seat-1"]');
+  const arrows = await oursRolled
+    .locator("#diagram svg g.edge")
+    .evaluateAll((edges) => edges.map((edge) => `${edge.getAttribute("data-source")?.replace("task:", "")}→${edge.getAttribute("data-target")?.replace("task:", "")}`));
+  expect(arrows.sort()).toEqual([
+    "do:charge card-1→do:ship-1",
+    "do:load order-1→do:reserve seat-1",
+    "do:reserve seat-1→do:charge card-1",
+    "do:ship-1→rollback:do:charge card-1",
+    "rollback:do:charge card-1→rollback:do:reserve seat-1",
+  ]);
   await sideBySide("compare-rollback.png", { caption: EXPLORER_CAPTION, png: await explorerRolled.screenshot() }, { caption: OURS_CAPTION, png: await wholePage(oursRolled) });
   await explorerRolled.close();
   await oursRolled.close();

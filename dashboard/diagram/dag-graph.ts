@@ -11,10 +11,15 @@ export interface DagShape {
 /** What each kind of task is called in Cloudflare's words, under its name. */
 const KIND_LABELS: Record<string, string> = { task: "step", map: "map", sleep: "sleep", event: "waitForEvent" };
 
-/** A DAG as one box per task and an arrow from each task to those that need it (a map's list is an "over" arrow). */
-export function dagGraph(shape: DagShape, name = "DAG"): DiagramGraph {
+/** A DAG as one box per task and an arrow from each task to those that need it (a map's list is an "over" arrow); `kind` "run" for a code-first run's steps, drawn downwards. */
+export function dagGraph(shape: DagShape, name = "DAG", kind: "tasks" | "run" = "tasks"): DiagramGraph {
   if (!shape || !Array.isArray(shape.tasks)) throw new InvalidDiagramInputError(`a DAG shape has a list of tasks, and this is ${JSON.stringify(shape) ?? String(shape)}`);
-  const names = new Set(shape.tasks.map((task) => task.name));
+  const names = new Set<string>();
+  for (const task of shape.tasks) {
+    // A task's name is its box's id: two of one name would draw one box with both tasks' arrows.
+    if (names.has(task.name)) throw new InvalidDiagramInputError(`two tasks are named "${task.name}"; a task's name is its id in the graph`);
+    names.add(task.name);
+  }
   const nodes: DiagramNode[] = shape.tasks.map((task) => ({
     id: `task:${task.name}`,
     kind: "task",
@@ -33,5 +38,5 @@ export function dagGraph(shape: DagShape, name = "DAG"): DiagramGraph {
       return { id, kind, transition: id, source: `task:${need}`, target: `task:${task.name}`, label: undefined };
     });
   });
-  return { title: `Task graph of ${name}`, kind: "tasks", nodes, edges };
+  return { title: kind === "run" ? `Steps of a run of ${name}` : `Task graph of ${name}`, kind, nodes, edges };
 }

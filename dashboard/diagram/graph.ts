@@ -38,8 +38,8 @@ export interface DiagramEdge {
 export interface DiagramGraph {
   /** What the picture shows, for its accessible title. */
   title: string;
-  /** A statechart is laid out downwards with orthogonal arrows; a DAG's task graph, which may have thousands of tasks, rightwards in layers, tuned for speed. */
-  kind: "statechart" | "tasks";
+  /** A statechart is laid out downwards with orthogonal arrows; a DAG's task graph, which may have thousands of tasks, rightwards in layers, tuned for speed; a code-first run's steps (run-graph.ts) as a task graph, but downwards, as a run reads. */
+  kind: "statechart" | "tasks" | "run";
   nodes: DiagramNode[];
   edges: DiagramEdge[];
 }

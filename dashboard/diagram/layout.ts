@@ -72,7 +72,7 @@ function rootOptions(graph: DiagramGraph): LayoutOptions {
   if (graph.kind === "statechart") return { ...common, "elk.direction": "DOWN", "elk.edgeRouting": "ORTHOGONAL", "elk.layered.spacing.nodeNodeBetweenLayers": "36" };
   return {
     ...common,
-    "elk.direction": "RIGHT",
+    "elk.direction": graph.kind === "run" ? "DOWN" : "RIGHT",
     "elk.edgeRouting": "POLYLINE",
     "elk.layered.spacing.nodeNodeBetweenLayers": "48",
     "elk.layered.thoroughness": "1",

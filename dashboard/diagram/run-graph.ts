@@ -30,7 +30,7 @@ export const MAX_RUN_EDGES = 10_000;
 
 export interface RunGraph {
   shape: DagShape;
-  /** Each step's state by its key, as the DAG diagram colours tasks. */
+  /** Each step's state by its id (its key; `rollback:<key>` for a rollback), as the DAG diagram colours tasks. */
   taskStates: Record<string, string>;
   /** Steps older than the newest MAX_RUN_STEPS, not drawn. */
   omitted: number;
@@ -46,6 +46,9 @@ function stateOf(step: RunStep): string {
   if (step.success === null) return "running";
   return step.success ? "done" : "failed";
 }
+
+/** A step's id in the graph: a rollback shares its key with the step it undoes, so it is told apart, as the step history tells it. */
+const idOf = (step: RunStep) => (step.kind === "rollback" ? `rollback:${step.key}` : step.key);
 
 /** The first index of `ended` (sorted by endSeq) from `from` whose endSeq is above `seq`. */
 function firstEndingAfter(ended: readonly RunStep[], seq: number, from: number, to: number): number {
@@ -80,14 +83,14 @@ export function runGraph(steps: readonly RunStep[]): RunGraph {
   let latestStart = -Infinity;
   for (const step of shown) {
     for (; passed < ended.length && ended[passed]!.endSeq! < step.startSeq; passed++) latestStart = Math.max(latestStart, ended[passed]!.startSeq);
-    let needs = ended.slice(firstEndingAfter(ended, latestStart, 0, passed), passed).map((before) => before.key);
+    let needs = ended.slice(firstEndingAfter(ended, latestStart, 0, passed), passed).map(idOf);
     if (edges + needs.length > MAX_RUN_EDGES && needs.length > 1) {
       needs = needs.slice(-1);
       thinned = true;
     }
     edges += needs.length;
-    tasks.push({ name: step.key, label: step.count > 1 ? `${step.name} #${step.count}` : step.name, kind: TASK_KINDS[step.kind] ?? step.kind, needs });
-    taskStates[step.key] = stateOf(step);
+    tasks.push({ name: idOf(step), label: step.count > 1 ? `${step.name} #${step.count}` : step.name, kind: TASK_KINDS[step.kind] ?? step.kind, needs });
+    taskStates[idOf(step)] = stateOf(step);
   }
   return { shape: { tasks }, taskStates, omitted, thinned };
 }

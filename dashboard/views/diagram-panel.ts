@@ -13,7 +13,7 @@ interface ViewBox {
 }
 
 /** What the diagram shows: a machine with its state value, or a DAG with each task's state. */
-export type DiagramSubject = { kind: "machine"; definition: MachineJson; value: unknown } | { kind: "dag"; name: string; shape: DagShape; taskStates: Record<string, string> };
+export type DiagramSubject = { kind: "machine"; definition: MachineJson; value: unknown } | { kind: "dag"; name: string; shape: DagShape; taskStates: Record<string, string>; run?: true };
 
 /**
  * The elkjs diagram of dashboard/diagram in a panel, zoomed and panned by
@@ -58,7 +58,7 @@ export class DiagramPanel {
     const turn = ++this.turns;
     const of = subject.kind === "machine" ? subject.definition : subject.shape;
     if (this.layout?.of !== of) {
-      const graph = subject.kind === "machine" ? machineGraph(subject.definition) : dagGraph(subject.shape, subject.name);
+      const graph = subject.kind === "machine" ? machineGraph(subject.definition) : dagGraph(subject.shape, subject.name, subject.run ? "run" : "tasks");
       this.layout = { of, done: layoutGraph(graph) };
       this.view = undefined;
     }

@@ -356,7 +356,7 @@ export class InstanceView {
     if (this.runShape?.signature !== signature) this.runShape = { signature, shape: graph.shape };
     const note = [graph.omitted ? `The newest ${tasks.length} steps; ${graph.omitted} before them are not drawn.` : "", graph.thinned ? "Some steps show only their nearest predecessor: the arrows reached their limit." : ""].filter(Boolean).join(" ");
     fill(byId("map-progress", HTMLElement), note ? h("p", { class: "muted" }, note) : null, tasks.length ? null : h("p", { class: "muted" }, "No steps yet: each step appears as it begins, after the steps that ended before it."));
-    return { kind: "dag", name, shape: this.runShape.shape, taskStates: graph.taskStates };
+    return { kind: "dag", name, shape: this.runShape.shape, taskStates: graph.taskStates, run: true };
   }
 
   /** Draws the timeline now, or once TIMELINE_EVERY_MS has passed since it was last drawn. */

@@ -49,6 +49,23 @@ describe("a code-first run's graph", () => {
     expect(dagGraph(graph.shape).nodes.map((node) => node.label)).toEqual(["fetch", "fetch #2", "nap", "ok"]);
   });
 
+  it("tells a rollback apart from the step it undoes, which shares its key: the handlers follow the failure, in their order", () => {
+    const forward = [step("do:load-1", 1, 2), step("do:charge-1", 3, 4), { ...step("do:ship-1", 5, 6), success: false }];
+    const rollbacks = [{ ...step("do:charge-1", 7, 8), kind: "rollback" }, { ...step("do:load-1", 9, 10), kind: "rollback" }];
+    const graph = runGraph([...forward, ...rollbacks]);
+    expect(needsOf([...forward, ...rollbacks])).toEqual({
+      "do:load-1": [],
+      "do:charge-1": ["do:load-1"],
+      "do:ship-1": ["do:charge-1"],
+      "rollback:do:charge-1": ["do:ship-1"],
+      "rollback:do:load-1": ["rollback:do:charge-1"],
+    });
+    expect(graph.taskStates["do:ship-1"]).toBe("failed");
+    // Every box its own: the diagram's graph has as many nodes as the run has steps.
+    expect(new Set(dagGraph(graph.shape).nodes.map((node) => node.id)).size).toBe(5);
+    expect(() => dagGraph({ tasks: [...graph.shape.tasks, { name: "do:ship-1", kind: "task", needs: [] }] })).toThrow('two tasks are named "do:ship-1"');
+  });
+
   it("shows a run as it stood after a record: later steps not begun, steps that ended later still running", () => {
     const steps = [step("a", 1, 2), step("b", 3, 6), step("c", 4, 5), step("d", 7, 8)];
     expect(runAsOf(steps, 4).map((s) => [s.key, s.endSeq, s.success])).toEqual([
