@@ -31,18 +31,22 @@ async function logOf(def: AnyWorkflowDefinition, params: unknown, drive: (driver
   return instance.history();
 }
 
+/** A booking whose charge fails for good after its retry, its sleep and its approval: its rollback runs the handlers. */
+const failedBookingLog = () =>
+  logOf(booking, { fail: true }, async ({ settle, advance, send }) => {
+    await settle();
+    await advance(BOOKING_DELAY_MS);
+    await advance(BOOKING_DELAY_MS);
+    await advance(7);
+    await send("approve");
+  });
+
 /** The bars as `kind label outcome`, in the order they began: what a reader of the chart sees. */
 const shown = (bars: Bar[]) => bars.map((bar) => `${bar.kind} ${bar.label} ${bar.outcome}`);
 
 describe("timeline: an instance's log as bars over time", () => {
   it("a code-first run: attempts, the backoff before a retry, a sleep, an event wait until its event, and the rollback with its handlers", async () => {
-    const log = await logOf(booking, { fail: true }, async ({ settle, advance, send }) => {
-      await settle();
-      await advance(BOOKING_DELAY_MS);
-      await advance(BOOKING_DELAY_MS);
-      await advance(7);
-      await send("approve");
-    });
+    const log = await failedBookingLog();
     const bars = timeline(log, { kind: "code" });
     expect(shown(bars)).toEqual([
       "attempt mint token · attempt 1 succeeded",
@@ -143,13 +147,7 @@ describe("timeline: an instance's log as bars over time", () => {
   });
 
   it("the newest records of a long log, which do not start with the creation: bars from them alone, a wait ended by the event of its type", async () => {
-    const log = await logOf(booking, { fail: true }, async ({ settle, advance, send }) => {
-      await settle();
-      await advance(BOOKING_DELAY_MS);
-      await advance(BOOKING_DELAY_MS);
-      await advance(7);
-      await send("approve");
-    });
+    const log = await failedBookingLog();
     const whole = shown(timeline(log, { kind: "code" }));
     for (let cut = 1; cut < log.length; cut++) {
       const bars = timeline(log.slice(cut), { kind: "code" });
